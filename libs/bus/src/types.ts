@@ -1,0 +1,100 @@
+import type { z } from 'zod';
+import type { EVENT_TYPES, EventOf, EventTypeName, Headers } from '@moodstream/events';
+
+/** Input shape of an event type (defaults not yet applied). */
+export type EventInput<N extends EventTypeName> = z.input<(typeof EVENT_TYPES)[N]['schema']>;
+
+/** A parsed record handed to a consumer. `offset` is a decimal string (Kafka offsets exceed 2^53). */
+export interface BusRecord<T> {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: T;
+  /** Record timestamp, epoch ms (for posts: the post's publication time). */
+  timestamp: number;
+  headers: Headers;
+}
+
+export interface OutgoingMessage<T> {
+  key: string | null;
+  value: T;
+  /** Epoch ms; defaults to now. */
+  timestamp?: number;
+  headers?: Headers;
+}
+
+/** A record that is already bytes (dead letters, tests that plant poison). */
+export interface RawMessage {
+  key: string | null;
+  value: Buffer | string | null;
+  timestamp?: number;
+  headers?: Headers;
+}
+
+export interface Producer {
+  /** Validates every event against its schema, then produces with acks=all. Resolves when acknowledged. */
+  send<N extends EventTypeName>(topic: string, type: N, messages: OutgoingMessage<EventInput<N>>[]): Promise<void>;
+  sendRaw(topic: string, messages: RawMessage[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface BatchContext {
+  /** True once stop() was called: a long handler may cut work short (it will be redelivered). */
+  readonly stopping: boolean;
+  /** Extends the session while a long batch is processed. */
+  heartbeat(): Promise<void>;
+}
+
+export interface ConsumerOptions<N extends EventTypeName> {
+  groupId: string;
+  topics: string[];
+  eventType: N;
+  /** Records that fail parsing go here with the reason in the `ms-dlq-reason` header. */
+  deadLetterTopic: string;
+  fromBeginning?: boolean;
+  /** Upper bound of records per handler call. */
+  maxBatchSize?: number;
+  /**
+   * Called with a batch of valid records (per partition, in offset order).
+   * Offsets are committed only after it resolves (at-least-once).
+   * Throwing a retriable error redelivers the batch after a backoff; a non-retriable error stops the consumer
+   * and is reported through `onCrash`.
+   */
+  handler: (records: BusRecord<EventOf<N>>[], context: BatchContext) => Promise<void>;
+  onCrash?: (error: unknown) => void;
+  /** Count of records sent to the dead-letter topic, for metrics. */
+  onDeadLetter?: (reason: string, record: { topic: string; partition: number; offset: string }) => void;
+}
+
+export interface Consumer {
+  /** Resolves once the consumer has joined its group and is fetching. */
+  start(): Promise<void>;
+  /** Stops fetching, lets the in-flight batch finish and commit, then leaves the group. */
+  stop(): Promise<void>;
+  /** Records not yet consumed by this group, summed over partitions (consumer lag). */
+  lag(): Promise<number>;
+}
+
+export interface TimeRangeOptions<N extends EventTypeName> {
+  topic: string;
+  eventType: N;
+  /** Inclusive lower bound on record timestamp, epoch ms. */
+  from: number;
+  /** Exclusive upper bound on record timestamp, epoch ms. */
+  to: number;
+  batchSize?: number;
+  /** Invalid records are skipped and reported here (a replay must not stop on one). */
+  onInvalid?: (reason: string) => void;
+}
+
+export interface Bus {
+  readonly kind: 'kafka' | 'memory';
+  ensureTopics(topics: { name: string; partitions?: number }[]): Promise<void>;
+  deleteTopics(names: string[]): Promise<void>;
+  producer(): Promise<Producer>;
+  consumer<N extends EventTypeName>(options: ConsumerOptions<N>): Consumer;
+  /** Reads the records whose timestamps fall in [from, to) without joining a group (for replays). */
+  readByTime<N extends EventTypeName>(options: TimeRangeOptions<N>): AsyncIterable<BusRecord<EventOf<N>>[]>;
+  close(): Promise<void>;
+}
