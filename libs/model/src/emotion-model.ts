@@ -1,0 +1,138 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { EMOTIONS } from '@moodstream/events';
+import { ModelFormatError } from './errors';
+import { folderHandler } from './model-files';
+import { ModelConfigSchema, type ModelConfig } from './model-config';
+import { softmaxRow } from './calibration';
+import { encodeBatch, rowFromText, type RowInput } from './encode';
+import { Vocabulary } from './text/vocabulary';
+import { BagOfWords } from './text/bag-of-words';
+import './network';
+
+export const VOCAB_FILE = 'vocab.bin';
+export const BOW_FILE = 'bow.json';
+export const CONFIG_FILE = 'config.json';
+
+export interface PredictInput {
+  text: string;
+  /** Backbone features of the post's image (featureDim long), or null/absent for image-less posts. */
+  imageFeatures?: Float32Array | null;
+}
+
+export interface Prediction {
+  /** Calibrated probabilities in EMOTIONS order. */
+  probabilities: number[];
+  /** Which branches were used. A post with neither usable text nor image is scored from the learnt prior and reported as 'text'. */
+  modality: 'text' | 'image' | 'both';
+}
+
+/**
+ * The trained Deep Sentiment network plus everything needed to feed it: vocabulary, n-gram
+ * features, preprocessing config and calibration. tfjs-models style: `load()` then `predict()`.
+ */
+export class EmotionModel {
+  readonly config: ModelConfig;
+  readonly network: tf.LayersModel;
+  readonly vocab: Vocabulary;
+  readonly bow: BagOfWords | null;
+  private readonly vocabTensor: tf.Tensor2D;
+
+  constructor(config: ModelConfig, network: tf.LayersModel, vocab: Vocabulary, bow: BagOfWords | null) {
+    if (config.labels.join(',') !== EMOTIONS.join(',')) {
+      throw new ModelFormatError(`model labels ${config.labels.join(',')} differ from EMOTIONS ${EMOTIONS.join(',')}`);
+    }
+    this.config = config;
+    this.network = network;
+    this.vocab = vocab;
+    this.bow = bow;
+    this.vocabTensor = tf.tensor2d(vocab.vectors, [vocab.size, vocab.dim]);
+  }
+
+  get version(): string {
+    return this.config.version;
+  }
+  get backboneId(): string {
+    return this.config.backboneId;
+  }
+  get featureDim(): number {
+    return this.config.featureDim;
+  }
+  get temperature(): number {
+    return this.config.calibration.temperature;
+  }
+
+  static async load(dir: string): Promise<EmotionModel> {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await readFile(path.join(dir, CONFIG_FILE), 'utf8'));
+    } catch (error) {
+      throw new ModelFormatError(`cannot read ${path.join(dir, CONFIG_FILE)}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+    const parsed = ModelConfigSchema.safeParse(raw);
+    if (!parsed.success) throw new ModelFormatError(`invalid ${CONFIG_FILE}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const config = parsed.data;
+    const vocab = await Vocabulary.load(path.join(dir, VOCAB_FILE));
+    const bow = config.network.bowSize > 0 ? new BagOfWords(JSON.parse(await readFile(path.join(dir, BOW_FILE), 'utf8')) as string[]) : null;
+    if (bow && bow.size !== config.network.bowSize) throw new ModelFormatError(`${BOW_FILE} has ${bow.size} features, config says ${config.network.bowSize}`);
+    const network = await tf.loadLayersModel(folderHandler(dir));
+    return new EmotionModel(config, network, vocab, bow);
+  }
+
+  /** Writes config, vocabulary, n-gram list, topology and weights into dir. */
+  async save(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    await this.network.save(folderHandler(dir));
+    await this.vocab.save(path.join(dir, VOCAB_FILE));
+    if (this.bow) await writeFile(path.join(dir, BOW_FILE), JSON.stringify(this.bow.features));
+    await writeFile(path.join(dir, CONFIG_FILE), JSON.stringify(this.config, null, 2) + '\n');
+  }
+
+  /** A copy of this model with another calibration temperature (used after fitting it on dev). */
+  withTemperature(temperature: number, fittedOn: string): EmotionModel {
+    return new EmotionModel({ ...this.config, calibration: { method: 'temperature', temperature, fittedOn } }, this.network, this.vocab, this.bow);
+  }
+
+  /** Encodes rows into the network's inputs; the caller disposes the tensors. */
+  encode(rows: readonly RowInput[]): ReturnType<typeof encodeBatch> {
+    return encodeBatch(rows, {
+      vocab: this.vocab,
+      vocabTensor: this.vocabTensor,
+      bow: this.bow,
+      maxLen: this.config.preprocessing.maxLen,
+      featureDim: this.config.featureDim,
+    });
+  }
+
+  /** Uncalibrated logits [n, classes] for pre-tokenised rows (training and evaluation use this). */
+  async logits(rows: readonly RowInput[]): Promise<{ logits: Float32Array; hasText: boolean[]; hasImage: boolean[] }> {
+    if (rows.length === 0) return { logits: new Float32Array(0), hasText: [], hasImage: [] };
+    const { tensors, hasText, hasImage } = this.encode(rows);
+    const out = this.network.predict(tensors) as tf.Tensor;
+    const logits = (await out.data()) as Float32Array;
+    out.dispose();
+    tensors.forEach((t) => t.dispose());
+    return { logits, hasText, hasImage };
+  }
+
+  /**
+   * Scores posts. Inputs: text (raw post text; preprocessed here) and optional image features
+   * [featureDim] from the ImageBackbone named by `backboneId`.
+   * @returns calibrated probabilities (EMOTIONS order) and the modality actually used, per post.
+   */
+  async predict(inputs: readonly PredictInput[]): Promise<Prediction[]> {
+    const rows = inputs.map((i) => rowFromText(i.text, i.imageFeatures));
+    const { logits, hasText, hasImage } = await this.logits(rows);
+    const k = EMOTIONS.length;
+    return rows.map((_, i) => ({
+      probabilities: softmaxRow(logits.subarray(i * k, (i + 1) * k), this.temperature),
+      modality: hasText[i] && hasImage[i] ? 'both' : hasImage[i] ? 'image' : 'text',
+    }));
+  }
+
+  dispose(): void {
+    this.network.dispose();
+    this.vocabTensor.dispose();
+  }
+}

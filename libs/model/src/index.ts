@@ -1,0 +1,10 @@
+export { initBackend, currentBackend, type BackendInfo, type BackendPreference, type InitBackendOptions } from './backend';
+export { ImageBackbone, BACKBONE_IDS, type BackboneId } from './image/backbone';
+export { preprocessImage, DEFAULT_LIMIT_INPUT_PIXELS } from './image/preprocess';
+export { EmotionModel, type PredictInput, type Prediction } from './emotion-model';
+export { preprocessText, textTokens, EMOTION_HASHTAGS } from './text/preprocess';
+export { tokenize } from './text/tokenize';
+export { Vocabulary, PAD_ID, UNKNOWN_ID } from './text/vocabulary';
+export { loadConfusion, type Confusion } from './confusion';
+export { ImageDecodeError, ModelFormatError } from './errors';
+export { DEFAULT_MODEL_DIR } from './paths';

@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { EMOTIONS } from '@moodstream/events';
+import { BACKBONE_IDS } from './image/backbone';
+
+export const MODEL_FORMAT = 'moodstream-deep-sentiment/1';
+
+export const NetworkConfigSchema = z.object({
+  embeddingDim: z.number().int().positive(),
+  lstmUnits: z.number().int().positive(),
+  bidirectional: z.boolean(),
+  bowSize: z.number().int().nonnegative(),
+  bowUnits: z.number().int().positive(),
+  imageFeatureDim: z.number().int().positive(),
+  imageUnits: z.number().int().positive(),
+  fusionUnits: z.number().int().positive(),
+  dropout: z.number().min(0).max(1),
+  classes: z.number().int().positive(),
+  seed: z.number().int(),
+});
+
+/** config.json of a model folder: everything needed to rebuild inputs exactly as in training. */
+export const ModelConfigSchema = z.object({
+  format: z.literal(MODEL_FORMAT),
+  version: z.string().min(1).max(64),
+  labels: z.array(z.string()).length(EMOTIONS.length),
+  backboneId: z.enum(BACKBONE_IDS as [string, ...string[]]),
+  featureDim: z.number().int().positive(),
+  preprocessing: z.object({
+    maxLen: z.number().int().positive(),
+    lowercase: z.literal(true),
+    emotionHashtagsRemoved: z.array(z.string()),
+    emojiAsTokens: z.literal(true),
+    emoticonsAsTokens: z.literal(true),
+    image: z.object({ inputSize: z.number().int().positive(), resize: z.string(), scale: z.string() }),
+  }),
+  network: NetworkConfigSchema,
+  calibration: z.object({ method: z.literal('temperature'), temperature: z.number().positive(), fittedOn: z.string() }),
+});
+export type ModelConfig = z.infer<typeof ModelConfigSchema>;

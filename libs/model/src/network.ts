@@ -1,0 +1,96 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Multiplies a branch's vector by its presence flag (one column of the [batch, 2] presence input),
+ * so a missing modality contributes exactly zero to the fusion layer instead of a learnt constant.
+ */
+export class ModalityGate extends tf.layers.Layer {
+  static readonly className = 'ModalityGate';
+  private readonly column: number;
+
+  constructor(config: { column: number; name?: string }) {
+    super(config);
+    this.column = config.column;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape[]): tf.Shape {
+    return inputShape[0]!;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const [branch, presence] = inputs as tf.Tensor[];
+      const flag = presence!.slice([0, this.column], [-1, 1]);
+      return branch!.mul(flag);
+    });
+  }
+
+  override computeMask(): tf.Tensor {
+    // The gated vector is per-post, not per-timestep: no mask flows on.
+    return null as unknown as tf.Tensor;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), column: this.column };
+  }
+}
+tf.serialization.registerClass(ModalityGate);
+
+export interface NetworkConfig {
+  /** Word-vector dimension (GloVe 100). */
+  embeddingDim: number;
+  lstmUnits: number;
+  bidirectional: boolean;
+  /** Unigram+bigram feature count of the bag-of-words side input (0 = no side input). */
+  bowSize: number;
+  bowUnits: number;
+  imageFeatureDim: number;
+  imageUnits: number;
+  fusionUnits: number;
+  dropout: number;
+  classes: number;
+  seed: number;
+}
+
+/**
+ * Deep Sentiment fusion network.
+ * Inputs:  embedded [batch, T, embeddingDim] float32 (pre-padded with zero rows, which are masked),
+ *          bow [batch, bowSize] float32, image [batch, imageFeatureDim] float32,
+ *          presence [batch, 2] float32 (hasText, hasImage).
+ * Output:  logits [batch, classes] (softmax with the calibrated temperature is applied outside).
+ */
+export function buildNetwork(c: NetworkConfig): tf.LayersModel {
+  const embedded = tf.input({ shape: [null, c.embeddingDim], name: 'embedded' });
+  const presence = tf.input({ shape: [2], name: 'presence' });
+  const image = tf.input({ shape: [c.imageFeatureDim], name: 'image' });
+  let seed = c.seed;
+  const init = () => tf.initializers.glorotUniform({ seed: seed++ });
+
+  const masked = tf.layers.masking({ maskValue: 0, name: 'pad_mask' }).apply(embedded);
+  const lstmConfig = { units: c.lstmUnits, kernelInitializer: init(), recurrentInitializer: tf.initializers.orthogonal({ seed: seed++ }) };
+  const sequence = c.bidirectional
+    ? tf.layers.bidirectional({ layer: tf.layers.lstm(lstmConfig) as tf.RNN, mergeMode: 'concat', name: 'text_bilstm' }).apply(masked)
+    : tf.layers.lstm({ ...lstmConfig, name: 'text_lstm' }).apply(masked);
+  const textParts = [sequence as tf.SymbolicTensor];
+  const inputs = [embedded];
+  if (c.bowSize > 0) {
+    const bow = tf.input({ shape: [c.bowSize], name: 'bow' });
+    inputs.push(bow);
+    textParts.push(
+      tf.layers.dense({ units: c.bowUnits, activation: 'relu', kernelInitializer: init(), name: 'text_bow_dense' }).apply(bow) as tf.SymbolicTensor,
+    );
+  }
+  const textVector = textParts.length > 1 ? tf.layers.concatenate({ name: 'text_concat' }).apply(textParts) : textParts[0]!;
+  const textGated = new ModalityGate({ column: 0, name: 'text_gate' }).apply([textVector as tf.SymbolicTensor, presence]);
+
+  const imageDense = tf.layers.dense({ units: c.imageUnits, activation: 'relu', kernelInitializer: init(), name: 'image_dense' }).apply(image);
+  const imageGated = new ModalityGate({ column: 1, name: 'image_gate' }).apply([imageDense as tf.SymbolicTensor, presence]);
+
+  const fused = tf.layers
+    .concatenate({ name: 'fusion_concat' })
+    .apply([textGated as tf.SymbolicTensor, imageGated as tf.SymbolicTensor, presence]);
+  const hidden = tf.layers.dense({ units: c.fusionUnits, activation: 'relu', kernelInitializer: init(), name: 'fusion_dense' }).apply(fused);
+  const dropped = tf.layers.dropout({ rate: c.dropout, seed: seed++, name: 'fusion_dropout' }).apply(hidden);
+  const logits = tf.layers.dense({ units: c.classes, kernelInitializer: init(), name: 'logits' }).apply(dropped);
+  return tf.model({ inputs: [...inputs, image, presence], outputs: logits as tf.SymbolicTensor, name: 'deep_sentiment' });
+}
