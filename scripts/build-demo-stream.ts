@@ -13,14 +13,14 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EMOTIONS, PostSchema, isEmotion, type Emotion, type Post } from '@moodstream/events';
 import { DemoManifestSchema, type DemoManifest } from './demo/manifest';
 import { seededRandom, type SeededRandom } from './demo/random';
+import { REPO_ROOT as ROOT } from './start/paths';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCE_FILE = 'goemotions/ekman6_test.tsv';
 
 const TOPICS = ['election-night', 'cup-final', 'product-launch', 'storm-watch', 'festival'] as const;

@@ -1,0 +1,82 @@
+import type { Emotion, Post } from '@moodstream/events';
+import type { DemoManifest } from '../demo/manifest';
+
+/**
+ * Turns the committed demo stream (fictional June 2024 timestamps) into a schedule around "now".
+ *
+ * The stream is cut at `leadMinutes` into its planted shift:
+ * - posts before the cut are history: stamped at their true pace ending at `t0`, produced at once,
+ *   so the chart opens on 20-odd minutes of context and the alerting baseline exists;
+ * - posts after the cut are live: produced at `t0 + (streamTime − cut) / speed` and stamped with that
+ *   moment, so the chart's newest point is always the current minute.
+ * After the stream ends it starts over (lap 1, 2, …) with fresh ids, forever.
+ */
+export interface DemoPlanOptions {
+  manifest: DemoManifest;
+  /** The stream's posts in timestamp order. */
+  posts: readonly Post[];
+  /** Wall-clock start, epoch ms. */
+  t0: number;
+  /** How far into the planted shift "now" falls, in minutes (may be negative: before the shift). */
+  leadMinutes: number;
+  /** Multiple of real time for the live part. */
+  speed: number;
+  /** Gives some live posts an image (see demo-images.ts); history stays text-only so start-up is quick. */
+  imageFor?: (post: Post) => string | null;
+}
+
+export interface ScheduledPost {
+  /** When to produce it, epoch ms. */
+  emitAt: number;
+  post: Post;
+  history: boolean;
+}
+
+const LAP_ID_STRIDE = 100_000_000_000n;
+
+export function demoCut(manifest: DemoManifest, leadMinutes: number): number {
+  const minute = Math.min(manifest.durationMinutes, Math.max(0, manifest.plantedShift.startMinute + leadMinutes));
+  return manifest.streamStart + minute * 60_000;
+}
+
+export function* demoSchedule(options: DemoPlanOptions): Generator<ScheduledPost> {
+  const { manifest, posts, t0, speed } = options;
+  if (!(speed > 0)) throw new RangeError(`speed must be positive, got ${speed}`);
+  const cut = demoCut(manifest, options.leadMinutes);
+  const lapMs = manifest.durationMinutes * 60_000;
+  for (let lap = 0; ; lap++) {
+    if (posts.length === 0) return;
+    for (const original of posts) {
+      const streamTime = original.timestamp + lap * lapMs;
+      const id = lap === 0 ? original.id : lapId(original.id, lap);
+      if (streamTime < cut) {
+        const timestamp = t0 - (cut - streamTime);
+        yield { emitAt: t0, history: true, post: { ...original, id, url: lapUrl(original, id), timestamp, ingestedAt: t0 } };
+        continue;
+      }
+      const emitAt = Math.round(t0 + (streamTime - cut) / speed);
+      const post: Post = { ...original, id, url: lapUrl(original, id), timestamp: emitAt, ingestedAt: emitAt };
+      const imageUrl = options.imageFor?.(post) ?? null;
+      yield { emitAt, history: false, post: imageUrl === null ? post : { ...post, imageUrl } };
+    }
+  }
+}
+
+function lapId(id: string, lap: number): string {
+  return /^\d+$/.test(id) ? String(BigInt(id) + BigInt(lap) * LAP_ID_STRIDE) : `${id}-${lap}`;
+}
+
+function lapUrl(post: Post, id: string): string {
+  return id === post.id ? post.url : post.url.replace(post.id, id);
+}
+
+/** Where the planted shift sits in wall time for a given start, for progress lines and tests. */
+export function plantedShiftWindow(manifest: DemoManifest, t0: number, leadMinutes: number, speed: number): { topic: string; emotion: Emotion; from: number; to: number } {
+  const cut = demoCut(manifest, leadMinutes);
+  const at = (minute: number): number => {
+    const streamTime = manifest.streamStart + minute * 60_000;
+    return streamTime < cut ? t0 - (cut - streamTime) : Math.round(t0 + (streamTime - cut) / speed);
+  };
+  const shift = manifest.plantedShift;
+  return { topic: shift.topic, emotion: shift.emotion, from: at(shift.startMinute), to: at(shift.endMinute) };
+}
