@@ -34,9 +34,9 @@ const EXTRA_TAGS: Record<(typeof TOPICS)[number], readonly string[]> = {
 const BLOG_WORDS = ['quiet', 'amber', 'harbor', 'static', 'velvet', 'north', 'paper', 'signal', 'lunar', 'moss', 'copper', 'drift'];
 
 /** The planted shift: "storm-watch" turns scared for eight minutes, with twice its usual volume. */
-const SHIFT = { topic: 'storm-watch', emotion: 'scared', startMinute: 18, endMinute: 26, share: 0.6, volume: 2 } as const;
-const DURATION_MINUTES = 30;
-const POSTS_PER_TOPIC_PER_MINUTE = 32;
+const SHIFT = { topic: 'storm-watch', emotion: 'scared', startMinute: 14, endMinute: 22, share: 0.6, volume: 2 } as const;
+const DURATION_MINUTES = 26;
+const POSTS_PER_TOPIC_PER_MINUTE = 40;
 const STREAM_START = Date.UTC(2024, 5, 1, 18, 0, 0);
 /** Words a text model reads as fear; shift texts that contain one make the shift unmistakable. */
 const FEAR_WORDS = /scar|afraid|terrif|fear|frighten|nervous|worr|anxi|panic|creep|paranoi|freak/i;
@@ -88,7 +88,7 @@ function schedule(random: SeededRandom): Slot[] {
     const inShift = minute >= SHIFT.startMinute && minute < SHIFT.endMinute;
     for (const topic of TOPICS) {
       const shiftTopic = inShift && topic === SHIFT.topic;
-      const count = Math.round(POSTS_PER_TOPIC_PER_MINUTE * (shiftTopic ? SHIFT.volume : 1) * (0.85 + 0.3 * random.next()));
+      const count = Math.round(POSTS_PER_TOPIC_PER_MINUTE * (shiftTopic ? SHIFT.volume : 1) * (0.9 + 0.2 * random.next()));
       for (let i = 0; i < count; i++) {
         slots.push({
           timestamp: STREAM_START + minute * 60_000 + random.int(60_000),

@@ -6,7 +6,7 @@ import type { DemoManifest } from '../demo/manifest';
  *
  * The stream is cut at `leadMinutes` into its planted shift:
  * - posts before the cut are history: stamped at their true pace ending at `t0`, produced at once,
- *   so the chart opens on 20-odd minutes of context and the alerting baseline exists;
+ *   so the chart opens on a quarter of an hour of context and the alerting baseline exists;
  * - posts after the cut are live: produced at `t0 + (streamTime − cut) / speed` and stamped with that
  *   moment, so the chart's newest point is always the current minute.
  * After the stream ends it starts over (lap 1, 2, …) with fresh ids, forever.
