@@ -1,0 +1,249 @@
+import { createMetricsRegistry, errorMessage, systemClock, type Clock, type Logger, type Registry } from '@moodstream/core';
+import type { Bus, BusRecord, Consumer, Producer } from '@moodstream/bus';
+import { topicNames, type Post } from '@moodstream/events';
+import { preprocessImage } from '@moodstream/model';
+import { BatchScorer, type QueuedPost } from './batch-scorer';
+import type { ScorerConfig } from './config';
+import { FeatureCache, type FeatureCacheStats } from './feature-cache';
+import { SafeImageFetcher, type ImageFetcherDeps } from './fetch/safe-image-fetcher';
+import type { EngineInfo, InferenceEngine } from './inference/inference-engine';
+import { InProcessEngine } from './inference/in-process-engine';
+import type { LoadedModels } from './inference/run-inference';
+import { WorkerPoolEngine } from './inference/worker-pool-engine';
+import { MicroBatcher } from './micro-batcher';
+import { RateMeter } from './rate-meter';
+import { createScorerMetrics } from './scorer-metrics';
+
+export interface ScorerAppOptions {
+  config: ScorerConfig;
+  bus: Bus;
+  logger: Logger;
+  clock?: Clock;
+  /** Models already loaded on this thread (embedded mode shares them); otherwise loaded per config. */
+  model?: LoadedModels;
+  /** Called once if the scorer stops working (its consumer crashed); the process should exit non-zero. */
+  onFatal?: (error: unknown) => void;
+  /** Name resolution for image hosts (tests); the system resolver otherwise. */
+  resolveImageHost?: ImageFetcherDeps['resolve'];
+}
+
+export interface ScorerStats {
+  healthy: boolean;
+  received: number;
+  scored: number;
+  batches: number;
+  imageErrors: number;
+  deadLetters: number;
+  postsPerSecond: number;
+  waiting: number;
+  batchesInFlight: number;
+  cache: FeatureCacheStats;
+  engine: EngineInfo | null;
+}
+
+export interface ScorerApp {
+  /** Loads the model, joins the consumer group and starts scoring. */
+  start(): Promise<void>;
+  /** Stops fetching posts, scores and commits what is in flight, then releases everything. */
+  stop(): Promise<void>;
+  readonly registry: Registry;
+  stats(): ScorerStats;
+  /** Live tfjs tensors per inference thread. */
+  tensorCounts(): Promise<number[]>;
+}
+
+/** Builds the scorer. Does no I/O until start(). */
+export function createScorerApp(options: ScorerAppOptions): ScorerApp {
+  const { config, bus, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const registry = createMetricsRegistry('scorer');
+  // The bus applies MOODSTREAM_TOPIC_PREFIX itself (to topics and group ids alike).
+  const topics = topicNames();
+  const cache = new FeatureCache(config.SCORER_CACHE_ENTRIES);
+  const rate = new RateMeter(clock);
+  const fetcher = new SafeImageFetcher(
+    {
+      timeoutMs: config.SCORER_IMAGE_TIMEOUT_MS,
+      maxBytes: config.SCORER_IMAGE_MAX_BYTES,
+      maxRedirects: config.SCORER_IMAGE_MAX_REDIRECTS,
+      allowlist: config.SCORER_IMAGE_ALLOWLIST,
+    },
+    options.resolveImageHost ? { resolve: options.resolveImageHost } : {},
+  );
+  const counts = { received: 0, scored: 0, batches: 0, imageErrors: 0, deadLetters: 0 };
+  let engine: InferenceEngine | null = null;
+  let producer: Producer | null = null;
+  let consumer: Consumer | null = null;
+  let batcher: MicroBatcher<QueuedPost> | null = null;
+  let crashed: unknown = null;
+  let state: 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' = 'idle';
+  let lastCacheStats = cache.stats();
+  const metrics = createScorerMetrics(registry, {
+    postsPerSecond: () => rate.perSecond(),
+    cache: () => cache.stats(),
+    consumerLag: async () => {
+      if (consumer === null) return null;
+      try {
+        return await consumer.lag();
+      } catch (error) {
+        logger.debug({ err: errorMessage(error) }, 'consumer lag unavailable');
+        return null;
+      }
+    },
+    tensors: async () => (engine === null ? null : (await engine.tensorCounts()).reduce((a, b) => a + b, 0)),
+  });
+
+  const countCacheLookups = (): void => {
+    const now = cache.stats();
+    metrics.cacheLookups.inc({ result: 'url' }, now.urlHits - lastCacheStats.urlHits);
+    metrics.cacheLookups.inc({ result: 'hash' }, now.hashHits - lastCacheStats.hashHits);
+    metrics.cacheLookups.inc({ result: 'miss' }, now.misses - lastCacheStats.misses);
+    lastCacheStats = now;
+  };
+
+  const processBatch = async (scorer: BatchScorer, batch: QueuedPost[], out: Producer): Promise<void> => {
+    const result = await scorer.score(batch);
+    const produceStart = performance.now();
+    await out.send(
+      topics.scored,
+      'ScoredPost',
+      result.scored.map((scored) => ({ key: scored.postId, value: scored, timestamp: scored.timestamp })),
+    );
+    const produceSeconds = (performance.now() - produceStart) / 1000;
+    counts.batches++;
+    counts.scored += batch.length;
+    counts.imageErrors += result.imageErrors.length;
+    rate.mark(batch.length);
+    metrics.batchSize.observe(batch.length);
+    const { timings } = result;
+    metrics.stageSeconds.observe({ stage: 'fetch' }, timings.fetchMs / 1000);
+    metrics.stageSeconds.observe({ stage: 'decode' }, timings.decodeMs / 1000);
+    metrics.stageSeconds.observe({ stage: 'backbone' }, timings.backboneMs / 1000);
+    metrics.stageSeconds.observe({ stage: 'model' }, timings.modelMs / 1000);
+    metrics.stageSeconds.observe({ stage: 'produce' }, produceSeconds);
+    for (const scored of result.scored) {
+      metrics.postsScored.inc({ modality: scored.modality });
+      metrics.stageSeconds.observe({ stage: 'queue' }, (scored.latencies.queueMs ?? 0) / 1000);
+      metrics.stageSeconds.observe({ stage: 'total' }, (scored.latencies.totalMs ?? 0) / 1000);
+    }
+    for (const code of result.imageErrors) metrics.imageErrors.inc({ code });
+    metrics.imagesEmbedded.inc(result.embeddedImages);
+    countCacheLookups();
+  };
+
+  const loadEngine = async (): Promise<InferenceEngine> => {
+    if (options.model !== undefined) return new InProcessEngine(options.model, false);
+    if (config.SCORER_WORKERS === 0) return InProcessEngine.load(config.SCORER_MODEL_DIR);
+    return WorkerPoolEngine.start({ workers: config.SCORER_WORKERS, modelDir: config.SCORER_MODEL_DIR });
+  };
+
+  const releaseAll = async (): Promise<void> => {
+    await producer?.close().catch((error: unknown) => logger.warn({ err: errorMessage(error) }, 'closing the producer failed'));
+    await engine?.close();
+    fetcher.close();
+  };
+
+  return {
+    registry,
+
+    async start() {
+      if (state !== 'idle') throw new Error(`scorer cannot start from state ${state}`);
+      state = 'starting';
+      try {
+        engine = await loadEngine();
+        const info = engine.info;
+        metrics.backend.set({ backend: info.backend, model_version: info.modelVersion, backbone: info.backboneId, workers: String(info.workers) }, 1);
+        logger.info({ ...info }, 'scorer model loaded');
+        await bus.ensureTopics([{ name: topics.posts }, { name: topics.scored }, { name: topics.deadLetter }]);
+        producer = await bus.producer();
+        const scorer = new BatchScorer({
+          engine,
+          fetchImage: (url) => fetcher.fetch(url),
+          decodeImage: (bytes, inputSize) => preprocessImage(bytes, inputSize, { limitInputPixels: config.SCORER_IMAGE_MAX_PIXELS }),
+          cache,
+          clock,
+          imageConcurrency: config.SCORER_IMAGE_CONCURRENCY,
+        });
+        const out = producer;
+        const microBatcher = new MicroBatcher<QueuedPost>({
+          maxSize: config.SCORER_BATCH_SIZE,
+          maxAgeMs: config.SCORER_BATCH_MAX_AGE_MS,
+          maxInFlight: config.SCORER_MAX_IN_FLIGHT_BATCHES,
+          clock,
+          process: (batch) => processBatch(scorer, batch, out),
+        });
+        batcher = microBatcher;
+        consumer = bus.consumer({
+          groupId: config.SCORER_GROUP_ID,
+          topics: [topics.posts],
+          eventType: 'Post',
+          deadLetterTopic: topics.deadLetter,
+          fromBeginning: config.SCORER_FROM_BEGINNING,
+          // Enough records per call to keep every in-flight micro-batch full.
+          maxBatchSize: config.SCORER_BATCH_SIZE * config.SCORER_MAX_IN_FLIGHT_BATCHES * 2,
+          handler: async (records: BusRecord<Post>[], context) => {
+            counts.received += records.length;
+            const receivedAt = clock.now();
+            // The bus commits these offsets when this resolves: only once their ScoredPosts are acknowledged.
+            const done = microBatcher.add(records.map((record) => ({ record, receivedAt })));
+            const heartbeat = setInterval(() => void context.heartbeat().catch(() => undefined), 3_000);
+            try {
+              await done;
+            } finally {
+              clearInterval(heartbeat);
+            }
+          },
+          onDeadLetter: (reason, where) => {
+            counts.deadLetters++;
+            metrics.deadLetters.inc();
+            logger.warn({ reason, ...where }, 'malformed post sent to the dead-letter topic');
+          },
+          onCrash: (error) => {
+            crashed = error;
+            logger.error({ err: error }, 'scorer consumer crashed');
+            options.onFatal?.(error);
+          },
+        });
+        await consumer.start();
+        state = 'running';
+        logger.info({ topic: topics.posts, group: config.SCORER_GROUP_ID, batchSize: config.SCORER_BATCH_SIZE, maxAgeMs: config.SCORER_BATCH_MAX_AGE_MS }, 'scorer consuming');
+      } catch (error) {
+        state = 'stopped';
+        await releaseAll();
+        throw error;
+      }
+    },
+
+    async stop() {
+      if (state === 'idle' || state === 'stopped' || state === 'stopping') {
+        state = 'stopped';
+        return;
+      }
+      state = 'stopping';
+      // Nothing new is worth waiting for: send what is buffered now so the commit is not held up by the age limit.
+      batcher?.flushEagerly();
+      try {
+        await consumer?.stop();
+        await batcher?.whenIdle();
+      } finally {
+        await releaseAll();
+        state = 'stopped';
+        logger.info({ ...counts }, 'scorer stopped');
+      }
+    },
+
+    stats(): ScorerStats {
+      return {
+        healthy: state === 'running' && crashed === null,
+        ...counts,
+        postsPerSecond: rate.perSecond(),
+        waiting: batcher?.waiting ?? 0,
+        batchesInFlight: batcher?.batchesInFlight ?? 0,
+        cache: cache.stats(),
+        engine: engine?.info ?? null,
+      };
+    },
+
+    tensorCounts: () => engine?.tensorCounts() ?? Promise.resolve([]),
+  };
+}

@@ -1,0 +1,205 @@
+import { createHash } from 'node:crypto';
+import { errorMessage, MoodstreamError, type Clock } from '@moodstream/core';
+import type { BusRecord } from '@moodstream/bus';
+import { EMOTIONS, type Post, type ScoredPostInput } from '@moodstream/events';
+import type { Prediction } from '@moodstream/model';
+import type { FeatureCache, ImageFeatures } from './feature-cache';
+import type { FetchedImage } from './fetch/safe-image-fetcher';
+import type { InferenceEngine, InferenceItem } from './inference/inference-engine';
+import { mapConcurrently } from './map-concurrently';
+
+export interface QueuedPost {
+  record: BusRecord<Post>;
+  /** When the scorer received the record (its clock), for the queue latency. */
+  receivedAt: number;
+}
+
+export interface BatchScorerDeps {
+  engine: InferenceEngine;
+  fetchImage: (url: string) => Promise<FetchedImage>;
+  /** Decodes and resizes to inputSize×inputSize RGB; throws on bombs and non-images. */
+  decodeImage: (bytes: Buffer, inputSize: number) => Promise<Uint8Array>;
+  cache: FeatureCache;
+  clock: Clock;
+  imageConcurrency: number;
+}
+
+export interface BatchTimings {
+  fetchMs: number;
+  decodeMs: number;
+  backboneMs: number;
+  modelMs: number;
+}
+
+export interface ScoredBatch {
+  scored: ScoredPostInput[];
+  timings: BatchTimings;
+  /** Error code of every image that could not be used (one per distinct URL). */
+  imageErrors: string[];
+  /** Images that went through the backbone in this batch. */
+  embeddedImages: number;
+}
+
+type ImageState =
+  | { kind: 'features'; value: ImageFeatures }
+  | { kind: 'fetched'; bytes: Buffer; hash: string }
+  | { kind: 'failed'; reason: string; code: string };
+
+const IMAGE_ERROR_MAX = 200;
+
+/**
+ * Turns one micro-batch of posts into ScoredPosts: images fetched concurrently (or found in the
+ * feature cache by URL, then by content hash), decoded, embedded, and every post scored in one
+ * fused pass. A post whose image fails is scored on its text with the reason in `imageError`;
+ * no post is ever left out.
+ */
+export class BatchScorer {
+  constructor(private readonly deps: BatchScorerDeps) {}
+
+  async score(batch: readonly QueuedPost[]): Promise<ScoredBatch> {
+    const { clock, cache, engine } = this.deps;
+    const startedAt = clock.now();
+    const urls = [...new Set(batch.map((q) => q.record.value.imageUrl).filter((u): u is string => u !== null))];
+    const states = new Map<string, ImageState>();
+
+    const fetchStart = performance.now();
+    const toFetch = urls.filter((url) => {
+      const hit = cache.lookupUrl(url);
+      if (hit !== undefined) states.set(url, { kind: 'features', value: hit });
+      return hit === undefined;
+    });
+    await mapConcurrently(toFetch, this.deps.imageConcurrency, async (url) => {
+      try {
+        const image = await this.deps.fetchImage(url);
+        const hash = createHash('sha256').update(image.bytes).digest('hex');
+        const hit = cache.lookupHash(hash, url);
+        states.set(url, hit !== undefined ? { kind: 'features', value: hit } : { kind: 'fetched', bytes: image.bytes, hash });
+      } catch (error) {
+        states.set(url, failure(error));
+      }
+    });
+    const fetchMs = toFetch.length === 0 ? 0 : performance.now() - fetchStart;
+
+    // Decode each distinct content once, however many URLs served it.
+    const decodeStart = performance.now();
+    const byHash = new Map<string, { bytes: Buffer; urls: string[] }>();
+    for (const [url, state] of states) {
+      if (state.kind !== 'fetched') continue;
+      const group = byHash.get(state.hash) ?? { bytes: state.bytes, urls: [] };
+      group.urls.push(url);
+      byHash.set(state.hash, group);
+    }
+    const hashes = [...byHash.keys()];
+    const decoded = await mapConcurrently(hashes, this.deps.imageConcurrency, async (hash) => {
+      try {
+        return await this.deps.decodeImage(byHash.get(hash)!.bytes, engine.info.inputSize);
+      } catch (error) {
+        for (const url of byHash.get(hash)!.urls) states.set(url, failure(error));
+        return null;
+      }
+    });
+    const decodeMs = hashes.length === 0 ? 0 : performance.now() - decodeStart;
+
+    const pixels: Uint8Array[] = [];
+    const pixelIndexOfHash = new Map<string, number>();
+    hashes.forEach((hash, i) => {
+      const image = decoded[i];
+      if (image === null || image === undefined) return;
+      pixelIndexOfHash.set(hash, pixels.length);
+      pixels.push(image);
+    });
+
+    const items: InferenceItem[] = batch.map(({ record }) => {
+      const post = record.value;
+      const state = post.imageUrl === null ? undefined : states.get(post.imageUrl);
+      if (state === undefined || state.kind === 'failed') return { text: post.text, image: null };
+      if (state.kind === 'features') return { text: post.text, image: { kind: 'features', features: state.value.features } };
+      const index = pixelIndexOfHash.get(state.hash);
+      return { text: post.text, image: index === undefined ? null : { kind: 'pixels', index } };
+    });
+
+    const result = await engine.run({ items, pixels });
+
+    for (const [hash, index] of pixelIndexOfHash) {
+      const features = result.embedded[index]!;
+      for (const url of byHash.get(hash)!.urls) cache.store(url, hash, features);
+    }
+
+    const finishedAt = clock.now();
+    const timings: BatchTimings = { fetchMs, decodeMs, backboneMs: result.backboneMs, modelMs: result.modelMs };
+    const scored = batch.map((queued, i) =>
+      toScoredPost(queued, result.predictions[i]!, {
+        explicit: explicitOf(items[i]!, states.get(queued.record.value.imageUrl ?? ''), result.embedded),
+        imageError: imageErrorOf(queued.record.value, states),
+        modelVersion: engine.info.modelVersion,
+        latencies: { queueMs: Math.max(0, startedAt - queued.receivedAt), ...round(timings), totalMs: Math.max(0, finishedAt - queued.receivedAt) },
+        scoredAt: finishedAt,
+      }),
+    );
+    const imageErrors = [...states.values()].flatMap((s) => (s.kind === 'failed' ? [s.code] : []));
+    return { scored, timings, imageErrors, embeddedImages: pixels.length };
+  }
+}
+
+function failure(error: unknown): ImageState {
+  const code = error instanceof MoodstreamError ? error.code : 'IMAGE_FAILED';
+  return { kind: 'failed', code, reason: `${code}: ${errorMessage(error)}`.slice(0, IMAGE_ERROR_MAX) };
+}
+
+function explicitOf(item: InferenceItem, state: ImageState | undefined, embedded: ImageFeatures[]): number | null {
+  if (item.image === null) return null;
+  if (item.image.kind === 'pixels') return embedded[item.image.index]?.explicit ?? null;
+  return state?.kind === 'features' ? state.value.explicit : null;
+}
+
+function imageErrorOf(post: Post, states: Map<string, ImageState>): string | null {
+  if (post.imageUrl === null) return null;
+  const state = states.get(post.imageUrl);
+  return state?.kind === 'failed' ? state.reason : null;
+}
+
+function round(timings: BatchTimings): BatchTimings {
+  const r = (ms: number): number => Math.round(ms * 100) / 100;
+  return { fetchMs: r(timings.fetchMs), decodeMs: r(timings.decodeMs), backboneMs: r(timings.backboneMs), modelMs: r(timings.modelMs) };
+}
+
+function toScoredPost(
+  { record }: QueuedPost,
+  prediction: Prediction,
+  extra: Pick<ScoredPostInput, 'explicit' | 'imageError' | 'modelVersion' | 'latencies' | 'scoredAt'>,
+): ScoredPostInput {
+  const post = record.value;
+  const probabilities = normalised(prediction.probabilities);
+  let top = 0;
+  probabilities.forEach((p, i) => {
+    if (p > probabilities[top]!) top = i;
+  });
+  return {
+    postId: post.id,
+    topics: post.topics,
+    timestamp: post.timestamp,
+    probabilities,
+    topEmotion: EMOTIONS[top]!,
+    // A post that had an image but lost it says 'text' — which is what was actually used.
+    modality: prediction.modality,
+    explicit: extra.explicit,
+    imageError: extra.imageError,
+    label: post.label,
+    modelVersion: extra.modelVersion.slice(0, 64),
+    latencies: extra.latencies,
+    scoredAt: extra.scoredAt,
+    text: post.text.slice(0, 2_000),
+    imageUrl: post.imageUrl,
+    url: post.url,
+  };
+}
+
+/** float32 softmax sums drift from 1 by rounding; the event schema wants them to add up. */
+function normalised(probabilities: readonly number[]): number[] {
+  const clamped = probabilities.map((p) => (Number.isFinite(p) ? Math.min(1, Math.max(0, p)) : Number.NaN));
+  const sum = clamped.reduce((a, b) => a + b, 0);
+  if (!Number.isFinite(sum) || sum <= 0) {
+    throw new MoodstreamError('MODEL_OUTPUT_INVALID', `model produced unusable probabilities: ${probabilities.join(',')}`);
+  }
+  return clamped.map((p) => p / sum);
+}

@@ -1,0 +1,51 @@
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import { splitList } from '@moodstream/core';
+
+const int = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+
+/**
+ * The scorer's environment. Defaults for batch size and age come from `npm run bench:scorer`
+ * (docs/benchmarks.md): batches of 32 reach full throughput while an age of 25 ms keeps the
+ * p99 latency at low offered load far below a second.
+ */
+export const ScorerConfigSchema = z.object({
+  KAFKA_BROKERS: z
+    .string()
+    .default('127.0.0.1:9092')
+    .transform((value) => splitList(value))
+    .refine((list) => list.length > 0, { message: 'needs at least one host:port' }),
+  MOODSTREAM_TOPIC_PREFIX: z.string().default(''),
+  SCORER_GROUP_ID: z.string().min(1).default('moodstream-scorer'),
+  /** Start a new group at the oldest retained post rather than only new ones. */
+  SCORER_FROM_BEGINNING: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((value) => value === 'true'),
+  SCORER_BATCH_SIZE: int(32, 1, 1024),
+  SCORER_BATCH_MAX_AGE_MS: int(25, 0, 60_000),
+  /** Micro-batches processed at once: while one is in the model the next one's images are fetched. */
+  SCORER_MAX_IN_FLIGHT_BATCHES: int(2, 1, 16),
+  /** Inference worker threads; 0 runs the model on the main thread (embedded mode). */
+  SCORER_WORKERS: int(Math.min(2, availableParallelism()), 0, 64),
+  /** Folder of the trained fused model; empty means the model library's shipped default. */
+  SCORER_MODEL_DIR: z.string().default(''),
+  SCORER_IMAGE_TIMEOUT_MS: int(5_000, 100, 120_000),
+  SCORER_IMAGE_MAX_BYTES: int(8 * 1024 * 1024, 1_024, 256 * 1024 * 1024),
+  SCORER_IMAGE_MAX_REDIRECTS: int(3, 0, 10),
+  /** sharp's limitInputPixels: refuses decompression bombs before decoding them. */
+  SCORER_IMAGE_MAX_PIXELS: int(40_000_000, 1, 1_000_000_000),
+  SCORER_IMAGE_CONCURRENCY: int(16, 1, 256),
+  /** IPs or CIDRs that may be fetched although private or loopback (tests: 127.0.0.1). */
+  SCORER_IMAGE_ALLOWLIST: z
+    .string()
+    .default('')
+    .transform((value) => splitList(value)),
+  SCORER_CACHE_ENTRIES: int(5_000, 0, 1_000_000),
+  SCORER_METRICS_HOST: z.string().default('127.0.0.1'),
+  /** 0 picks a free port. */
+  SCORER_METRICS_PORT: int(9_102, 0, 65_535),
+  SCORER_SHUTDOWN_DEADLINE_MS: int(15_000, 100, 600_000),
+});
+
+export type ScorerConfig = z.infer<typeof ScorerConfigSchema>;

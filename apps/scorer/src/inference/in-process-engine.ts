@@ -1,0 +1,50 @@
+import * as tf from '@tensorflow/tfjs';
+import { currentBackend } from '@moodstream/model';
+import type { EngineInfo, InferenceEngine, InferenceRequest, InferenceResult } from './inference-engine';
+import { loadModels } from './load-models';
+import { runInference, type LoadedModels } from './run-inference';
+
+/**
+ * Backbone and model on the calling thread: embedded mode, and the single-thread baseline.
+ * Batches are run one at a time (tfjs work is synchronous between awaits anyway).
+ */
+export class InProcessEngine implements InferenceEngine {
+  readonly info: EngineInfo;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly models: LoadedModels,
+    private readonly ownsModels: boolean,
+  ) {
+    this.info = {
+      backend: currentBackend()?.provider ?? tf.getBackend(),
+      modelVersion: models.emotion.version,
+      backboneId: models.backbone.id,
+      inputSize: models.backbone.inputSize,
+      workers: 0,
+    };
+  }
+
+  static async load(modelDir: string): Promise<InProcessEngine> {
+    return new InProcessEngine(await loadModels(modelDir), true);
+  }
+
+  run(request: InferenceRequest): Promise<InferenceResult> {
+    const result = this.queue.then(() => runInference(this.models, request));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  async tensorCounts(): Promise<number[]> {
+    return [tf.memory().numTensors];
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    // Injected models belong to whoever loaded them.
+    if (this.ownsModels) {
+      this.models.emotion.dispose();
+      this.models.backbone.dispose();
+    }
+  }
+}
