@@ -16,6 +16,9 @@ export interface BusRecord<T> {
   headers: Headers;
 }
 
+/** A record as stored, before parsing: what a dead-letter topic holds. */
+export type RawBusRecord = BusRecord<Buffer | null>;
+
 export interface OutgoingMessage<T> {
   key: string | null;
   value: T;
@@ -65,6 +68,11 @@ export interface ConsumerOptions<N extends EventTypeName> {
   onCrash?: (error: unknown) => void;
   /** Count of records sent to the dead-letter topic, for metrics. */
   onDeadLetter?: (reason: string, record: { topic: string; partition: number; offset: string }) => void;
+  /**
+   * Kafka only: how long the group waits for a silent member before handing its partitions to
+   * another (the broker allows 6000 ms and up). Defaults to 30000.
+   */
+  sessionTimeoutMs?: number;
 }
 
 export interface Consumer {
@@ -74,6 +82,11 @@ export interface Consumer {
   stop(): Promise<void>;
   /** Records not yet consumed by this group, summed over partitions (consumer lag). */
   lag(): Promise<number>;
+  /**
+   * Leaves the group at once, like a crash: the in-flight batch is neither finished nor committed,
+   * so its records go to another member. For shutdown past its deadline, and for tests.
+   */
+  abort?(): Promise<void>;
 }
 
 export interface TimeRangeOptions<N extends EventTypeName> {
@@ -88,6 +101,15 @@ export interface TimeRangeOptions<N extends EventTypeName> {
   onInvalid?: (reason: string) => void;
 }
 
+export interface RawTimeRangeOptions {
+  topic: string;
+  /** Inclusive lower bound on record timestamp, epoch ms. */
+  from: number;
+  /** Exclusive upper bound on record timestamp, epoch ms. */
+  to: number;
+  batchSize?: number;
+}
+
 export interface Bus {
   readonly kind: 'kafka' | 'memory';
   ensureTopics(topics: { name: string; partitions?: number }[]): Promise<void>;
@@ -96,5 +118,10 @@ export interface Bus {
   consumer<N extends EventTypeName>(options: ConsumerOptions<N>): Consumer;
   /** Reads the records whose timestamps fall in [from, to) without joining a group (for replays). */
   readByTime<N extends EventTypeName>(options: TimeRangeOptions<N>): AsyncIterable<BusRecord<EventOf<N>>[]>;
+  /**
+   * readByTime without parsing: for looking into a dead-letter topic, whose records fail parsing
+   * by definition. Within a partition records come in offset order; partitions are not interleaved.
+   */
+  readRawByTime?(options: RawTimeRangeOptions): AsyncIterable<RawBusRecord[]>;
   close(): Promise<void>;
 }

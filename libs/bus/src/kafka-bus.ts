@@ -1,0 +1,546 @@
+import { randomUUID } from 'node:crypto';
+import {
+  Kafka,
+  Partitioners,
+  logLevel,
+  type Admin,
+  type Consumer as KafkaJsConsumer,
+  type EachBatchPayload,
+  type KafkaMessage,
+  type Producer as KafkaJsProducer,
+} from 'kafkajs';
+import { createLogger, errorMessage, type Logger } from '@moodstream/core';
+import { encodeEvent, type EventOf, type EventTypeName } from '@moodstream/events';
+import { DEFAULT_RETRY_BACKOFF, processFetchedBatch, type FetchedBatchOutcome, type RetryBackoff } from './batch-processing';
+import { decodeRange } from './decode-range';
+import { BusClosedError, BusError, wrapKafkaError } from './errors';
+import { HandoffQueue } from './handoff-queue';
+import { deadLetterHeaders, headersToStrings } from './headers';
+import { kafkaLogCreator } from './kafka-logger';
+import { TopicNaming } from './topic-naming';
+import type {
+  BatchContext,
+  Bus,
+  BusRecord,
+  Consumer,
+  ConsumerOptions,
+  EventInput,
+  OutgoingMessage,
+  Producer,
+  RawBusRecord,
+  RawMessage,
+  RawTimeRangeOptions,
+  TimeRangeOptions,
+} from './types';
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  clientId: string;
+  logger?: Logger;
+  /** Prepended to every topic name and group id, so several deployments or tests can share a cluster. */
+  topicPrefix?: string;
+  /** Backoff between redeliveries of a batch whose handler failed with a retriable error. */
+  retryBackoff?: RetryBackoff;
+  /** How long an idle fetch waits on the broker for new records (also bounds how fast `start()` returns). */
+  maxWaitTimeMs?: number;
+  /** Partitions for topics `ensureTopics` creates without an explicit count. */
+  defaultPartitions?: number;
+  /** How long `start()` waits to join the group. */
+  joinTimeoutMs?: number;
+}
+
+/** The Kafka bus, with the few cluster-admin extras tests and tools need. */
+export interface KafkaBus extends Bus {
+  readonly kind: 'kafka';
+  readonly brokers: readonly string[];
+  /** Removes consumer groups (ids as given to `consumer()`, before the prefix); unknown ones are ignored. */
+  deleteGroups(groupIds: string[]): Promise<void>;
+}
+
+function toRawRecord(logicalTopic: string, partition: number, message: KafkaMessage): RawBusRecord {
+  return {
+    topic: logicalTopic,
+    partition,
+    offset: message.offset,
+    key: message.key === null ? null : message.key.toString('utf8'),
+    value: message.value,
+    timestamp: Number(message.timestamp),
+    headers: headersToStrings(message.headers),
+  };
+}
+
+class KafkaProducer implements Producer {
+  constructor(
+    private readonly bus: KafkaBusImpl,
+    private readonly producer: KafkaJsProducer,
+  ) {}
+
+  async send<N extends EventTypeName>(topic: string, type: N, messages: OutgoingMessage<EventInput<N>>[]): Promise<void> {
+    // Validate the whole list first: nothing of a list with one bad event is produced.
+    const records = messages.map((message) => {
+      const event = encodeEvent(type, message.value);
+      return { key: message.key, value: event.value, timestamp: message.timestamp, headers: { ...message.headers, ...event.headers } };
+    });
+    await this.sendRaw(topic, records);
+  }
+
+  async sendRaw(topic: string, messages: RawMessage[]): Promise<void> {
+    this.bus.assertOpen(`produce to ${topic}`);
+    if (messages.length === 0) return;
+    const now = Date.now();
+    try {
+      await this.producer.send({
+        topic: this.bus.naming.physical(topic),
+        acks: -1,
+        messages: messages.map((m) => ({
+          key: m.key,
+          value: m.value,
+          timestamp: String(m.timestamp ?? now),
+          headers: m.headers ?? {},
+        })),
+      });
+    } catch (error) {
+      throw wrapKafkaError(`producing ${messages.length} record(s) to ${topic}`, error);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.bus.forgetProducer(this);
+    await this.producer.disconnect().catch((error: unknown) => this.bus.logger.warn({ err: error }, 'producer disconnect failed'));
+  }
+}
+
+type ConsumerState = 'idle' | 'running' | 'stopping' | 'stopped' | 'aborted' | 'crashed';
+
+class KafkaConsumer<N extends EventTypeName> implements Consumer {
+  private state: ConsumerState = 'idle';
+  private readonly consumer: KafkaJsConsumer;
+  private readonly groupId: string;
+  private readonly logger: Logger;
+  private readonly aborted: Promise<'aborted'>;
+  private signalAbort: () => void = () => undefined;
+  private wake: (() => void) | null = null;
+  private disconnecting: Promise<void> | null = null;
+
+  constructor(
+    private readonly bus: KafkaBusImpl,
+    private readonly options: ConsumerOptions<N>,
+  ) {
+    this.groupId = bus.naming.group(options.groupId);
+    this.logger = bus.logger.child({ groupId: options.groupId });
+    this.aborted = new Promise((resolve) => {
+      this.signalAbort = () => resolve('aborted');
+    });
+    const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
+    this.consumer = bus.kafka.consumer({
+      groupId: this.groupId,
+      sessionTimeout,
+      heartbeatInterval: Math.max(500, Math.min(3_000, Math.floor(sessionTimeout / 5))),
+      maxWaitTimeInMs: bus.maxWaitTimeMs,
+      allowAutoTopicCreation: true,
+      retry: { retries: 8 },
+    });
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart) {
+        this.logger.warn({ err: payload.error }, 'kafka consumer failed; kafkajs restarts it');
+        return;
+      }
+      if (this.state === 'running') this.crash(wrapKafkaError(`consumer of group ${options.groupId}`, payload.error));
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'idle') throw new BusError('BUS_CONSUMER_STATE', `consumer of group ${this.options.groupId} was already started`);
+    this.bus.assertOpen('consumer.start');
+    this.state = 'running';
+    this.bus.trackConsumer(this);
+    const ready = this.joinedAndFetching();
+    try {
+      await this.consumer.connect();
+      await this.consumer.subscribe({
+        topics: this.options.topics.map((t) => this.bus.naming.physical(t)),
+        fromBeginning: this.options.fromBeginning ?? false,
+      });
+      await this.consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: (payload) => this.eachBatch(payload),
+      });
+      await ready.promise;
+    } catch (error) {
+      ready.cancel();
+      this.state = 'crashed';
+      await this.disconnect();
+      throw wrapKafkaError(`starting a consumer of group ${this.options.groupId} on ${this.options.topics.join(', ')}`, error);
+    }
+  }
+
+  /**
+   * Resolves after the group join and the first fetch that follows it: by then the start offsets
+   * are resolved, so a record produced after `start()` returns is seen even without fromBeginning.
+   */
+  private joinedAndFetching(): { promise: Promise<void>; cancel: () => void } {
+    const removers: (() => void)[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const cancel = (): void => {
+      for (const remove of removers.splice(0)) remove();
+      if (timer !== undefined) clearTimeout(timer);
+    };
+    const promise = new Promise<void>((resolve, reject) => {
+      let joined = false;
+      removers.push(
+        this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+          joined = true;
+        }),
+        this.consumer.on(this.consumer.events.FETCH, () => {
+          if (!joined) return;
+          cancel();
+          resolve();
+        }),
+      );
+      const timeoutMs = this.bus.joinTimeoutMs;
+      timer = setTimeout(() => {
+        cancel();
+        reject(new BusError('BUS_JOIN_TIMEOUT', `did not join group ${this.options.groupId} within ${timeoutMs} ms`, { retriable: true }));
+      }, timeoutMs);
+    });
+    return { promise, cancel };
+  }
+
+  private async eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
+    if (this.state !== 'running') return;
+    const logicalTopic = this.bus.naming.logical(batch.topic);
+    const self = this;
+    const context: BatchContext = {
+      get stopping() {
+        return self.state !== 'running';
+      },
+      heartbeat: () => heartbeat(),
+    };
+    const processing = processFetchedBatch({
+      records: batch.messages.map((m) => toRawRecord(logicalTopic, batch.partition, m)),
+      options: this.options,
+      context,
+      backoff: this.bus.retryBackoff,
+      logger: this.logger,
+      sendDeadLetter: (record, reason) =>
+        this.bus.produceInternal(this.options.deadLetterTopic, [
+          { key: record.key, value: record.value, timestamp: record.timestamp, headers: deadLetterHeaders(record.headers, reason, record) },
+        ]),
+      shouldContinue: () => this.state === 'running' && isRunning() && !isStale(),
+      mayCommit: () => (this.state === 'running' || this.state === 'stopping') && !isStale(),
+      commit: async (next) => {
+        resolveOffset((BigInt(next) - 1n).toString());
+        await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
+      },
+      sleep: (ms) => this.interruptibleSleep(ms),
+    });
+    // An abort must not wait for a hung handler: leave its batch behind, uncommitted.
+    const outcome: FetchedBatchOutcome | 'aborted' = await Promise.race([processing, this.aborted]);
+    if (outcome === 'aborted') return;
+    if (outcome.kind === 'crashed') this.crash(outcome.error);
+  }
+
+  private crash(error: unknown): void {
+    if (this.state === 'crashed' || this.state === 'aborted' || this.state === 'stopped') return;
+    this.state = 'crashed';
+    this.logger.error({ err: error }, `consumer stopped after a non-retriable error: ${errorMessage(error)}`);
+    // Not awaited here: kafkajs's disconnect waits for the running eachBatch, which called us.
+    void this.disconnect().then(() => {
+      if (this.options.onCrash !== undefined) this.options.onCrash(error);
+    });
+  }
+
+  private disconnect(): Promise<void> {
+    this.disconnecting ??= this.consumer
+      .disconnect()
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'consumer disconnect failed'))
+      .finally(() => this.bus.forgetConsumer(this));
+    return this.disconnecting;
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === 'idle') {
+      this.state = 'stopped';
+      return;
+    }
+    if (this.state === 'running') this.state = 'stopping';
+    this.wake?.();
+    await this.disconnect();
+    if (this.state === 'stopping') this.state = 'stopped';
+  }
+
+  async abort(): Promise<void> {
+    if (this.state === 'running' || this.state === 'stopping') this.state = 'aborted';
+    this.signalAbort();
+    this.wake?.();
+    await this.disconnect();
+  }
+
+  async lag(): Promise<number> {
+    const admin = await this.bus.admin();
+    const physicalTopics = this.options.topics.map((t) => this.bus.naming.physical(t));
+    try {
+      const committed = await admin.fetchOffsets({ groupId: this.groupId, topics: physicalTopics });
+      let lag = 0n;
+      for (const topic of physicalTopics) {
+        const ends = await admin.fetchTopicOffsets(topic);
+        const done = committed.find((c) => c.topic === topic)?.partitions ?? [];
+        for (const end of ends) {
+          const offset = done.find((p) => p.partition === end.partition)?.offset ?? '-1';
+          const from = BigInt(offset) >= 0n ? BigInt(offset) : BigInt(end.low);
+          lag += BigInt(end.high) - from;
+        }
+      }
+      return Number(lag);
+    } catch (error) {
+      throw wrapKafkaError(`measuring the lag of group ${this.options.groupId}`, error);
+    }
+  }
+
+  private interruptibleSleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
+    });
+  }
+}
+
+class KafkaBusImpl implements KafkaBus {
+  readonly kind = 'kafka' as const;
+  readonly kafka: Kafka;
+  readonly logger: Logger;
+  readonly naming: TopicNaming;
+  readonly retryBackoff: RetryBackoff;
+  readonly maxWaitTimeMs: number;
+  readonly joinTimeoutMs: number;
+  readonly brokers: readonly string[];
+  private readonly defaultPartitions: number;
+  private readonly clientId: string;
+  private adminClient: Promise<Admin> | null = null;
+  private internalProducer: Promise<KafkaProducer> | null = null;
+  private readonly producers = new Set<KafkaProducer>();
+  private readonly consumers = new Set<Consumer>();
+  private closed = false;
+
+  constructor(options: KafkaBusOptions) {
+    if (options.brokers.length === 0) throw new BusError('BUS_CONFIG', 'createKafkaBus needs at least one broker address');
+    this.brokers = [...options.brokers];
+    this.clientId = options.clientId;
+    this.logger = (options.logger ?? createLogger('moodstream-bus', { level: 'warn' })).child({ bus: 'kafka' });
+    this.naming = new TopicNaming(options.topicPrefix ?? '');
+    this.retryBackoff = options.retryBackoff ?? DEFAULT_RETRY_BACKOFF;
+    this.maxWaitTimeMs = options.maxWaitTimeMs ?? 1_000;
+    this.joinTimeoutMs = options.joinTimeoutMs ?? 60_000;
+    this.defaultPartitions = options.defaultPartitions ?? 3;
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: [...this.brokers],
+      logLevel: logLevel.WARN,
+      logCreator: kafkaLogCreator(this.logger),
+      connectionTimeout: 3_000,
+      requestTimeout: 30_000,
+      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 10_000 },
+    });
+  }
+
+  assertOpen(what: string): void {
+    if (this.closed) throw new BusClosedError(what);
+  }
+
+  admin(): Promise<Admin> {
+    this.assertOpen('admin');
+    this.adminClient ??= (async () => {
+      const admin = this.kafka.admin();
+      try {
+        await admin.connect();
+      } catch (error) {
+        this.adminClient = null;
+        throw wrapKafkaError(`connecting to Kafka at ${this.brokers.join(',')}`, error);
+      }
+      return admin;
+    })();
+    return this.adminClient;
+  }
+
+  trackConsumer(consumer: Consumer): void {
+    this.consumers.add(consumer);
+  }
+
+  forgetConsumer(consumer: Consumer): void {
+    this.consumers.delete(consumer);
+  }
+
+  forgetProducer(producer: KafkaProducer): void {
+    this.producers.delete(producer);
+  }
+
+  /** The bus's own producer, for dead letters. */
+  async produceInternal(topic: string, messages: RawMessage[]): Promise<void> {
+    this.internalProducer ??= this.newProducer().catch((error: unknown) => {
+      this.internalProducer = null;
+      throw error;
+    });
+    const producer = await this.internalProducer;
+    await producer.sendRaw(topic, messages);
+  }
+
+  private async newProducer(): Promise<KafkaProducer> {
+    this.assertOpen('producer');
+    // Idempotent with one request in flight: broker retries can neither duplicate nor reorder a key's records.
+    const producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: true,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 10_000 },
+    });
+    try {
+      await producer.connect();
+    } catch (error) {
+      throw wrapKafkaError(`connecting a producer to Kafka at ${this.brokers.join(',')}`, error);
+    }
+    const wrapped = new KafkaProducer(this, producer);
+    this.producers.add(wrapped);
+    return wrapped;
+  }
+
+  producer(): Promise<Producer> {
+    return this.newProducer();
+  }
+
+  consumer<N extends EventTypeName>(options: ConsumerOptions<N>): Consumer {
+    this.assertOpen('consumer');
+    return new KafkaConsumer(this, options);
+  }
+
+  async ensureTopics(topics: { name: string; partitions?: number }[]): Promise<void> {
+    if (topics.length === 0) return;
+    const admin = await this.admin();
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: topics.map((t) => ({ topic: this.naming.physical(t.name), numPartitions: t.partitions ?? this.defaultPartitions })),
+      });
+    } catch (error) {
+      throw wrapKafkaError(`creating topics ${topics.map((t) => t.name).join(', ')}`, error);
+    }
+  }
+
+  async deleteTopics(names: string[]): Promise<void> {
+    if (names.length === 0) return;
+    const admin = await this.admin();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const topics = names.map((n) => this.naming.physical(n)).filter((n) => existing.has(n));
+      if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 30_000 });
+    } catch (error) {
+      throw wrapKafkaError(`deleting topics ${names.join(', ')}`, error);
+    }
+  }
+
+  async deleteGroups(groupIds: string[]): Promise<void> {
+    if (groupIds.length === 0) return;
+    const admin = await this.admin();
+    const physical = groupIds.map((g) => this.naming.group(g));
+    try {
+      const known = new Set((await admin.listGroups()).groups.map((g) => g.groupId));
+      const groups = physical.filter((g) => known.has(g));
+      if (groups.length > 0) await admin.deleteGroups(groups);
+    } catch (error) {
+      throw wrapKafkaError(`deleting consumer groups ${groupIds.join(', ')}`, error);
+    }
+  }
+
+  readByTime<N extends EventTypeName>(options: TimeRangeOptions<N>): AsyncIterable<BusRecord<EventOf<N>>[]> {
+    return decodeRange(this.readRawByTime(options), options);
+  }
+
+  /**
+   * kafkajs has no group-less consumer, so this uses a throwaway group that never commits, seeks
+   * each partition to the first offset at or after `from`, reads up to the end offsets seen when
+   * the read began, keeps the records whose timestamps fall in [from, to), then deletes the group.
+   * Reading to the end (not stopping at the first record past `to`) is what makes the result exact
+   * when producers set timestamps out of order.
+   */
+  async *readRawByTime(options: RawTimeRangeOptions): AsyncIterable<RawBusRecord[]> {
+    if (options.from >= options.to) return;
+    const admin = await this.admin();
+    const physical = this.naming.physical(options.topic);
+    const batchSize = Math.max(1, options.batchSize ?? 500);
+    const ranges = new Map<number, { start: bigint; end: bigint }>();
+    try {
+      if (!(await admin.listTopics()).includes(physical)) return;
+      const starts = await admin.fetchTopicOffsetsByTimestamp(physical, options.from);
+      const ends = await admin.fetchTopicOffsets(physical);
+      for (const { partition, offset } of starts) {
+        const end = ends.find((e) => e.partition === partition);
+        if (end !== undefined && BigInt(offset) < BigInt(end.high)) ranges.set(partition, { start: BigInt(offset), end: BigInt(end.high) });
+      }
+    } catch (error) {
+      throw wrapKafkaError(`looking up offsets of ${options.topic} by time`, error);
+    }
+    if (ranges.size === 0) return;
+
+    const groupId = this.naming.group(`${this.clientId}.read-by-time.${randomUUID()}`);
+    const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: this.maxWaitTimeMs, retry: { retries: 8 } });
+    const queue = new HandoffQueue<RawBusRecord[]>();
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) queue.fail(wrapKafkaError(`reading ${options.topic} by time`, payload.error));
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [physical], fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, pause }) => {
+          const range = ranges.get(batch.partition);
+          if (batch.messages.length > 0) resolveOffset(batch.lastOffset());
+          if (range === undefined) return;
+          const inRange = batch.messages
+            .filter((m) => BigInt(m.offset) >= range.start && BigInt(m.offset) < range.end)
+            .map((m) => toRawRecord(options.topic, batch.partition, m))
+            .filter((r) => r.timestamp >= options.from && r.timestamp < options.to);
+          for (let i = 0; i < inRange.length; i += batchSize) {
+            await queue.push(inRange.slice(i, i + batchSize));
+            await heartbeat();
+          }
+          if (batch.messages.length > 0 && BigInt(batch.lastOffset()) + 1n >= range.end) {
+            ranges.delete(batch.partition);
+            pause();
+            if (ranges.size === 0) queue.end();
+          }
+        },
+      });
+      for (const [partition, range] of ranges) consumer.seek({ topic: physical, partition, offset: range.start.toString() });
+      for await (const chunk of queue) yield chunk;
+    } catch (error) {
+      throw wrapKafkaError(`reading ${options.topic} by time`, error);
+    } finally {
+      queue.close();
+      await consumer.disconnect().catch((error: unknown) => this.logger.warn({ err: error }, 'read-by-time consumer disconnect failed'));
+      await admin.deleteGroups([groupId]).catch((error: unknown) => this.logger.debug({ err: error }, 'could not delete the read-by-time group'));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await Promise.all([...this.consumers].map((c) => c.stop()));
+    await Promise.all([...this.producers].map((p) => p.close()));
+    const admin = this.adminClient;
+    this.closed = true;
+    if (admin !== null) await (await admin.catch(() => null))?.disconnect();
+  }
+}
+
+export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
+  return new KafkaBusImpl(options);
+}

@@ -1,0 +1,447 @@
+import { createLogger, type Logger } from '@moodstream/core';
+import { encodeEvent, type EventOf, type EventTypeName, type Headers } from '@moodstream/events';
+import {
+  DEFAULT_RETRY_BACKOFF,
+  processFetchedBatch,
+  type FetchedBatchOutcome,
+  type RetryBackoff,
+} from './batch-processing';
+import { BusClosedError, BusError } from './errors';
+import { deadLetterHeaders } from './headers';
+import { partitionForKey } from './partitioner';
+import { TopicNaming } from './topic-naming';
+import type {
+  BatchContext,
+  Bus,
+  BusRecord,
+  Consumer,
+  ConsumerOptions,
+  EventInput,
+  OutgoingMessage,
+  Producer,
+  RawBusRecord,
+  RawMessage,
+  RawTimeRangeOptions,
+  TimeRangeOptions,
+} from './types';
+import { decodeRange } from './decode-range';
+
+export interface MemoryBusOptions {
+  logger?: Logger;
+  /** Prepended to every topic name and group id, as with the Kafka bus. */
+  topicPrefix?: string;
+  /** Partitions of topics created implicitly (by a produce or a subscription); Kafka's num.partitions. */
+  defaultPartitions?: number;
+  retryBackoff?: RetryBackoff;
+  /** Most records handed from one partition to one batch-processing round. */
+  fetchSize?: number;
+}
+
+interface StoredRecord {
+  offset: number;
+  key: string | null;
+  value: Buffer | null;
+  timestamp: number;
+  headers: Headers;
+}
+
+interface MemoryTopic {
+  partitions: StoredRecord[][];
+  /** For records without a key, as Kafka spreads them. */
+  nextRoundRobin: number;
+}
+
+const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+/** What a group needs of its members. */
+interface GroupMember {
+  readonly physicalTopics: string[];
+  assign(topic: string, partition: number, committed: number | undefined): void;
+  notify(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * One consumer group: members, the committed offset of each partition, and who owns which
+ * partition. Assignment is recomputed on every join and leave; a member keeps partitions it
+ * already had, so a rebalance only moves what must move.
+ */
+function toBusRecord(logicalTopic: string, partition: number, record: StoredRecord): RawBusRecord {
+  return {
+    topic: logicalTopic,
+    partition,
+    offset: String(record.offset),
+    key: record.key,
+    value: record.value,
+    timestamp: record.timestamp,
+    headers: { ...record.headers },
+  };
+}
+
+class MemoryGroup {
+  readonly members: GroupMember[] = [];
+  readonly committed = new Map<string, number>();
+  private readonly owner = new Map<string, GroupMember>();
+
+  constructor(private readonly bus: MemoryBusImpl) {}
+
+  owns(member: GroupMember, topic: string, partition: number): boolean {
+    return this.owner.get(tpKey(topic, partition)) === member;
+  }
+
+  join(member: GroupMember): void {
+    this.members.push(member);
+    this.rebalance();
+  }
+
+  leave(member: GroupMember): void {
+    const index = this.members.indexOf(member);
+    if (index >= 0) this.members.splice(index, 1);
+    this.rebalance();
+  }
+
+  private rebalance(): void {
+    const previous = new Map(this.owner);
+    this.owner.clear();
+    const topics = new Set(this.members.flatMap((m) => m.physicalTopics));
+    for (const topic of topics) {
+      const subscribers = this.members.filter((m) => m.physicalTopics.includes(topic));
+      const partitions = this.bus.topic(topic).partitions.length;
+      for (let p = 0; p < partitions; p++) {
+        const member = subscribers[p % subscribers.length];
+        if (member === undefined) continue;
+        this.owner.set(tpKey(topic, p), member);
+        if (previous.get(tpKey(topic, p)) !== member) {
+          member.assign(topic, p, this.committed.get(tpKey(topic, p)));
+        }
+      }
+    }
+    this.bus.wakeAll();
+  }
+}
+
+class MemoryProducer implements Producer {
+  constructor(private readonly bus: MemoryBusImpl) {}
+
+  async send<N extends EventTypeName>(topic: string, type: N, messages: OutgoingMessage<EventInput<N>>[]): Promise<void> {
+    // Validate the whole list first: nothing of a list with one bad event is produced.
+    const encoded = messages.map((message) => ({ message, event: encodeEvent(type, message.value) }));
+    this.bus.append(
+      topic,
+      encoded.map(({ message, event }) => ({
+        key: message.key,
+        value: event.value,
+        timestamp: message.timestamp,
+        headers: { ...message.headers, ...event.headers },
+      })),
+    );
+  }
+
+  async sendRaw(topic: string, messages: RawMessage[]): Promise<void> {
+    this.bus.append(topic, messages);
+  }
+
+  async close(): Promise<void> {}
+}
+
+type MemberState = 'idle' | 'running' | 'stopping' | 'stopped' | 'aborted' | 'crashed';
+
+class MemoryConsumer<N extends EventTypeName> implements Consumer, GroupMember {
+  readonly physicalTopics: string[];
+  private state: MemberState = 'idle';
+  private readonly positions = new Map<string, { topic: string; partition: number; offset: number }>();
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private abortSignal: (() => void) | null = null;
+  private readonly aborted: Promise<'aborted'>;
+  private readonly group: MemoryGroup;
+  private readonly logger: Logger;
+  private readonly context: BatchContext;
+
+  constructor(
+    private readonly bus: MemoryBusImpl,
+    private readonly options: ConsumerOptions<N>,
+  ) {
+    this.physicalTopics = options.topics.map((t) => bus.naming.physical(t));
+    this.group = bus.group(bus.naming.group(options.groupId));
+    this.logger = bus.logger.child({ groupId: options.groupId });
+    this.aborted = new Promise((resolve) => {
+      this.abortSignal = () => resolve('aborted');
+    });
+    const self = this;
+    this.context = {
+      get stopping() {
+        return self.state !== 'running';
+      },
+      heartbeat: async () => undefined,
+    };
+  }
+
+  /** Called by the group when a partition becomes this member's. */
+  assign(topic: string, partition: number, committed: number | undefined): void {
+    const end = this.bus.topic(topic).partitions[partition]?.length ?? 0;
+    const offset = committed ?? (this.options.fromBeginning === true ? 0 : end);
+    this.positions.set(tpKey(topic, partition), { topic, partition, offset });
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'idle') throw new BusError('BUS_CONSUMER_STATE', `consumer of group ${this.options.groupId} was already started`);
+    this.bus.assertOpen('consumer.start');
+    for (const topic of this.physicalTopics) this.bus.topic(topic);
+    this.state = 'running';
+    this.bus.consumers.add(this);
+    this.group.join(this);
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === 'running') this.state = 'stopping';
+    this.wake?.();
+    await this.loop;
+    this.leave('stopped');
+  }
+
+  async abort(): Promise<void> {
+    if (this.state === 'running' || this.state === 'stopping') this.state = 'aborted';
+    this.abortSignal?.();
+    this.wake?.();
+    await this.loop;
+    this.leave('aborted');
+  }
+
+  async lag(): Promise<number> {
+    let lag = 0;
+    for (const topic of this.physicalTopics) {
+      const partitions = this.bus.topic(topic).partitions;
+      partitions.forEach((records, partition) => {
+        lag += records.length - (this.group.committed.get(tpKey(topic, partition)) ?? 0);
+      });
+    }
+    return lag;
+  }
+
+  notify(): void {
+    this.wake?.();
+  }
+
+  private leave(finalState: MemberState): void {
+    if (this.bus.consumers.delete(this)) this.group.leave(this);
+    if (this.state !== 'crashed' && this.state !== 'aborted') this.state = finalState;
+    this.positions.clear();
+  }
+
+  /** The next owned partition with records past this member's position, round-robin. */
+  private nextFetch(): { topic: string; partition: number; records: RawBusRecord[] } | null {
+    const owned = [...this.positions.values()].filter((p) => this.group.owns(this, p.topic, p.partition));
+    for (const position of owned) {
+      const stored = this.bus.topic(position.topic).partitions[position.partition] ?? [];
+      if (stored.length <= position.offset) continue;
+      // Rotate so one busy partition cannot starve the others.
+      this.positions.delete(tpKey(position.topic, position.partition));
+      this.positions.set(tpKey(position.topic, position.partition), position);
+      const slice = stored.slice(position.offset, position.offset + this.bus.fetchSize);
+      return {
+        topic: position.topic,
+        partition: position.partition,
+        records: slice.map((r) => toBusRecord(this.bus.naming.logical(position.topic), position.partition, r)),
+      };
+    }
+    return null;
+  }
+
+  private async run(): Promise<void> {
+    while (this.state === 'running') {
+      const fetched = this.nextFetch();
+      if (fetched === null) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
+        this.wake = null;
+        continue;
+      }
+      const { topic, partition } = fetched;
+      const owns = (): boolean => this.group.owns(this, topic, partition);
+      const processing = processFetchedBatch({
+        records: fetched.records,
+        options: this.options,
+        context: this.context,
+        backoff: this.bus.retryBackoff,
+        logger: this.logger,
+        sendDeadLetter: async (record, reason) => {
+          this.bus.append(this.options.deadLetterTopic, [
+            { key: record.key, value: record.value, timestamp: record.timestamp, headers: deadLetterHeaders(record.headers, reason, record) },
+          ]);
+        },
+        shouldContinue: () => this.state === 'running' && owns(),
+        mayCommit: () => (this.state === 'running' || this.state === 'stopping') && owns(),
+        commit: async (next) => {
+          // A member that lost the partition in a rebalance may not commit for it (Kafka rejects it too).
+          if (!owns()) throw new BusError('BUS_NOT_OWNER', `partition ${topic}/${partition} moved to another member`, { retriable: true });
+          this.group.committed.set(tpKey(topic, partition), Number(next));
+          const position = this.positions.get(tpKey(topic, partition));
+          if (position !== undefined) position.offset = Number(next);
+        },
+        sleep: (ms) => this.interruptibleSleep(ms),
+      });
+      const outcome: FetchedBatchOutcome | 'aborted' = await Promise.race([processing, this.aborted]);
+      if (outcome === 'aborted') return;
+      if (outcome.kind === 'crashed') {
+        this.state = 'crashed';
+        this.leave('crashed');
+        this.logger.error({ err: outcome.error }, 'consumer stopped: the handler failed with a non-retriable error');
+        this.options.onCrash?.(outcome.error);
+        return;
+      }
+      if (outcome.kind === 'interrupted') {
+        // Not committed: start over from the committed offset (another member may own it now).
+        const position = this.positions.get(tpKey(topic, partition));
+        if (position !== undefined) position.offset = this.group.committed.get(tpKey(topic, partition)) ?? position.offset;
+      }
+      // Let producers and timers run between batches, as a network round trip would.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  private interruptibleSleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+    });
+  }
+}
+
+class MemoryBusImpl implements Bus {
+  readonly kind = 'memory' as const;
+  readonly logger: Logger;
+  readonly naming: TopicNaming;
+  readonly retryBackoff: RetryBackoff;
+  readonly fetchSize: number;
+  readonly consumers = new Set<GroupMember>();
+  private readonly topics = new Map<string, MemoryTopic>();
+  private readonly groups = new Map<string, MemoryGroup>();
+  private readonly defaultPartitions: number;
+  private closed = false;
+
+  constructor(options: MemoryBusOptions) {
+    this.logger = (options.logger ?? createLogger('moodstream-bus', { level: 'warn' })).child({ bus: 'memory' });
+    this.naming = new TopicNaming(options.topicPrefix ?? '');
+    this.retryBackoff = options.retryBackoff ?? DEFAULT_RETRY_BACKOFF;
+    this.fetchSize = options.fetchSize ?? 500;
+    this.defaultPartitions = options.defaultPartitions ?? 3;
+  }
+
+  assertOpen(what: string): void {
+    if (this.closed) throw new BusClosedError(what);
+  }
+
+  /** Topics spring into existence on first use, like a broker with auto.create.topics.enable. */
+  topic(physicalName: string, partitions = this.defaultPartitions): MemoryTopic {
+    let topic = this.topics.get(physicalName);
+    if (topic === undefined) {
+      topic = { partitions: Array.from({ length: Math.max(1, partitions) }, () => []), nextRoundRobin: 0 };
+      this.topics.set(physicalName, topic);
+    }
+    return topic;
+  }
+
+  group(physicalId: string): MemoryGroup {
+    let group = this.groups.get(physicalId);
+    if (group === undefined) {
+      group = new MemoryGroup(this);
+      this.groups.set(physicalId, group);
+    }
+    return group;
+  }
+
+  append(logicalTopic: string, messages: RawMessage[]): void {
+    this.assertOpen(`produce to ${logicalTopic}`);
+    const topic = this.topic(this.naming.physical(logicalTopic));
+    const now = Date.now();
+    for (const message of messages) {
+      const partition =
+        message.key === null ? topic.nextRoundRobin++ % topic.partitions.length : partitionForKey(message.key, topic.partitions.length);
+      const records = topic.partitions[partition] as StoredRecord[];
+      records.push({
+        offset: records.length,
+        key: message.key,
+        value: message.value === null ? null : Buffer.from(message.value),
+        timestamp: message.timestamp ?? now,
+        headers: { ...message.headers },
+      });
+    }
+    this.wakeAll();
+  }
+
+  wakeAll(): void {
+    for (const consumer of this.consumers) consumer.notify();
+  }
+
+  async ensureTopics(topics: { name: string; partitions?: number }[]): Promise<void> {
+    this.assertOpen('ensureTopics');
+    for (const { name, partitions } of topics) this.topic(this.naming.physical(name), partitions);
+  }
+
+  async deleteTopics(names: string[]): Promise<void> {
+    this.assertOpen('deleteTopics');
+    for (const name of names) {
+      const physical = this.naming.physical(name);
+      this.topics.delete(physical);
+      for (const group of this.groups.values()) {
+        for (const key of [...group.committed.keys()]) if (key.startsWith(`${physical}\u0000`)) group.committed.delete(key);
+      }
+    }
+  }
+
+  async producer(): Promise<Producer> {
+    this.assertOpen('producer');
+    return new MemoryProducer(this);
+  }
+
+  consumer<N extends EventTypeName>(options: ConsumerOptions<N>): Consumer {
+    this.assertOpen('consumer');
+    return new MemoryConsumer(this, options);
+  }
+
+  readByTime<N extends EventTypeName>(options: TimeRangeOptions<N>): AsyncIterable<BusRecord<EventOf<N>>[]> {
+    return decodeRange(this.readRawByTime(options), options);
+  }
+
+  async *readRawByTime(options: RawTimeRangeOptions): AsyncIterable<RawBusRecord[]> {
+    this.assertOpen('readByTime');
+    const topic = this.topics.get(this.naming.physical(options.topic));
+    if (topic === undefined) return;
+    const batchSize = Math.max(1, options.batchSize ?? 500);
+    // A snapshot of each partition's end, so records produced during the read do not extend it.
+    const ends = topic.partitions.map((records) => records.length);
+    let batch: RawBusRecord[] = [];
+    for (let partition = 0; partition < ends.length; partition++) {
+      for (const record of (topic.partitions[partition] ?? []).slice(0, ends[partition])) {
+        if (record.timestamp < options.from || record.timestamp >= options.to) continue;
+        batch.push(toBusRecord(options.topic, partition, record));
+        if (batch.length >= batchSize) {
+          yield batch;
+          batch = [];
+        }
+      }
+    }
+    if (batch.length > 0) yield batch;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await Promise.all([...this.consumers].map((consumer) => consumer.stop()));
+    this.closed = true;
+  }
+}
+
+/** The in-process bus for the single-process embedded mode and unit tests: Kafka's semantics, no broker. */
+export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
+  return new MemoryBusImpl(options);
+}
