@@ -1,0 +1,115 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Clock, Logger } from '@moodstream/core';
+import { PostSchema, describeZodError, type Post } from '@moodstream/events';
+import type { IngesterMetrics } from './metrics';
+
+export interface ArchiveOptions {
+  file: string;
+  /** N× real time, or as fast as the bus takes it. */
+  speed: number | 'max';
+  clock: Clock;
+  logger: Logger;
+  metrics: IngesterMetrics;
+  isStopping: () => boolean;
+  /** Produces one batch; resolves when acknowledged (the sink retries failures). */
+  send: (posts: Post[]) => Promise<void>;
+  batchSize?: number;
+  /** At --speed max, how many batches may be in flight at once. */
+  inFlight?: number;
+}
+
+export interface ArchiveResult {
+  produced: number;
+  duplicates: number;
+  skipped: number;
+}
+
+/**
+ * Replays an NDJSON file of Post records. Timing: a post is sent when (its timestamp − the first post's
+ * timestamp) / speed has passed since the replay began; at `max` there is no waiting. A bad line is
+ * counted and skipped; a repeated id is dropped.
+ */
+export async function replayArchive(options: ArchiveOptions): Promise<ArchiveResult> {
+  const batchSize = options.batchSize ?? (options.speed === 'max' ? 1000 : 200);
+  const maxInFlight = options.speed === 'max' ? (options.inFlight ?? 4) : 1;
+  const seen = new Set<string>();
+  const result: ArchiveResult = { produced: 0, duplicates: 0, skipped: 0 };
+  const inFlight = new Set<Promise<void>>();
+  let batch: Post[] = [];
+  let firstTs: number | null = null;
+  const startedAt = options.clock.now();
+  let lineNumber = 0;
+  let failure: unknown = null;
+
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const posts = batch;
+    batch = [];
+    const sending = options.send(posts).then(() => {
+      result.produced += posts.length;
+      for (const post of posts) options.metrics.posts.inc({ tag: post.topics[0] ?? 'unknown', source: 'archive' });
+    });
+    inFlight.add(sending);
+    void sending.then(
+      () => inFlight.delete(sending),
+      (error: unknown) => {
+        failure ??= error;
+        inFlight.delete(sending);
+      },
+    );
+    if (inFlight.size >= maxInFlight) await Promise.race(inFlight).catch(() => undefined);
+    if (failure !== null) throw failure;
+  };
+
+  const lines = createInterface({ input: createReadStream(options.file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  try {
+    for await (const line of lines) {
+      lineNumber++;
+      if (options.isStopping()) break;
+      if (line.trim() === '') continue;
+      let json: unknown;
+      try {
+        json = JSON.parse(line);
+      } catch {
+        options.metrics.skipped.inc({ reason: 'archive-not-json' });
+        result.skipped++;
+        continue;
+      }
+      const parsed = PostSchema.safeParse({ ...(typeof json === 'object' && json !== null ? json : {}), source: 'archive' });
+      if (!parsed.success) {
+        options.metrics.skipped.inc({ reason: 'archive-invalid-post' });
+        result.skipped++;
+        options.logger.debug({ line: lineNumber, reason: describeZodError(parsed.error) }, 'archive line skipped');
+        continue;
+      }
+      const post = parsed.data;
+      if (seen.has(post.id)) {
+        options.metrics.duplicates.inc({ tag: post.topics[0] ?? 'unknown' });
+        result.duplicates++;
+        continue;
+      }
+      seen.add(post.id);
+      if (options.speed !== 'max') {
+        firstTs ??= post.timestamp;
+        const dueAt = startedAt + (post.timestamp - firstTs) / options.speed;
+        const wait = dueAt - options.clock.now();
+        if (wait > 0) {
+          await flush();
+          await Promise.allSettled(inFlight);
+          if (failure !== null) throw failure;
+          await new Promise<void>((resolve) => options.clock.setTimeout(resolve, wait));
+          if (options.isStopping()) break;
+        }
+      }
+      batch.push(post);
+      if (batch.length >= batchSize) await flush();
+    }
+    await flush();
+    await Promise.allSettled(inFlight);
+    if (failure !== null) throw failure;
+  } finally {
+    lines.close();
+  }
+  return result;
+}

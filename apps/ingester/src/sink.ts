@@ -1,0 +1,107 @@
+import type { Bus, Producer } from '@moodstream/bus';
+import { backoffDelay, errorMessage, type Clock, type Logger } from '@moodstream/core';
+import { PostSchema, type Post } from '@moodstream/events';
+import type { IngestStore, PendingBatch, TagCursor } from '@moodstream/tumblr';
+import type { IngesterMetrics } from './metrics';
+import type { PostRecorder } from './recorder';
+
+export class StopRequested extends Error {
+  constructor() {
+    super('stop requested');
+  }
+}
+
+/**
+ * Where posts leave the ingester. For each page: drop ids already produced, write the batch ahead to the
+ * store, produce (acks=all, retried until acknowledged — never dropped), then commit ids + cursor in one
+ * step. A crash between produce and commit leaves the pending batch, which `recover()` reconciles
+ * against what the bus actually holds, so every post lands exactly once.
+ */
+export class PostSink {
+  constructor(
+    private readonly deps: {
+      bus: Bus;
+      producer: Producer;
+      topic: string;
+      store: IngestStore;
+      metrics: IngesterMetrics;
+      logger: Logger;
+      clock: Clock;
+      recorder: PostRecorder | null;
+      isStopping: () => boolean;
+      backoff: { initialMs: number; maxMs: number };
+    },
+  ) {}
+
+  /** Produces the new posts of one page and moves the tag's cursor. Returns how many were produced. */
+  async deliver(tag: string, cursorKey: string, cursor: TagCursor, posts: Post[]): Promise<number> {
+    const unique = new Map<string, Post>();
+    for (const post of posts) {
+      if (unique.has(post.id)) this.deps.metrics.duplicates.inc({ tag });
+      else unique.set(post.id, post);
+    }
+    const already = await this.deps.store.seen([...unique.keys()]);
+    for (const id of already) {
+      unique.delete(id);
+      this.deps.metrics.duplicates.inc({ tag });
+    }
+    const fresh = [...unique.values()];
+    if (fresh.length === 0) {
+      await this.deps.store.commit({ cursorKey, cursor, produced: [] });
+      return 0;
+    }
+    const timestamps = fresh.map((p) => p.timestamp);
+    const pending: PendingBatch = {
+      cursorKey,
+      cursor,
+      ids: fresh.map((p) => p.id),
+      posts: fresh,
+      minTs: Math.min(...timestamps),
+      maxTs: Math.max(...timestamps),
+    };
+    await this.deps.store.setPending(pending);
+    await this.produce(fresh);
+    await this.deps.store.commit({ cursorKey, cursor, produced: fresh.map((p) => ({ id: p.id, ts: p.timestamp })) });
+    for (const post of fresh) this.deps.metrics.posts.inc({ tag, source: post.source });
+    await this.deps.recorder?.append(fresh);
+    return fresh.length;
+  }
+
+  /**
+   * After a crash: the pending batch may have been produced in full, in part or not at all. Read the
+   * posts topic over the batch's time range, produce only the posts it lacks, then commit.
+   */
+  async recover(): Promise<number> {
+    const pending = await this.deps.store.getPending();
+    if (pending === null) return 0;
+    const wanted = new Set(pending.ids);
+    const present = new Set<string>();
+    for await (const records of this.deps.bus.readByTime({ topic: this.deps.topic, eventType: 'Post', from: pending.minTs, to: pending.maxTs + 1 })) {
+      for (const record of records) if (wanted.has(record.value.id)) present.add(record.value.id);
+    }
+    const missing = pending.posts.map((p) => PostSchema.parse(p)).filter((p) => !present.has(p.id));
+    this.deps.logger.info({ cursorKey: pending.cursorKey, batch: pending.ids.length, alreadyOnBus: present.size, producing: missing.length }, 'recovering the batch in flight at the last crash');
+    if (missing.length > 0) await this.produce(missing);
+    await this.deps.store.commit({ cursorKey: pending.cursorKey, cursor: pending.cursor, produced: pending.ids.map((id, i) => ({ id, ts: (pending.posts[i] as Post | undefined)?.timestamp ?? pending.minTs })) });
+    for (const post of missing) this.deps.metrics.posts.inc({ tag: post.topics[0] ?? 'unknown', source: post.source });
+    await this.deps.recorder?.append(missing);
+    return missing.length;
+  }
+
+  /** Retries until the bus acknowledges. Only a stop request ends the attempts (the batch stays pending). */
+  async produce(posts: Post[]): Promise<void> {
+    const messages = posts.map((post) => ({ key: post.id, value: post, timestamp: post.timestamp }));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.deps.producer.send(this.deps.topic, 'Post', messages);
+        return;
+      } catch (error) {
+        this.deps.metrics.errors.inc({ kind: 'produce' });
+        if (this.deps.isStopping()) throw new StopRequested();
+        const delay = backoffDelay(Math.min(attempt, 16), this.deps.backoff.initialMs, this.deps.backoff.maxMs, 0.5);
+        this.deps.logger.warn({ err: errorMessage(error), attempt: attempt + 1, delayMs: delay, posts: posts.length }, 'produce failed; retrying');
+        await new Promise<void>((resolve) => this.deps.clock.setTimeout(resolve, delay));
+      }
+    }
+  }
+}

@@ -1,0 +1,155 @@
+import { scrubSecrets } from '@moodstream/core';
+import { TumblrAuthError, TumblrRateLimitError, TumblrResponseError, TumblrServerError } from './errors';
+
+export const TUMBLR_API_URL = 'https://api.tumblr.com';
+export const TAGGED_PAGE_LIMIT = 20;
+
+/** What Tumblr's `X-Ratelimit-*` headers said about the key's remaining budget. */
+export interface RateLimitInfo {
+  perHourRemaining: number | null;
+  perHourResetMs: number | null;
+  perDayRemaining: number | null;
+  perDayResetMs: number | null;
+}
+
+export interface TaggedPage {
+  /** Raw post objects, parsed later one by one so a bad post never spoils its page. */
+  posts: unknown[];
+  rateLimit: RateLimitInfo;
+}
+
+export interface TumblrClientOptions {
+  apiKey: string;
+  baseUrl?: string;
+  fetch?: typeof globalThis.fetch;
+  timeoutMs?: number;
+  /** Bodies larger than this are refused (a page of 20 posts is far smaller). */
+  maxBodyBytes?: number;
+  userAgent?: string;
+}
+
+/**
+ * The one Tumblr call the ingester makes: GET /v2/tagged. It raises typed errors (auth, rate limit,
+ * server, malformed answer) and never puts the API key in a message.
+ */
+export class TumblrClient {
+  private readonly apiKey: string;
+  private readonly baseUrl: string;
+  private readonly fetchFn: typeof globalThis.fetch;
+  private readonly timeoutMs: number;
+  private readonly maxBodyBytes: number;
+  private readonly userAgent: string;
+
+  constructor(options: TumblrClientOptions) {
+    this.apiKey = options.apiKey;
+    this.baseUrl = (options.baseUrl ?? TUMBLR_API_URL).replace(/\/+$/, '');
+    this.fetchFn = options.fetch ?? globalThis.fetch;
+    this.timeoutMs = options.timeoutMs ?? 15_000;
+    this.maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
+    // Tumblr asks for one consistent User-Agent per application.
+    this.userAgent = options.userAgent ?? 'moodstream-ingester/0.1';
+  }
+
+  /** Posts tagged `tag` strictly older than `before` (epoch seconds), newest first. */
+  async tagged(params: { tag: string; before?: number | null; limit?: number }): Promise<TaggedPage> {
+    const url = new URL('/v2/tagged', this.baseUrl);
+    url.searchParams.set('tag', params.tag);
+    if (params.before !== undefined && params.before !== null) url.searchParams.set('before', String(params.before));
+    url.searchParams.set('limit', String(Math.min(TAGGED_PAGE_LIMIT, Math.max(1, params.limit ?? TAGGED_PAGE_LIMIT))));
+    url.searchParams.set('api_key', this.apiKey);
+
+    let response: Response;
+    try {
+      response = await this.fetchFn(url, {
+        headers: { 'user-agent': this.userAgent, accept: 'application/json' },
+        signal: AbortSignal.timeout(this.timeoutMs),
+        redirect: 'error',
+      });
+    } catch (error) {
+      throw new TumblrServerError(null, `Tumblr request failed: ${this.scrub(error instanceof Error ? error.message : String(error))}`);
+    }
+    const rateLimit = readRateLimit(response.headers);
+    if (response.status === 401 || response.status === 403) {
+      await response.body?.cancel();
+      throw new TumblrAuthError(response.status);
+    }
+    if (response.status === 429) {
+      await response.body?.cancel();
+      throw new TumblrRateLimitError(retryAfterMs(response.headers.get('retry-after')));
+    }
+    if (response.status >= 500) {
+      await response.body?.cancel();
+      throw new TumblrServerError(response.status, `Tumblr answered HTTP ${response.status}`);
+    }
+    const bytes = await this.readCapped(response);
+    if (response.status !== 200) throw new TumblrResponseError('unexpected-status', `Tumblr answered HTTP ${response.status}`);
+    // Undecodable bytes become U+FFFD here; the post parser removes them and counts the post as cleaned.
+    const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new TumblrResponseError('not-json', `Tumblr answer is not JSON (${bytes.length} bytes)`);
+    }
+    if (typeof body !== 'object' || body === null || !('meta' in body) || !('response' in body)) {
+      throw new TumblrResponseError('bad-envelope', 'Tumblr answer lacks the meta/response envelope');
+    }
+    const posts = (body as { response: unknown }).response;
+    if (!Array.isArray(posts)) throw new TumblrResponseError('bad-envelope', 'Tumblr /tagged response is not a list of posts');
+    return { posts, rateLimit };
+  }
+
+  private async readCapped(response: Response): Promise<Uint8Array> {
+    const declared = Number(response.headers.get('content-length') ?? NaN);
+    if (Number.isFinite(declared) && declared > this.maxBodyBytes) {
+      await response.body?.cancel();
+      throw new TumblrResponseError('too-large', `Tumblr answer of ${declared} bytes exceeds ${this.maxBodyBytes}`);
+    }
+    if (response.body === null) return new Uint8Array();
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const reader = response.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > this.maxBodyBytes) {
+        await reader.cancel();
+        throw new TumblrResponseError('too-large', `Tumblr answer exceeds ${this.maxBodyBytes} bytes`);
+      }
+      chunks.push(value);
+    }
+    return Buffer.concat(chunks);
+  }
+
+  private scrub(message: string): string {
+    return scrubSecrets(message).split(this.apiKey).join('[redacted]');
+  }
+}
+
+function numberHeader(headers: Headers, name: string): number | null {
+  const value = headers.get(name);
+  if (value === null) return null;
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 0 ? n : null;
+}
+
+export function readRateLimit(headers: Headers): RateLimitInfo {
+  const hourReset = numberHeader(headers, 'x-ratelimit-perhour-reset');
+  const dayReset = numberHeader(headers, 'x-ratelimit-perday-reset');
+  return {
+    perHourRemaining: numberHeader(headers, 'x-ratelimit-perhour-remaining'),
+    perHourResetMs: hourReset === null ? null : hourReset * 1000,
+    perDayRemaining: numberHeader(headers, 'x-ratelimit-perday-remaining'),
+    perDayResetMs: dayReset === null ? null : dayReset * 1000,
+  };
+}
+
+/** Retry-After as seconds or an HTTP date; null when absent or unreadable. */
+export function retryAfterMs(value: string | null, now = Date.now()): number | null {
+  if (value === null || value.trim() === '') return null;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, Math.round(seconds * 1000));
+  const date = Date.parse(value);
+  return Number.isFinite(date) ? Math.max(0, date - now) : null;
+}
