@@ -1,0 +1,5 @@
+import { Dashboard } from '../src/ui/Dashboard';
+
+export default function LivePage() {
+  return <Dashboard />;
+}

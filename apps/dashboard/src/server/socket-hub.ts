@@ -1,0 +1,98 @@
+import type { Server as HttpServer } from 'node:http';
+import { createAdapter } from '@socket.io/redis-adapter';
+import type { Redis } from 'ioredis';
+import { Server } from 'socket.io';
+import type { Clock, Logger } from '@moodstream/core';
+import type { Alert } from '@moodstream/events';
+import type { ClientToServerEvents, ReplayStatus, SeriesUpdate, ServerToClientEvents, TopicSummary } from '@moodstream/trends';
+import type { TrendsEventSource } from '../trends-port';
+import { PushCoalescer } from './push-coalescer';
+import { WatchSelectionSchema, replayRoom, seriesRoom } from './rooms';
+
+interface SocketData {
+  rooms: string[];
+}
+
+export type DashboardIo = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+export interface SocketHub {
+  readonly io: DashboardIo;
+  connections(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * socket.io on the dashboard's HTTP server, fed by the trends service's events. With `redis`, the Redis adapter
+ * relays every room emit to the other dashboard instances, so a browser sees the updates any instance's
+ * aggregator produced.
+ */
+export function attachSocketHub(options: {
+  httpServer: HttpServer;
+  trends: TrendsEventSource;
+  logger: Logger;
+  clock: Clock;
+  pushIntervalMs: number;
+  redis?: Redis;
+  channel: string;
+}): SocketHub {
+  const { logger } = options;
+  const io: DashboardIo = new Server(options.httpServer, { serveClient: false, path: '/socket.io' });
+  let pub: Redis | null = null;
+  let sub: Redis | null = null;
+  if (options.redis !== undefined) {
+    pub = options.redis.duplicate();
+    sub = options.redis.duplicate();
+    for (const client of [pub, sub]) client.on('error', (error: unknown) => logger.warn({ err: error }, 'dashboard socket.io redis connection error'));
+    io.adapter(createAdapter(pub, sub, { key: options.channel }));
+  }
+
+  io.on('connection', (socket) => {
+    socket.data.rooms = [];
+    socket.on('watch', (selection: unknown) => {
+      const parsed = WatchSelectionSchema.safeParse(selection);
+      if (!parsed.success) {
+        logger.debug({ socket: socket.id }, 'ignoring a malformed watch message');
+        return;
+      }
+      const next = [seriesRoom(parsed.data)];
+      if (parsed.data.replay != null) next.push(replayRoom(parsed.data.replay));
+      for (const room of socket.data.rooms) if (!next.includes(room)) void socket.leave(room);
+      for (const room of next) void socket.join(room);
+      socket.data.rooms = next;
+    });
+  });
+
+  const coalescer = new PushCoalescer(options.clock, options.pushIntervalMs, (room, update) => io.to(room).emit('series', update));
+  const onSeries = (update: SeriesUpdate) => coalescer.push(update);
+  const onAlert = (alert: Alert) => {
+    if (alert.replayId !== null) io.to(replayRoom(alert.replayId)).emit('alert', alert);
+    else io.emit('alert', alert);
+  };
+  const onReplay = (status: ReplayStatus) => {
+    // A replay's last buckets go out before it reports itself done, so a finished chart is complete.
+    if (status.state !== 'running') coalescer.flush();
+    io.emit('replay', status);
+  };
+  const onTopics = (topics: TopicSummary[]) => io.emit('topics', topics);
+  options.trends.on('series', onSeries);
+  options.trends.on('alert', onAlert);
+  options.trends.on('replay', onReplay);
+  options.trends.on('topics', onTopics);
+
+  return {
+    io,
+    connections: () => io.engine.clientsCount,
+    async close() {
+      options.trends.off('series', onSeries);
+      options.trends.off('alert', onAlert);
+      options.trends.off('replay', onReplay);
+      options.trends.off('topics', onTopics);
+      coalescer.clear();
+      // `local`: with the Redis adapter a bare disconnectSockets would drop the other instances' browsers too.
+      io.local.disconnectSockets(true);
+      // io.close() also closes the HTTP server; the caller owns that, so only the engine is shut here.
+      io.engine.close();
+      await Promise.all([pub, sub].map((client) => (client === null ? undefined : client.quit().catch(() => client.disconnect()))));
+    },
+  };
+}

@@ -1,0 +1,121 @@
+'use client';
+
+import { useState } from 'react';
+import type { Alert } from '@moodstream/events';
+import { describeRise } from './alerts';
+import { describeError } from './api';
+import { formatAgo, formatBucket, formatCount, formatPercent, formatPValue } from './format';
+import type { Loadable } from './hooks';
+import { EmotionDot } from './Legend';
+import { EMOTION_COLORS, EMOTION_LABELS } from './palette';
+import { Empty, ErrorBox, Loading } from './States';
+import { WINDOW_MS } from './windows';
+
+export interface AlertFeedProps {
+  state: Loadable<Alert[]>;
+  now: number;
+  /** Link target for an alert's moment on the chart; the click itself goes to `onShow`. */
+  hrefFor?: (alert: Alert, posts: boolean) => string;
+  onShow?: (alert: Alert, posts: boolean) => void;
+  onAcknowledge?: (id: string) => Promise<void>;
+  emptyText?: string;
+}
+
+export function AlertFeed({ state, now, hrefFor, onShow, onAcknowledge, emptyText }: AlertFeedProps) {
+  const alerts = state.data ?? [];
+  return (
+    <div className="alert-feed" data-testid="alert-feed" aria-live="polite">
+      {state.status === 'error' && <ErrorBox message={`Alerts unavailable: ${state.error}`} />}
+      {state.status === 'loading' && alerts.length === 0 && <Loading label="Loading alerts…" />}
+      {state.status !== 'loading' && alerts.length === 0 && state.status !== 'error' && (
+        <Empty testId="alerts-empty">{emptyText ?? 'No spikes so far. Alerts appear here the moment an emotion rises significantly above its baseline.'}</Empty>
+      )}
+      <ol className="alert-list">
+        {alerts.map((a) => (
+          <AlertItem key={a.id} alert={a} now={now} hrefFor={hrefFor} onShow={onShow} onAcknowledge={onAcknowledge} />
+        ))}
+      </ol>
+    </div>
+  );
+}
+
+function AlertItem({ alert, now, hrefFor, onShow, onAcknowledge }: { alert: Alert; now: number } & Pick<AlertFeedProps, 'hrefFor' | 'onShow' | 'onAcknowledge'>) {
+  const [acking, setAcking] = useState(false);
+  const [ackError, setAckError] = useState<string | null>(null);
+  const link = (posts: boolean, label: string, testId: string) =>
+    hrefFor !== undefined ? (
+      <a
+        href={hrefFor(alert, posts)}
+        data-testid={testId}
+        onClick={(event) => {
+          if (onShow === undefined || event.metaKey || event.ctrlKey || event.shiftKey) return;
+          event.preventDefault();
+          onShow(alert, posts);
+        }}
+      >
+        {label}
+      </a>
+    ) : null;
+
+  return (
+    <li
+      className={alert.acknowledged ? 'alert-item acked' : 'alert-item'}
+      data-testid="alert-item"
+      data-alert-id={alert.id}
+      data-topic={alert.topic}
+      data-emotion={alert.emotion}
+      style={{ borderLeftColor: EMOTION_COLORS[alert.emotion] }}
+    >
+      <div className="alert-head">
+        <EmotionDot emotion={alert.emotion} />
+        <strong>{EMOTION_LABELS[alert.emotion]}</strong>
+        <span className="alert-topic">
+          on <span className="topic-name">{alert.topic === 'all' ? 'all topics' : `#${alert.topic}`}</span>
+        </span>
+        <time className="alert-time" dateTime={new Date(alert.firedAt).toISOString()} title={new Date(alert.firedAt).toLocaleString()}>
+          {formatAgo(alert.firedAt, now)}
+        </time>
+      </div>
+      <div className="alert-body">
+        <span className="alert-share">
+          {formatPercent(alert.observed)} <span className="dim">vs {formatPercent(alert.expected)} expected</span>
+        </span>
+        <span className="dim">{describeRise(alert)}</span>
+      </div>
+      <div className="alert-meta dim">
+        {alert.window.size} window {formatBucket(alert.window.start, alert.window.size, WINDOW_MS[alert.window.size])} · {formatCount(alert.count)} posts · z = {alert.statistic.toFixed(1)} · p = {formatPValue(alert.pValue)}
+      </div>
+      <div className="alert-actions">
+        {link(false, 'Show on chart', 'alert-show')}
+        {link(true, 'Example posts', 'alert-posts')}
+        {onAcknowledge !== undefined &&
+          (alert.acknowledged ? (
+            <span className="acked-label" data-testid="alert-acked">
+              ✓ Acknowledged
+            </span>
+          ) : (
+            <button
+              type="button"
+              className="btn btn-small"
+              data-testid="alert-ack"
+              disabled={acking}
+              onClick={() => {
+                setAcking(true);
+                setAckError(null);
+                onAcknowledge(alert.id).then(
+                  () => setAcking(false),
+                  (error: unknown) => {
+                    setAcking(false);
+                    setAckError(describeError(error));
+                  },
+                );
+              }}
+            >
+              {acking ? 'Acknowledging…' : 'Acknowledge'}
+            </button>
+          ))}
+      </div>
+      {ackError !== null && <div className="inline-error">Could not acknowledge: {ackError}</div>}
+    </li>
+  );
+}

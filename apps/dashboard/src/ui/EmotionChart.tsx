@@ -1,0 +1,142 @@
+'use client';
+
+import type { Emotion, WindowSize } from '@moodstream/events';
+import {
+  Area,
+  Bar,
+  BarChart,
+  CartesianGrid,
+  ComposedChart,
+  Line,
+  ReferenceArea,
+  ResponsiveContainer,
+  Tooltip,
+  XAxis,
+  YAxis,
+  type TooltipProps,
+} from 'recharts';
+import { formatBucket, formatCount, formatPercent, formatTime } from './format';
+import { EMOTION_COLORS, EMOTION_LABELS, EMOTION_ORDER } from './palette';
+import type { ChartRow, ShareMode } from './series';
+import { WINDOW_MS, bucketStart } from './windows';
+
+export interface EmotionChartProps {
+  rows: ChartRow[];
+  mode: ShareMode;
+  window: WindowSize;
+  from: number;
+  to: number;
+  hidden: ReadonlySet<Emotion>;
+  /** Bucket start to mark (an alert's moment or the bucket being drilled into). */
+  highlight: number | null;
+  onSelectBucket?: (start: number) => void;
+  /** Pixel height of the shares plot; by default the stylesheet decides (shorter on phones). */
+  height?: number;
+}
+
+const AXIS = '#8b98a9';
+const GRID = '#243041';
+
+/** Emotion shares over time: one line per emotion, its 95% band behind it (raw mode), posts per bucket underneath. */
+export function EmotionChart({ rows, mode, window, from, to, hidden, highlight, onSelectBucket, height }: EmotionChartProps) {
+  const width = WINDOW_MS[window];
+  const span = to - from;
+  const marked = highlight === null ? null : bucketStart(highlight, window);
+  const showDots = rows.length <= 40;
+  const select = (state: { activeLabel?: string | number } | null | undefined) => {
+    const label = state?.activeLabel;
+    if (onSelectBucket !== undefined && label !== undefined && Number.isFinite(Number(label))) onSelectBucket(Number(label));
+  };
+  const tick = (t: number) => formatTime(t, span);
+  const domain: [number, number] = [from, to];
+
+  return (
+    <div className="chart-wrap">
+      <div className="chart-main" style={height !== undefined ? { height } : undefined}>
+        <ResponsiveContainer>
+          <ComposedChart data={rows} margin={{ top: 8, right: 12, bottom: 0, left: 0 }} onClick={select} style={{ cursor: onSelectBucket ? 'pointer' : 'default' }}>
+            <CartesianGrid stroke={GRID} vertical={false} />
+            <XAxis dataKey="start" type="number" scale="time" domain={domain} allowDataOverflow tickFormatter={tick} stroke={AXIS} tick={{ fontSize: 11 }} minTickGap={28} />
+            <YAxis tickFormatter={(v: number) => formatPercent(v, 0)} stroke={AXIS} tick={{ fontSize: 11 }} width={40} domain={[0, (max: number) => Math.min(1, Math.ceil((max + 0.02) * 10) / 10)]} />
+            <Tooltip content={<ChartTooltip mode={mode} window={window} hidden={hidden} />} cursor={{ stroke: '#5b6b80', strokeDasharray: '3 3' }} isAnimationActive={false} />
+            {marked !== null && <ReferenceArea x1={marked} x2={marked + width} fill="#ffffff" fillOpacity={0.1} stroke="#ffffff" strokeOpacity={0.5} strokeDasharray="4 3" ifOverflow="extendDomain" />}
+            {mode === 'raw' &&
+              EMOTION_ORDER.filter((e) => !hidden.has(e)).map((e) => (
+                <Area key={`${e}-band`} dataKey={`${e}Band`} stroke="none" fill={EMOTION_COLORS[e]} fillOpacity={0.13} isAnimationActive={false} activeDot={false} legendType="none" />
+              ))}
+            {EMOTION_ORDER.filter((e) => !hidden.has(e)).map((e) => (
+              <Line
+                key={e}
+                dataKey={e}
+                name={EMOTION_LABELS[e]}
+                stroke={EMOTION_COLORS[e]}
+                strokeWidth={2}
+                dot={showDots ? { r: 2.5, strokeWidth: 0, fill: EMOTION_COLORS[e] } : false}
+                activeDot={{ r: 4 }}
+                isAnimationActive={false}
+                connectNulls
+              />
+            ))}
+          </ComposedChart>
+        </ResponsiveContainer>
+      </div>
+      <div className="chart-counts" aria-label="Posts per bucket">
+        <ResponsiveContainer>
+          <BarChart data={rows} margin={{ top: 4, right: 12, bottom: 0, left: 0 }} onClick={select} style={{ cursor: onSelectBucket ? 'pointer' : 'default' }}>
+            <XAxis dataKey="start" type="number" scale="time" domain={domain} allowDataOverflow hide />
+            <YAxis tickFormatter={formatCount} stroke={AXIS} tick={{ fontSize: 10 }} width={40} tickCount={3} />
+            {marked !== null && <ReferenceArea x1={marked} x2={marked + width} fill="#ffffff" fillOpacity={0.1} ifOverflow="extendDomain" />}
+            <Tooltip content={<CountTooltip window={window} />} cursor={{ fill: '#ffffff', fillOpacity: 0.06 }} isAnimationActive={false} />
+            <Bar dataKey="count" fill="#5b6b80" isAnimationActive={false} maxBarSize={18} />
+          </BarChart>
+        </ResponsiveContainer>
+      </div>
+    </div>
+  );
+}
+
+function rowOf(payload: TooltipProps<number, string>['payload']): ChartRow | null {
+  const first = payload?.[0];
+  return first === undefined ? null : (first.payload as ChartRow);
+}
+
+function ChartTooltip({ active, payload, mode, window, hidden }: TooltipProps<number, string> & { mode: ShareMode; window: WindowSize; hidden: ReadonlySet<Emotion> }) {
+  const row = active ? rowOf(payload) : null;
+  if (row === null) return null;
+  return (
+    <div className="tooltip">
+      <div className="tooltip-title">
+        {formatBucket(row.start, window, WINDOW_MS[window])} · {formatCount(row.count)} posts
+      </div>
+      <table>
+        <tbody>
+          {EMOTION_ORDER.filter((e) => !hidden.has(e)).map((e) => {
+            const band = row[`${e}Band`];
+            const value = row[e];
+            return (
+              <tr key={e}>
+                <td>
+                  <span className="dot" style={{ background: EMOTION_COLORS[e] }} />
+                  {EMOTION_LABELS[e]}
+                </td>
+                <td className="num">{value === undefined ? '–' : formatPercent(value)}</td>
+                {mode === 'raw' && <td className="num dim">{band === undefined ? '' : `${formatPercent(band[0])}–${formatPercent(band[1])}`}</td>}
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+      <div className="tooltip-hint">Click to see this bucket&apos;s posts</div>
+    </div>
+  );
+}
+
+function CountTooltip({ active, payload, window }: TooltipProps<number, string> & { window: WindowSize }) {
+  const row = active ? rowOf(payload) : null;
+  if (row === null) return null;
+  return (
+    <div className="tooltip">
+      {formatBucket(row.start, window, WINDOW_MS[window])} · {formatCount(row.count)} posts
+    </div>
+  );
+}

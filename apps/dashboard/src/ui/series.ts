@@ -1,0 +1,85 @@
+import type { Emotion, WindowSize } from '@moodstream/events';
+import type { SeriesPoint, SeriesUpdate } from '@moodstream/trends';
+import { EMOTION_ORDER } from './palette';
+
+/** What one chart is showing; a `series` push is applied only when it matches. */
+export interface SeriesSelection {
+  topic: string;
+  window: WindowSize;
+  replay: string | null;
+}
+
+export function updateMatches(update: SeriesUpdate, selection: SeriesSelection): boolean {
+  return update.topic === selection.topic && update.window === selection.window && (update.replay ?? null) === selection.replay;
+}
+
+/**
+ * Puts a pushed bucket into a series sorted by start: a bucket already present is replaced (the aggregator re-sends a
+ * bucket every time it grows), a new one is inserted in order. Points starting before `from` fall off the left edge.
+ * Returns the same array when nothing changed, so React can skip a re-render.
+ */
+export function mergePoint(points: readonly SeriesPoint[], point: SeriesPoint, from = -Infinity): SeriesPoint[] {
+  if (point.start < from) return trimBefore(points, from);
+  let lo = 0;
+  let hi = points.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((points[mid] as SeriesPoint).start < point.start) lo = mid + 1;
+    else hi = mid;
+  }
+  const next = points.slice();
+  if (lo < points.length && (points[lo] as SeriesPoint).start === point.start) next[lo] = point;
+  else next.splice(lo, 0, point);
+  return trimBefore(next, from);
+}
+
+export function trimBefore(points: readonly SeriesPoint[], from: number): SeriesPoint[] {
+  let cut = 0;
+  while (cut < points.length && (points[cut] as SeriesPoint).start < from) cut++;
+  return cut === 0 ? (points as SeriesPoint[]) : points.slice(cut);
+}
+
+/** Raw shares carry 95% bands; corrected shares (adjusted classify-and-count) are point estimates. */
+export type ShareMode = 'raw' | 'corrected';
+
+/** One row per bucket, flat for recharts: `<emotion>` is the share, `<emotion>Band` its [lo, hi]. */
+export type ChartRow = { start: number; count: number } & Partial<Record<Emotion, number>> &
+  Partial<Record<`${Emotion}Band`, [number, number]>>;
+
+export function toChartRows(points: readonly SeriesPoint[], mode: ShareMode): ChartRow[] {
+  return points.map((p) => {
+    const row: ChartRow = { start: p.start, count: p.count };
+    for (const e of EMOTION_ORDER) {
+      if (mode === 'corrected') {
+        if (p.corrected !== null) row[e] = p.corrected[e];
+      } else {
+        row[e] = p.shares[e].share;
+        row[`${e}Band`] = [p.shares[e].lo, p.shares[e].hi];
+      }
+    }
+    return row;
+  });
+}
+
+/** Whether any point in view can show corrected shares (the model may ship without a confusion matrix). */
+export function hasCorrected(points: readonly SeriesPoint[]): boolean {
+  return points.some((p) => p.corrected !== null);
+}
+
+export function totalCount(points: readonly SeriesPoint[]): number {
+  return points.reduce((sum, p) => sum + p.count, 0);
+}
+
+/** The emotion with the largest share in a bucket (ties go to the earlier emotion). */
+export function leadingEmotion(point: SeriesPoint, mode: ShareMode): Emotion {
+  let best: Emotion = EMOTION_ORDER[0];
+  let bestValue = -1;
+  for (const e of EMOTION_ORDER) {
+    const value = mode === 'corrected' && point.corrected !== null ? point.corrected[e] : point.shares[e].share;
+    if (value > bestValue) {
+      best = e;
+      bestValue = value;
+    }
+  }
+  return best;
+}

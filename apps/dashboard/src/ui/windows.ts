@@ -1,0 +1,54 @@
+import type { WindowSize } from '@moodstream/events';
+
+/** Bucket widths the live view offers (1d exists in the store but is not a useful live resolution). */
+export const LIVE_WINDOWS = ['1m', '5m', '1h'] as const satisfies readonly WindowSize[];
+export type LiveWindow = (typeof LIVE_WINDOWS)[number];
+
+/**
+ * Bucket width in ms. A copy of libs/events' WINDOW_MS for the browser bundle (see palette.ts for why);
+ * a unit test keeps the two equal.
+ */
+export const WINDOW_MS: Readonly<Record<WindowSize, number>> = {
+  '1m': 60_000,
+  '5m': 300_000,
+  '1h': 3_600_000,
+  '1d': 86_400_000,
+};
+
+export const RANGES = ['1h', '24h', '7d'] as const;
+export type RangeName = (typeof RANGES)[number];
+
+export const RANGE_MS: Readonly<Record<RangeName, number>> = {
+  '1h': 3_600_000,
+  '24h': 86_400_000,
+  '7d': 7 * 86_400_000,
+};
+
+/** Past this many buckets a chart is unreadable and slow to draw on a phone. */
+export const MAX_BUCKETS = 2_100;
+
+/** The windows that give between 2 and MAX_BUCKETS buckets over the range. */
+export function allowedWindows(range: RangeName): LiveWindow[] {
+  return LIVE_WINDOWS.filter((w) => {
+    const buckets = RANGE_MS[range] / WINDOW_MS[w];
+    return buckets >= 2 && buckets <= MAX_BUCKETS;
+  });
+}
+
+/** Keeps the chosen window when the range allows it, else the finest one that fits. */
+export function fitWindow(range: RangeName, window: LiveWindow): LiveWindow {
+  const allowed = allowedWindows(range);
+  return allowed.includes(window) ? window : (allowed[0] ?? '1h');
+}
+
+/** A replay's chart resolution: the finest window giving at most MAX_BUCKETS buckets over its span. */
+export function windowForSpan(spanMs: number): LiveWindow {
+  for (const w of LIVE_WINDOWS) if (spanMs / WINDOW_MS[w] <= MAX_BUCKETS) return w;
+  return '1h';
+}
+
+/** The start of the bucket holding `t`. */
+export function bucketStart(t: number, window: WindowSize): number {
+  const width = WINDOW_MS[window];
+  return Math.floor(t / width) * width;
+}
