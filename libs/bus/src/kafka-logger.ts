@@ -9,6 +9,9 @@ const ROUTINE: { pattern: RegExp; level: 'debug' | 'info' }[] = [
   { pattern: /Limiting retries for the idempotent producer/i, level: 'debug' },
   { pattern: /group is rebalancing/i, level: 'info' },
   { pattern: /re-joining|rejoin/i, level: 'info' },
+  // Every error response is logged by the connection layer, retried ones too; real failures still
+  // surface as exceptions from the call that gave up.
+  { pattern: /^Response \w+\(key: \d+, version: \d+\)$/, level: 'debug' },
 ];
 
 /** Routes kafkajs's own log lines into our pino logger (kafkajs itself is set to warn). */
