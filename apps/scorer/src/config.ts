@@ -31,7 +31,7 @@ export const ScorerConfigSchema = z.object({
   /** Folder of the trained fused model; empty means the model library's shipped default. */
   SCORER_MODEL_DIR: z.string().default(''),
   SCORER_IMAGE_TIMEOUT_MS: int(5_000, 100, 120_000),
-  SCORER_IMAGE_MAX_BYTES: int(8 * 1024 * 1024, 1_024, 256 * 1024 * 1024),
+  SCORER_IMAGE_MAX_BYTES: int(5 * 1024 * 1024, 1_024, 256 * 1024 * 1024),
   SCORER_IMAGE_MAX_REDIRECTS: int(3, 0, 10),
   /** sharp's limitInputPixels: refuses decompression bombs before decoding them. */
   SCORER_IMAGE_MAX_PIXELS: int(40_000_000, 1, 1_000_000_000),

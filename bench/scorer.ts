@@ -1,0 +1,491 @@
+/**
+ * Scorer benchmark, through the real broker: Posts produced to Kafka, ScoredPosts read back from Kafka.
+ * Not part of `npm test`.
+ *
+ *   npm run bench:scorer                       # matrix + latency at 10 posts/s
+ *   npm run bench:scorer -- --soak 100000      # only the soak: RSS and tensor count over many posts
+ *   options: --model DIR  --batch-sizes 1,8,32,64  --workers 1,2  --text-posts 4000  --image-posts 128
+ *
+ * Matrix: text-only and image posts (cache cold, then warm), batch sizes × inference workers; posts/s
+ * (first produced → last read back) and p50/p99 in→out latency. Baseline in the same run: the image
+ * backbone alone on this thread (images/s). Images come from a local server of pre-rendered distinct
+ * JPEGs (640×480) so every cold image is a real fetch, decode and backbone pass.
+ * Writes bench/results/scorer.json and the scorer section of docs/benchmarks.md.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { availableParallelism, totalmem } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import { createKafkaBus, type KafkaBus } from '@moodstream/bus';
+import { createLogger, parseConfig } from '@moodstream/core';
+import { TOPICS, type PostInput } from '@moodstream/events';
+import { DEFAULT_MODEL_DIR, EmotionModel, ImageBackbone, initBackend, preprocessImage, type BackboneId } from '@moodstream/model';
+import { createScorerApp, ScorerConfigSchema, type ScorerApp } from '@moodstream/scorer';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BROKERS = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
+const logger = createLogger('bench-scorer', { level: process.env['LOG_LEVEL'] ?? 'warn' });
+
+const { values: args } = parseArgs({
+  options: {
+    model: { type: 'string', default: '' },
+    'batch-sizes': { type: 'string', default: '1,8,32,64' },
+    workers: { type: 'string', default: '1,2' },
+    'text-posts': { type: 'string', default: '4000' },
+    'image-posts': { type: 'string', default: '128' },
+    'latency-seconds': { type: 'string', default: '30' },
+    soak: { type: 'string' },
+  },
+});
+const MODEL_DIR = args.model === '' ? DEFAULT_MODEL_DIR : path.resolve(args.model!);
+const list = (text: string): number[] => text.split(',').map(Number);
+
+// ---------- inputs ----------
+
+const WORDS =
+  'the a i you we it is was so very really just today tonight morning weather rain storm sun snow wind cold hot love hate miss happy sad angry scared surprised gross amazing terrible beautiful awful cannot believe feel feeling friends family work school home train late again never always finally why what how lol omg ugh wow yay sigh heart'.split(
+    ' ',
+  );
+
+function textOf(i: number): string {
+  // Deterministic lengths of 4..40 words, like captions and short text posts.
+  let seed = (i * 2654435761) >>> 0;
+  const next = (): number => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return seed;
+  };
+  const length = 4 + (next() % 37);
+  return Array.from({ length }, () => WORDS[next() % WORDS.length]).join(' ');
+}
+
+function post(id: string, i: number, imageUrl: string | null): PostInput {
+  const now = Date.now();
+  return {
+    id,
+    blog: `bench-${i % 97}`,
+    url: `https://bench-${i % 97}.tumblr.com/post/${id}`,
+    timestamp: now,
+    topics: ['bench'],
+    tags: ['bench'],
+    text: textOf(i),
+    imageUrl,
+    noteCount: null,
+    source: 'live',
+    label: null,
+    ingestedAt: now,
+  };
+}
+
+/** Distinct 640×480 JPEGs: low-resolution noise scaled up, so each decodes like a photo and differs in content. */
+async function renderImages(count: number): Promise<Buffer[]> {
+  const images: Buffer[] = [];
+  for (let n = 0; n < count; n++) {
+    const raw = Buffer.alloc(32 * 24 * 3);
+    let seed = (n + 1) * 7919;
+    for (let i = 0; i < raw.length; i++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      raw[i] = seed >>> 24;
+    }
+    images.push(await sharp(raw, { raw: { width: 32, height: 24, channels: 3 } }).resize(640, 480).jpeg({ quality: 85 }).toBuffer());
+  }
+  return images;
+}
+
+async function serveImages(images: Buffer[]): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    const match = /^\/img\/(\d+)\.jpg$/.exec(req.url ?? '');
+    const image = match ? images[Number(match[1]) % images.length] : undefined;
+    if (image === undefined) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length });
+    res.end(image);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+// ---------- measurement ----------
+
+interface Harness {
+  bus: KafkaBus;
+  app: ScorerApp;
+  arrivals: Map<string, number>;
+  received: () => number;
+  close: () => Promise<void>;
+}
+
+async function startHarness(name: string, overrides: Record<string, string>, keepArrivals = true): Promise<Harness> {
+  const prefix = `bench-${name}-${Date.now().toString(36)}.`;
+  const bus = createKafkaBus({ brokers: BROKERS, clientId: 'bench-scorer', topicPrefix: prefix, logger });
+  await bus.ensureTopics([{ name: TOPICS.posts, partitions: 2 }, { name: TOPICS.scored, partitions: 2 }, { name: TOPICS.deadLetter }]);
+  const config = parseConfig(ScorerConfigSchema, {
+    KAFKA_BROKERS: BROKERS.join(','),
+    SCORER_GROUP_ID: 'scorer',
+    SCORER_MODEL_DIR: MODEL_DIR,
+    SCORER_IMAGE_ALLOWLIST: '127.0.0.1',
+    SCORER_METRICS_PORT: '0',
+    ...overrides,
+  });
+  const app = createScorerApp({ config, bus, logger, onFatal: (error) => logger.fatal({ err: error }, 'scorer crashed') });
+  const arrivals = new Map<string, number>();
+  let received = 0;
+  const reader = bus.consumer({
+    groupId: 'reader',
+    topics: [TOPICS.scored],
+    eventType: 'ScoredPost',
+    deadLetterTopic: TOPICS.deadLetter,
+    fromBeginning: true,
+    maxBatchSize: 1_000,
+    handler: async (records) => {
+      const now = performance.now();
+      received += records.length;
+      if (keepArrivals) for (const r of records) if (!arrivals.has(r.value.postId)) arrivals.set(r.value.postId, now);
+    },
+  });
+  await reader.start();
+  await app.start();
+  return {
+    bus,
+    app,
+    arrivals,
+    received: () => received,
+    close: async () => {
+      await app.stop();
+      await reader.stop();
+      await bus.deleteGroups(['scorer', 'reader']).catch(() => undefined);
+      await bus.deleteTopics([TOPICS.posts, TOPICS.scored, TOPICS.deadLetter]).catch(() => undefined);
+      await bus.close();
+    },
+  };
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+interface PhaseResult {
+  posts: number;
+  postsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/** Produces the posts as fast as the producer goes, then waits for every ScoredPost. */
+async function burst(h: Harness, posts: PostInput[]): Promise<PhaseResult> {
+  const producer = await h.bus.producer();
+  const sentAt = new Map<string, number>();
+  const first = performance.now();
+  for (let i = 0; i < posts.length; i += 500) {
+    const chunk = posts.slice(i, i + 500);
+    const now = performance.now();
+    for (const p of chunk) sentAt.set(p.id, now);
+    await producer.send(TOPICS.posts, 'Post', chunk.map((p) => ({ key: p.id, value: p })));
+  }
+  await producer.close();
+  await waitUntil(() => posts.every((p) => h.arrivals.has(p.id)), 600_000, `${posts.length} scored posts`);
+  return summarise(posts, sentAt, h.arrivals, first);
+}
+
+function summarise(posts: PostInput[], sentAt: Map<string, number>, arrivals: Map<string, number>, first: number): PhaseResult {
+  const latencies = posts.map((p) => arrivals.get(p.id)! - sentAt.get(p.id)!).sort((a, b) => a - b);
+  const last = Math.max(...posts.map((p) => arrivals.get(p.id)!));
+  return {
+    posts: posts.length,
+    postsPerSecond: round(posts.length / ((last - first) / 1000)),
+    p50Ms: round(percentile(latencies, 50)),
+    p99Ms: round(percentile(latencies, 99)),
+  };
+}
+
+const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+// ---------- scenarios ----------
+
+async function baseline(images: Buffer[]): Promise<{ backboneId: string; backend: string; batch1: number; batch32: number; imagesPerSecond: number }> {
+  const backend = await initBackend();
+  const model = await EmotionModel.load(MODEL_DIR);
+  const backbone = await ImageBackbone.load({ id: model.backboneId as BackboneId });
+  model.dispose();
+  const pixels = await Promise.all(images.slice(0, 32).map((bytes) => preprocessImage(bytes, backbone.inputSize)));
+  await backbone.embed(pixels.slice(0, 4)); // warm-up: wasm compile, first-call allocations
+  let start = performance.now();
+  for (const p of pixels.slice(0, 16)) await backbone.embed([p]);
+  const batch1 = 16 / ((performance.now() - start) / 1000);
+  start = performance.now();
+  await backbone.embed(pixels);
+  await backbone.embed(pixels);
+  const batch32 = 64 / ((performance.now() - start) / 1000);
+  backbone.dispose();
+  return { backboneId: backbone.id, backend: backend.provider, batch1: round(batch1), batch32: round(batch32), imagesPerSecond: round(Math.max(batch1, batch32)) };
+}
+
+interface MatrixRow {
+  workers: number;
+  batchSize: number;
+  text: PhaseResult;
+  imageCold: PhaseResult;
+  imageWarm: PhaseResult;
+  cacheHitRate: number;
+}
+
+async function matrixCell(workers: number, batchSize: number, imageUrl: (k: number) => string): Promise<MatrixRow> {
+  const textCount = batchSize === 1 ? 400 : Number(args['text-posts']);
+  const imageCount = batchSize === 1 ? 32 : Number(args['image-posts']);
+  const h = await startHarness(`w${workers}b${batchSize}`, { SCORER_WORKERS: String(workers), SCORER_BATCH_SIZE: String(batchSize) });
+  try {
+    const tag = `w${workers}b${batchSize}`;
+    // Warm-up: JIT, wasm and Kafka connections; not measured.
+    await burst(h, Array.from({ length: 64 }, (_, i) => post(`${tag}-warm-${i}`, i, null)));
+    const text = await burst(h, Array.from({ length: textCount }, (_, i) => post(`${tag}-t-${i}`, i, null)));
+    const imageCold = await burst(h, Array.from({ length: imageCount }, (_, i) => post(`${tag}-ic-${i}`, i, imageUrl(i))));
+    const imageWarm = await burst(h, Array.from({ length: imageCount }, (_, i) => post(`${tag}-iw-${i}`, i + 7, imageUrl(i))));
+    return { workers, batchSize, text, imageCold, imageWarm, cacheHitRate: round(h.app.stats().cache.hitRate, 3) };
+  } finally {
+    await h.close();
+  }
+}
+
+/** Offered load of 10 posts/s (a fifth with never-seen images) on the default configuration. */
+async function latencyAtTenPerSecond(imageUrl: (k: number) => string): Promise<PhaseResult & { offeredPerSecond: number; seconds: number }> {
+  const seconds = Number(args['latency-seconds']);
+  const h = await startHarness('latency', {});
+  try {
+    await burst(h, Array.from({ length: 32 }, (_, i) => post(`lat-warm-${i}`, i, null)));
+    const producer = await h.bus.producer();
+    const posts = Array.from({ length: seconds * 10 }, (_, i) => post(`lat-${i}`, i, i % 5 === 0 ? imageUrl(10_000 + i) : null));
+    const sentAt = new Map<string, number>();
+    const first = performance.now();
+    for (const [i, p] of posts.entries()) {
+      const due = first + i * 100;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      sentAt.set(p.id, performance.now());
+      await producer.send(TOPICS.posts, 'Post', [{ key: p.id, value: p }]);
+    }
+    await producer.close();
+    await waitUntil(() => posts.every((p) => h.arrivals.has(p.id)), 120_000, 'latency posts');
+    return { ...summarise(posts, sentAt, h.arrivals, first), offeredPerSecond: 10, seconds };
+  } finally {
+    await h.close();
+  }
+}
+
+interface SoakResult {
+  posts: number;
+  seconds: number;
+  postsPerSecond: number;
+  rssMb: { atPosts: number; rssMb: number }[];
+  rssGrowthPercent: number;
+  tensors: { first: number[]; last: number[] };
+}
+
+/** Many posts through one scorer (10% with images from a pool of 200): does memory stay flat? */
+async function soak(count: number, imageUrl: (k: number) => string): Promise<SoakResult> {
+  const h = await startHarness('soak', {}, false);
+  try {
+    const producer = await h.bus.producer();
+    const samples: { atPosts: number; rssMb: number }[] = [];
+    let tensorsFirst: number[] = [];
+    const sampleEvery = Math.max(1_000, Math.floor(count / 20));
+    let nextSample = sampleEvery;
+    const started = performance.now();
+    let produced = 0;
+    while (h.received() < count) {
+      // Keep at most 5,000 posts ahead of the scorer so the bench itself holds little memory.
+      if (produced < count && produced - h.received() < 5_000) {
+        const chunk = Array.from({ length: Math.min(500, count - produced) }, (_, k) => {
+          const i = produced + k;
+          return post(`soak-${i}`, i, i % 10 === 3 ? imageUrl(20_000 + (i % 200)) : null);
+        });
+        await producer.send(TOPICS.posts, 'Post', chunk.map((p) => ({ key: p.id, value: p })));
+        produced += chunk.length;
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      if (h.received() >= nextSample) {
+        nextSample += sampleEvery;
+        if (tensorsFirst.length === 0) tensorsFirst = await h.app.tensorCounts();
+        samples.push({ atPosts: h.received(), rssMb: round(process.memoryUsage().rss / 2 ** 20) });
+        process.stderr.write(`soak: ${h.received()} / ${count}, rss ${samples.at(-1)!.rssMb} MB\n`);
+      }
+    }
+    await producer.close();
+    const seconds = (performance.now() - started) / 1000;
+    const tensorsLast = await h.app.tensorCounts();
+    // Growth from the sample at ~20% (caches and pools warmed up) to the last one.
+    const reference = samples[Math.min(samples.length - 1, 3)]!;
+    const last = samples.at(-1)!;
+    return {
+      posts: count,
+      seconds: round(seconds),
+      postsPerSecond: round(count / seconds),
+      rssMb: samples,
+      rssGrowthPercent: round((100 * (last.rssMb - reference.rssMb)) / reference.rssMb),
+      tensors: { first: tensorsFirst, last: tensorsLast },
+    };
+  } finally {
+    await h.close();
+  }
+}
+
+// ---------- report ----------
+
+function machine(backend: string): Record<string, string | number> {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1]?.trim() ?? 'unknown';
+  return { nproc: availableParallelism(), cpu: model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, backend };
+}
+
+const RESULTS = path.join(ROOT, 'bench', 'results', 'scorer.json');
+const DOC = path.join(ROOT, 'docs', 'benchmarks.md');
+const BEGIN = '<!-- scorer-bench:begin -->';
+const END = '<!-- scorer-bench:end -->';
+
+interface Results {
+  generatedAt: string;
+  machine: Record<string, string | number>;
+  modelDir: string;
+  baseline?: Awaited<ReturnType<typeof baseline>>;
+  matrix?: MatrixRow[];
+  latency?: Awaited<ReturnType<typeof latencyAtTenPerSecond>>;
+  soak?: SoakResult & { generatedAt: string };
+}
+
+function markdown(r: Results): string {
+  const m = r.machine;
+  const lines = [
+    BEGIN,
+    '## Scorer (`npm run bench:scorer`)',
+    '',
+    `Generated ${r.generatedAt} on ${m['nproc']} × ${m['cpu']}, ${m['memoryGb']} GB, Node ${m['node']}, tfjs backend ${m['backend']} (a shared, noisy machine). Model: \`${path.relative(ROOT, r.modelDir) || r.modelDir}\`.`,
+    'Kafka in → Kafka out through the real broker; posts/s from the first post produced to the last ScoredPost read back; latency per post from its produce to its ScoredPost being read. Image posts fetch 640×480 JPEGs from a local server (cold: every image new to the scorer; warm: the same URLs again).',
+    '',
+  ];
+  if (r.baseline) {
+    lines.push(
+      `**Baseline, same run:** backbone \`${r.baseline.backboneId}\` alone on one thread: ${r.baseline.batch1} images/s at batch 1, ${r.baseline.batch32} at batch 32 → baseline **${r.baseline.imagesPerSecond} images/s**.`,
+      '',
+    );
+  }
+  if (r.matrix) {
+    lines.push(
+      '| workers | batch | text posts/s | text p50 / p99 ms | image cold posts/s | × baseline | cold p50 / p99 ms | image warm posts/s | warm p50 / p99 ms |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    );
+    for (const row of r.matrix) {
+      const ratio = r.baseline ? round(row.imageCold.postsPerSecond / r.baseline.imagesPerSecond, 2) : NaN;
+      lines.push(
+        `| ${row.workers} | ${row.batchSize} | ${row.text.postsPerSecond} | ${row.text.p50Ms} / ${row.text.p99Ms} | ${row.imageCold.postsPerSecond} | ${ratio} | ${row.imageCold.p50Ms} / ${row.imageCold.p99Ms} | ${row.imageWarm.postsPerSecond} | ${row.imageWarm.p50Ms} / ${row.imageWarm.p99Ms} |`,
+      );
+    }
+    lines.push('', 'Throughput runs produce every post at once, so their latencies are mostly time spent queued behind the backlog.', '');
+  }
+  if (r.latency) {
+    lines.push(
+      `**Latency at ${r.latency.offeredPerSecond} posts/s offered** (${r.latency.seconds} s, a fifth with never-seen images, default config): p50 ${r.latency.p50Ms} ms, p99 **${r.latency.p99Ms} ms**.`,
+      '',
+    );
+  }
+  if (r.soak) {
+    const s = r.soak;
+    lines.push(
+      `**Soak** (${s.generatedAt}): ${s.posts} posts (10% with images from a pool of 200) in ${s.seconds} s (${s.postsPerSecond} posts/s). RSS ${s.rssMb.map((x) => `${x.rssMb} MB @ ${x.atPosts}`).filter((_, i, all) => i === 0 || i === 3 || i === all.length - 1).join(', ')}: growth ${s.rssGrowthPercent}% from the 20% mark to the end. Live tensors per worker ${s.tensors.first.join('/')} → ${s.tensors.last.join('/')}.`,
+      '',
+    );
+  }
+  lines.push(END);
+  return lines.join('\n');
+}
+
+async function writeReport(r: Results): Promise<void> {
+  await mkdir(path.dirname(RESULTS), { recursive: true });
+  await writeFile(RESULTS, JSON.stringify(r, null, 2) + '\n');
+  let doc = '# Benchmarks\n';
+  try {
+    doc = await readFile(DOC, 'utf8');
+  } catch {
+    // first benchmark to write the file
+  }
+  const section = markdown(r);
+  const start = doc.indexOf(BEGIN);
+  const end = doc.indexOf(END);
+  doc = start >= 0 && end > start ? doc.slice(0, start) + section + doc.slice(end + END.length) : `${doc.trimEnd()}\n\n${section}\n`;
+  await mkdir(path.dirname(DOC), { recursive: true });
+  await writeFile(DOC, doc);
+}
+
+async function previousResults(): Promise<Partial<Results>> {
+  try {
+    return JSON.parse(await readFile(RESULTS, 'utf8')) as Partial<Results>;
+  } catch {
+    return {};
+  }
+}
+
+async function main(): Promise<void> {
+  const images = await renderImages(Math.max(Number(args['image-posts']), 256));
+  const { url, server } = await serveImages(images);
+  const imageUrl = (k: number): string => `${url}/img/${k}.jpg`;
+  const previous = await previousResults();
+  try {
+    if (args.soak !== undefined) {
+      const result = await soak(Number(args.soak), imageUrl);
+      const merged: Results = {
+        ...(previous as Results),
+        generatedAt: previous.generatedAt ?? new Date().toISOString(),
+        machine: previous.machine ?? machine('wasm'),
+        modelDir: MODEL_DIR,
+        soak: { ...result, generatedAt: new Date().toISOString() },
+      };
+      await writeReport(merged);
+      console.log(JSON.stringify(merged.soak, null, 2));
+      return;
+    }
+    const base = await baseline(images);
+    console.log(`baseline: backbone ${base.backboneId} alone: ${base.batch1} images/s (batch 1), ${base.batch32} (batch 32)`);
+    const matrix: MatrixRow[] = [];
+    for (const workers of list(args.workers!)) {
+      for (const batchSize of list(args['batch-sizes']!)) {
+        const row = await matrixCell(workers, batchSize, imageUrl);
+        matrix.push(row);
+        console.log(
+          `workers ${workers} batch ${batchSize}: text ${row.text.postsPerSecond}/s (p99 ${row.text.p99Ms} ms), image cold ${row.imageCold.postsPerSecond}/s, warm ${row.imageWarm.postsPerSecond}/s`,
+        );
+      }
+    }
+    const latency = await latencyAtTenPerSecond(imageUrl);
+    console.log(`latency at 10 posts/s: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms`);
+    const results: Results = {
+      generatedAt: new Date().toISOString(),
+      machine: machine(base.backend),
+      modelDir: MODEL_DIR,
+      baseline: base,
+      matrix,
+      latency,
+      ...(previous.soak ? { soak: previous.soak } : {}),
+    };
+    await writeReport(results);
+    console.log(markdown(results));
+  } finally {
+    server.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,267 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createKafkaBus, type Consumer, type KafkaBus } from '@moodstream/bus';
+import { createLogger, parseConfig } from '@moodstream/core';
+import { TOPICS, type PostInput, type ScoredPost } from '@moodstream/events';
+import { createScorerApp, ScorerConfigSchema } from '@moodstream/scorer';
+import { SPECIAL_IMAGES, startTumblrStandIn, type TumblrStandIn } from '@moodstream/tumblr';
+
+const BROKERS = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092';
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const POSTS = 2_000;
+const logger = createLogger('scorer-int-test', { level: process.env['LOG_LEVEL'] ?? 'warn' });
+
+let standIn: TumblrStandIn;
+before(async () => {
+  standIn = await startTumblrStandIn();
+});
+after(async () => {
+  await standIn.close();
+});
+
+/** What each bad image must turn into: a text-only ScoredPost carrying this error code. */
+interface PlannedPost {
+  post: PostInput;
+  expectImageError: string | null;
+}
+
+/**
+ * 2,000 posts: mostly text, 100 with images. Most images are ordinary (12 distinct pictures, so
+ * the feature cache is exercised); the rest fail in every way an image can.
+ */
+function plannedPosts(runId: string): PlannedPost[] {
+  const bad: { url: string; code: string }[] = [
+    ...Array.from({ length: 8 }, (_, k) => ({ url: `${standIn.url}/images/missing-${k}.jpg`, code: 'IMAGE_HTTP_STATUS' })),
+    ...Array.from({ length: 3 }, () => ({ url: `${standIn.url}/images/${SPECIAL_IMAGES.huge}`, code: 'IMAGE_DECODE_FAILED' })),
+    ...Array.from({ length: 3 }, () => ({ url: `${standIn.url}/images/${SPECIAL_IMAGES.notAnImage}`, code: 'IMAGE_NOT_AN_IMAGE' })),
+    ...Array.from({ length: 2 }, () => ({ url: `${standIn.url}/images/${SPECIAL_IMAGES.heavy}`, code: 'IMAGE_TOO_LARGE' })),
+    { url: `${standIn.url}/images/${SPECIAL_IMAGES.bomb}`, code: 'IMAGE_DECODE_FAILED' },
+    // Never reachable from here, and must never be tried: refused before any connection.
+    { url: 'http://10.0.0.1/x.jpg', code: 'IMAGE_FORBIDDEN_ADDRESS' },
+  ];
+  const texts = ['what a lovely sunny morning', 'this storm is terrifying', 'so angry about the delays', 'cannot believe it snowed', 'miss you so much', ''];
+  let imageSlot = 0;
+  return Array.from({ length: POSTS }, (_, i) => {
+    let imageUrl: string | null = null;
+    let expectImageError: string | null = null;
+    if (i % 20 === 7) {
+      const special = bad[imageSlot];
+      if (special !== undefined) {
+        imageUrl = special.url;
+        expectImageError = special.code;
+      } else {
+        imageUrl = imageSlot % 3 === 0 ? `${standIn.url}/images/pic-${imageSlot % 12}_320x240.jpg` : `${standIn.url}/images/pic-${imageSlot % 12}.jpg`;
+      }
+      imageSlot++;
+    }
+    const id = `${runId}-${i}`;
+    const text = imageUrl === null && i % 97 === 0 ? 'x' : `${texts[i % texts.length]} #${i % 50}`;
+    return {
+      expectImageError,
+      post: {
+        id,
+        blog: `blog-${i % 37}`,
+        url: `https://blog-${i % 37}.tumblr.com/post/${id}`,
+        timestamp: 1_780_000_000_000 + i * 1_000,
+        topics: ['weather'],
+        tags: ['weather'],
+        text,
+        imageUrl,
+        noteCount: null,
+        source: 'live',
+        label: null,
+        ingestedAt: 1_780_000_000_000 + i * 1_000 + 500,
+      },
+    };
+  });
+}
+
+async function kafkaFixture(name: string): Promise<{ bus: KafkaBus; prefix: string; cleanup: () => Promise<void> }> {
+  const prefix = `test-${name}-${randomBytes(4).toString('hex')}.`;
+  const bus = createKafkaBus({ brokers: BROKERS.split(','), clientId: `scorer-int-${name}`, topicPrefix: prefix, logger });
+  await bus.ensureTopics([{ name: TOPICS.posts, partitions: 3 }, { name: TOPICS.scored, partitions: 3 }, { name: TOPICS.deadLetter }]);
+  return {
+    bus,
+    prefix,
+    cleanup: async () => {
+      await bus.deleteGroups(['scorer', 'reader']).catch(() => undefined);
+      await bus.deleteTopics([TOPICS.posts, TOPICS.scored, TOPICS.deadLetter]).catch(() => undefined);
+      await bus.close();
+    },
+  };
+}
+
+/** Everything the scorer produced, by post id (a list, so duplicates show). */
+async function readScored(bus: KafkaBus): Promise<{ byId: Map<string, ScoredPost[]>; consumer: Consumer }> {
+  const byId = new Map<string, ScoredPost[]>();
+  const consumer = bus.consumer({
+    groupId: 'reader',
+    topics: [TOPICS.scored],
+    eventType: 'ScoredPost',
+    deadLetterTopic: TOPICS.deadLetter,
+    fromBeginning: true,
+    maxBatchSize: 500,
+    handler: async (records) => {
+      for (const { value } of records) byId.set(value.postId, [...(byId.get(value.postId) ?? []), value]);
+    },
+  });
+  await consumer.start();
+  return { byId, consumer };
+}
+
+async function waitFor(what: string, condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function produce(bus: KafkaBus, posts: PostInput[]): Promise<void> {
+  const producer = await bus.producer();
+  try {
+    await producer.send(
+      TOPICS.posts,
+      'Post',
+      posts.map((post) => ({ key: post.id, value: post, timestamp: post.timestamp })),
+    );
+  } finally {
+    await producer.close();
+  }
+}
+
+test('2,000 posts with hostile images: exactly one ScoredPost each, bad images scored on text, poison to the DLQ', { timeout: 240_000 }, async () => {
+  const { bus, cleanup } = await kafkaFixture('scorer');
+  const config = parseConfig(ScorerConfigSchema, {
+    KAFKA_BROKERS: BROKERS,
+    SCORER_GROUP_ID: 'scorer',
+    SCORER_IMAGE_ALLOWLIST: '127.0.0.1',
+    SCORER_WORKERS: '2',
+    SCORER_METRICS_PORT: '0',
+  });
+  const app = createScorerApp({ config, bus, logger });
+  const reader = await readScored(bus);
+  try {
+    await app.start();
+    const planned = plannedPosts('once');
+    await produce(bus, planned.map((p) => p.post));
+    const producer = await bus.producer();
+    await producer.sendRaw(TOPICS.posts, [{ key: 'poison', value: '{"id": "poison", "text": 42' }]);
+    await producer.close();
+
+    await waitFor(`${POSTS} distinct scored posts`, () => reader.byId.size >= POSTS, 180_000);
+    await waitFor('the poison record in the dead-letter topic', () => app.stats().deadLetters === 1, 30_000);
+    // Give any duplicate time to show up before counting.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+
+    assert.equal(reader.byId.size, POSTS);
+    const duplicates = [...reader.byId].filter(([, list]) => list.length !== 1).map(([id]) => id);
+    assert.deepEqual(duplicates, [], 'exactly one ScoredPost per post');
+    for (const { post, expectImageError } of planned) {
+      const [scored] = reader.byId.get(post.id) ?? [];
+      assert.ok(scored !== undefined, `post ${post.id} was scored`);
+      assert.equal(scored.topics[0], 'weather');
+      assert.equal(scored.timestamp, post.timestamp);
+      if (expectImageError !== null) {
+        assert.equal(scored.modality, 'text', `${post.imageUrl} falls back to text`);
+        assert.ok(scored.imageError?.startsWith(expectImageError), `${post.imageUrl}: expected ${expectImageError}, got ${scored.imageError}`);
+        assert.equal(scored.explicit, null);
+      } else if (post.imageUrl !== null && post.imageUrl !== undefined) {
+        assert.equal(scored.imageError, null, `${post.imageUrl} should have been usable`);
+        assert.equal(scored.modality, 'both');
+        assert.ok(scored.explicit !== null && scored.explicit >= 0 && scored.explicit <= 1);
+      } else {
+        assert.equal(scored.modality, 'text');
+        assert.equal(scored.imageError, null);
+        assert.equal(scored.explicit, null);
+      }
+    }
+    const stats = app.stats();
+    assert.equal(stats.scored, POSTS);
+    assert.ok(stats.cache.hitRate > 0.5, `the 12 repeated pictures should mostly hit the cache (rate ${stats.cache.hitRate})`);
+    const metrics = await app.registry.metrics();
+    for (const series of [
+      'moodstream_scorer_batch_size_bucket',
+      'moodstream_scorer_stage_seconds_bucket{le="0.1",stage="backbone"',
+      'moodstream_scorer_posts_per_second',
+      'moodstream_scorer_consumer_lag',
+      'moodstream_scorer_feature_cache_hit_ratio',
+      'moodstream_scorer_backend_info{backend="wasm"',
+      'moodstream_scorer_image_errors_total{code="IMAGE_FORBIDDEN_ADDRESS"',
+    ]) {
+      assert.ok(metrics.includes(series), `/metrics lacks ${series}`);
+    }
+    assert.match(metrics, /moodstream_scorer_posts_scored_total\{modality="both"[^}]*\} 81/);
+    assert.match(metrics, /moodstream_scorer_dead_letters_total\{[^}]*\} 1/);
+  } finally {
+    await app.stop();
+    await reader.consumer.stop();
+    await cleanup();
+  }
+});
+
+function spawnScorer(prefix: string): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'apps/scorer/src/main.ts')], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      KAFKA_BROKERS: BROKERS,
+      MOODSTREAM_TOPIC_PREFIX: prefix,
+      SCORER_GROUP_ID: 'scorer',
+      SCORER_IMAGE_ALLOWLIST: '127.0.0.1',
+      SCORER_WORKERS: '1',
+      SCORER_BATCH_SIZE: '16',
+      SCORER_METRICS_PORT: '0',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  return child;
+}
+
+test('kill -9 mid-stream and a restart: every post scored at least once, none missing', { timeout: 240_000 }, async (t) => {
+  const { bus, prefix, cleanup } = await kafkaFixture('scorer-kill');
+  const reader = await readScored(bus);
+  const children: ChildProcess[] = [];
+  try {
+    const planned = plannedPosts('kill').map((p) => p.post);
+    children.push(spawnScorer(prefix));
+    // Posts arrive over ~10 s, so the kill lands mid-stream however fast the scorer is.
+    const producing = (async () => {
+      for (let i = 0; i < planned.length; i += 50) {
+        await produce(bus, planned.slice(i, i + 50));
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    })();
+    await waitFor('the first scorer to score 400 posts', () => reader.byId.size >= 400, 120_000);
+    const first = children[0]!;
+    first.kill('SIGKILL');
+    const [, signal] = (await once(first, 'exit')) as [number | null, NodeJS.Signals | null];
+    assert.equal(signal, 'SIGKILL');
+    const seenAtKill = reader.byId.size;
+    assert.ok(seenAtKill < POSTS, `the kill must land mid-stream (already ${seenAtKill} scored)`);
+
+    const second = spawnScorer(prefix);
+    children.push(second);
+    await producing;
+    await waitFor(`all ${POSTS} posts scored after the restart`, () => reader.byId.size >= POSTS, 180_000);
+    const missing = planned.filter((p) => !reader.byId.has(p.id)).map((p) => p.id);
+    assert.deepEqual(missing, []);
+    const duplicates = [...reader.byId.values()].filter((list) => list.length > 1).length;
+    t.diagnostic(`killed after ${seenAtKill} scored; ${duplicates} posts were scored twice (at-least-once redelivery)`);
+
+    // The survivor shuts down gracefully on SIGTERM: finishes, commits and exits 0.
+    second.kill('SIGTERM');
+    const [code] = (await once(second, 'exit')) as [number | null];
+    assert.equal(code, 0);
+  } finally {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await reader.consumer.stop();
+    await cleanup();
+  }
+});
