@@ -15,7 +15,8 @@ export const TopicSchema = z
   .refine((t) => t === normaliseTag(t), { message: 'must be a normalised tag (lower-case, no #, trimmed)' });
 
 export function normaliseTag(tag: string): string {
-  return tag.normalize('NFKC').replace(/^#+/, '').trim().replace(/\s+/g, ' ').toLowerCase();
+  // Trim before stripping '#': users type " #tag" as often as "#tag".
+  return tag.normalize('NFKC').trim().replace(/^#+/, '').trim().replace(/\s+/g, ' ').toLowerCase();
 }
 
 export const PostSourceSchema = z.enum(['live', 'backfill', 'archive']);
