@@ -1,1 +1,15 @@
 export * from './api-types';
+export * from './config';
+export * from './store';
+export * from './bucket';
+export * from './windows';
+export * from './estimate';
+export * from './confusion';
+export * from './detector';
+export * from './normal';
+export * from './plan';
+export * from './engine';
+export * from './synthetic';
+export * from './alert-id';
+export { createMemoryTrendsStore } from './memory-store';
+export { createRedisTrendsStore, RedisStoreError } from './redis-store';

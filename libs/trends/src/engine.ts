@@ -1,0 +1,337 @@
+import type { Clock, Logger } from '@moodstream/core';
+import { WINDOW_MS, type Alert, type ScoredPost, type WindowSize } from '@moodstream/events';
+import { alertId } from './alert-id';
+import { ALL_TOPICS, type SeriesUpdate } from './api-types';
+import type { BucketStats } from './bucket';
+import type { TrendsConfig } from './config';
+import type { ConfusionMatrix } from './confusion';
+import { SpikeDetector, type DetectorState } from './detector';
+import { toSeriesPoint } from './estimate';
+import { planWrites } from './plan';
+import type { BucketRef, Retention, TrendsStore } from './store';
+import { bucketStart, WINDOW_SIZES } from './windows';
+
+export interface EngineOptions {
+  ns: string;
+  /** Null for live aggregates. */
+  replayId: string | null;
+  store: TrendsStore;
+  config: TrendsConfig;
+  clock: Clock;
+  logger: Logger;
+  /** The topics a post is aggregated under. */
+  topicsOf: (post: ScoredPost) => readonly string[];
+  retention: Retention;
+  /** TTL of the persisted engine state. */
+  stateTtlMs: number;
+  confusion: ConfusionMatrix | null;
+  /** A replay uses the live family size for the Bonferroni correction, so it fires what live would have. */
+  pairsOverride?: () => number | undefined;
+  onSeries: (update: SeriesUpdate) => void;
+  /** Called once per newly stored alert. */
+  onAlert: (alert: Alert) => void | Promise<void>;
+  /** A topic was seen for the first time. */
+  onNewTopic?: (topic: string) => void;
+}
+
+export interface IngestResult {
+  accepted: number;
+  /** Posts × topics that were new (a post counts once per topic). */
+  added: number;
+  /** Posts × topics already counted (redelivery). */
+  duplicates: number;
+  /** Posts dropped because their bucket closed longer ago than the allowed lateness. */
+  late: number;
+}
+
+interface PersistedState {
+  watermark: number | null;
+  nextWindow: number | null;
+  lateDropped: number;
+  detector: DetectorState;
+}
+
+const STATE_KEY = 'engine';
+/** Past this many unevaluated windows (a long outage) the engine skips ahead instead of replaying empties. */
+const MAX_CATCH_UP_WINDOWS = 1_440;
+
+/**
+ * The windowing core shared by live aggregation and replays: lateness, writes, the event-time watermark,
+ * window closing (which drives alert evaluation) and throttled series pushes. Calls are serialised.
+ */
+export class TrendsEngine {
+  private watermarkMs: number | null = null;
+  private nextWindow: number | null = null;
+  private lateDropped = 0;
+  private detector: SpikeDetector;
+  private readonly knownTopics = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private lastSeriesPush = -Infinity;
+  private seriesTimer: ReturnType<Clock['setTimeout']> | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  private alertsFired = 0;
+  private readonly alertSize: WindowSize;
+  private readonly alertMs: number;
+
+  constructor(private readonly options: EngineOptions) {
+    this.alertSize = options.config.TRENDS_ALERT_WINDOW;
+    this.alertMs = WINDOW_MS[this.alertSize];
+    this.detector = new SpikeDetector(detectorSettings(options.config));
+  }
+
+  get watermark(): number | null {
+    return this.watermarkMs;
+  }
+
+  get alerts(): number {
+    return this.alertsFired;
+  }
+
+  get lateCount(): number {
+    return this.lateDropped;
+  }
+
+  /** Pairs the detector watches (topic × emotion), for a replay's Bonferroni correction. */
+  watchedPairs(): number {
+    return this.detector.topics().length * 6;
+  }
+
+  /** Restores the watermark, pending window and detector memory after a restart. */
+  load(): Promise<void> {
+    return this.serial(async () => {
+      const raw = await this.options.store.getState(this.options.ns, STATE_KEY);
+      for (const { topic } of await this.options.store.topics(this.options.ns)) this.knownTopics.add(topic);
+      if (raw === null) return;
+      const state = JSON.parse(raw) as PersistedState;
+      this.watermarkMs = state.watermark;
+      this.nextWindow = state.nextWindow;
+      this.lateDropped = state.lateDropped;
+      this.detector = new SpikeDetector(detectorSettings(this.options.config), state.detector);
+    });
+  }
+
+  ingest(posts: readonly ScoredPost[]): Promise<IngestResult> {
+    return this.serial(() => this.ingestNow(posts));
+  }
+
+  /** Moves the watermark (the clock when idle, the end of a replay) and closes the windows it passes. */
+  advanceWatermark(to: number): Promise<void> {
+    return this.serial(async () => {
+      if (this.watermarkMs !== null && to <= this.watermarkMs) return;
+      if (this.watermarkMs === null && this.nextWindow === null) return; // nothing seen yet: nothing to close
+      this.watermarkMs = to;
+      await this.closeWindows();
+      await this.persist();
+    });
+  }
+
+  /** Pushes pending series updates now. */
+  flushSeries(): Promise<void> {
+    return this.serial(() => this.pushSeries());
+  }
+
+  /** Cancels the pending push timer (the engine can still be used). */
+  dispose(): void {
+    if (this.seriesTimer !== null) this.options.clock.clearTimeout(this.seriesTimer);
+    this.seriesTimer = null;
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async ingestNow(posts: readonly ScoredPost[]): Promise<IngestResult> {
+    const { config } = this.options;
+    const lateness = config.TRENDS_ALLOWED_LATENESS_MS;
+    const accepted: ScoredPost[] = [];
+    let late = 0;
+    let maxTimestamp = -Infinity;
+    let minTimestamp = Infinity;
+    for (const post of posts) {
+      if (post.timestamp > maxTimestamp) maxTimestamp = post.timestamp;
+      if (this.watermarkMs !== null && bucketStart(post.timestamp, '1m') + WINDOW_MS['1m'] + lateness <= this.watermarkMs) {
+        late += 1;
+        continue;
+      }
+      if (post.timestamp < minTimestamp) minTimestamp = post.timestamp;
+      accepted.push(post);
+    }
+    this.lateDropped += late;
+    let added = 0;
+    let duplicates = 0;
+    if (accepted.length > 0) {
+      const plan = planWrites(accepted, { topicsOf: this.options.topicsOf, candidatesPerBucket: Math.min(3, this.options.retention.examplesPerBucket) });
+      const result = await this.options.store.apply(this.options.ns, plan, this.options.retention);
+      plan.groups.forEach((group, index) => {
+        const groupAdded = result.added[index] ?? 0;
+        added += groupAdded;
+        duplicates += group.posts.length - groupAdded;
+        if (!this.knownTopics.has(group.topic)) {
+          this.knownTopics.add(group.topic);
+          this.options.onNewTopic?.(group.topic);
+        }
+        if (groupAdded > 0) this.dirty.add(`${group.start}\u0000${group.topic}`);
+      });
+      if (this.nextWindow === null) this.nextWindow = bucketStart(minTimestamp, this.alertSize);
+    }
+    if (maxTimestamp > (this.watermarkMs ?? -Infinity)) this.watermarkMs = maxTimestamp;
+    await this.closeWindows();
+    if (posts.length > 0) await this.persist();
+    await this.maybePushSeries();
+    return { accepted: accepted.length, added, duplicates, late };
+  }
+
+  private async persist(): Promise<void> {
+    const state: PersistedState = {
+      watermark: this.watermarkMs,
+      nextWindow: this.nextWindow,
+      lateDropped: this.lateDropped,
+      detector: this.detector.snapshot(),
+    };
+    await this.options.store.setState(this.options.ns, STATE_KEY, JSON.stringify(state), this.options.stateTtlMs);
+  }
+
+  private alertTopics(): string[] {
+    const onAll = this.options.config.TRENDS_ALERT_ON_ALL;
+    return [...this.knownTopics].filter((topic) => onAll || topic !== ALL_TOPICS).sort();
+  }
+
+  /** Evaluates every alert window whose end + settle time the watermark has passed, oldest first. */
+  private async closeWindows(): Promise<void> {
+    if (this.watermarkMs === null || this.nextWindow === null) return;
+    const settle = this.options.config.TRENDS_ALERT_SETTLE_MS;
+    const closable = Math.floor((this.watermarkMs - settle - this.nextWindow) / this.alertMs);
+    if (closable > MAX_CATCH_UP_WINDOWS) {
+      this.options.logger.warn({ ns: this.options.ns, skipped: closable - MAX_CATCH_UP_WINDOWS }, 'skipping unevaluated alert windows after a long gap');
+      this.nextWindow += (closable - MAX_CATCH_UP_WINDOWS) * this.alertMs;
+    }
+    while (this.nextWindow + this.alertMs + settle <= this.watermarkMs) {
+      await this.evaluateWindow(this.nextWindow);
+      this.nextWindow += this.alertMs;
+    }
+  }
+
+  private async evaluateWindow(start: number): Promise<void> {
+    const topics = this.alertTopics();
+    const refs: BucketRef[] = topics.map((topic) => ({ topic, size: this.alertSize, start }));
+    const stats = await this.options.store.readBuckets(this.options.ns, refs);
+    const windows = new Map<string, BucketStats | null>();
+    topics.forEach((topic, i) => windows.set(topic, stats[i] ?? null));
+    const verdicts = this.detector.evaluate(start, this.alertMs, windows, this.options.pairsOverride?.());
+    for (const verdict of verdicts) {
+      if (!verdict.fires) continue;
+      const examples = await this.options.store.examples(
+        this.options.ns,
+        { topic: verdict.topic, size: this.alertSize, start },
+        verdict.emotionIndex,
+        10,
+      );
+      const end = start + this.alertMs;
+      const alert: Alert = {
+        id: alertId({ replayId: this.options.replayId, topic: verdict.topic, emotion: verdict.emotion, size: this.alertSize, start }),
+        topic: verdict.topic,
+        emotion: verdict.emotion,
+        window: { size: this.alertSize, start, end },
+        observed: clamp01(verdict.observed),
+        expected: clamp01(verdict.expected),
+        count: verdict.count,
+        statistic: Math.max(-1e9, Math.min(1e9, verdict.statistic)),
+        pValue: clamp01(verdict.pValue),
+        threshold: clamp01(verdict.threshold),
+        examplePostIds: examples.map((p) => p.postId),
+        // A replay reports the historical moment the alert would have fired, whatever the replay speed.
+        firedAt: this.options.replayId === null ? this.options.clock.now() : end + this.options.config.TRENDS_ALERT_SETTLE_MS,
+        replayId: this.options.replayId,
+        acknowledged: false,
+      };
+      const stored = await this.options.store.saveAlert(alert, this.alertTtlMs());
+      if (!stored) continue;
+      this.alertsFired += 1;
+      this.options.logger.info(
+        { alert: alert.id, topic: alert.topic, emotion: alert.emotion, windowStart: new Date(start).toISOString(), observed: alert.observed, expected: alert.expected, z: alert.statistic },
+        'spike alert',
+      );
+      await this.options.onAlert(alert);
+    }
+  }
+
+  private alertTtlMs(): number {
+    return this.options.replayId === null ? this.options.config.TRENDS_RETENTION_5M_MS : this.options.config.TRENDS_REPLAY_RETENTION_MS;
+  }
+
+  private async maybePushSeries(): Promise<void> {
+    if (this.dirty.size === 0) return;
+    const interval = this.options.config.TRENDS_SERIES_PUSH_MS;
+    const now = this.options.clock.now();
+    if (now - this.lastSeriesPush >= interval) {
+      await this.pushSeries();
+      return;
+    }
+    if (this.seriesTimer === null) {
+      this.seriesTimer = this.options.clock.setTimeout(() => {
+        this.seriesTimer = null;
+        this.flushSeries().catch((error: unknown) => this.options.logger.warn({ err: error }, 'series push failed'));
+      }, interval - (now - this.lastSeriesPush));
+    }
+  }
+
+  private async pushSeries(): Promise<void> {
+    this.lastSeriesPush = this.options.clock.now();
+    if (this.dirty.size === 0) return;
+    const refs = new Map<string, BucketRef>();
+    for (const entry of this.dirty) {
+      const [startText, topic] = entry.split('\u0000') as [string, string];
+      const start = Number(startText);
+      for (const size of WINDOW_SIZES) {
+        const ref = { topic, size, start: bucketStart(start, size) };
+        refs.set(`${size}\u0000${topic}\u0000${ref.start}`, ref);
+      }
+    }
+    this.dirty.clear();
+    const list = [...refs.values()].sort((a, b) => a.start - b.start);
+    const stats = await this.options.store.readBuckets(this.options.ns, list);
+    list.forEach((ref, i) => {
+      const bucket = stats[i];
+      if (bucket === null || bucket === undefined) return;
+      this.options.onSeries({ topic: ref.topic, window: ref.size, replay: this.options.replayId, point: toSeriesPoint(ref.start, bucket, this.options.confusion) });
+    });
+  }
+}
+
+const clamp01 = (x: number): number => (Number.isNaN(x) ? 0 : x < 0 ? 0 : x > 1 ? 1 : x);
+
+function detectorSettings(config: TrendsConfig) {
+  return {
+    level: config.TRENDS_ALERT_LEVEL,
+    forWindows: config.TRENDS_ALERT_FOR_WINDOWS,
+    minCount: config.TRENDS_ALERT_MIN_COUNT,
+    alpha: config.TRENDS_ALERT_EWMA_ALPHA,
+    warmupWindows: config.TRENDS_ALERT_WARMUP_WINDOWS,
+    cooldownWindows: config.TRENDS_ALERT_COOLDOWN_WINDOWS,
+  };
+}
+
+/** Retention of live aggregates from the config. */
+export function liveRetention(config: TrendsConfig): Retention {
+  return {
+    bucketTtlMs: { '1m': config.TRENDS_RETENTION_1M_MS, '5m': config.TRENDS_RETENTION_5M_MS, '1h': config.TRENDS_RETENTION_1H_MS, '1d': config.TRENDS_RETENTION_1D_MS },
+    seenTtlMs: seenTtl(config),
+    examplesPerBucket: config.TRENDS_EXAMPLES_PER_BUCKET,
+  };
+}
+
+/** A replay namespace keeps everything for the replay retention. */
+export function replayRetention(config: TrendsConfig): Retention {
+  const ttl = config.TRENDS_REPLAY_RETENTION_MS;
+  return { bucketTtlMs: { '1m': ttl, '5m': ttl, '1h': ttl, '1d': ttl }, seenTtlMs: Math.min(ttl, seenTtl(config)), examplesPerBucket: config.TRENDS_EXAMPLES_PER_BUCKET };
+}
+
+/**
+ * Post ids must be remembered as long as a redelivered record could still be accepted: the allowed
+ * lateness, plus the idle-watermark lag, plus the bucket itself, plus a margin for a slow restart.
+ */
+function seenTtl(config: TrendsConfig): number {
+  return config.TRENDS_ALLOWED_LATENESS_MS + config.TRENDS_IDLE_WATERMARK_LAG_MS + WINDOW_MS['1m'] + 30 * 60_000;
+}

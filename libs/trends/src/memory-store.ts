@@ -1,0 +1,203 @@
+import { systemClock, type Clock } from '@moodstream/core';
+import { EMOTION_COUNT, EMOTIONS, type Alert } from '@moodstream/events';
+import type { ExamplePost } from './api-types';
+import { addContribution, emptyStats, type BucketStats } from './bucket';
+import { namespaceOfAlert, type ApplyResult, type BucketRef, type Retention, type TrendsStore, type WritePlan } from './store';
+import { bucketStart, WINDOW_SIZES } from './windows';
+
+interface Expiring<T> {
+  value: T;
+  expiresAt: number;
+}
+
+interface ExampleEntry {
+  score: number;
+  post: ExamplePost;
+}
+
+interface Namespace {
+  buckets: Map<string, Expiring<BucketStats>>;
+  seen: Map<string, Expiring<Set<string>>>;
+  examples: Map<string, Expiring<Map<string, ExampleEntry>>>;
+  topics: Map<string, number>;
+  state: Map<string, Expiring<string>>;
+  alertIds: string[];
+}
+
+const bucketKey = (ref: BucketRef): string => `${ref.size}\u0000${ref.topic}\u0000${ref.start}`;
+
+/**
+ * The embedded-mode store: the same semantics as the Redis store (dedupe per topic, roll-ups,
+ * TTLs measured on the given clock), in process memory.
+ */
+export function createMemoryTrendsStore(options: { clock?: Clock } = {}): TrendsStore {
+  const clock = options.clock ?? systemClock;
+  const namespaces = new Map<string, Namespace>();
+  const alerts = new Map<string, Expiring<Alert>>();
+  let writesSinceSweep = 0;
+
+  const ns = (name: string): Namespace => {
+    let found = namespaces.get(name);
+    if (found === undefined) {
+      found = { buckets: new Map(), seen: new Map(), examples: new Map(), topics: new Map(), state: new Map(), alertIds: [] };
+      namespaces.set(name, found);
+    }
+    return found;
+  };
+
+  const live = <T>(entry: Expiring<T> | undefined): T | undefined =>
+    entry !== undefined && entry.expiresAt > clock.now() ? entry.value : undefined;
+
+  const sweep = (): void => {
+    const now = clock.now();
+    for (const space of namespaces.values()) {
+      for (const map of [space.buckets, space.seen, space.examples, space.state] as Map<string, Expiring<unknown>>[]) {
+        for (const [key, entry] of map) if (entry.expiresAt <= now) map.delete(key);
+      }
+    }
+    for (const [id, entry] of alerts) if (entry.expiresAt <= now) alerts.delete(id);
+  };
+
+  return {
+    kind: 'memory',
+
+    async apply(name: string, plan: WritePlan, retention: Retention): Promise<ApplyResult> {
+      const space = ns(name);
+      const now = clock.now();
+      if (++writesSinceSweep >= 256) {
+        writesSinceSweep = 0;
+        sweep();
+      }
+      const added = plan.groups.map((group) => {
+        const seenKey = `${group.topic}\u0000${group.start}`;
+        let seen = live(space.seen.get(seenKey));
+        if (seen === undefined) seen = new Set();
+        space.seen.set(seenKey, { value: seen, expiresAt: now + retention.seenTtlMs });
+        const delta = emptyStats();
+        for (const post of group.posts) {
+          if (seen.has(post.postId)) continue;
+          seen.add(post.postId);
+          addContribution(delta, post);
+        }
+        if (delta.count === 0) return 0;
+        for (const size of WINDOW_SIZES) {
+          const key = bucketKey({ topic: group.topic, size, start: bucketStart(group.start, size) });
+          const stats = live(space.buckets.get(key)) ?? emptyStats();
+          stats.count += delta.count;
+          stats.explicit += delta.explicit;
+          for (let i = 0; i < EMOTION_COUNT; i++) {
+            stats.sum[i]! += delta.sum[i]!;
+            stats.sumSq[i]! += delta.sumSq[i]!;
+            stats.top[i]! += delta.top[i]!;
+          }
+          space.buckets.set(key, { value: stats, expiresAt: now + retention.bucketTtlMs[size] });
+        }
+        space.topics.set(group.topic, Math.max(space.topics.get(group.topic) ?? 0, group.lastSeen));
+        return delta.count;
+      });
+      for (const candidate of plan.examples) {
+        {
+          const size = candidate.size;
+          const key = `${bucketKey({ topic: candidate.topic, size, start: candidate.start })}\u0000${candidate.emotion}`;
+          const entries = live(space.examples.get(key)) ?? new Map<string, ExampleEntry>();
+          entries.set(candidate.post.postId, { score: candidate.score, post: candidate.post });
+          // Same eviction order as Redis ZPOPMIN: lowest score, then lowest member.
+          while (entries.size > retention.examplesPerBucket) {
+            let worst: string | undefined;
+            let worstScore = Infinity;
+            for (const [id, entry] of entries) {
+              if (entry.score < worstScore || (entry.score === worstScore && worst !== undefined && id < worst)) {
+                worst = id;
+                worstScore = entry.score;
+              }
+            }
+            if (worst === undefined) break;
+            entries.delete(worst);
+          }
+          space.examples.set(key, { value: entries, expiresAt: now + retention.bucketTtlMs[size] });
+        }
+      }
+      return { added };
+    },
+
+    async readBuckets(name, refs) {
+      const space = namespaces.get(name);
+      return refs.map((ref) => {
+        const stats = space === undefined ? undefined : live(space.buckets.get(bucketKey(ref)));
+        return stats === undefined ? null : structuredClone(stats);
+      });
+    },
+
+    async examples(name, ref, emotion, limit) {
+      const space = namespaces.get(name);
+      if (space === undefined) return [];
+      const emotions = emotion === null ? EMOTIONS.map((_, i) => i) : [emotion];
+      const found = new Map<string, ExampleEntry>();
+      for (const e of emotions) {
+        const entries = live(space.examples.get(`${bucketKey(ref)}\u0000${e}`));
+        if (entries === undefined) continue;
+        for (const [id, entry] of entries) {
+          const previous = found.get(id);
+          if (previous === undefined || entry.score > previous.score) found.set(id, entry);
+        }
+      }
+      return [...found.entries()]
+        .sort(([idA, a], [idB, b]) => b.score - a.score || (idA < idB ? -1 : idA > idB ? 1 : 0))
+        .slice(0, limit)
+        .map(([, entry]) => structuredClone(entry.post));
+    },
+
+    async topics(name) {
+      const space = namespaces.get(name);
+      if (space === undefined) return [];
+      return [...space.topics.entries()]
+        .map(([topic, lastSeen]) => ({ topic, lastSeen }))
+        .sort((a, b) => b.lastSeen - a.lastSeen || (a.topic < b.topic ? -1 : 1));
+    },
+
+    async saveAlert(alert, ttlMs) {
+      if (live(alerts.get(alert.id)) !== undefined) return false;
+      alerts.set(alert.id, { value: structuredClone(alert), expiresAt: clock.now() + ttlMs });
+      ns(namespaceOfAlert(alert)).alertIds.push(alert.id);
+      return true;
+    },
+
+    async listAlerts(name, options) {
+      const space = namespaces.get(name);
+      if (space === undefined) return [];
+      const list: Alert[] = [];
+      for (const id of space.alertIds) {
+        const alert = live(alerts.get(id));
+        if (alert !== undefined && (options.topic === undefined || alert.topic === options.topic)) list.push(structuredClone(alert));
+      }
+      return list.sort((a, b) => b.firedAt - a.firedAt || (a.id < b.id ? -1 : 1)).slice(0, options.limit);
+    },
+
+    async getAlert(id) {
+      const alert = live(alerts.get(id));
+      return alert === undefined ? null : structuredClone(alert);
+    },
+
+    async acknowledgeAlert(id) {
+      const alert = live(alerts.get(id));
+      if (alert === undefined) return null;
+      alert.acknowledged = true;
+      return structuredClone(alert);
+    },
+
+    async getState(name, key) {
+      return live(namespaces.get(name)?.state.get(key)) ?? null;
+    },
+
+    async setState(name, key, value, ttlMs) {
+      ns(name).state.set(key, { value, expiresAt: clock.now() + ttlMs });
+    },
+
+    async dropNamespace(name) {
+      const space = namespaces.get(name);
+      if (space === undefined) return;
+      for (const id of space.alertIds) alerts.delete(id);
+      namespaces.delete(name);
+    },
+  };
+}

@@ -1,0 +1,295 @@
+import { randomBytes } from 'node:crypto';
+import type { Bus } from '@moodstream/bus';
+import { errorMessage, MoodstreamError, type Clock, type Logger } from '@moodstream/core';
+import { WINDOW_MS, type Alert, type Post, type ScoredPost } from '@moodstream/events';
+import { ALL_TOPICS, type ReplayRequest, type ReplayStatus, type SeriesUpdate } from './api-types';
+import type { TrendsConfig } from './config';
+import type { ConfusionMatrix } from './confusion';
+import { replayRetention, TrendsEngine } from './engine';
+import { liveTopicsOf } from './plan';
+import { replayNamespace, type TrendsStore } from './store';
+
+export interface ReplayManagerOptions {
+  bus: Bus;
+  store: TrendsStore;
+  config: TrendsConfig;
+  clock: Clock;
+  logger: Logger;
+  topics: { scored: string; posts: string };
+  confusion: ConfusionMatrix | null;
+  rescore?: (posts: Post[]) => Promise<ScoredPost[]>;
+  /** The live detector's family size at replay start, so the replay applies the same correction. */
+  livePairs: () => number;
+  onSeries: (update: SeriesUpdate) => void;
+  onAlert: (alert: Alert) => void;
+  onStatus: (status: ReplayStatus) => void;
+}
+
+interface RunningReplay {
+  status: ReplayStatus;
+  stopRequested: boolean;
+  resume: (() => void) | null;
+  done: Promise<ReplayStatus>;
+}
+
+/** Status pushes during a replay are throttled to this interval (plus every state change). */
+const STATUS_EVERY_MS = 250;
+/** A paced replay sleeps at most this long at a time, so pause/stop react quickly. */
+const MAX_SLEEP_MS = 200;
+
+export class ReplayError extends MoodstreamError {
+  constructor(message: string, code = 'TRENDS_REPLAY') {
+    super(code, message, { retriable: false });
+  }
+}
+
+/**
+ * Replays past ScoredPosts (or past Posts re-scored with the current model) read from the bus by timestamp
+ * into an isolated namespace, at N× real time or flat out, through the same engine as live aggregation —
+ * so the same windows close in the same order and the same alerts fire, tagged with the replay id.
+ */
+export class ReplayManager {
+  private readonly replays = new Map<string, RunningReplay>();
+
+  constructor(private readonly options: ReplayManagerOptions) {}
+
+  start(request: ReplayRequest, id = `rp_${randomBytes(6).toString('hex')}`): ReplayStatus {
+    if (request.rescore && this.options.rescore === undefined) {
+      throw new ReplayError('re-scoring is not available here: no model is loaded (start the replay without rescore)', 'RESCORE_UNAVAILABLE');
+    }
+    if (this.replays.has(id)) throw new ReplayError(`replay ${id} already exists`);
+    if (request.to - request.from > MAX_REPLAY_RANGE_MS) {
+      throw new ReplayError(`a replay may cover at most ${MAX_REPLAY_RANGE_MS / WINDOW_MS['1d']} days`, 'TRENDS_REPLAY_RANGE');
+    }
+    const status: ReplayStatus = {
+      id,
+      topic: request.topic,
+      from: request.from,
+      to: request.to,
+      speed: request.speed,
+      rescore: request.rescore,
+      state: 'running',
+      progress: 0,
+      cursor: request.from,
+      processed: 0,
+      alerts: 0,
+      startedAt: this.options.clock.now(),
+      finishedAt: null,
+      error: null,
+    };
+    const replay: RunningReplay = { status, stopRequested: false, resume: null, done: Promise.resolve(status) };
+    this.replays.set(id, replay);
+    replay.done = this.run(replay).then(() => ({ ...replay.status }));
+    this.publish(replay);
+    return { ...status };
+  }
+
+  status(id: string): ReplayStatus | null {
+    const replay = this.replays.get(id);
+    return replay === undefined ? null : { ...replay.status };
+  }
+
+  list(): ReplayStatus[] {
+    return [...this.replays.values()].map((r) => ({ ...r.status })).sort((a, b) => b.startedAt - a.startedAt);
+  }
+
+  pause(id: string): ReplayStatus | null {
+    const replay = this.replays.get(id);
+    if (replay === undefined) return null;
+    if (replay.status.state === 'running') {
+      replay.status.state = 'paused';
+      this.publish(replay);
+    }
+    return { ...replay.status };
+  }
+
+  resume(id: string): ReplayStatus | null {
+    const replay = this.replays.get(id);
+    if (replay === undefined) return null;
+    if (replay.status.state === 'paused') {
+      replay.status.state = 'running';
+      replay.resume?.();
+      this.publish(replay);
+    }
+    return { ...replay.status };
+  }
+
+  stop(id: string): ReplayStatus | null {
+    const replay = this.replays.get(id);
+    if (replay === undefined) return null;
+    if (replay.status.state === 'running' || replay.status.state === 'paused') {
+      replay.stopRequested = true;
+      replay.resume?.();
+    }
+    return { ...replay.status };
+  }
+
+  /** Resolves with the final status once the replay has finished, failed or stopped. */
+  wait(id: string): Promise<ReplayStatus> {
+    const replay = this.replays.get(id);
+    if (replay === undefined) return Promise.reject(new ReplayError(`no replay ${id}`, 'NOT_FOUND'));
+    return replay.done;
+  }
+
+  async stopAll(): Promise<void> {
+    for (const id of this.replays.keys()) this.stop(id);
+    await Promise.all([...this.replays.values()].map((r) => r.done));
+  }
+
+  private lastPublished = new Map<string, number>();
+
+  private publish(replay: RunningReplay, throttle = false): void {
+    const now = this.options.clock.now();
+    if (throttle && now - (this.lastPublished.get(replay.status.id) ?? -Infinity) < STATUS_EVERY_MS) return;
+    this.lastPublished.set(replay.status.id, now);
+    this.options.onStatus({ ...replay.status });
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.options.clock.setTimeout(resolve, ms));
+  }
+
+  private async run(replay: RunningReplay): Promise<void> {
+    const { status } = replay;
+    const { config, clock } = this.options;
+    const engine = new TrendsEngine({
+      ns: replayNamespace(status.id),
+      replayId: status.id,
+      store: this.options.store,
+      config,
+      clock,
+      logger: this.options.logger.child({ replay: status.id }),
+      topicsOf: status.topic === ALL_TOPICS ? liveTopicsOf : () => [status.topic],
+      retention: replayRetention(config),
+      stateTtlMs: config.TRENDS_REPLAY_RETENTION_MS,
+      confusion: this.options.confusion,
+      pairsOverride: (() => {
+        const pairs = this.options.livePairs();
+        return () => pairs;
+      })(),
+      onSeries: this.options.onSeries,
+      onAlert: (alert) => {
+        status.alerts += 1;
+        this.options.onAlert(alert);
+      },
+    });
+    const span = status.to - status.from;
+    const paced = status.speed !== 'max';
+    const speed = status.speed === 'max' ? Infinity : status.speed;
+    let anchorWall = clock.now();
+    let anchorHistory = status.from;
+    const historyNow = (): number => Math.min(status.to, anchorHistory + (clock.now() - anchorWall) * speed);
+    const setCursor = (cursor: number): void => {
+      status.cursor = Math.max(status.cursor, Math.min(status.to, cursor));
+      status.progress = span > 0 ? Math.min(1, (status.cursor - status.from) / span) : 1;
+    };
+    const waitWhilePaused = async (): Promise<void> => {
+      if (status.state !== 'paused') return;
+      await new Promise<void>((resolve) => {
+        replay.resume = resolve;
+      });
+      replay.resume = null;
+      anchorWall = clock.now();
+      anchorHistory = status.cursor;
+    };
+    /** Waits until history reaches `timestamp`, moving the watermark with the replayed clock meanwhile. */
+    const waitUntil = async (timestamp: number): Promise<void> => {
+      for (;;) {
+        await waitWhilePaused();
+        if (replay.stopRequested) return;
+        const now = historyNow();
+        setCursor(now);
+        await engine.advanceWatermark(now);
+        this.publish(replay, true);
+        if (now >= timestamp) return;
+        await this.sleep(Math.min(MAX_SLEEP_MS, Math.ceil((timestamp - now) / speed)));
+      }
+    };
+    const matches = (topics: readonly string[]): boolean => status.topic === ALL_TOPICS || topics.includes(status.topic);
+
+    try {
+      await engine.load();
+      const invalid = (reason: string): void => this.options.logger.warn({ replay: status.id, reason }, 'replay skipped an invalid record');
+      const batches: AsyncIterable<ScoredPost[]> = status.rescore
+        ? this.rescored(status.from, status.to, matches, invalid)
+        : this.scored(status.from, status.to, matches, invalid);
+      for await (const batch of batches) {
+        if (replay.stopRequested) break;
+        await waitWhilePaused();
+        if (!paced) {
+          const result = await engine.ingest(batch);
+          status.processed += result.accepted;
+          setCursor(batch.reduce((max, p) => Math.max(max, p.timestamp), status.cursor));
+          this.publish(replay, true);
+          continue;
+        }
+        const ordered = [...batch].sort((a, b) => a.timestamp - b.timestamp);
+        let i = 0;
+        while (i < ordered.length && !replay.stopRequested) {
+          await waitUntil(ordered[i]!.timestamp);
+          const due = historyNow();
+          let j = i;
+          while (j < ordered.length && ordered[j]!.timestamp <= due) j++;
+          if (j === i) j = i + 1;
+          const result = await engine.ingest(ordered.slice(i, j));
+          status.processed += result.accepted;
+          i = j;
+        }
+      }
+      if (replay.stopRequested) {
+        status.state = 'stopped';
+      } else {
+        if (paced) await waitUntil(status.to);
+        // Close every window that ends inside the range, as live would have once time moved on.
+        await engine.advanceWatermark(status.to + config.TRENDS_ALERT_SETTLE_MS);
+        setCursor(status.to);
+        status.state = replay.stopRequested ? 'stopped' : 'done';
+      }
+      await engine.flushSeries();
+    } catch (error) {
+      status.state = 'failed';
+      status.error = errorMessage(error);
+      this.options.logger.error({ replay: status.id, err: error }, 'replay failed');
+    } finally {
+      engine.dispose();
+      status.finishedAt = clock.now();
+      this.publish(replay);
+      this.options.logger.info({ replay: status.id, state: status.state, processed: status.processed, alerts: status.alerts }, 'replay finished');
+    }
+  }
+
+  private async *scored(from: number, to: number, matches: (topics: readonly string[]) => boolean, onInvalid: (reason: string) => void): AsyncIterable<ScoredPost[]> {
+    const records = this.options.bus.readByTime({
+      topic: this.options.topics.scored,
+      eventType: 'ScoredPost',
+      from,
+      to,
+      batchSize: this.options.config.TRENDS_BATCH_SIZE,
+      onInvalid,
+    });
+    for await (const batch of records) {
+      const posts = batch.map((r) => r.value).filter((p) => matches(p.topics));
+      if (posts.length > 0) yield posts;
+    }
+  }
+
+  private async *rescored(from: number, to: number, matches: (topics: readonly string[]) => boolean, onInvalid: (reason: string) => void): AsyncIterable<ScoredPost[]> {
+    const rescore = this.options.rescore;
+    if (rescore === undefined) return;
+    const records = this.options.bus.readByTime({
+      topic: this.options.topics.posts,
+      eventType: 'Post',
+      from,
+      to,
+      batchSize: this.options.config.TRENDS_BATCH_SIZE,
+      onInvalid,
+    });
+    for await (const batch of records) {
+      const posts = batch.map((r) => r.value).filter((p) => matches(p.topics));
+      if (posts.length > 0) yield await rescore(posts);
+    }
+  }
+}
+
+/** Longest time range a replay may cover (keeps a mistaken request from reading a whole topic). */
+export const MAX_REPLAY_RANGE_MS = 31 * WINDOW_MS['1d'];

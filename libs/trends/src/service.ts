@@ -1,0 +1,340 @@
+import { EventEmitter } from 'node:events';
+import type { Bus, Consumer, Producer } from '@moodstream/bus';
+import { errorMessage, MoodstreamError, systemClock, type Clock, type Logger } from '@moodstream/core';
+import { EMOTIONS, WINDOW_MS, type Alert, type Post, type ScoredPost } from '@moodstream/events';
+import {
+  ALL_TOPICS,
+  type AlertsQuery,
+  type ExamplePost,
+  type ExamplePostsQuery,
+  type ReplayRequest,
+  type ReplayStatus,
+  type SeriesQuery,
+  type SeriesResponse,
+  type SeriesUpdate,
+  type TopicSummary,
+} from './api-types';
+import type { TrendsConfig } from './config';
+import type { ConfusionMatrix } from './confusion';
+import { liveRetention, TrendsEngine, type IngestResult } from './engine';
+import { toSeriesPoint } from './estimate';
+import { liveTopicsOf } from './plan';
+import { ReplayManager } from './replay';
+import { LIVE_NAMESPACE, replayNamespace, type TrendsStore } from './store';
+import { WebhookNotifier } from './webhook';
+import { bucketCount, bucketStart, bucketStarts } from './windows';
+
+export interface TrendsServiceOptions {
+  bus: Bus;
+  store: TrendsStore;
+  logger: Logger;
+  clock?: Clock;
+  config: TrendsConfig;
+  topics: { scored: string; alerts: string; posts: string; deadLetter?: string };
+  groupId: string;
+  confusion?: ConfusionMatrix | null;
+  rescore?: (posts: Post[]) => Promise<ScoredPost[]>;
+  /** Observability hooks (the standalone aggregator wires them to Prometheus). */
+  metrics?: TrendsMetricsHooks;
+  /** Start with the live consumer (default true); the replay CLI runs replays only. */
+  consume?: boolean;
+}
+
+export interface TrendsMetricsHooks {
+  onBatch?: (result: IngestResult, durationMs: number) => void;
+  onAlert?: (alert: Alert) => void;
+  onDeadLetter?: (reason: string) => void;
+  onWebhook?: (outcome: 'delivered' | 'failed' | 'dropped') => void;
+}
+
+export interface TrendsEvents {
+  series: [SeriesUpdate];
+  alert: [Alert];
+  replay: [ReplayStatus];
+  topics: [TopicSummary[]];
+}
+
+export class TrendsQueryError extends MoodstreamError {
+  constructor(code: 'BAD_REQUEST' | 'NOT_FOUND', message: string) {
+    super(code, message, { retriable: false });
+  }
+}
+
+/** Most points one series request may return (7 days of 1-minute buckets is 10 080). */
+export const MAX_SERIES_POINTS = 20_000;
+/** Topics summaries are pushed at most this often. */
+const TOPICS_PUSH_MS = 5_000;
+
+export interface TrendsService {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  on<E extends keyof TrendsEvents>(event: E, listener: (...args: TrendsEvents[E]) => void): TrendsService;
+  off<E extends keyof TrendsEvents>(event: E, listener: (...args: TrendsEvents[E]) => void): TrendsService;
+  topics(): Promise<TopicSummary[]>;
+  series(query: SeriesQuery): Promise<SeriesResponse>;
+  alerts(query: AlertsQuery): Promise<Alert[]>;
+  /** Null when the id is unknown. */
+  acknowledgeAlert(id: string): Promise<Alert | null>;
+  examplePosts(query: ExamplePostsQuery): Promise<ExamplePost[]>;
+  startReplay(request: ReplayRequest): ReplayStatus;
+  pauseReplay(id: string): ReplayStatus | null;
+  resumeReplay(id: string): ReplayStatus | null;
+  stopReplay(id: string): ReplayStatus | null;
+  replayStatus(id: string): ReplayStatus | null;
+  listReplays(): ReplayStatus[];
+  /** Resolves with the final status of a replay. */
+  waitForReplay(id: string): Promise<ReplayStatus>;
+  /** Feeds ScoredPosts straight in, bypassing the bus (embedded mode, tests). */
+  ingest(posts: readonly ScoredPost[]): Promise<IngestResult>;
+  /** Live watermark (event time), for health and metrics. */
+  watermark(): number | null;
+  consumerLag(): Promise<number>;
+  healthy(): boolean;
+}
+
+/**
+ * Live trends: consumes ScoredPosts, aggregates them through the engine into the store, evaluates alerts
+ * as windows close, publishes alerts (bus, webhook, listeners), runs replays and answers queries.
+ */
+export function createTrendsService(options: TrendsServiceOptions): TrendsService {
+  const { bus, store, config, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const confusion = options.confusion ?? null;
+  const emitter = new EventEmitter();
+  emitter.setMaxListeners(100);
+  const emit = <E extends keyof TrendsEvents>(event: E, ...args: TrendsEvents[E]): void => {
+    try {
+      emitter.emit(event, ...args);
+    } catch (error) {
+      logger.warn({ err: error, event }, 'a trends listener threw');
+    }
+  };
+
+  let producer: Producer | null = null;
+  let consumer: Consumer | null = null;
+  let idleTimer: ReturnType<Clock['setTimeout']> | null = null;
+  let topicsTimer: ReturnType<Clock['setTimeout']> | null = null;
+  let started = false;
+  let crashed: string | null = null;
+  const webhook =
+    config.TRENDS_ALERT_WEBHOOK_URL === undefined
+      ? null
+      : new WebhookNotifier({
+          url: config.TRENDS_ALERT_WEBHOOK_URL,
+          retries: config.TRENDS_WEBHOOK_RETRIES,
+          timeoutMs: config.TRENDS_WEBHOOK_TIMEOUT_MS,
+          logger,
+          clock,
+          onResult: (outcome) => options.metrics?.onWebhook?.(outcome),
+        });
+
+  const publishLiveAlert = async (alert: Alert): Promise<void> => {
+    options.metrics?.onAlert?.(alert);
+    emit('alert', alert);
+    webhook?.notify(alert);
+    if (producer !== null) {
+      try {
+        await producer.send(options.topics.alerts, 'Alert', [{ key: `${alert.topic}:${alert.emotion}`, value: alert, timestamp: alert.firedAt }]);
+      } catch (error) {
+        // The alert is stored and pushed already; a bus hiccup must not redeliver (and re-aggregate) the batch.
+        logger.error({ err: error, alert: alert.id }, 'could not publish alert to the bus');
+      }
+    }
+  };
+
+  const engine = new TrendsEngine({
+    ns: LIVE_NAMESPACE,
+    replayId: null,
+    store,
+    config,
+    clock,
+    logger,
+    topicsOf: liveTopicsOf,
+    retention: liveRetention(config),
+    stateTtlMs: config.TRENDS_RETENTION_1D_MS,
+    confusion,
+    onSeries: (update) => emit('series', update),
+    onAlert: publishLiveAlert,
+    onNewTopic: () => scheduleTopicsPush(0),
+  });
+
+  const replays = new ReplayManager({
+    bus,
+    store,
+    config,
+    clock,
+    logger,
+    topics: { scored: options.topics.scored, posts: options.topics.posts },
+    confusion,
+    ...(options.rescore === undefined ? {} : { rescore: options.rescore }),
+    livePairs: () => engine.watchedPairs(),
+    onSeries: (update) => emit('series', update),
+    onAlert: (alert) => emit('alert', alert),
+    onStatus: (status) => emit('replay', status),
+  });
+
+  const ingest = async (posts: readonly ScoredPost[]): Promise<IngestResult> => {
+    const began = performance.now();
+    const result = await engine.ingest(posts);
+    options.metrics?.onBatch?.(result, performance.now() - began);
+    if (result.late > 0) logger.debug({ late: result.late }, 'dropped events later than the allowed lateness');
+    return result;
+  };
+
+  const topicSummaries = async (ns: string, now: number): Promise<TopicSummary[]> => {
+    const topics = await store.topics(ns);
+    const hours = bucketStarts(now - WINDOW_MS['1d'], now, '1h');
+    const refs = topics.flatMap(({ topic }) => hours.map((start) => ({ topic, size: '1h' as const, start })));
+    const stats = await store.readBuckets(ns, refs);
+    const summaries = topics.map(({ topic, lastSeen }, t) => {
+      let count = 0;
+      for (let h = 0; h < hours.length; h++) count += stats[t * hours.length + h]?.count ?? 0;
+      return { topic, count, lastSeen };
+    });
+    // "all" first, then busiest topics.
+    return summaries.sort((a, b) => (a.topic === ALL_TOPICS ? -1 : b.topic === ALL_TOPICS ? 1 : b.count - a.count || (a.topic < b.topic ? -1 : 1)));
+  };
+
+  function scheduleTopicsPush(delay: number): void {
+    if (topicsTimer !== null || !started) return;
+    topicsTimer = clock.setTimeout(() => {
+      topicsTimer = null;
+      topicSummaries(LIVE_NAMESPACE, clock.now()).then(
+        (list) => emit('topics', list),
+        (error: unknown) => logger.warn({ err: error }, 'could not compute topic summaries'),
+      );
+    }, delay);
+  }
+
+  /** Closes windows by the clock when no events arrive, and pushes topic counts now and then. */
+  const tick = (): void => {
+    idleTimer = clock.setTimeout(() => {
+      engine
+        .advanceWatermark(clock.now() - config.TRENDS_IDLE_WATERMARK_LAG_MS)
+        .catch((error: unknown) => logger.warn({ err: error }, 'idle watermark advance failed'))
+        .finally(() => {
+          if (started) tick();
+        });
+      scheduleTopicsPush(0);
+    }, TOPICS_PUSH_MS);
+  };
+
+  const namespaceOf = (replay: string | undefined): string => (replay === undefined ? LIVE_NAMESPACE : replayNamespace(replay));
+
+  const service: TrendsService = {
+    async start() {
+      if (started) return;
+      await engine.load();
+      started = true;
+      if (options.consume !== false) {
+        producer = await bus.producer();
+        await bus.ensureTopics([{ name: options.topics.scored }, { name: options.topics.alerts }, ...(options.topics.deadLetter ? [{ name: options.topics.deadLetter }] : [])]);
+        consumer = bus.consumer({
+          groupId: options.groupId,
+          topics: [options.topics.scored],
+          eventType: 'ScoredPost',
+          deadLetterTopic: options.topics.deadLetter ?? `${options.topics.scored}.dead-letter`,
+          fromBeginning: true,
+          maxBatchSize: config.TRENDS_BATCH_SIZE,
+          handler: async (records) => {
+            await ingest(records.map((r) => r.value));
+          },
+          onCrash: (error) => {
+            crashed = errorMessage(error);
+            logger.error({ err: error }, 'trends consumer crashed');
+          },
+          onDeadLetter: (reason) => options.metrics?.onDeadLetter?.(reason),
+        });
+        await consumer.start();
+        tick();
+      }
+      logger.info({ groupId: options.groupId, topic: options.topics.scored, consuming: options.consume !== false }, 'trends service started');
+    },
+
+    async stop() {
+      if (!started) return;
+      started = false;
+      if (idleTimer !== null) clock.clearTimeout(idleTimer);
+      if (topicsTimer !== null) clock.clearTimeout(topicsTimer);
+      idleTimer = null;
+      topicsTimer = null;
+      await replays.stopAll();
+      await consumer?.stop();
+      consumer = null;
+      await engine.flushSeries().catch((error: unknown) => logger.warn({ err: error }, 'final series push failed'));
+      engine.dispose();
+      await webhook?.close();
+      await producer?.close();
+      producer = null;
+      logger.info('trends service stopped');
+    },
+
+    on(event, listener) {
+      emitter.on(event, listener as (...args: unknown[]) => void);
+      return service;
+    },
+    off(event, listener) {
+      emitter.off(event, listener as (...args: unknown[]) => void);
+      return service;
+    },
+
+    topics: () => topicSummaries(LIVE_NAMESPACE, clock.now()),
+
+    async series(query) {
+      const to = query.to ?? clock.now();
+      const from = query.from ?? to - 3_600_000;
+      if (to <= from) throw new TrendsQueryError('BAD_REQUEST', '`to` must be after `from`');
+      const points = bucketCount(from, to, query.window);
+      if (points > MAX_SERIES_POINTS) {
+        throw new TrendsQueryError('BAD_REQUEST', `range holds ${points} ${query.window} buckets; at most ${MAX_SERIES_POINTS} — use a larger window`);
+      }
+      const ns = namespaceOf(query.replay);
+      const topic = replayTopic(query.replay, query.topic);
+      const starts = bucketStarts(from, to, query.window);
+      const stats = await store.readBuckets(ns, starts.map((start) => ({ topic, size: query.window, start })));
+      return {
+        topic: query.topic,
+        window: query.window,
+        from,
+        to,
+        replay: query.replay ?? null,
+        points: starts.flatMap((start, i) => {
+          const bucket = stats[i];
+          return bucket === null || bucket === undefined ? [] : [toSeriesPoint(start, bucket, confusion)];
+        }),
+      };
+    },
+
+    alerts: (query) => store.listAlerts(namespaceOf(query.replay), { ...(query.topic === undefined ? {} : { topic: query.topic }), limit: query.limit }),
+
+    acknowledgeAlert: (id) => store.acknowledgeAlert(id),
+
+    examplePosts(query) {
+      const emotion = query.emotion === undefined ? null : EMOTIONS.indexOf(query.emotion);
+      const topic = replayTopic(query.replay, query.topic);
+      return store.examples(namespaceOf(query.replay), { topic, size: query.window, start: bucketStart(query.start, query.window) }, emotion, query.limit);
+    },
+
+    startReplay: (request) => replays.start(request),
+    pauseReplay: (id) => replays.pause(id),
+    resumeReplay: (id) => replays.resume(id),
+    stopReplay: (id) => replays.stop(id),
+    replayStatus: (id) => replays.status(id),
+    listReplays: () => replays.list(),
+    waitForReplay: (id) => replays.wait(id),
+
+    ingest,
+    watermark: () => engine.watermark,
+    consumerLag: async () => (consumer === null ? 0 : consumer.lag()),
+    healthy: () => crashed === null,
+  };
+
+  /** A single-topic replay aggregates under its own topic only; "all" in its namespace means that topic. */
+  function replayTopic(replay: string | undefined, topic: string): string {
+    if (replay === undefined || topic !== ALL_TOPICS) return topic;
+    const status = replays.status(replay);
+    return status === null ? topic : status.topic;
+  }
+
+  return service;
+}

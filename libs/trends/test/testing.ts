@@ -1,0 +1,4 @@
+/** Test helpers shared with the cross-package integration tests in /test. */
+export { storeContract, LONG_RETENTION, type StoreUnderTest } from './store-contract';
+export { scoredPost, T0 } from './fixtures';
+export { redisDump } from './redis-dump';
