@@ -69,6 +69,8 @@ export interface StandInOptions {
   posts?: RawTumblrPost[];
   behaviours?: StandInBehaviours;
   now?: () => number;
+  /** Called as each `/v2/tagged` request is answered (tests use it to act at an exact point of a run). */
+  onRequest?: (entry: RequestLogEntry) => void;
 }
 
 export const STANDIN_DEFAULT_KEY = 'standin-key';
@@ -141,7 +143,9 @@ export async function startTumblrStandIn(options: StandInOptions = {}): Promise<
     const limit = Math.min(MAX_LIMIT, Math.max(1, limitParam === null ? MAX_LIMIT : Number(limitParam) || MAX_LIMIT));
     const before = beforeParam === null ? null : Number(beforeParam);
     const log = (status: number, count: number, fault: FaultKind | null): void => {
-      requestLog.push({ at: now(), n, tag: tagParam, before, limit, status, posts: count, fault });
+      const entry: RequestLogEntry = { at: now(), n, tag: tagParam, before, limit, status, posts: count, fault };
+      requestLog.push(entry);
+      options.onRequest?.(entry);
     };
     if (behaviours.latencyMs !== undefined) await delay(behaviours.latencyMs);
 
