@@ -265,8 +265,9 @@ function timestampOf(post: RawTumblrPost): number {
 /** JSON with `{{base}}` resolved to this server and the invalid-UTF-8 marker turned into a broken byte sequence. */
 function serialise(value: unknown, baseUrl: string): Buffer {
   const json = JSON.stringify(value).replaceAll('{{base}}', baseUrl);
-  if (!json.includes(INVALID_UTF8_MARKER)) return Buffer.from(json, 'utf8');
-  const parts = json.split(INVALID_UTF8_MARKER);
+  const marker = JSON.stringify(INVALID_UTF8_MARKER).slice(1, -1);
+  if (!json.includes(marker)) return Buffer.from(json, 'utf8');
+  const parts = json.split(marker);
   const chunks: Buffer[] = [];
   parts.forEach((part, i) => {
     if (i > 0) chunks.push(Buffer.from([0xc3, 0x28, 0xff])); // an invalid 2-byte start, then a byte never valid in UTF-8
