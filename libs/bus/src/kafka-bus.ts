@@ -212,10 +212,10 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
     if (this.state !== 'running') return;
     const logicalTopic = this.bus.naming.logical(batch.topic);
-    const self = this;
+    const isStopping = (): boolean => this.state !== 'running';
     const context: BatchContext = {
       get stopping() {
-        return self.state !== 'running';
+        return isStopping();
       },
       heartbeat: () => heartbeat(),
     };

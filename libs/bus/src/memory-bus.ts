@@ -168,10 +168,10 @@ class MemoryConsumer<N extends EventTypeName> implements Consumer, GroupMember {
     this.aborted = new Promise((resolve) => {
       this.abortSignal = () => resolve('aborted');
     });
-    const self = this;
+    const isStopping = (): boolean => this.state !== 'running';
     this.context = {
       get stopping() {
-        return self.state !== 'running';
+        return isStopping();
       },
       heartbeat: async () => undefined,
     };
