@@ -16,7 +16,7 @@ import { hasCorrected, leadingEmotion, toChartRows, totalCount, type ShareMode }
 import { Empty, ErrorBox, Loading } from './States';
 import { TopBar } from './TopBar';
 import { DEFAULT_VIEW, parseViewState, viewStateQuery, type LiveViewState } from './url-state';
-import { LIVE_WINDOWS, RANGES, RANGE_MS, WINDOW_MS, allowedWindows, bucketStart, fitWindow } from './windows';
+import { LIVE_WINDOWS, RANGES, RANGE_MS, allowedWindows, bucketStart, fitWindow, liveSpan } from './windows';
 
 /** The live view: the chosen topic's six emotion shares over time, the alert feed and the posts drill-down. */
 export function Dashboard() {
@@ -46,8 +46,7 @@ export function Dashboard() {
   const { state: series, reload } = useSeries(mounted ? { topic: view.topic, window: view.window, replay: null, rangeMs } : null);
   const points = series.data ?? [];
   const rows = useMemo(() => toChartRows(points, view.mode), [points, view.mode]);
-  const to = bucketStart(now, view.window) + WINDOW_MS[view.window];
-  const from = to - rangeMs;
+  const { from, to } = liveSpan(now, view.window, rangeMs);
   const latest = points[points.length - 1];
   const correctedAvailable = hasCorrected(points);
 

@@ -88,7 +88,7 @@ export function ReplayView() {
     <>
       <TopBar current="replay" />
       <main className="page">
-        <div className="layout">
+        <div className="layout replay-layout">
           <section className="card replay-form-card" aria-label="Start a replay">
             <div className="card-head">
               <h1>Replay a topic&apos;s past</h1>

@@ -5,6 +5,7 @@ import { mergeAlert, mergeAlerts } from './alerts';
 import { api, describeError } from './api';
 import { mergePoint, updateMatches, type SeriesSelection } from './series';
 import { getSocket } from './socket';
+import { liveSpan } from './windows';
 
 export type Loadable<T> =
   | { status: 'loading'; data: T | null }
@@ -50,7 +51,7 @@ export function useSeries(request: SeriesRequest | null): { state: Loadable<Seri
     if (request === null) return;
     const socket = getSocket();
     const selection: SeriesSelection = { topic: request.topic, window: request.window, replay: request.replay };
-    const leftEdge = () => (request.rangeMs !== undefined ? Date.now() - request.rangeMs : (request.from ?? -Infinity));
+    const leftEdge = () => (request.rangeMs !== undefined ? liveSpan(Date.now(), request.window, request.rangeMs).from : (request.from ?? -Infinity));
     let cancelled = false;
     let pending: SeriesPoint[] | null = [];
 
@@ -69,8 +70,9 @@ export function useSeries(request: SeriesRequest | null): { state: Loadable<Seri
     };
     const watch = () => socket.emit('watch', selection);
     const load = () => {
-      const to = request.to ?? Date.now() + 60_000;
-      const from = request.from ?? to - (request.rangeMs ?? 3_600_000);
+      const live = liveSpan(Date.now(), request.window, request.rangeMs ?? 3_600_000);
+      const to = request.to ?? live.to;
+      const from = request.from ?? live.from;
       setState((prev) => ({ status: 'loading', data: prev.data }));
       api.series({ topic: selection.topic, window: selection.window, from, to, replay: selection.replay }).then(
         (res) => {

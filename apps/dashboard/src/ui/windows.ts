@@ -52,3 +52,9 @@ export function bucketStart(t: number, window: WindowSize): number {
   const width = WINDOW_MS[window];
   return Math.floor(t / width) * width;
 }
+
+/** A live chart's span: `rangeMs` ending with the bucket now in progress, aligned to bucket edges. */
+export function liveSpan(now: number, window: WindowSize, rangeMs: number): { from: number; to: number } {
+  const to = bucketStart(now, window) + WINDOW_MS[window];
+  return { from: to - rangeMs, to };
+}

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { io as connect, type Socket } from 'socket.io-client';
+import { createLogger } from '@moodstream/core';
+import type { ClientToServerEvents, SeriesUpdate, ServerToClientEvents } from '@moodstream/trends';
+import { createDashboardApp, type DashboardApp } from '../src/app';
+import { dashboardConfig } from '../src/config';
+import { FakeTrends, makePoint } from './support/fake-trends';
+
+/** The dashboard's HTTP server end to end on loopback: routing, health, headers, socket.io, shutdown. */
+describe('dashboard server', { timeout: 180_000 }, () => {
+  const fake = new FakeTrends();
+  let app: DashboardApp;
+  let base: string;
+  let failNext = false;
+
+  before(async () => {
+    const api = fake.handler;
+    app = createDashboardApp({
+      config: dashboardConfig({ PORT: 0, DASHBOARD_EXPLICIT_THRESHOLD: 0.7, DASHBOARD_PUSH_INTERVAL_MS: 0 }),
+      logger: createLogger('dashboard-test', { level: 'silent' }),
+      trends: fake,
+      api: async (req, res) => {
+        if (failNext) {
+          failNext = false;
+          throw new Error('store unavailable');
+        }
+        return api(req, res);
+      },
+      onProgress: (line) => process.stderr.write(`${line}\n`),
+    });
+    const started = await app.start();
+    assert.match(started.url, /^http:\/\/localhost:\d+$/);
+    base = started.url;
+  });
+
+  after(async () => {
+    await app?.stop();
+  });
+
+  it('reports health', async () => {
+    const res = await fetch(`${base}/healthz`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { ok: true, connections: 0 });
+  });
+
+  it('tells the page the configured explicit-image threshold', async () => {
+    assert.deepEqual(await (await fetch(`${base}/ui-config.json`)).json(), { explicitThreshold: 0.7 });
+  });
+
+  it('hands /api to the trends handler, with JSON 404s and 500s around it', async () => {
+    fake.topics = [{ topic: 'cats', count: 3, lastSeen: 1 }];
+    const topics = await fetch(`${base}/api/topics`);
+    assert.equal(topics.status, 200);
+    assert.deepEqual(await topics.json(), { topics: fake.topics });
+
+    const missing = await fetch(`${base}/api/nothing-here`);
+    assert.equal(missing.status, 404);
+    assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'NOT_FOUND');
+
+    failNext = true;
+    const broken = await fetch(`${base}/api/topics`);
+    assert.equal(broken.status, 500);
+    assert.equal(((await broken.json()) as { error: { code: string } }).error.code, 'INTERNAL');
+  });
+
+  it('serves the prebuilt pages with protective headers', async () => {
+    for (const path of ['/', '/replay']) {
+      const res = await fetch(`${base}${path}`);
+      assert.equal(res.status, 200, path);
+      assert.match(res.headers.get('content-type') ?? '', /text\/html/);
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+      assert.equal(res.headers.get('x-powered-by'), null);
+      assert.match(await res.text(), /moodstream/);
+    }
+    assert.equal((await fetch(`${base}/no-such-page`)).status, 404);
+  });
+
+  it('pushes watched buckets over socket.io on the same port', async () => {
+    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = connect(base, { transports: ['websocket'], forceNew: true, reconnection: false });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', resolve);
+        socket.once('connect_error', reject);
+      });
+      assert.equal(((await (await fetch(`${base}/healthz`)).json()) as { connections: number }).connections, 1);
+      const got = new Promise<SeriesUpdate>((resolve) => socket.once('series', resolve));
+      socket.emit('watch', { topic: 'cats', window: '1m' });
+      await new Promise((r) => setTimeout(r, 100));
+      fake.putPoint('cats', '1m', makePoint(0, 7, {}));
+      assert.equal((await got).point.count, 7);
+    } finally {
+      socket.close();
+    }
+  });
+
+  it('refuses a second start and stops cleanly (twice is fine)', async () => {
+    await assert.rejects(app.start(), /already started/);
+    await app.stop();
+    await app.stop();
+    assert.equal(fake.listenerCount('series'), 0);
+    await assert.rejects(fetch(`${base}/healthz`));
+  });
+});
