@@ -32,6 +32,11 @@ export interface EngineOptions {
   onAlert: (alert: Alert) => void | Promise<void>;
   /** A topic was seen for the first time. */
   onNewTopic?: (topic: string) => void;
+  /**
+   * Replays load first and evaluate after: they accept any lateness and close windows only through
+   * `closeThrough`, so the order the bus hands records over (partition by partition) cannot matter.
+   */
+  bulkLoad?: boolean;
 }
 
 export interface IngestResult {
@@ -91,6 +96,11 @@ export class TrendsEngine {
     return this.lateDropped;
   }
 
+  /** Topics aggregated in this namespace so far. */
+  topics(): string[] {
+    return [...this.knownTopics].sort();
+  }
+
   /** Pairs the detector watches (topic × emotion), for a replay's Bonferroni correction. */
   watchedPairs(): number {
     return this.detector.topics().length * 6;
@@ -120,7 +130,19 @@ export class TrendsEngine {
       if (this.watermarkMs !== null && to <= this.watermarkMs) return;
       if (this.watermarkMs === null && this.nextWindow === null) return; // nothing seen yet: nothing to close
       this.watermarkMs = to;
-      await this.closeWindows();
+      await this.closeWindows(to);
+      await this.persist();
+    });
+  }
+
+  /**
+   * Evaluates, in order, every alert window from `firstWindow` on whose end + settle time is at or
+   * before `time`, whatever the watermark (replays drive this with their replayed clock).
+   */
+  closeThrough(time: number, firstWindow: number): Promise<void> {
+    return this.serial(async () => {
+      if (this.nextWindow === null) this.nextWindow = bucketStart(firstWindow, this.alertSize);
+      await this.closeWindows(time);
       await this.persist();
     });
   }
@@ -144,7 +166,7 @@ export class TrendsEngine {
 
   private async ingestNow(posts: readonly ScoredPost[]): Promise<IngestResult> {
     const { config } = this.options;
-    const lateness = config.TRENDS_ALLOWED_LATENESS_MS;
+    const lateness = this.options.bulkLoad ? Infinity : config.TRENDS_ALLOWED_LATENESS_MS;
     const accepted: ScoredPost[] = [];
     let late = 0;
     let maxTimestamp = -Infinity;
@@ -172,14 +194,16 @@ export class TrendsEngine {
           this.knownTopics.add(group.topic);
           this.options.onNewTopic?.(group.topic);
         }
-        if (groupAdded > 0) this.dirty.add(`${group.start}\u0000${group.topic}`);
+        if (groupAdded > 0 && !this.options.bulkLoad) this.dirty.add(`${group.start}\u0000${group.topic}`);
       });
-      if (this.nextWindow === null) this.nextWindow = bucketStart(minTimestamp, this.alertSize);
+      if (this.nextWindow === null && !this.options.bulkLoad) this.nextWindow = bucketStart(minTimestamp, this.alertSize);
     }
     if (maxTimestamp > (this.watermarkMs ?? -Infinity)) this.watermarkMs = maxTimestamp;
-    await this.closeWindows();
-    if (posts.length > 0) await this.persist();
-    await this.maybePushSeries();
+    if (!this.options.bulkLoad) {
+      await this.closeWindows(this.watermarkMs);
+      if (posts.length > 0) await this.persist();
+      await this.maybePushSeries();
+    }
     return { accepted: accepted.length, added, duplicates, late };
   }
 
@@ -198,16 +222,16 @@ export class TrendsEngine {
     return [...this.knownTopics].filter((topic) => onAll || topic !== ALL_TOPICS).sort();
   }
 
-  /** Evaluates every alert window whose end + settle time the watermark has passed, oldest first. */
-  private async closeWindows(): Promise<void> {
-    if (this.watermarkMs === null || this.nextWindow === null) return;
+  /** Evaluates every alert window whose end + settle time is at or before `limit`, oldest first. */
+  private async closeWindows(limit: number | null): Promise<void> {
+    if (limit === null || this.nextWindow === null) return;
     const settle = this.options.config.TRENDS_ALERT_SETTLE_MS;
-    const closable = Math.floor((this.watermarkMs - settle - this.nextWindow) / this.alertMs);
-    if (closable > MAX_CATCH_UP_WINDOWS) {
+    const closable = Math.floor((limit - settle - this.nextWindow) / this.alertMs);
+    if (!this.options.bulkLoad && closable > MAX_CATCH_UP_WINDOWS) {
       this.options.logger.warn({ ns: this.options.ns, skipped: closable - MAX_CATCH_UP_WINDOWS }, 'skipping unevaluated alert windows after a long gap');
       this.nextWindow += (closable - MAX_CATCH_UP_WINDOWS) * this.alertMs;
     }
-    while (this.nextWindow + this.alertMs + settle <= this.watermarkMs) {
+    while (this.nextWindow + this.alertMs + settle <= limit) {
       await this.evaluateWindow(this.nextWindow);
       this.nextWindow += this.alertMs;
     }

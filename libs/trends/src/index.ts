@@ -13,3 +13,7 @@ export * from './synthetic';
 export * from './alert-id';
 export { createMemoryTrendsStore } from './memory-store';
 export { createRedisTrendsStore, RedisStoreError } from './redis-store';
+export { createTrendsService, TrendsQueryError, MAX_SERIES_POINTS, type TrendsService, type TrendsServiceOptions, type TrendsEvents, type TrendsMetricsHooks } from './service';
+export { createTrendsHttpHandler, MAX_BODY_BYTES } from './http';
+export { ReplayManager, ReplayError, MAX_REPLAY_RANGE_MS } from './replay';
+export { WebhookNotifier, WebhookError } from './webhook';

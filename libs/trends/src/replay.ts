@@ -6,8 +6,10 @@ import { ALL_TOPICS, type ReplayRequest, type ReplayStatus, type SeriesUpdate } 
 import type { TrendsConfig } from './config';
 import type { ConfusionMatrix } from './confusion';
 import { replayRetention, TrendsEngine } from './engine';
+import { toSeriesPoint } from './estimate';
 import { liveTopicsOf } from './plan';
-import { replayNamespace, type TrendsStore } from './store';
+import { replayNamespace, type BucketRef, type TrendsStore } from './store';
+import { bucketStart, WINDOW_SIZES } from './windows';
 
 export interface ReplayManagerOptions {
   bus: Bus;
@@ -149,11 +151,22 @@ export class ReplayManager {
     return new Promise((resolve) => this.options.clock.setTimeout(resolve, ms));
   }
 
+  /**
+   * Two phases, so neither the order the bus hands records over (Kafka interleaves partitions loosely,
+   * the memory bus reads them one after another) nor the batch sizes can change the outcome:
+   * 1. load: every record of the range is aggregated into the replay namespace (deduplicated, no lateness);
+   * 2. play: the replayed clock walks [from, to) at N× real time (or at once), closing windows in order —
+   *    which evaluates alerts exactly as live would have — and pushing each bucket as its end passes.
+   * Series queries of a running replay are clamped to its cursor, so the chart never shows the future.
+   */
   private async run(replay: RunningReplay): Promise<void> {
     const { status } = replay;
     const { config, clock } = this.options;
+    const ns = replayNamespace(status.id);
+    const confusion = this.options.confusion;
+    const livePairs = this.options.livePairs();
     const engine = new TrendsEngine({
-      ns: replayNamespace(status.id),
+      ns,
       replayId: status.id,
       store: this.options.store,
       config,
@@ -162,90 +175,68 @@ export class ReplayManager {
       topicsOf: status.topic === ALL_TOPICS ? liveTopicsOf : () => [status.topic],
       retention: replayRetention(config),
       stateTtlMs: config.TRENDS_REPLAY_RETENTION_MS,
-      confusion: this.options.confusion,
-      pairsOverride: (() => {
-        const pairs = this.options.livePairs();
-        return () => pairs;
-      })(),
+      confusion,
+      pairsOverride: () => livePairs,
       onSeries: this.options.onSeries,
       onAlert: (alert) => {
         status.alerts += 1;
         this.options.onAlert(alert);
       },
+      bulkLoad: true,
     });
     const span = status.to - status.from;
-    const paced = status.speed !== 'max';
     const speed = status.speed === 'max' ? Infinity : status.speed;
-    let anchorWall = clock.now();
-    let anchorHistory = status.from;
-    const historyNow = (): number => Math.min(status.to, anchorHistory + (clock.now() - anchorWall) * speed);
     const setCursor = (cursor: number): void => {
       status.cursor = Math.max(status.cursor, Math.min(status.to, cursor));
       status.progress = span > 0 ? Math.min(1, (status.cursor - status.from) / span) : 1;
     };
     const waitWhilePaused = async (): Promise<void> => {
-      if (status.state !== 'paused') return;
+      if (status.state !== 'paused' || replay.stopRequested) return;
       await new Promise<void>((resolve) => {
         replay.resume = resolve;
       });
       replay.resume = null;
-      anchorWall = clock.now();
-      anchorHistory = status.cursor;
-    };
-    /** Waits until history reaches `timestamp`, moving the watermark with the replayed clock meanwhile. */
-    const waitUntil = async (timestamp: number): Promise<void> => {
-      for (;;) {
-        await waitWhilePaused();
-        if (replay.stopRequested) return;
-        const now = historyNow();
-        setCursor(now);
-        await engine.advanceWatermark(now);
-        this.publish(replay, true);
-        if (now >= timestamp) return;
-        await this.sleep(Math.min(MAX_SLEEP_MS, Math.ceil((timestamp - now) / speed)));
-      }
     };
     const matches = (topics: readonly string[]): boolean => status.topic === ALL_TOPICS || topics.includes(status.topic);
 
     try {
-      await engine.load();
+      // Phase 1: load.
       const invalid = (reason: string): void => this.options.logger.warn({ replay: status.id, reason }, 'replay skipped an invalid record');
       const batches: AsyncIterable<ScoredPost[]> = status.rescore
         ? this.rescored(status.from, status.to, matches, invalid)
         : this.scored(status.from, status.to, matches, invalid);
       for await (const batch of batches) {
-        if (replay.stopRequested) break;
         await waitWhilePaused();
-        if (!paced) {
-          const result = await engine.ingest(batch);
-          status.processed += result.accepted;
-          setCursor(batch.reduce((max, p) => Math.max(max, p.timestamp), status.cursor));
-          this.publish(replay, true);
+        if (replay.stopRequested) break;
+        const result = await engine.ingest(batch);
+        status.processed += result.accepted;
+        this.publish(replay, true);
+      }
+
+      // Phase 2: play.
+      let shownUntil = status.from;
+      let anchorWall = clock.now();
+      let anchorHistory = status.from;
+      while (!replay.stopRequested && shownUntil < status.to) {
+        if (status.state === 'paused') {
+          await waitWhilePaused();
+          anchorWall = clock.now();
+          anchorHistory = shownUntil;
           continue;
         }
-        const ordered = [...batch].sort((a, b) => a.timestamp - b.timestamp);
-        let i = 0;
-        while (i < ordered.length && !replay.stopRequested) {
-          await waitUntil(ordered[i]!.timestamp);
-          const due = historyNow();
-          let j = i;
-          while (j < ordered.length && ordered[j]!.timestamp <= due) j++;
-          if (j === i) j = i + 1;
-          const result = await engine.ingest(ordered.slice(i, j));
-          status.processed += result.accepted;
-          i = j;
+        const now = Math.min(status.to, speed === Infinity ? status.to : anchorHistory + (clock.now() - anchorWall) * speed);
+        const reached = now >= status.to ? status.to : bucketStart(now, '1m');
+        if (reached > shownUntil) {
+          // Close the windows that end by then (the settle time is already over in history), then show the buckets.
+          await engine.closeThrough(reached + config.TRENDS_ALERT_SETTLE_MS, status.from);
+          await this.pushBuckets(ns, engine.topics(), shownUntil, reached, status.id, confusion);
+          shownUntil = reached;
+          setCursor(reached);
+          this.publish(replay, true);
         }
+        if (shownUntil < status.to) await this.sleep(Math.max(1, Math.min(MAX_SLEEP_MS, Math.ceil((bucketStart(now, '1m') + WINDOW_MS['1m'] - now) / speed))));
       }
-      if (replay.stopRequested) {
-        status.state = 'stopped';
-      } else {
-        if (paced) await waitUntil(status.to);
-        // Close every window that ends inside the range, as live would have once time moved on.
-        await engine.advanceWatermark(status.to + config.TRENDS_ALERT_SETTLE_MS);
-        setCursor(status.to);
-        status.state = replay.stopRequested ? 'stopped' : 'done';
-      }
-      await engine.flushSeries();
+      status.state = replay.stopRequested ? 'stopped' : 'done';
     } catch (error) {
       status.state = 'failed';
       status.error = errorMessage(error);
@@ -255,6 +246,32 @@ export class ReplayManager {
       status.finishedAt = clock.now();
       this.publish(replay);
       this.options.logger.info({ replay: status.id, state: status.state, processed: status.processed, alerts: status.alerts }, 'replay finished');
+    }
+  }
+
+  private rangeEnd(id: string): number {
+    return this.replays.get(id)?.status.to ?? Infinity;
+  }
+
+  /** Pushes every bucket (any size) that ends in (after, until]. */
+  private async pushBuckets(ns: string, topics: string[], after: number, until: number, replayId: string, confusion: ConfusionMatrix | null): Promise<void> {
+    const refs: BucketRef[] = [];
+    for (const size of WINDOW_SIZES) {
+      const ms = WINDOW_MS[size];
+      // At the end of the range, the last (partial) buckets are shown too.
+      const final = until >= this.rangeEnd(replayId);
+      for (let start = bucketStart(after, size); final ? start < until : start + ms <= until; start += ms) {
+        for (const topic of topics) refs.push({ topic, size, start });
+      }
+    }
+    for (let i = 0; i < refs.length; i += 2_000) {
+      const chunk = refs.slice(i, i + 2_000);
+      const stats = await this.options.store.readBuckets(ns, chunk);
+      chunk.forEach((ref, j) => {
+        const bucket = stats[j];
+        if (bucket === null || bucket === undefined) return;
+        this.options.onSeries({ topic: ref.topic, window: ref.size, replay: replayId, point: toSeriesPoint(ref.start, bucket, confusion) });
+      });
     }
   }
 

@@ -290,7 +290,10 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
       }
       const ns = namespaceOf(query.replay);
       const topic = replayTopic(query.replay, query.topic);
-      const starts = bucketStarts(from, to, query.window);
+      // A replay in progress shows only the buckets its replayed clock has passed.
+      const playing = query.replay === undefined ? null : replays.status(query.replay);
+      const visibleTo = playing !== null && (playing.state === 'running' || playing.state === 'paused') ? Math.min(to, playing.cursor) : to;
+      const starts = bucketStarts(from, visibleTo, query.window).filter((start) => visibleTo === to || start + WINDOW_MS[query.window] <= visibleTo);
       const stats = await store.readBuckets(ns, starts.map((start) => ({ topic, size: query.window, start })));
       return {
         topic: query.topic,

@@ -2,3 +2,4 @@
 export { storeContract, LONG_RETENTION, type StoreUnderTest } from './store-contract';
 export { scoredPost, T0 } from './fixtures';
 export { redisDump } from './redis-dump';
+export * from './scenarios';
