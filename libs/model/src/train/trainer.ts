@@ -1,0 +1,256 @@
+import * as tf from '@tensorflow/tfjs';
+import { EMOTIONS } from '@moodstream/events';
+import { EmotionModel } from '../emotion-model';
+import { MODEL_FORMAT, type ModelConfig } from '../model-config';
+import { buildNetwork, type NetworkConfig } from '../network';
+import { BagOfWords } from '../text/bag-of-words';
+import { EMOTION_HASHTAGS } from '../text/preprocess';
+import { Vocabulary } from '../text/vocabulary';
+import { evaluate, type Evaluation } from '../metrics';
+import { fitTemperature, softmaxRow } from '../calibration';
+import type { RowInput } from '../encode';
+import { ProgressBar } from './progress';
+import { makeRng, shuffleInPlace } from './rng';
+
+const K = EMOTIONS.length;
+
+/** One labelled training/evaluation row (text tokens already preprocessed). */
+export interface LabelledRow extends RowInput {
+  label: number;
+}
+
+export interface TrainingSets {
+  /** Text-only rows (GoEmotions). */
+  text: LabelledRow[];
+  /** Image-only rows (Emotion6 train part), features precomputed. */
+  images: LabelledRow[];
+  /** Real image+text posts (ingester archive), both modalities when present. */
+  posts: LabelledRow[];
+  dev: { text: LabelledRow[]; images: LabelledRow[]; fused: LabelledRow[] };
+}
+
+export interface TrainOptions {
+  version: string;
+  backboneId: string;
+  featureDim: number;
+  imageInputSize: number;
+  maxLen: number;
+  network: Omit<NetworkConfig, 'embeddingDim' | 'bowSize' | 'imageFeatureDim' | 'classes' | 'seed'>;
+  bowMinCount: number;
+  bowMaxFeatures: number;
+  epochs: number;
+  patience: number;
+  batchSize: number;
+  learningRate: number;
+  /** Class weight = (mean count / class count) ^ power, per source; 0 = unweighted, 1 = fully balanced. */
+  classWeightPower: number;
+  /** How many times each training image appears per epoch, image-only and paired with a same-label text. */
+  imageRepeats: number;
+  pairRepeats: number;
+  /** Modality dropout on paired rows and posts. */
+  dropTextProbability: number;
+  dropImageProbability: number;
+  seed: number;
+  /** Stop after this many seconds of training (the best epoch so far is kept). */
+  maxSeconds?: number;
+  log?: (message: string) => void;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  seconds: number;
+  dev: { text: Pick<Evaluation, 'accuracy' | 'macroF1'>; image: Pick<Evaluation, 'accuracy' | 'macroF1'>; fused: Pick<Evaluation, 'accuracy' | 'macroF1'>; pooledMacroF1: number };
+}
+
+export interface TrainResult {
+  model: EmotionModel;
+  history: EpochRecord[];
+  bestEpoch: number;
+  trainSeconds: number;
+  temperature: number;
+  classWeights: { text: number[]; images: number[] };
+}
+
+function classWeights(rows: readonly LabelledRow[], power: number): number[] {
+  const counts = new Array<number>(K).fill(0);
+  rows.forEach((r) => counts[r.label]!++);
+  const present = counts.filter((c) => c > 0);
+  const mean = present.reduce((a, b) => a + b, 0) / Math.max(1, present.length);
+  return counts.map((c) => (c === 0 ? 0 : Math.pow(mean / c, power)));
+}
+
+/** Rows for one epoch: text, image-only, same-label text+image pairs and posts, with modality dropout. */
+function epochRows(sets: TrainingSets, o: TrainOptions, rng: () => number, wText: number[], wImage: number[]): Array<LabelledRow & { weight: number }> {
+  const rows: Array<LabelledRow & { weight: number }> = sets.text.map((r) => ({ ...r, weight: wText[r.label]! }));
+  const textsByLabel = Array.from({ length: K }, (_, c) => sets.text.filter((r) => r.label === c));
+  for (let rep = 0; rep < o.imageRepeats; rep++) for (const im of sets.images) rows.push({ ...im, tokens: [], weight: wImage[im.label]! });
+  for (let rep = 0; rep < o.pairRepeats; rep++) {
+    for (const im of sets.images) {
+      const pool = textsByLabel[im.label]!;
+      if (pool.length === 0) continue;
+      const text = pool[Math.floor(rng() * pool.length)]!;
+      rows.push(dropModality({ tokens: text.tokens, imageFeatures: im.imageFeatures, label: im.label, weight: wImage[im.label]! }, o, rng));
+    }
+  }
+  for (const post of sets.posts) rows.push(dropModality({ ...post, weight: wText[post.label]! }, o, rng));
+  return rows;
+}
+
+function dropModality<T extends LabelledRow>(row: T, o: TrainOptions, rng: () => number): T {
+  if (row.imageFeatures === null || row.tokens.length === 0) return row;
+  const u = rng();
+  if (u < o.dropTextProbability) return { ...row, tokens: [] };
+  if (u < o.dropTextProbability + o.dropImageProbability) return { ...row, imageFeatures: null };
+  return row;
+}
+
+/** Batches of similar length (sorted inside shuffled chunks) so padding — and LSTM time — stays small. */
+function lengthBucketedBatches<T extends RowInput>(rows: T[], batchSize: number, rng: () => number): T[][] {
+  shuffleInPlace(rows, rng);
+  const chunk = batchSize * 50;
+  const batches: T[][] = [];
+  for (let i = 0; i < rows.length; i += chunk) {
+    const part = rows.slice(i, i + chunk).sort((a, b) => a.tokens.length - b.tokens.length);
+    for (let j = 0; j < part.length; j += batchSize) batches.push(part.slice(j, j + batchSize));
+  }
+  return shuffleInPlace(batches, rng);
+}
+
+/** Logits for labelled rows in batches. */
+export async function logitsOf(model: EmotionModel, rows: readonly RowInput[], batchSize = 256): Promise<Float32Array> {
+  const out = new Float32Array(rows.length * K);
+  const sorted = rows.map((r, i) => ({ r, i })).sort((a, b) => a.r.tokens.length - b.r.tokens.length);
+  for (let s = 0; s < sorted.length; s += batchSize) {
+    const part = sorted.slice(s, s + batchSize);
+    const { logits } = await model.logits(part.map((p) => p.r));
+    part.forEach((p, j) => out.set(logits.subarray(j * K, (j + 1) * K), p.i * K));
+  }
+  return out;
+}
+
+export function probabilitiesOf(logits: Float32Array, temperature: number): number[][] {
+  const n = logits.length / K;
+  return Array.from({ length: n }, (_, i) => softmaxRow(logits.subarray(i * K, (i + 1) * K), temperature));
+}
+
+/**
+ * Trains the fused network: Adam on class-weighted cross-entropy over mixed text / image / paired
+ * rows, early stopping on pooled dev macro-F1 (best weights kept), then temperature scaling on dev.
+ */
+export async function trainEmotionModel(sets: TrainingSets, rawVocab: Vocabulary, o: TrainOptions): Promise<TrainResult> {
+  // Train on the int8 vectors that will be shipped, so a saved-and-loaded model scores exactly alike.
+  const vocab = Vocabulary.decode(rawVocab.encode());
+  const log = o.log ?? (() => {});
+  const started = Date.now();
+  tf.util.assert(sets.text.length + sets.images.length + sets.posts.length > 0, () => 'no training rows');
+  const bow = o.bowMaxFeatures > 0 ? BagOfWords.fit([...sets.text, ...sets.posts].map((r) => r.tokens), o.bowMinCount, o.bowMaxFeatures) : null;
+  const network: NetworkConfig = {
+    ...o.network,
+    embeddingDim: vocab.dim,
+    bowSize: bow?.size ?? 0,
+    imageFeatureDim: o.featureDim,
+    classes: K,
+    seed: o.seed,
+  };
+  const config: ModelConfig = {
+    format: MODEL_FORMAT,
+    version: o.version,
+    labels: [...EMOTIONS],
+    backboneId: o.backboneId,
+    featureDim: o.featureDim,
+    preprocessing: {
+      maxLen: o.maxLen,
+      lowercase: true,
+      emotionHashtagsRemoved: EMOTION_HASHTAGS.map((h) => `#${h}`),
+      emojiAsTokens: true,
+      emoticonsAsTokens: true,
+      image: { inputSize: o.imageInputSize, resize: 'shorter side to inputSize, centre crop', scale: 'RGB / 255' },
+    },
+    network,
+    calibration: { method: 'temperature', temperature: 1, fittedOn: 'not yet fitted' },
+  };
+  const model = new EmotionModel(config, buildNetwork(network), vocab, bow);
+  log(`network: ${model.network.countParams()} parameters, bag-of-words ${bow?.size ?? 0} n-grams, vocabulary ${vocab.size}`);
+  const optimizer = tf.train.adam(o.learningRate);
+  const wText = classWeights([...sets.text, ...sets.posts], o.classWeightPower);
+  const wImage = classWeights(sets.images, o.classWeightPower);
+  const rng = makeRng(o.seed);
+  const history: EpochRecord[] = [];
+  let best = { score: -1, epoch: 0, weights: [] as tf.Tensor[] };
+  const devRows = [...sets.dev.text, ...sets.dev.images, ...sets.dev.fused];
+
+  for (let epoch = 1; epoch <= o.epochs; epoch++) {
+    const epochStart = Date.now();
+    const batches = lengthBucketedBatches(epochRows(sets, o, rng, wText, wImage), o.batchSize, rng);
+    const bar = new ProgressBar(`epoch ${epoch}/${o.epochs}`, batches.length);
+    let lossSum = 0;
+    let steps = 0;
+    for (const batch of batches) {
+      const { tensors } = model.encode(batch);
+      const onehot = tf.oneHot(tf.tensor1d(batch.map((r) => r.label), 'int32'), K);
+      const weights = tf.tensor1d(batch.map((r) => r.weight));
+      const loss = optimizer.minimize(() => {
+        const logits = model.network.apply(tensors, { training: true }) as tf.Tensor2D;
+        const picked = tf.sum(tf.mul(tf.logSoftmax(logits), onehot), 1);
+        return tf.div(tf.neg(tf.sum(tf.mul(picked, weights))), tf.sum(weights)) as tf.Scalar;
+      }, true);
+      lossSum += (await loss!.data())[0]!;
+      tf.dispose([loss!, onehot, weights, ...tensors]);
+      steps++;
+      bar.tick(1, `loss ${(lossSum / steps).toFixed(4)}`);
+    }
+    const devLogits = await logitsOf(model, devRows);
+    const probs = probabilitiesOf(devLogits, 1);
+    const labels = devRows.map((r) => r.label);
+    const slice = (from: number, to: number) => evaluate(probs.slice(from, to), labels.slice(from, to));
+    const nt = sets.dev.text.length;
+    const ni = sets.dev.images.length;
+    const rec: EpochRecord = {
+      epoch,
+      loss: lossSum / batches.length,
+      seconds: (Date.now() - epochStart) / 1000,
+      dev: {
+        text: pick(slice(0, nt)),
+        image: pick(slice(nt, nt + ni)),
+        fused: pick(slice(nt + ni, devRows.length)),
+        pooledMacroF1: evaluate(probs, labels).macroF1,
+      },
+    };
+    history.push(rec);
+    log(
+      `epoch ${epoch}: loss ${rec.loss.toFixed(4)} dev text acc ${rec.dev.text.accuracy.toFixed(3)} F1 ${rec.dev.text.macroF1.toFixed(3)} | image acc ${rec.dev.image.accuracy.toFixed(3)} | fused acc ${rec.dev.fused.accuracy.toFixed(3)} | pooled F1 ${rec.dev.pooledMacroF1.toFixed(3)} (${rec.seconds.toFixed(0)} s)`,
+    );
+    if (rec.dev.pooledMacroF1 > best.score) {
+      tf.dispose(best.weights);
+      best = { score: rec.dev.pooledMacroF1, epoch, weights: model.network.getWeights().map((w) => w.clone()) };
+    } else if (epoch - best.epoch >= o.patience) {
+      log(`early stop: no dev macro-F1 gain for ${o.patience} epochs; keeping epoch ${best.epoch}`);
+      break;
+    }
+    if (o.maxSeconds !== undefined && (Date.now() - started) / 1000 > o.maxSeconds) {
+      log(`time budget of ${o.maxSeconds} s reached; keeping epoch ${best.epoch}`);
+      break;
+    }
+  }
+  if (best.weights.length > 0) {
+    model.network.setWeights(best.weights);
+    tf.dispose(best.weights);
+  }
+  optimizer.dispose();
+  const devLogits = await logitsOf(model, devRows);
+  const temperature = devRows.length > 0 ? fitTemperature(devLogits, devRows.map((r) => r.label), K) : 1;
+  log(`temperature scaling on dev: T = ${temperature.toFixed(3)}`);
+  return {
+    model: model.withTemperature(temperature, `dev split (${devRows.length} rows: text, image, same-label pairs)`),
+    history,
+    bestEpoch: best.epoch,
+    trainSeconds: (Date.now() - started) / 1000,
+    temperature,
+    classWeights: { text: wText, images: wImage },
+  };
+}
+
+function pick(e: Evaluation): Pick<Evaluation, 'accuracy' | 'macroF1'> {
+  return { accuracy: e.accuracy, macroF1: e.macroF1 };
+}

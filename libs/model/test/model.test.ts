@@ -1,0 +1,129 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { EMOTIONS } from '@moodstream/events';
+import { initBackend } from '../src/backend';
+import { EmotionModel } from '../src/emotion-model';
+import { textTokens } from '../src/text/preprocess';
+import { trainEmotionModel, type LabelledRow, type TrainOptions } from '../src/train/trainer';
+import { gaussian, makeRng } from '../src/train/rng';
+import { tinyVocabulary } from './helpers';
+
+const FEATURE_DIM = 12;
+/** One cue word per class; texts and image features both carry the label so the tiny net can overfit. */
+const CUES = ['sunny', 'tears', 'furious', 'whoa', 'spooky', 'gross'];
+const FILLER = ['the', 'day', 'was', 'really', 'so', 'and', 'then', 'it'];
+
+function syntheticRows(n: number, seed: number): { text: LabelledRow[]; images: LabelledRow[] } {
+  const rng = makeRng(seed);
+  const text: LabelledRow[] = [];
+  const images: LabelledRow[] = [];
+  for (let i = 0; i < n; i++) {
+    const label = i % EMOTIONS.length;
+    const words = Array.from({ length: 3 + Math.floor(rng() * 4) }, () => FILLER[Math.floor(rng() * FILLER.length)]!);
+    words.splice(Math.floor(rng() * words.length), 0, CUES[label]!);
+    text.push({ tokens: textTokens(words.join(' ')), imageFeatures: null, label });
+    const f = Float32Array.from({ length: FEATURE_DIM }, () => 0.3 * gaussian(rng));
+    f[label] = f[label]! + 2;
+    images.push({ tokens: [], imageFeatures: f, label });
+  }
+  return { text, images };
+}
+
+const options: TrainOptions = {
+  version: 'test-tiny',
+  backboneId: 'mobilenet_v2_mid',
+  featureDim: FEATURE_DIM,
+  imageInputSize: 224,
+  maxLen: 12,
+  network: { lstmUnits: 8, bidirectional: false, bowUnits: 8, imageUnits: 8, fusionUnits: 32, dropout: 0.1 },
+  bowMinCount: 1,
+  bowMaxFeatures: 200,
+  epochs: 25,
+  patience: 25,
+  batchSize: 16,
+  learningRate: 0.01,
+  classWeightPower: 0.5,
+  imageRepeats: 1,
+  pairRepeats: 1,
+  dropTextProbability: 0.2,
+  dropImageProbability: 0.2,
+  seed: 42,
+};
+
+let model: EmotionModel;
+let trainSeconds = 0;
+const data = syntheticRows(48, 1);
+
+before(async () => {
+  await initBackend({ prefer: 'wasm' });
+  const vocab = tinyVocabulary([...CUES, ...FILLER]);
+  const result = await trainEmotionModel({ text: data.text, images: data.images, posts: [], dev: { text: data.text, images: data.images, fused: [] } }, vocab, options);
+  model = result.model;
+  trainSeconds = result.trainSeconds;
+});
+
+test('training on a tiny set overfits within seconds', async () => {
+  assert.ok(trainSeconds < 60, `trained in ${trainSeconds.toFixed(1)} s`);
+  const texts = await model.predict(data.text.map((r) => ({ text: r.tokens.join(' ') })));
+  const correct = texts.filter((p, i) => p.probabilities.indexOf(Math.max(...p.probabilities)) === data.text[i]!.label).length;
+  assert.equal(correct, data.text.length, `text rows right: ${correct}/${data.text.length}`);
+  const images = await model.predict(data.images.map((r) => ({ text: '', imageFeatures: r.imageFeatures })));
+  const imageCorrect = images.filter((p, i) => p.probabilities.indexOf(Math.max(...p.probabilities)) === data.images[i]!.label).length;
+  assert.ok(imageCorrect >= data.images.length - 2, `image rows right: ${imageCorrect}/${data.images.length}`);
+});
+
+test('image-less, text-less and empty posts are still scored, with the modality used', async () => {
+  const features = data.images[2]!.imageFeatures!;
+  const out = await model.predict([
+    { text: 'so furious today' },
+    { text: '', imageFeatures: features },
+    { text: '#happy #sad !!!', imageFeatures: features }, // nothing usable left once the label hashtags go
+    { text: 'whoa', imageFeatures: features },
+    { text: 'whoa', imageFeatures: new Float32Array(3) }, // wrong length: treated as no image
+    { text: '' },
+  ]);
+  assert.deepEqual(out.map((p) => p.modality), ['text', 'image', 'image', 'both', 'text', 'text']);
+  for (const p of out) {
+    assert.equal(p.probabilities.length, EMOTIONS.length);
+    assert.ok(Math.abs(p.probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+    assert.ok(p.probabilities.every((x) => Number.isFinite(x) && x >= 0));
+  }
+  assert.equal(out[1]!.probabilities.indexOf(Math.max(...out[1]!.probabilities)), 2);
+  assert.deepEqual(out[1]!.probabilities, out[2]!.probabilities, 'a text with only label hashtags is scored like no text');
+});
+
+test('a post is scored the same whatever it is batched with (padding is masked)', async () => {
+  const alone = await model.predict([{ text: 'spooky' }]);
+  const batched = await model.predict([{ text: 'the day was really so and then it was spooky and the day was' }, { text: 'spooky' }]);
+  alone[0]!.probabilities.forEach((p, i) => assert.ok(Math.abs(p - batched[1]!.probabilities[i]!) < 1e-5));
+});
+
+test('save then load gives identical outputs', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'moodstream-model-'));
+  try {
+    await model.save(dir);
+    const loaded = await EmotionModel.load(dir);
+    assert.equal(loaded.version, 'test-tiny');
+    assert.equal(loaded.featureDim, FEATURE_DIM);
+    assert.equal(loaded.backboneId, 'mobilenet_v2_mid');
+    assert.equal(loaded.temperature, model.temperature);
+    const inputs = [{ text: 'gross and spooky' }, { text: 'sunny day', imageFeatures: data.images[0]!.imageFeatures }, { text: '', imageFeatures: data.images[5]!.imageFeatures }];
+    const [a, b] = [await model.predict(inputs), await loaded.predict(inputs)];
+    assert.deepEqual(b, a);
+    loaded.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('no tensor leak over 100 predictions', async () => {
+  const inputs = [{ text: 'whoa it was gross' }, { text: '', imageFeatures: data.images[1]!.imageFeatures }];
+  await model.predict(inputs); // warm-up may allocate once
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 100; i++) await model.predict(inputs);
+  assert.equal(tf.memory().numTensors, before);
+});
