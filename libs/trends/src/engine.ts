@@ -120,8 +120,13 @@ export class TrendsEngine {
     });
   }
 
-  ingest(posts: readonly ScoredPost[]): Promise<IngestResult> {
-    return this.serial(() => this.ingestNow(posts));
+  /**
+   * `watermark`: how far event time has surely progressed, when the caller knows better than the batch's
+   * newest post — a consumer reading several partitions passes the minimum over partitions of each one's
+   * newest timestamp, so a partition that lags behind another is not dropped as late.
+   */
+  ingest(posts: readonly ScoredPost[], watermark?: number): Promise<IngestResult> {
+    return this.serial(() => this.ingestNow(posts, watermark));
   }
 
   /** Moves the watermark (the clock when idle, the end of a replay) and closes the windows it passes. */
@@ -164,7 +169,7 @@ export class TrendsEngine {
     return run;
   }
 
-  private async ingestNow(posts: readonly ScoredPost[]): Promise<IngestResult> {
+  private async ingestNow(posts: readonly ScoredPost[], watermark: number | undefined): Promise<IngestResult> {
     const { config } = this.options;
     const lateness = this.options.bulkLoad ? Infinity : config.TRENDS_ALLOWED_LATENESS_MS;
     const accepted: ScoredPost[] = [];
@@ -198,7 +203,8 @@ export class TrendsEngine {
       });
       if (this.nextWindow === null && !this.options.bulkLoad) this.nextWindow = bucketStart(minTimestamp, this.alertSize);
     }
-    if (maxTimestamp > (this.watermarkMs ?? -Infinity)) this.watermarkMs = maxTimestamp;
+    const candidate = watermark ?? maxTimestamp;
+    if (candidate > (this.watermarkMs ?? -Infinity)) this.watermarkMs = candidate;
     if (!this.options.bulkLoad) {
       await this.closeWindows(this.watermarkMs);
       if (posts.length > 0) await this.persist();

@@ -173,9 +173,14 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
     onStatus: (status) => emit('replay', status),
   });
 
-  const ingest = async (posts: readonly ScoredPost[]): Promise<IngestResult> => {
+  /** Newest timestamp seen per partition: the live watermark is their minimum (see TrendsEngine.ingest). */
+  const partitionHighs = new Map<string, number>();
+  let lastIngestAt = -Infinity;
+
+  const ingest = async (posts: readonly ScoredPost[], watermark?: number): Promise<IngestResult> => {
     const began = performance.now();
-    const result = await engine.ingest(posts);
+    lastIngestAt = clock.now();
+    const result = await engine.ingest(posts, watermark);
     options.metrics?.onBatch?.(result, performance.now() - began);
     if (result.late > 0) logger.debug({ late: result.late }, 'dropped events later than the allowed lateness');
     return result;
@@ -206,11 +211,15 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
     }, delay);
   }
 
-  /** Closes windows by the clock when no events arrive, and pushes topic counts now and then. */
+  /**
+   * Closes windows by the clock once no events have arrived for the idle lag (never while a backlog is being
+   * consumed: that would drop it as late), and pushes topic counts now and then.
+   */
   const tick = (): void => {
     idleTimer = clock.setTimeout(() => {
-      engine
-        .advanceWatermark(clock.now() - config.TRENDS_IDLE_WATERMARK_LAG_MS)
+      const lag = config.TRENDS_IDLE_WATERMARK_LAG_MS;
+      const idle = clock.now() - lastIngestAt >= lag;
+      (idle ? engine.advanceWatermark(clock.now() - lag) : Promise.resolve())
         .catch((error: unknown) => logger.warn({ err: error }, 'idle watermark advance failed'))
         .finally(() => {
           if (started) tick();
@@ -237,7 +246,14 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
           fromBeginning: true,
           maxBatchSize: config.TRENDS_BATCH_SIZE,
           handler: async (records) => {
-            await ingest(records.map((r) => r.value));
+            for (const record of records) {
+              const key = `${record.topic}:${record.partition}`;
+              if (record.value.timestamp > (partitionHighs.get(key) ?? -Infinity)) partitionHighs.set(key, record.value.timestamp);
+            }
+            await ingest(
+              records.map((r) => r.value),
+              Math.min(...partitionHighs.values()),
+            );
           },
           onCrash: (error) => {
             crashed = errorMessage(error);
@@ -326,7 +342,7 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
     listReplays: () => replays.list(),
     waitForReplay: (id) => replays.wait(id),
 
-    ingest,
+    ingest: (posts) => ingest(posts),
     watermark: () => engine.watermark,
     consumerLag: async () => (consumer === null ? 0 : consumer.lag()),
     healthy: () => crashed === null,
