@@ -3,7 +3,8 @@ import { Redis } from 'ioredis';
 import { createRedisTrendsStore } from '@moodstream/trends';
 import { redisDump, storeContract } from '@moodstream/trends/testing';
 
-const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = process.env['REDIS_URL'];
+if (REDIS_URL === undefined) throw new Error('REDIS_URL is not set: run this through `npm test`, which starts Redis and sets it');
 
 storeContract('redis', async () => {
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });

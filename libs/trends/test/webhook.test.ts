@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { createLogger, systemClock } from '@moodstream/core';
+import { AlertSchema, type Alert } from '@moodstream/events';
+import { WebhookNotifier } from '../src/webhook';
+import { T0 } from './fixtures';
+
+const logger = createLogger('test', { level: 'silent' });
+
+const alert = (id: string): Alert =>
+  AlertSchema.parse({
+    id,
+    topic: 'cats',
+    emotion: 'scared',
+    window: { size: '1m', start: T0, end: T0 + 60_000 },
+    observed: 0.2,
+    expected: 0.05,
+    count: 200,
+    statistic: 9,
+    pValue: 1e-10,
+    threshold: 0.0003,
+    examplePostIds: [],
+    firedAt: T0 + 75_000,
+  });
+
+describe('WebhookNotifier', () => {
+  let server: Server;
+  let url: string;
+  const received: { path: string; body: Alert }[] = [];
+  const plans = new Map<string, number[]>();
+
+  before(async () => {
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Alert;
+        received.push({ path: req.url ?? '', body });
+        const plan = plans.get(body.id) ?? [200];
+        const status = plan.length > 1 ? plan.shift()! : plan[0]!;
+        if (status === 0) return; // hang: the client's timeout must cut it
+        res.writeHead(status);
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('retries 5xx with backoff until delivered, and gives up on other 4xx at once', async () => {
+    plans.set('flaky', [503, 500, 200]);
+    plans.set('rejected', [400]);
+    const outcomes: string[] = [];
+    const notifier = new WebhookNotifier({ url, retries: 5, timeoutMs: 2_000, logger, clock: systemClock, initialDelayMs: 20, maxDelayMs: 50, onResult: (o, a) => outcomes.push(`${a.id}:${o}`) });
+    notifier.notify(alert('flaky'));
+    notifier.notify(alert('rejected'));
+    await notifier.settled();
+    assert.deepEqual(outcomes, ['flaky:delivered', 'rejected:failed']);
+    assert.equal(received.filter((r) => r.body.id === 'flaky').length, 3);
+    assert.equal(received.filter((r) => r.body.id === 'rejected').length, 1);
+    assert.equal(received[0]?.path, '/hook');
+    assert.deepEqual(AlertSchema.parse(received[0]?.body), alert('flaky'));
+  });
+
+  it('never blocks the caller, times out a hanging endpoint and stops retrying on close', async () => {
+    plans.set('hang', [0]);
+    const outcomes: string[] = [];
+    const notifier = new WebhookNotifier({ url, retries: 100, timeoutMs: 100, logger, clock: systemClock, initialDelayMs: 10, maxDelayMs: 20, onResult: (o) => outcomes.push(o) });
+    const began = performance.now();
+    notifier.notify(alert('hang'));
+    assert.ok(performance.now() - began < 20, 'notify returns at once');
+    await new Promise((r) => setTimeout(r, 400));
+    assert.ok(received.filter((r) => r.body.id === 'hang').length >= 2, 'timed out and retried');
+    await notifier.close();
+    assert.deepEqual(outcomes, ['failed']);
+  });
+});
