@@ -51,3 +51,159 @@ test('backfill of two overlapping tags produces each post once, with all its top
     await bus.close();
   }
 });
+
+test('live: reads history once, picks up new posts on the next poll, resumes from the file store after a restart', async () => {
+  const { mkdtempSync, rmSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { FileIngestStore } = await import('@moodstream/tumblr');
+  const dir = mkdtempSync(join(tmpdir(), 'ingest-live-'));
+  const now = Math.floor(Date.now() / 1000);
+  const fixtures = generateTaggedPosts({ tags: ['happy', 'sad'], perTag: 30, overlap: 0.2, newestTimestamp: now - 100, seed: 3 });
+  const standIn = await startTumblrStandIn({ posts: fixtures.posts });
+  const bus = createMemoryBus();
+  const config = testConfig({ TUMBLR_API_URL: standIn.url, INGEST_POLL_INTERVAL_MS: '100' });
+  const record = join(dir, 'recorded.ndjson');
+  const startApp = () => {
+    const app = createIngesterApp({ config, bus, logger: capturedLogger().logger, cursorStore: FileIngestStore.open(join(dir, 'state.jsonl')), run: { mode: 'live', tags: [] }, record });
+    return app;
+  };
+  const { waitFor } = await import('./helpers');
+  let app = startApp();
+  try {
+    await app.start();
+    await waitFor(async () => (await readAll(bus)).length === fixtures.ids.length, 10_000, 'history');
+    await app.stop();
+    const callsAfterFirst = standIn.requestLog.length;
+
+    // New posts while the ingester is down, and more after it is back.
+    const { buildPost } = await import('@moodstream/tumblr');
+    standIn.addPosts([buildPost({ id: 900000000000000001n, timestamp: now - 50, watched: ['happy'], format: 'npf' })]);
+    app = startApp();
+    await app.start();
+    await waitFor(async () => (await readAll(bus)).length === fixtures.ids.length + 1, 10_000, 'the post published while down');
+    standIn.addPosts([buildPost({ id: 900000000000000002n, timestamp: now - 10, watched: ['sad', 'happy'], format: 'legacy-photo' })]);
+    await waitFor(async () => (await readAll(bus)).length === fixtures.ids.length + 2, 10_000, 'the post published while up');
+    await app.stop();
+
+    const posts = await readAll(bus);
+    assert.equal(new Set(posts.map((p) => p.id)).size, posts.length, 'no id twice');
+    assert.deepEqual(new Set(posts.find((p) => p.id === '900000000000000002')?.topics), new Set(['sad', 'happy']), 'one post, both topics');
+    // After the restart no tag re-walked its history: every poll ended on its first (newest) page,
+    // because that page already reached the saved newest timestamp.
+    const afterRestart = standIn.requestLog.slice(callsAfterFirst);
+    assert.ok(afterRestart.length >= 2);
+    assert.ok(afterRestart.every((r) => r.before === null), `restart walked back: ${JSON.stringify(afterRestart.filter((r) => r.before !== null))}`);
+    const recorded = readFileSync(record, 'utf8').trim().split('\n');
+    assert.equal(recorded.length, posts.length, '--record tees every produced post');
+  } finally {
+    await app.stop();
+    await standIn.close();
+    await bus.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('faults and bad posts: 429s, 5xx, malformed and slow answers are survived; bad posts counted; the key never logged', async () => {
+  const SECRET = 'sup3r-secret-key-value';
+  const fixtures = generateTaggedPosts({ tags: ['happy'], perTag: 60, newestTimestamp: 1_700_000_000, seed: 9 });
+  const bad = badPosts('happy', 1_600_000_000);
+  const standIn = await startTumblrStandIn({
+    posts: [...fixtures.posts, ...bad.map((b) => b.post)],
+    behaviours: {
+      apiKey: SECRET,
+      faults: [
+        { kind: 'rate-limit', fromRequest: 2, count: 2, retryAfterSeconds: null },
+        { kind: 'server-error', fromRequest: 4, status: 500 },
+        { kind: 'malformed', fromRequest: 5, malformation: 'truncated-json' },
+        { kind: 'slow', fromRequest: 6, delayMs: 300 },
+      ],
+    },
+  });
+  const bus = createMemoryBus();
+  const { logger, lines } = capturedLogger();
+  const app = createIngesterApp({
+    config: testConfig({ TUMBLR_API_URL: standIn.url, TUMBLR_API_KEY: SECRET }),
+    bus,
+    logger,
+    cursorStore: new MemoryIngestStore(),
+    run: { mode: 'backfill', tags: ['happy'], from: 0, to: 1_700_000_001_000 },
+  });
+  try {
+    await app.start();
+    await app.done;
+    const posts = await readAll(bus);
+    const keptBad = bad.filter((b) => ['text-truncated', 'markup-removed', 'invalid-utf8'].includes(b.expect)).length;
+    assert.equal(posts.length, 60 + keptBad);
+    for (const post of posts) assert.doesNotMatch(post.text, /<script|onerror|\uFFFD/);
+    const metricText = await app.registry.metrics();
+    for (const reason of ['missing-id', 'bad-timestamp', 'bad-tags', 'too-few-english-words', 'missing-blog', 'bad-url']) {
+      assert.match(metricText, new RegExp(`moodstream_ingester_posts_skipped_total\\{reason="${reason}"[^}]*\\} 1`), reason);
+    }
+    for (const reason of ['markup-removed', 'invalid-utf8', 'text-truncated']) {
+      assert.match(metricText, new RegExp(`moodstream_ingester_posts_cleaned_total\\{reason="${reason}"[^}]*\\} 1`), reason);
+    }
+    assert.match(metricText, /moodstream_ingester_errors_total\{kind="rate-limited"[^}]*\} 2/);
+    assert.match(metricText, /moodstream_ingester_errors_total\{kind="server"[^}]*\} 1/);
+    assert.match(metricText, /moodstream_ingester_errors_total\{kind="response-not-json"[^}]*\} 1/);
+    assert.match(metricText, /moodstream_ingester_budget_requests_left\{window="hour"/);
+    assert.ok(lines.length > 3, 'something was logged');
+    assert.ok(lines.every((line) => !line.includes(SECRET)), 'the API key never appears in a log line');
+    assert.ok(!metricText.includes(SECRET));
+  } finally {
+    await app.stop();
+    await standIn.close();
+    await bus.close();
+  }
+});
+
+test('an invalid key ends the run with TumblrAuthError and no retries', async () => {
+  const standIn = await startTumblrStandIn({ posts: generateTaggedPosts({ tags: ['happy'], perTag: 5 }).posts });
+  const bus = createMemoryBus();
+  const { logger, lines } = capturedLogger();
+  const app = createIngesterApp({ config: testConfig({ TUMBLR_API_URL: standIn.url, TUMBLR_API_KEY: 'not-the-key' }), bus, logger, cursorStore: new MemoryIngestStore() });
+  try {
+    await app.start();
+    await assert.rejects(app.done, (e: unknown) => (e as Error).name === 'TumblrAuthError' && /rejected the API key/.test((e as Error).message));
+    assert.equal(standIn.requestLog.length, 1);
+    assert.ok(lines.every((l) => !l.includes('not-the-key')));
+  } finally {
+    await app.stop();
+    await standIn.close();
+    await bus.close();
+  }
+});
+
+test('archive: replays an NDJSON file at N× real time and at max speed, dropping repeats and bad lines', async () => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'ingest-archive-'));
+  const file = join(dir, 'posts.ndjson');
+  const base = { blog: 'b', url: 'https://b.tumblr.com/post/1', topics: ['happy'], tags: ['happy'], text: 'a good day', imageUrl: null, noteCount: null, source: 'live', label: 'happy', ingestedAt: 0 };
+  const lines = [0, 200, 400, 600].map((offset, i) => JSON.stringify({ ...base, id: `a${i}`, timestamp: 1_700_000_000_000 + offset }));
+  writeFileSync(file, [...lines, lines[1], 'not json', '{"id":"x"}', ''].join('\n'));
+  try {
+    for (const speed of [2, 'max'] as const) {
+      const bus = createMemoryBus();
+      const app = createIngesterApp({ config: testConfig(), bus, logger: capturedLogger().logger, run: { mode: 'archive', file, speed } });
+      const started = Date.now();
+      await app.start();
+      await app.done;
+      const elapsed = Date.now() - started;
+      const posts = await readAll(bus);
+      assert.deepEqual(posts.map((p) => p.id).sort(), ['a0', 'a1', 'a2', 'a3']);
+      assert.ok(posts.every((p) => p.source === 'archive'));
+      // 600 ms of post time at 2× is 300 ms of replay; at max there is no waiting.
+      if (speed === 2) assert.ok(elapsed >= 280, `2× took ${elapsed} ms`);
+      const text = await app.registry.metrics();
+      assert.match(text, /moodstream_ingester_duplicates_dropped_total\{tag="happy"[^}]*\} 1/);
+      assert.match(text, /moodstream_ingester_posts_skipped_total\{reason="archive-not-json"[^}]*\} 1/);
+      assert.match(text, /moodstream_ingester_posts_skipped_total\{reason="archive-invalid-post"[^}]*\} 1/);
+      await app.stop();
+      await bus.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -102,7 +102,9 @@ export async function startTumblrStandIn(options: StandInOptions = {}): Promise<
   const addPosts = (more: RawTumblrPost[]): void => {
     for (const post of more) {
       posts.push(post);
-      const tags = Array.isArray(post['tags']) ? (post['tags'] as unknown[]) : [];
+      // A fixture with a wrongly typed `tags` string is still findable, so a client meets the bad shape.
+      const raw = post['tags'];
+      const tags: unknown[] = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : [];
       for (const tag of tags) {
         if (typeof tag !== 'string') continue;
         const key = tag.toLowerCase();
