@@ -51,12 +51,19 @@ Environment (parsed at boot; a bad value stops the ingester with a message namin
   MOODSTREAM_TOPIC_PREFIX   Prefix for the Kafka topic names.
   INGEST_STORE              Where cursors and the request budget persist: file (default), redis, memory.
   INGEST_STATE_FILE         The file store's journal (default .moodstream/ingester-state.jsonl).
-  REDIS_URL, INGEST_REDIS_PREFIX   The redis store's server and key prefix.
+  REDIS_URL                 The redis store's server (default redis://127.0.0.1:6379).
+  INGEST_REDIS_PREFIX       The redis store's key prefix (default moodstream:ingester).
   INGEST_MIN_ENGLISH_WORDS  Drop posts with fewer known English words (default 5; 0 keeps all).
-  INGEST_BUDGET_PER_MINUTE / _PER_HOUR / _PER_DAY   Request limits (default 300 / 1000 / 5000, Tumblr's).
+  INGEST_BUDGET_PER_MINUTE  Requests per minute (default 300: Tumblr's per-IP limit).
+  INGEST_BUDGET_PER_HOUR    Requests per hour (default 1000: Tumblr's per-key limit).
+  INGEST_BUDGET_PER_DAY     Requests per day (default 5000: Tumblr's per-key limit). Token buckets never
+                            exceed a limit in any window; their state persists in the store.
   INGEST_POLL_INTERVAL_MS   Least time between polls of one tag in live mode (default 60000).
   INGEST_LIVE_LOOKBACK_MS   How far back a tag's first live poll reads (default 3600000).
-  INGEST_REQUEST_TIMEOUT_MS, INGEST_BACKOFF_INITIAL_MS, INGEST_BACKOFF_MAX_MS   Timeouts and backoff.
+  INGEST_REQUEST_TIMEOUT_MS Timeout of one Tumblr request (default 15000).
+  INGEST_BACKOFF_INITIAL_MS First backoff after a 5xx, a malformed answer or a 429 without Retry-After
+                            (default 1000); doubles per failure with jitter, up to
+  INGEST_BACKOFF_MAX_MS     (default 300000). A 429 with Retry-After waits exactly that long.
   METRICS_PORT              Port of /metrics and /healthz (default 9464; 0 picks one).
   LOG_LEVEL                 fatal, error, warn, info (default), debug, trace, silent.
 
