@@ -3,20 +3,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import next from 'next';
-import { errorMessage, systemClock, type Clock, type Logger } from '@moodstream/core';
-import type { ApiError } from '@moodstream/trends';
+import { systemClock, type Clock, type Logger } from '@moodstream/core';
+import { createTrendsHttpHandler, type ApiError, type TrendsService } from '@moodstream/trends';
 import type { DashboardConfig } from './config';
 import { DASHBOARD_DIR, ensureNextBuild } from './server/next-build';
 import { attachSocketHub, type SocketHub } from './server/socket-hub';
 import type { TrendsEventSource, TrendsHttpHandler } from './trends-port';
 
-export interface DashboardAppOptions {
+interface DashboardAppBaseOptions {
   config: DashboardConfig;
   logger: Logger;
-  /** Live events to push to browsers (the trends service). */
-  trends: TrendsEventSource;
-  /** The trends HTTP API, mounted under /api (libs/trends' createTrendsHttpHandler(service)). */
-  api: TrendsHttpHandler;
   /** Given in the distributed mode: socket.io's Redis adapter shares live updates across dashboard instances. */
   redis?: Redis;
   /** Next.js development mode (compiles on demand, hot reload); default: the production build, built if stale. */
@@ -25,6 +21,13 @@ export interface DashboardAppOptions {
   onProgress?: (line: string) => void;
   clock?: Clock;
 }
+
+/**
+ * `trends` is the trends service: its events are pushed to browsers and its HTTP handler answers /api. A test may
+ * instead pass any event source together with its own `api` handler.
+ */
+export type DashboardAppOptions = DashboardAppBaseOptions &
+  ({ trends: TrendsService; api?: TrendsHttpHandler } | { trends: TrendsEventSource; api: TrendsHttpHandler });
 
 export interface DashboardApp {
   start(): Promise<{ url: string; port: number }>;
@@ -62,6 +65,7 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
   const { config, logger } = options;
   const dev = options.dev ?? config.DASHBOARD_DEV;
   const progress = options.onProgress ?? ((line: string) => logger.info(line));
+  const api: TrendsHttpHandler = options.api ?? createTrendsHttpHandler(options.trends as TrendsService, { logger });
   let server: Server | null = null;
   let hub: SocketHub | null = null;
   let nextApp: ReturnType<typeof next> | null = null;
@@ -80,7 +84,7 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
       return;
     }
     if (path === '/api' || path.startsWith('/api/')) {
-      if (!(await options.api(req, res)) && !res.headersSent) sendJson(res, 404, apiError('NOT_FOUND', `no API route ${req.method ?? 'GET'} ${path}`));
+      if (!(await api(req, res)) && !res.headersSent) sendJson(res, 404, apiError('NOT_FOUND', `no API route ${req.method ?? 'GET'} ${path}`));
       return;
     }
     await nextHandler(req, res);
@@ -101,7 +105,7 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
       const http = createServer((req, res) => {
         handle(req, res, nextHandler).catch((error: unknown) => {
           logger.error({ err: error, url: req.url }, 'dashboard request failed');
-          if (!res.headersSent) sendJson(res, 500, apiError('INTERNAL', errorMessage(error)));
+          if (!res.headersSent) sendJson(res, 500, apiError('INTERNAL', 'the dashboard failed to answer; see its log'));
           else res.destroy();
         });
       });

@@ -1,4 +1,4 @@
 export { createDashboardApp, type DashboardApp, type DashboardAppOptions } from './app';
 export { DashboardConfigSchema, dashboardConfig, parseDashboardConfig, type DashboardConfig } from './config';
 export { DASHBOARD_DIR, ensureNextBuild, isBuildCurrent, DashboardBuildError } from './server/next-build';
-export type { TrendsEventSource, TrendsEvents, TrendsHttpHandler } from './trends-port';
+export type { TrendsEventSource, TrendsHttpHandler } from './trends-port';

@@ -1,22 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Alert } from '@moodstream/events';
-import type { ReplayStatus, SeriesUpdate, TopicSummary } from '@moodstream/trends';
+import type { TrendsEvents } from '@moodstream/trends';
 
-/** What the trends service pushes, by event name. */
-export interface TrendsEvents {
-  series: SeriesUpdate;
-  alert: Alert;
-  replay: ReplayStatus;
-  topics: TopicSummary[];
-}
+export type { TrendsEvents };
 
 /**
- * The part of libs/trends' TrendsService the dashboard server relies on: its live events. Queries go through the
- * service's own HTTP handler, mounted under /api.
+ * The part of libs/trends' TrendsService the dashboard server relies on: its live events (queries go through the
+ * service's HTTP handler under /api). A TrendsService is one; so is a test's double.
  */
 export interface TrendsEventSource {
-  on<E extends keyof TrendsEvents>(event: E, listener: (payload: TrendsEvents[E]) => void): unknown;
-  off<E extends keyof TrendsEvents>(event: E, listener: (payload: TrendsEvents[E]) => void): unknown;
+  on<E extends keyof TrendsEvents>(event: E, listener: (...args: TrendsEvents[E]) => void): unknown;
+  off<E extends keyof TrendsEvents>(event: E, listener: (...args: TrendsEvents[E]) => void): unknown;
 }
 
 /** Answers the /api/* requests it owns; resolves false for any other path. */

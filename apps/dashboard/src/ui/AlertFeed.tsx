@@ -4,7 +4,7 @@ import { useState } from 'react';
 import type { Alert } from '@moodstream/events';
 import { describeRise } from './alerts';
 import { describeError } from './api';
-import { formatAgo, formatBucket, formatCount, formatPercent, formatPValue } from './format';
+import { formatAgo, formatBucket, formatCount, formatPercent, formatPValue, formatTime } from './format';
 import type { Loadable } from './hooks';
 import { EmotionDot } from './Legend';
 import { EMOTION_COLORS, EMOTION_LABELS } from './palette';
@@ -73,7 +73,7 @@ function AlertItem({ alert, now, hrefFor, onShow, onAcknowledge }: { alert: Aler
           on <span className="topic-name">{alert.topic === 'all' ? 'all topics' : `#${alert.topic}`}</span>
         </span>
         <time className="alert-time" dateTime={new Date(alert.firedAt).toISOString()} title={new Date(alert.firedAt).toLocaleString()}>
-          {formatAgo(alert.firedAt, now)}
+          {alert.replayId !== null ? `fired ${formatTime(alert.firedAt, 0)} (replayed)` : formatAgo(alert.firedAt, now)}
         </time>
       </div>
       <div className="alert-body">

@@ -109,7 +109,7 @@ function PostItem({ post, threshold }: { post: ExamplePost; threshold: number })
           ) : broken ? (
             <div className="explicit-cover">Image unavailable</div>
           ) : (
-            // eslint-disable-next-line @next/next/no-img-element -- third-party thumbnails, not optimisable assets
+            // A plain <img>: third-party thumbnails, not assets next/image could optimise.
             <img src={image} alt="" loading="lazy" referrerPolicy="no-referrer" data-testid="post-image" onError={() => setBroken(true)} />
           )}
         </div>

@@ -105,8 +105,7 @@ export function useSeries(request: SeriesRequest | null): { state: Loadable<Seri
       socket.off('series', onUpdate);
       socket.off('connect', onReconnect);
     };
-    // `key` stands for every field of `request`.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // `key` stands for every field of `request`, so a new but equal request object does not refetch.
   }, [key, generation]);
 
   return { state, reload };
@@ -154,7 +153,9 @@ export function useAlerts(replay: string | null): {
       api.alerts({ replay, limit: 100 }).then(
         (alerts) => {
           if (cancelled) return;
-          const merged = mergeAlerts(mergeAlerts([], alerts), pending ?? []);
+          // Live and replay alerts may share a store; each feed shows only its own.
+          const own = alerts.filter((a) => (a.replayId ?? null) === replay);
+          const merged = mergeAlerts(mergeAlerts([], own), pending ?? []);
           pending = null;
           setState({ status: 'ready', data: merged });
         },

@@ -18,12 +18,12 @@ export class FakeTrends {
   readonly acknowledged: string[] = [];
   readonly requests: string[] = [];
 
-  on<E extends keyof TrendsEvents>(event: E, listener: (payload: TrendsEvents[E]) => void): this {
+  on<E extends keyof TrendsEvents>(event: E, listener: (...args: TrendsEvents[E]) => void): this {
     this.emitter.on(event, listener);
     return this;
   }
 
-  off<E extends keyof TrendsEvents>(event: E, listener: (payload: TrendsEvents[E]) => void): this {
+  off<E extends keyof TrendsEvents>(event: E, listener: (...args: TrendsEvents[E]) => void): this {
     this.emitter.off(event, listener);
     return this;
   }
@@ -56,8 +56,8 @@ export class FakeTrends {
     this.emit('replay', status);
   }
 
-  emit<E extends keyof TrendsEvents>(event: E, payload: TrendsEvents[E]): void {
-    this.emitter.emit(event, payload);
+  emit<E extends keyof TrendsEvents>(event: E, ...args: TrendsEvents[E]): void {
+    this.emitter.emit(event, ...args);
   }
 
   /** Replay requests the fake received; a test drives the replay's progress itself. */
