@@ -1,5 +1,5 @@
 import type { Bus, Producer } from '@moodstream/bus';
-import { backoffDelay, errorMessage, type Clock, type Logger } from '@moodstream/core';
+import { ValidationError, backoffDelay, errorMessage, type Clock, type Logger } from '@moodstream/core';
 import { PostSchema, type Post } from '@moodstream/events';
 import type { IngestStore, PendingBatch, TagCursor } from '@moodstream/tumblr';
 import type { IngesterMetrics } from './metrics';
@@ -96,6 +96,8 @@ export class PostSink {
         await this.deps.producer.send(this.deps.topic, 'Post', messages);
         return;
       } catch (error) {
+        // An event the schema refuses will be refused again: the caller must sort the batch out.
+        if (error instanceof ValidationError) throw error;
         this.deps.metrics.errors.inc({ kind: 'produce' });
         if (this.deps.isStopping()) throw new StopRequested();
         const delay = backoffDelay(Math.min(attempt, 16), this.deps.backoff.initialMs, this.deps.backoff.maxMs, 0.5);

@@ -182,7 +182,8 @@ test('archive: replays an NDJSON file at N× real time and at max speed, droppin
   const file = join(dir, 'posts.ndjson');
   const base = { blog: 'b', url: 'https://b.tumblr.com/post/1', topics: ['happy'], tags: ['happy'], text: 'a good day', imageUrl: null, noteCount: null, source: 'live', label: 'happy', ingestedAt: 0 };
   const lines = [0, 200, 400, 600].map((offset, i) => JSON.stringify({ ...base, id: `a${i}`, timestamp: 1_700_000_000_000 + offset }));
-  writeFileSync(file, [...lines, lines[1], 'not json', '{"id":"x"}', ''].join('\n'));
+  const schemaInvalid = JSON.stringify({ ...base, id: 'bad', timestamp: 1_700_000_000_100, url: 'javascript:alert(1)' });
+  writeFileSync(file, [...lines.slice(0, 2), schemaInvalid, ...lines.slice(2), lines[1], 'not json', '{"id":"x"}', ''].join('\n'));
   try {
     for (const speed of [2, 'max'] as const) {
       const bus = createMemoryBus();
@@ -199,7 +200,7 @@ test('archive: replays an NDJSON file at N× real time and at max speed, droppin
       const text = await app.registry.metrics();
       assert.match(text, /moodstream_ingester_duplicates_dropped_total\{tag="happy"[^}]*\} 1/);
       assert.match(text, /moodstream_ingester_posts_skipped_total\{reason="archive-not-json"[^}]*\} 1/);
-      assert.match(text, /moodstream_ingester_posts_skipped_total\{reason="archive-invalid-post"[^}]*\} 1/);
+      assert.match(text, /moodstream_ingester_posts_skipped_total\{reason="archive-invalid-post"[^}]*\} 2/);
       await app.stop();
       await bus.close();
     }
