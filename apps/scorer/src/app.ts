@@ -179,6 +179,7 @@ export function createScorerApp(options: ScorerAppOptions): ScorerApp {
           eventType: 'Post',
           deadLetterTopic: topics.deadLetter,
           fromBeginning: config.SCORER_FROM_BEGINNING,
+          sessionTimeoutMs: config.SCORER_SESSION_TIMEOUT_MS,
           // Enough records per call to keep every in-flight micro-batch full.
           maxBatchSize: config.SCORER_BATCH_SIZE * config.SCORER_MAX_IN_FLIGHT_BATCHES * 2,
           handler: async (records: BusRecord<Post>[], context) => {

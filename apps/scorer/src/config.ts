@@ -22,6 +22,8 @@ export const ScorerConfigSchema = z.object({
     .enum(['true', 'false'])
     .default('true')
     .transform((value) => value === 'true'),
+  /** How long the group waits for a silent scorer (a crashed one) before giving its partitions to another. */
+  SCORER_SESSION_TIMEOUT_MS: int(30_000, 6_000, 300_000),
   SCORER_BATCH_SIZE: int(32, 1, 1024),
   SCORER_BATCH_MAX_AGE_MS: int(25, 0, 60_000),
   /** Micro-batches processed at once: while one is in the model the next one's images are fetched. */

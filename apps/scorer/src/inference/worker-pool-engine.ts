@@ -1,5 +1,3 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { MoodstreamError } from '@moodstream/core';
 import type { Prediction } from '@moodstream/model';
@@ -120,7 +118,7 @@ function spawnInferenceWorker(setup: WorkerSetup): Worker {
   const js = new URL(`${WORKER_ENTRY.href}.js`);
   if (import.meta.url.endsWith('.ts')) {
     // Run from source: worker threads do not inherit tsx's loader, so the thread registers it first.
-    const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href;
+    const tsxApi = import.meta.resolve('tsx/esm/api');
     const bootstrap = `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); return import(${JSON.stringify(ts.href)}); });`;
     return new Worker(bootstrap, { eval: true, workerData: setup });
   }
