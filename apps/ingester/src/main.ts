@@ -22,11 +22,14 @@ async function main(): Promise<void> {
   const app = createIngesterApp({ config, bus, logger, run: cli.run, record: cli.record });
   const ops = await startOpsServer({ registry: app.registry, port: config.METRICS_PORT, health: () => ({ ok: true, detail: app.stats() }) });
   logger.info({ port: ops.port }, 'ingester ops server listening (/metrics, /healthz)');
-  const closeAll = async (): Promise<void> => {
-    await app.stop();
-    await bus.close();
-    await ops.close();
-  };
+  // The signal handler and the end of a finite run may both close: once is enough.
+  let closing: Promise<void> | null = null;
+  const closeAll = (): Promise<void> =>
+    (closing ??= (async () => {
+      await app.stop();
+      await bus.close();
+      await ops.close();
+    })());
   installShutdown(closeAll, { logger, deadlineMs: 15_000 });
   try {
     await app.start();

@@ -42,6 +42,8 @@ test('backfill of two overlapping tags produces each post once, with all its top
     }
     // 95 posts per tag at 20 a page: 5 pages each, the last one short, so it ends the walk.
     assert.equal(standIn.requestLog.length, 10);
+    // Fair turns: the tags alternate rather than one being drained first.
+    assert.deepEqual(standIn.requestLog.slice(0, 6).map((r) => r.tag), ['happy', 'sad', 'happy', 'sad', 'happy', 'sad']);
     const produced = await app.registry.getSingleMetric('moodstream_ingester_duplicates_dropped_total')?.get();
     const duplicates = produced?.values.reduce((sum, v) => sum + v.value, 0) ?? 0;
     assert.equal(duplicates, 95 * 2 - fixtures.ids.length, 'every overlapping post was dropped once as a duplicate');
