@@ -121,7 +121,7 @@ function PostItem({ post, threshold }: { post: ExamplePost; threshold: number })
         <div className="post-meta dim">
           <EmotionDot emotion={post.topEmotion} /> {EMOTION_LABELS[post.topEmotion]} on top · {post.modality === 'both' ? 'image + text' : post.modality}
           {' · '}
-          {new Date(post.timestamp).toLocaleTimeString()}
+          {new Date(post.timestamp).toLocaleTimeString('en-GB')}
           {isHttpUrl(post.url) && (
             <>
               {' · '}
