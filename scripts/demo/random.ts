@@ -1,6 +1,8 @@
+import { seededRandom as mulberry32 } from '@moodstream/trends';
+
 /**
- * A small seeded generator (mulberry32) so the demo stream is byte-for-byte reproducible:
- * Math.random cannot be seeded, and the committed stream must be rebuildable.
+ * Seeded draws for the demo builder (the committed stream must be rebuildable byte for byte):
+ * libs/trends' mulberry32 generator with the integer and pick helpers the builder needs.
  */
 export interface SeededRandom {
   /** Uniform in [0, 1). */
@@ -11,14 +13,7 @@ export interface SeededRandom {
 }
 
 export function seededRandom(seed: number): SeededRandom {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+  const next = mulberry32(seed);
   const int = (n: number): number => Math.floor(next() * n);
   return {
     next,

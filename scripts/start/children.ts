@@ -36,6 +36,9 @@ export function startChildren(specs: ChildSpec[], options: { cwd: string; write?
       cwd: options.cwd,
       env: { ...process.env, ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: a terminal's Ctrl-C reaches only the launcher, which then stops each child
+      // once (a second signal would make a child exit at once instead of shutting down gracefully).
+      detached: true,
     });
     running.set(spec.name, child);
     const prefix = spec.name.padEnd(width);

@@ -30,6 +30,8 @@ export interface ScheduledPost {
   emitAt: number;
   post: Post;
   history: boolean;
+  /** 0 for the first pass through the stream, then 1, 2, … */
+  lap: number;
 }
 
 const LAP_ID_STRIDE = 100_000_000_000n;
@@ -51,13 +53,13 @@ export function* demoSchedule(options: DemoPlanOptions): Generator<ScheduledPost
       const id = lap === 0 ? original.id : lapId(original.id, lap);
       if (streamTime < cut) {
         const timestamp = t0 - (cut - streamTime);
-        yield { emitAt: t0, history: true, post: { ...original, id, url: lapUrl(original, id), timestamp, ingestedAt: t0 } };
+        yield { emitAt: t0, history: true, lap, post: { ...original, id, url: lapUrl(original, id), timestamp, ingestedAt: t0 } };
         continue;
       }
       const emitAt = Math.round(t0 + (streamTime - cut) / speed);
       const post: Post = { ...original, id, url: lapUrl(original, id), timestamp: emitAt, ingestedAt: emitAt };
       const imageUrl = options.imageFor?.(post) ?? null;
-      yield { emitAt, history: false, post: imageUrl === null ? post : { ...post, imageUrl } };
+      yield { emitAt, history: false, lap, post: imageUrl === null ? post : { ...post, imageUrl } };
     }
   }
 }

@@ -1,0 +1,132 @@
+/**
+ * Start-up benchmark of `npm start` (embedded mode, bundled demo stream): from spawning the launcher
+ * to the dashboard answering /healthz, to the first chart point (a non-empty 1-minute bucket from the
+ * series API) and to the first alert (the planted mood shift). Not part of `npm test`.
+ *
+ *   node --import tsx bench/startup.ts [--runs 3]
+ *
+ * Baseline in the same run: the bare launcher process (`npm start -- --help`: node + tsx + imports).
+ * Prints a table and writes bench/results/startup.json.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { spawnLauncher } from '../scripts/start/launcher-process';
+import { REPO_ROOT } from '../scripts/start/paths';
+
+const ALERT_TIMEOUT_MS = 5 * 60_000;
+
+interface Run {
+  liveMs: number;
+  firstPointMs: number;
+  firstAlertMs: number | null;
+  alert: string | null;
+  shutdownMs: number;
+}
+
+async function pollUntil<T>(probe: () => Promise<T | null>, timeoutMs: number): Promise<T | null> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const value = await probe().catch(() => null);
+    if (value !== null) return value;
+    await new Promise((done) => setTimeout(done, 200));
+  }
+  return null;
+}
+
+async function getJson(url: URL): Promise<unknown> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url.pathname}: HTTP ${response.status}`);
+  return response.json();
+}
+
+async function oneRun(): Promise<Run> {
+  const started = performance.now();
+  const run = spawnLauncher({ env: { PORT: '0' } });
+  try {
+    const [, url = ''] = await run.waitFor(/dashboard live at (http:\/\/\S+)/, 120_000);
+    await pollUntil(async () => ((await fetch(new URL('/healthz', url))).ok ? true : null), 30_000);
+    const liveMs = performance.now() - started;
+    const firstPoint = await pollUntil(async () => {
+      const body = (await getJson(new URL('/api/series?topic=all&window=1m', url))) as { points: { count: number }[] };
+      return body.points.some((p) => p.count > 0) ? true : null;
+    }, ALERT_TIMEOUT_MS);
+    if (firstPoint === null) throw new Error('no chart point within 5 minutes');
+    const firstPointMs = performance.now() - started;
+    const alert = await pollUntil(async () => {
+      const body = (await getJson(new URL('/api/alerts', url))) as { alerts: { topic: string; emotion: string }[] };
+      const first = body.alerts[0];
+      return first === undefined ? null : `${first.topic}/${first.emotion}`;
+    }, ALERT_TIMEOUT_MS);
+    const firstAlertMs = alert === null ? null : performance.now() - started;
+    const stopping = performance.now();
+    run.child.kill('SIGINT');
+    const code = await run.exit;
+    if (code !== 0) throw new Error(`launcher exited ${code} on Ctrl-C:\n${run.output().slice(-2000)}`);
+    return { liveMs, firstPointMs, firstAlertMs, alert, shutdownMs: performance.now() - stopping };
+  } finally {
+    if (run.child.exitCode === null) run.child.kill('SIGKILL');
+  }
+}
+
+async function baselineMs(): Promise<number> {
+  const started = performance.now();
+  const run = spawnLauncher({ args: ['--help'] });
+  if ((await run.exit) !== 0) throw new Error(`launcher --help failed:\n${run.output()}`);
+  return performance.now() - started;
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
+};
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' } } });
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${values.runs}`);
+  const baselines: number[] = [];
+  const results: Run[] = [];
+  for (let i = 0; i < runs; i++) {
+    baselines.push(await baselineMs());
+    const result = await oneRun();
+    results.push(result);
+    console.error(`run ${i + 1}/${runs}: live ${(result.liveMs / 1000).toFixed(1)} s, first point ${(result.firstPointMs / 1000).toFixed(1)} s, first alert ${result.firstAlertMs === null ? 'none' : `${(result.firstAlertMs / 1000).toFixed(1)} s (${result.alert})`}`);
+  }
+  const base = median(baselines);
+  const alerts = results.map((r) => r.firstAlertMs).filter((v): v is number => v !== null);
+  const rows: [string, number | null][] = [
+    ['launcher process alone (baseline)', base],
+    ['npm start → dashboard live (/healthz 200)', median(results.map((r) => r.liveMs))],
+    ['npm start → first chart point', median(results.map((r) => r.firstPointMs))],
+    ['npm start → first alert', alerts.length === results.length ? median(alerts) : null],
+    ['Ctrl-C → exited', median(results.map((r) => r.shutdownMs))],
+  ];
+  console.log(`\nnpm start, embedded mode, bundled demo stream — median of ${runs} run(s) on ${availableParallelism()} cores\n`);
+  console.log('| measure | median (s) | × baseline |\n|---|---:|---:|');
+  for (const [label, ms] of rows) console.log(`| ${label} | ${ms === null ? 'none' : (ms / 1000).toFixed(1)} | ${ms === null ? '' : (ms / base).toFixed(1)} |`);
+  const out = resolve(REPO_ROOT, 'bench/results/startup.json');
+  await mkdir(resolve(out, '..'), { recursive: true });
+  await writeFile(
+    out,
+    JSON.stringify(
+      {
+        measuredAt: new Date().toISOString(),
+        machine: { cores: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
+        runs: results,
+        medianMs: Object.fromEntries(rows.map(([label, ms]) => [label, ms === null ? null : Math.round(ms)])),
+        baselineMs: baselines,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  console.log(`\nwrote ${out}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench/startup failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

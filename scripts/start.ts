@@ -1,0 +1,92 @@
+/**
+ * `npm start` — moodstream on one machine.
+ *
+ * No KAFKA_BROKERS/REDIS_URL: one process, in-memory bus and store, the ingester replaying the bundled
+ * demo stream (or polling live Tumblr when TUMBLR_API_KEY is set), the scorer, the trends aggregator
+ * and the dashboard. Both set: each app as its own process against those services (what docker
+ * compose runs). Ctrl-C shuts everything down within SHUTDOWN_DEADLINE_MS; a second Ctrl-C exits 1.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, MoodstreamError, createLogger, errorMessage, installShutdown } from '@moodstream/core';
+import { isDistributed, parseStartConfig, type StartConfig } from './start/config';
+import { runDistributed } from './start/distributed';
+import { startEmbeddedStack } from './start/embedded';
+import { createProgress, type Progress } from './start/progress';
+
+const HELP = `Usage: npm start [-- --demo-images DIR]
+
+Runs moodstream and prints the dashboard's URL (http://localhost:3000 by default).
+
+  --demo-images DIR   demo posts carry images from DIR (e.g. ../shared/data/emotion6/images),
+                      served on 127.0.0.1 so the scorer's image path runs too
+  -h, --help          this text
+
+Environment (see the README's configuration table for every app's variables):
+  PORT, HOST              where the dashboard listens (3000, 127.0.0.1)
+  TUMBLR_API_KEY          poll live Tumblr instead of replaying the demo stream
+  KAFKA_BROKERS, REDIS_URL  both set: distributed mode, one process per app
+  DEMO_SPEED              live demo speed, a multiple of real time (1)
+  DEMO_LEAD_MINUTES       minutes into the planted mood shift at start (2)
+  DEMO_IMAGE_SHARE        share of live demo posts given an image with --demo-images (0.5)
+  SHUTDOWN_DEADLINE_MS    graceful shutdown budget (20000)
+  LOG_LEVEL               the apps' JSON log level (warn)
+`;
+
+async function runEmbedded(config: StartConfig, demoImages: string | undefined, progress: Progress): Promise<void> {
+  const logger = createLogger('moodstream', { level: config.LOG_LEVEL });
+  const stack = await startEmbeddedStack({ config, demoImagesDir: demoImages, progress, logger });
+  progress.step(`dashboard live at ${stack.url}`);
+  if (stack.demo !== null) {
+    const { topic, emotion } = stack.demo.shift;
+    progress.step(`demo: replaying ${stack.demo.posts} posts; the planted "${emotion}" shift on "${topic}" should raise an alert within a couple of minutes`);
+  }
+  progress.step('press Ctrl-C to stop');
+  installShutdown(
+    async () => {
+      const stopping = progress.elapsed();
+      progress.step('stopping: ingester, scorer, aggregator, dashboard…');
+      await stack.close();
+      progress.step(`stopped cleanly in ${((progress.elapsed() - stopping) / 1000).toFixed(1)} s`);
+    },
+    { logger, deadlineMs: config.SHUTDOWN_DEADLINE_MS },
+  );
+  const error = await stack.failed;
+  progress.step(`stopping after a failure: ${errorMessage(error)}`);
+  await stack.close().catch(() => undefined);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  let values: { 'demo-images'?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({ options: { 'demo-images': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: false }));
+  } catch (error) {
+    process.stderr.write(`npm start: ${errorMessage(error)}\nTry \`npm start -- --help\`.\n`);
+    process.exit(2);
+  }
+  if (values.help === true) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const progress = createProgress();
+  const config = parseStartConfig();
+  if (isDistributed(config)) {
+    process.exitCode = await runDistributed(config, values['demo-images'], progress);
+    return;
+  }
+  progress.step(`starting moodstream in one process (in-memory bus and store)${config.TUMBLR_API_KEY === undefined ? ', replaying the bundled demo stream' : ', polling live Tumblr'}`);
+  await runEmbedded(config, values['demo-images'], progress);
+}
+
+main().catch((error: unknown) => {
+  // A configuration problem is the user's to fix: say it plainly, without a stack trace; so is any error
+  // moodstream raises on purpose (a missing model, a failed build). Only the unexpected ones get a stack.
+  const text =
+    error instanceof ConfigError
+      ? error.message
+      : error instanceof MoodstreamError
+        ? `npm start failed: ${error.message}`
+        : `npm start failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+  process.stderr.write(`${text}\n`);
+  process.exit(1);
+});

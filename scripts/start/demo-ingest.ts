@@ -1,0 +1,130 @@
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errorMessage, systemClock, type Clock } from '@moodstream/core';
+import type { ScheduledPost } from './demo-plan';
+
+/**
+ * Feeds the demo through the real ingester in archive mode. The ingester replays a file at N× the
+ * gaps between its timestamps, starting when it starts; so the launcher writes the schedule out in
+ * pieces whose timestamps already sit where they should:
+ * - the history (timestamps in the past) as one file replayed at `max`;
+ * - then each lap's live part (timestamps = the moment each post is due) replayed at 1×, started at
+ *   the lap's first due time — one ingester run per lap, so the demo goes on for as long as it runs.
+ * `runArchive` is the ingester: in-process (embedded mode) or a child process (distributed mode).
+ */
+export interface ArchiveRun {
+  readonly done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export type RunArchive = (file: string, speed: 'max' | 1) => Promise<ArchiveRun>;
+
+export interface DemoIngest {
+  /** Resolves when the history has been produced. */
+  readonly historyDone: Promise<void>;
+  /** Rejects if an ingester run fails; never resolves otherwise. */
+  readonly failed: Promise<never>;
+  /** Laps started so far (the history counts as none). */
+  laps(): number;
+  stop(): Promise<void>;
+}
+
+/** Pulls items off the schedule: the history, then one lap at a time. */
+class ScheduleReader {
+  private pending: ScheduledPost | undefined;
+
+  constructor(private readonly schedule: Iterator<ScheduledPost>) {}
+
+  private peek(): ScheduledPost | undefined {
+    if (this.pending === undefined) {
+      const next = this.schedule.next();
+      this.pending = next.done === true ? undefined : next.value;
+    }
+    return this.pending;
+  }
+
+  /** Consecutive items satisfying `same` with the first one; empty at the end of the schedule. */
+  takeWhile(same: (first: ScheduledPost, item: ScheduledPost) => boolean): ScheduledPost[] {
+    const first = this.peek();
+    if (first === undefined) return [];
+    const taken: ScheduledPost[] = [];
+    for (let item = this.peek(); item !== undefined && same(first, item); item = this.peek()) {
+      taken.push(item);
+      this.pending = undefined;
+    }
+    return taken;
+  }
+}
+
+async function writeNdjson(file: string, items: ScheduledPost[]): Promise<void> {
+  await writeFile(file, items.map((item) => JSON.stringify(item.post)).join('\n') + '\n');
+}
+
+export function startDemoIngest(options: { schedule: Iterator<ScheduledPost>; dir: string; runArchive: RunArchive; clock?: Clock }): DemoIngest {
+  const clock = options.clock ?? systemClock;
+  const reader = new ScheduleReader(options.schedule);
+  let stopping = false;
+  let current: ArchiveRun | null = null;
+  let laps = 0;
+  let wakeTimer: ReturnType<Clock['setTimeout']> | null = null;
+  let wake: (() => void) | null = null;
+  let markHistoryDone: () => void = () => undefined;
+  const historyDone = new Promise<void>((resolve) => {
+    markHistoryDone = resolve;
+  });
+
+  const sleepUntil = (at: number): Promise<void> =>
+    new Promise((resolve) => {
+      wake = resolve;
+      wakeTimer = clock.setTimeout(resolve, Math.max(0, at - clock.now()));
+    });
+
+  const play = async (file: string, items: ScheduledPost[], speed: 'max' | 1): Promise<void> => {
+    await writeNdjson(file, items);
+    try {
+      current = await options.runArchive(file, speed);
+      await current.done;
+    } finally {
+      current = null;
+      await rm(file, { force: true });
+    }
+  };
+
+  const loop = async (): Promise<void> => {
+    const history = reader.takeWhile((_, item) => item.history);
+    if (history.length > 0) await play(join(options.dir, 'demo-history.ndjson'), history, 'max');
+    markHistoryDone();
+    while (!stopping) {
+      const lap = reader.takeWhile((first, item) => item.lap === first.lap && !item.history);
+      const first = lap[0];
+      if (first === undefined) return;
+      await sleepUntil(first.emitAt);
+      if (stopping) return;
+      laps++;
+      await play(join(options.dir, `demo-lap-${first.lap}.ndjson`), lap, 1);
+    }
+  };
+
+  const running = loop();
+  const failed = running.then(
+    () => new Promise<never>(() => undefined),
+    (error: unknown) => {
+      markHistoryDone();
+      throw new Error(`demo ingest failed: ${errorMessage(error)}`, { cause: error });
+    },
+  );
+  failed.catch(() => undefined);
+
+  return {
+    historyDone,
+    failed,
+    laps: () => laps,
+    async stop() {
+      stopping = true;
+      if (wakeTimer !== null) clock.clearTimeout(wakeTimer);
+      wake?.();
+      await current?.stop();
+      await running.catch(() => undefined);
+    },
+  };
+}

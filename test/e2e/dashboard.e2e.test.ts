@@ -1,0 +1,211 @@
+/**
+ * The whole product in a real browser: the embedded stack exactly as `npm start` builds it (demo
+ * stream, scorer with the shipped model, trends aggregator, dashboard) on a free port, driven by
+ * Debian's headless Chromium through playwright-core. Screenshots go to test-artifacts/e2e/.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import sharp from 'sharp';
+import { createLogger } from '@moodstream/core';
+import { EMOTIONS, type PostInput, type ScoredPostInput } from '@moodstream/events';
+import { parseStartConfig } from '../../scripts/start/config';
+import { startEmbeddedStack, type EmbeddedStack } from '../../scripts/start/embedded';
+import { REPO_ROOT } from '../../scripts/start/paths';
+import { createProgress } from '../../scripts/start/progress';
+
+const ARTIFACTS = resolve(REPO_ROOT, 'test-artifacts/e2e');
+const CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const suffix = Math.random().toString(36).slice(2, 8);
+
+let stack: EmbeddedStack;
+let context: BrowserContext;
+let page: Page;
+let userDataDir: string;
+let imageServer: Server;
+let imageUrl: string;
+const consoleErrors: string[] = [];
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+function post(topic: string, id: string, text: string, timestamp: number): PostInput {
+  return {
+    id,
+    blog: 'e2e-probe',
+    url: `https://e2e-probe.example.com/post/${id}`,
+    timestamp,
+    topics: [topic],
+    tags: [topic],
+    text,
+    imageUrl: null,
+    source: 'live',
+    label: null,
+    ingestedAt: timestamp,
+  };
+}
+
+function scored(topic: string, postId: string, text: string, explicit: number, timestamp: number): ScoredPostInput {
+  return {
+    postId,
+    topics: [topic],
+    timestamp,
+    probabilities: [0.7, 0.1, 0.05, 0.05, 0.05, 0.05],
+    topEmotion: EMOTIONS[0],
+    modality: 'both',
+    explicit,
+    modelVersion: 'e2e-injected',
+    latencies: {},
+    scoredAt: timestamp,
+    text,
+    imageUrl,
+    url: `https://e2e-probe.example.com/post/${postId}`,
+  };
+}
+
+before(async () => {
+  await mkdir(ARTIFACTS, { recursive: true });
+  // A real PNG on a loopback server: what the browser loads for the (injected) image posts.
+  const png = await sharp({ create: { width: 96, height: 96, channels: 3, background: { r: 200, g: 60, b: 90 } } }).png().toBuffer();
+  imageServer = createServer((req, res) => {
+    if (req.url === '/probe.png') res.writeHead(200, { 'content-type': 'image/png' }).end(png);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((done) => imageServer.listen(0, '127.0.0.1', () => done()));
+  imageUrl = `http://127.0.0.1:${(imageServer.address() as AddressInfo).port}/probe.png`;
+
+  stack = await startEmbeddedStack({
+    // A faster live demo than the default, so the test sees several buckets; the history part is the same.
+    config: parseStartConfig({ PORT: '0', DEMO_SPEED: '4', LOG_LEVEL: 'warn' }),
+    progress: createProgress({ write: (line) => process.stderr.write(`${line}\n`) }),
+    logger: createLogger('e2e', { level: 'warn' }),
+  });
+  userDataDir = await mkdtemp(join(tmpdir(), 'moodstream-e2e-chromium-'));
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    viewport: { width: 1280, height: 900 },
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(`${message.text()} (${message.location().url})`);
+  });
+  page.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
+});
+
+after(async () => {
+  await context?.close();
+  await stack?.close();
+  await new Promise<void>((done) => (imageServer ? imageServer.close(() => done()) : done()));
+  if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+});
+
+describe('dashboard end to end (embedded stack, headless Chromium)', { timeout: 8 * 60_000 }, () => {
+  it("the chart's newest point moves within 5 s of new posts", async () => {
+    // Steady state: the start-up backlog (the demo's history) scored, as a person sees it a minute after start.
+    await stack.demo?.historyDone;
+    const waitStarted = Date.now();
+    await stack.caughtUp(120_000);
+    process.stderr.write(`e2e: the scorer caught up with the demo history ${Date.now() - waitStarted} ms after the test began waiting\n`);
+    const topic = `e2e-live-${suffix}`;
+    await page.goto(`${stack.url}/?topic=${topic}`);
+    await page.getByTestId('connection').and(page.locator('[data-connected="true"]')).waitFor({ timeout: 30_000 });
+    const producer = await stack.bus.producer();
+    try {
+      const send = async (first: number, count: number): Promise<void> => {
+        const now = Date.now();
+        const posts = Array.from({ length: count }, (_, i) => post(topic, `e2e-${suffix}-${first + i}`, `live probe number ${first + i}, what a great day`, now));
+        await producer.send(stack.topics.posts, 'Post', posts.map((p) => ({ key: p.id, value: p, timestamp: p.timestamp })));
+      };
+      const latestCount = page.getByTestId('latest-count');
+      let sentAt = Date.now();
+      await send(0, 5);
+      await assert.doesNotReject(latestCount.filter({ hasText: /^\s*5\s*$/ }).waitFor({ timeout: 5_000 }), 'first point within 5 s');
+      const firstMs = Date.now() - sentAt;
+      sentAt = Date.now();
+      await send(5, 7);
+      await assert.doesNotReject(latestCount.filter({ hasText: /^\s*12\s*$/ }).waitFor({ timeout: 5_000 }), 'the point moved within 5 s');
+      const moveMs = Date.now() - sentAt;
+      process.stderr.write(`e2e: first point after ${firstMs} ms, moved after ${moveMs} ms\n`);
+      assert.notEqual(await page.getByTestId('chart').getAttribute('data-latest-start'), '');
+      await shot('live-probe-topic');
+    } finally {
+      await producer.close();
+    }
+  });
+
+  it('the planted mood shift appears in the alert feed', async () => {
+    assert.ok(stack.demo !== null, 'the embedded stack replays the demo stream');
+    await page.goto(`${stack.url}/`);
+    const alert = page.getByTestId('alert-item').filter({ hasText: stack.demo.shift.topic }).filter({ hasText: new RegExp(stack.demo.shift.emotion, 'i') });
+    await alert.first().waitFor({ timeout: 150_000 });
+    await page.getByTestId('chart').and(page.locator('[data-state="ready"]')).waitFor({ timeout: 10_000 });
+    await shot('live-with-alert');
+  });
+
+  it('explicit images start hidden and captions with markup render as text', async () => {
+    const topic = `e2e-posts-${suffix}`;
+    const caption = `<script>window.__pwned = true</script><b>not bold</b> e2e caption ${suffix}`;
+    const now = Date.now();
+    const producer = await stack.bus.producer();
+    try {
+      await producer.send(stack.topics.scored, 'ScoredPost', [
+        { key: 'x1', value: scored(topic, `e2e-${suffix}-explicit`, caption, 0.97, now), timestamp: now },
+        { key: 'x2', value: scored(topic, `e2e-${suffix}-safe`, `<img src=x onerror="window.__pwned=true"> safe ${suffix}`, 0.01, now), timestamp: now },
+      ]);
+    } finally {
+      await producer.close();
+    }
+    const start = Math.floor(now / 60_000) * 60_000;
+    await page.goto(`${stack.url}/?topic=${topic}&at=${start}&posts=1`);
+    const explicitItem = page.locator(`[data-testid="post-item"][data-post-id="e2e-${suffix}-explicit"]`);
+    const safeItem = page.locator(`[data-testid="post-item"][data-post-id="e2e-${suffix}-safe"]`);
+    await explicitItem.waitFor({ timeout: 15_000 });
+    await safeItem.waitFor({ timeout: 15_000 });
+    assert.equal(await explicitItem.getByTestId('explicit-hidden').count(), 1, 'explicit image covered');
+    assert.equal(await explicitItem.getByTestId('post-image').count(), 0, 'explicit image not in the page');
+    assert.equal(await safeItem.getByTestId('post-image').count(), 1, 'a safe image is shown directly');
+    assert.equal(await explicitItem.getByTestId('post-text').textContent(), caption);
+    assert.equal(await explicitItem.locator('[data-testid="post-text"] b, [data-testid="post-text"] script').count(), 0);
+    assert.equal(await safeItem.locator('[data-testid="post-text"] img').count(), 0);
+    await shot('posts-explicit-hidden');
+    await explicitItem.getByTestId('show-explicit').click();
+    await explicitItem.getByTestId('post-image').waitFor({ timeout: 5_000 });
+    assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: boolean }).__pwned), undefined, 'no injected script ran');
+    await shot('posts-explicit-revealed');
+  });
+
+  it('a replay of the shift topic plays to the end and re-fires its alert', async () => {
+    assert.ok(stack.demo !== null);
+    await page.goto(`${stack.url}/replay`);
+    const topicPicker = page.getByTestId('replay-topic');
+    await topicPicker.locator(`option[value="${stack.demo.shift.topic}"]`).waitFor({ state: 'attached', timeout: 15_000 });
+    await topicPicker.selectOption(stack.demo.shift.topic);
+    await page.getByTestId('replay-speed').selectOption('max');
+    await page.getByTestId('replay-start').click();
+    await page.getByTestId('replay-state').filter({ hasText: /done/i }).waitFor({ timeout: 90_000 });
+    assert.equal(await page.getByTestId('replay-progress').getAttribute('data-progress'), '1');
+    const alerts = Number((await page.getByTestId('replay-alert-count').textContent())?.match(/\d+/)?.[0]);
+    assert.ok(alerts >= 1, `the replay re-fired the shift's alert (${alerts})`);
+    await shot('replay-done');
+  });
+
+  it('the browser console stayed free of errors', () => {
+    assert.deepEqual(consoleErrors, []);
+  });
+});
