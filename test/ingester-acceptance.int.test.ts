@@ -22,7 +22,8 @@ const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const TAGS = ['happy', 'sad', 'angry'];
 const PER_TAG = 500;
 const STORM = { fromRequest: 20, count: 4, retryAfterSeconds: 1 };
-const KILL_AT_OK_CALL = 45;
+/** The ingester is killed twice: after these numbers of successful calls (counted over the whole run). */
+const KILLS_AT_OK_CALL = [30, 55];
 
 function spawnIngester(env: NodeJS.ProcessEnv, args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'apps/ingester/src/main.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -33,24 +34,26 @@ function spawnIngester(env: NodeJS.ProcessEnv, args: string[]): { child: ChildPr
   return { child, output: () => output, exited };
 }
 
-test('3 tags × 500 posts, a 429 storm and a kill -9: every post once on Kafka, cursors resumed, calls ≤ ideal + 5%', { timeout: 240_000 }, async () => {
+test('3 tags × 500 posts, a 429 storm and kill -9 twice: every post once on Kafka, cursors resumed, calls ≤ ideal + 5%', { timeout: 300_000 }, async () => {
   const run = randomBytes(4).toString('hex');
   const prefix = `it-ingest-${run}-`;
   const redisPrefix = `it-ingest-${run}`;
   const newest = Math.floor(Date.now() / 1000) - 60;
   const fixtures = generateTaggedPosts({ tags: TAGS, perTag: PER_TAG, overlap: 0.3, seed: 42, newestTimestamp: newest, spacingSeconds: 5 });
   let victim: ChildProcess | null = null;
-  let killedAfter: RequestLogEntry | null = null;
+  const killedAfter: RequestLogEntry[] = [];
   const standIn = await startTumblrStandIn({
     posts: fixtures.posts,
     behaviours: { faults: [{ kind: 'rate-limit', ...STORM }], latencyMs: 15 },
     onRequest: (entry) => {
       const ok = standIn.requestLog.filter((r) => r.status === 200).length;
-      if (victim !== null && killedAfter === null && entry.status === 200 && ok >= KILL_AT_OK_CALL) {
-        killedAfter = entry;
-        // A little later than the answer, so the kill can land while that page is being produced.
+      const due = KILLS_AT_OK_CALL[killedAfter.length];
+      if (victim !== null && due !== undefined && entry.status === 200 && ok >= due) {
+        killedAfter.push(entry);
+        // A little after the answer, so the kill can land while that page is being produced.
         const target = victim;
-        setTimeout(() => target.kill('SIGKILL'), Math.floor(Math.random() * 40));
+        victim = null;
+        setTimeout(() => target.kill('SIGKILL'), 3 + Math.floor(Math.random() * 25));
       }
     },
   });
@@ -75,16 +78,22 @@ test('3 tags × 500 posts, a 429 storm and a kill -9: every post once on Kafka, 
   const bus = createKafkaBus({ brokers: BROKERS.split(','), clientId: `it-ingest-${run}`, topicPrefix: prefix });
   const redis = new Redis(REDIS_URL);
   try {
-    const first = spawnIngester(env, args);
-    victim = first.child;
-    const firstExit = await first.exited;
-    assert.equal(firstExit, null, `the first run must die by SIGKILL, not exit (${first.output().slice(-2000)})`);
-    assert.ok(killedAfter !== null, 'the kill happened mid-run');
-    const beforeRestart = standIn.requestLog.length;
+    const outputs: string[] = [];
+    const restarts: number[] = [];
+    for (let i = 0; i < KILLS_AT_OK_CALL.length; i++) {
+      const doomed = spawnIngester(env, args);
+      victim = doomed.child;
+      const code = await doomed.exited;
+      outputs.push(doomed.output());
+      assert.equal(code, null, `run ${i + 1} must die by SIGKILL, not exit (${doomed.output().slice(-2000)})`);
+      restarts.push(standIn.requestLog.length);
+    }
+    assert.equal(killedAfter.length, KILLS_AT_OK_CALL.length, 'every kill happened mid-run');
 
-    const second = spawnIngester(env, args);
-    const secondExit = await second.exited;
-    assert.equal(secondExit, 0, `the restarted backfill finishes cleanly:\n${second.output().slice(-3000)}`);
+    const last = spawnIngester(env, args);
+    const lastExit = await last.exited;
+    outputs.push(last.output());
+    assert.equal(lastExit, 0, `the restarted backfill finishes cleanly:\n${last.output().slice(-3000)}`);
 
     // Kafka holds every post exactly once, and nothing else.
     const counts = new Map<string, number>();
@@ -103,18 +112,20 @@ test('3 tags × 500 posts, a 429 storm and a kill -9: every post once on Kafka, 
     assert.equal(records, fixtures.ids.length);
     for (const id of fixtures.ids) assert.ok(counts.has(id), `post ${id} on Kafka`);
 
-    // The restart resumed each tag at its saved position: its first request is no newer than the
+    // Each restart resumed every tag at its saved position: its first request is no newer than the
     // last page the killed run asked for (a page in flight is re-read; nothing is walked twice).
     const log = standIn.requestLog;
     const ceiling = Math.ceil(Date.parse(to) / 1000);
-    for (const tag of TAGS) {
-      const earlier = log.slice(0, beforeRestart).filter((r) => r.tag === tag && r.status === 200);
-      const later = log.slice(beforeRestart).filter((r) => r.tag === tag);
-      if (earlier.length === 0) continue;
-      const lastBefore = earlier.at(-1)?.before ?? ceiling;
-      const resumedAt = later[0]?.before ?? null;
-      if (resumedAt === null) continue; // the tag had finished before the kill
-      assert.ok(resumedAt <= lastBefore && resumedAt !== ceiling, `${tag} resumed at before=${resumedAt}, last asked before the kill ${lastBefore}`);
+    for (const restartAt of restarts) {
+      for (const tag of TAGS) {
+        const earlier = log.slice(0, restartAt).filter((r) => r.tag === tag && r.status === 200);
+        const later = log.slice(restartAt).filter((r) => r.tag === tag);
+        if (earlier.length === 0) continue;
+        const lastBefore = earlier.at(-1)?.before ?? ceiling;
+        const resumedAt = later[0]?.before ?? null;
+        if (resumedAt === null) continue; // the tag had finished before the kill
+        assert.ok(resumedAt <= lastBefore && resumedAt !== ceiling, `${tag} resumed at before=${resumedAt}, last asked before the kill ${lastBefore}`);
+      }
     }
 
     // Calls: the ideal walk reads each tag's 500 posts in 25 full pages plus one empty page that ends it.
@@ -123,6 +134,7 @@ test('3 tags × 500 posts, a 429 storm and a kill -9: every post once on Kafka, 
     const limited = log.filter((r) => r.status === 429);
     assert.equal(limited.length, STORM.count, 'every storm answer was met with one call, no hammering');
     assert.ok(okCalls <= ideal * 1.05, `ok calls ${okCalls} ≤ ideal ${ideal} + 5%`);
+    const recovered = outputs.filter((o) => /recovering the batch/.test(o)).length;
     assert.ok(log.length <= (ideal + STORM.count) * 1.05, `all calls ${log.length} ≤ (ideal ${ideal} + ${STORM.count} storm answers) + 5%`);
     // Retry-After was honoured: the call after each 429 came at least ~1 s later.
     for (const answer of limited) {
@@ -131,10 +143,10 @@ test('3 tags × 500 posts, a 429 storm and a kill -9: every post once on Kafka, 
     }
     process.stdout.write(
       `# acceptance: posts=${fixtures.ids.length} records=${records} okCalls=${okCalls} ideal=${ideal} allCalls=${log.length} ` +
-        `429s=${limited.length} killedAfterCall=${(killedAfter as RequestLogEntry | null)?.n} recovered=${/recovering the batch/.test(second.output())}\n`,
+        `429s=${limited.length} killedAfterCalls=${killedAfter.map((k) => k.n).join(',')} restartsThatRecoveredAPendingBatch=${recovered}\n`,
     );
   } finally {
-    victim?.kill('SIGKILL');
+    (victim as ChildProcess | null)?.kill('SIGKILL');
     await standIn.close();
     await bus.deleteTopics([TOPICS.posts]).catch(() => undefined);
     await bus.close();
