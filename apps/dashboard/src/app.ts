@@ -6,6 +6,7 @@ import next from 'next';
 import { systemClock, type Clock, type Logger } from '@moodstream/core';
 import { createTrendsHttpHandler, type ApiError, type TrendsService } from '@moodstream/trends';
 import type { DashboardConfig } from './config';
+import { routeClass, type DashboardMetrics } from './metrics';
 import { DASHBOARD_DIR, ensureNextBuild } from './server/next-build';
 import { attachSocketHub, type SocketHub } from './server/socket-hub';
 import type { TrendsEventSource, TrendsHttpHandler } from './trends-port';
@@ -19,6 +20,8 @@ interface DashboardAppBaseOptions {
   dev?: boolean;
   /** Progress lines for a person watching start-up (the `next build` step); default: the logger. */
   onProgress?: (line: string) => void;
+  /** When given, served at /metrics and kept current. */
+  metrics?: DashboardMetrics;
   clock?: Clock;
 }
 
@@ -72,11 +75,25 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
   let ready = false;
   let stopping: Promise<void> | null = null;
 
+  const trendsHealthy = (): boolean => {
+    const healthy = (options.trends as Partial<TrendsService>).healthy;
+    return typeof healthy === 'function' ? healthy.call(options.trends) : true;
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse, nextHandler: (req: IncomingMessage, res: ServerResponse) => Promise<void>) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const metrics = options.metrics;
+    if (metrics !== undefined) res.once('finish', () => metrics.requests.inc({ route: routeClass(path), status: String(res.statusCode) }));
     if (path === '/healthz') {
-      sendJson(res, ready ? 200 : 503, { ok: ready, connections: hub?.connections() ?? 0 });
+      const trendsOk = trendsHealthy();
+      sendJson(res, ready && trendsOk ? 200 : 503, { ok: ready && trendsOk, trends: trendsOk, connections: hub?.connections() ?? 0 });
+      return;
+    }
+    if (path === '/metrics' && metrics !== undefined) {
+      const text = await metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      res.end(text);
       return;
     }
     if (path === UI_CONFIG_PATH) {
@@ -120,6 +137,7 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
         pushIntervalMs: config.DASHBOARD_PUSH_INTERVAL_MS,
         redis: options.redis,
         channel: config.DASHBOARD_SOCKET_CHANNEL,
+        metrics: options.metrics,
       });
       await new Promise<void>((resolve, reject) => {
         http.once('error', reject);

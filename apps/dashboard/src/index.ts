@@ -2,3 +2,4 @@ export { createDashboardApp, type DashboardApp, type DashboardAppOptions } from 
 export { DashboardConfigSchema, dashboardConfig, parseDashboardConfig, type DashboardConfig } from './config';
 export { DASHBOARD_DIR, ensureNextBuild, isBuildCurrent, DashboardBuildError } from './server/next-build';
 export type { TrendsEventSource, TrendsHttpHandler } from './trends-port';
+export { createDashboardMetrics, type DashboardMetrics } from './metrics';

@@ -6,6 +6,7 @@ import { TOPICS } from '@moodstream/events';
 import { createRedisTrendsStore, createTrendsHttpHandler, createTrendsService, loadConfusion, trendsConfigSchema } from '@moodstream/trends';
 import { createDashboardApp } from './app';
 import { DashboardConfigSchema } from './config';
+import { createDashboardMetrics } from './metrics';
 
 /**
  * The dashboard as its own process (distributed mode, what docker compose runs): the trends aggregator consuming
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
     logger.warn({ err: error, path: trendsConfig.TRENDS_CONFUSION_PATH }, 'no confusion matrix: corrected shares will be unavailable');
     return null;
   });
+  const metrics = createDashboardMetrics();
   const trends = createTrendsService({
     bus,
     store: createRedisTrendsStore(redis, { prefix: trendsConfig.TRENDS_REDIS_PREFIX }),
@@ -49,8 +51,9 @@ async function main(): Promise<void> {
     groupId: config.TRENDS_GROUP_ID,
     confusion,
     consume: config.DASHBOARD_AGGREGATE === '1',
+    metrics: metrics.trends,
   });
-  const app = createDashboardApp({ config, logger, trends, api: createTrendsHttpHandler(trends), redis });
+  const app = createDashboardApp({ config, logger, trends, api: createTrendsHttpHandler(trends, { logger }), redis, metrics });
 
   const closeAll = async (): Promise<void> => {
     // Browsers first (no new queries), then the aggregator (commits its batch), then the connections.

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { io as connect, type Socket } from 'socket.io-client';
-import { createLogger } from '@moodstream/core';
+import { createLogger, createMetricsRegistry } from '@moodstream/core';
 import type { ClientToServerEvents, SeriesUpdate, ServerToClientEvents } from '@moodstream/trends';
 import { createDashboardApp, type DashboardApp } from '../src/app';
 import { dashboardConfig } from '../src/config';
+import { createDashboardMetrics } from '../src/metrics';
 import { FakeTrends, makePoint } from './support/fake-trends';
 
 /** The dashboard's HTTP server end to end on loopback: routing, health, headers, socket.io, shutdown. */
@@ -13,6 +14,8 @@ describe('dashboard server', { timeout: 180_000 }, () => {
   let app: DashboardApp;
   let base: string;
   let failNext = false;
+  const metrics = createDashboardMetrics(createMetricsRegistry('dashboard', { defaultMetrics: false }));
+  const metricsText = async () => (await fetch(`${base}/metrics`)).text();
 
   before(async () => {
     const api = fake.handler;
@@ -28,6 +31,7 @@ describe('dashboard server', { timeout: 180_000 }, () => {
         return api(req, res);
       },
       onProgress: (line) => process.stderr.write(`${line}\n`),
+      metrics,
     });
     const started = await app.start();
     assert.match(started.url, /^http:\/\/localhost:\d+$/);
@@ -41,7 +45,7 @@ describe('dashboard server', { timeout: 180_000 }, () => {
   it('reports health', async () => {
     const res = await fetch(`${base}/healthz`);
     assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), { ok: true, connections: 0 });
+    assert.deepEqual(await res.json(), { ok: true, trends: true, connections: 0 });
   });
 
   it('tells the page the configured explicit-image threshold', async () => {
@@ -89,6 +93,10 @@ describe('dashboard server', { timeout: 180_000 }, () => {
       await new Promise((r) => setTimeout(r, 100));
       fake.putPoint('cats', '1m', makePoint(0, 7, {}));
       assert.equal((await got).point.count, 7);
+      const text = await metricsText();
+      assert.match(text, /^dashboard_socket_connections\{app="dashboard"\} 1$/m);
+      assert.match(text, /^dashboard_pushes_total\{event="series",app="dashboard"\} 1$/m);
+      assert.match(text, /^dashboard_http_requests_total\{route="\/healthz",status="200",app="dashboard"\} \d+$/m);
     } finally {
       socket.close();
     }

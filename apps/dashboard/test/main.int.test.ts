@@ -107,6 +107,8 @@ describe('dashboard main (distributed mode) on real Kafka and Redis', { timeout:
     while (!pushed.some((u) => u.point.start === minute && u.point.count === 25) && Date.now() < endPush) await new Promise((r) => setTimeout(r, 50));
     assert.ok(pushed.some((u) => u.topic === 'harbour' && u.point.count === 25), 'the bucket was pushed to the watching browser');
     assert.ok((await redis.keys(`${redisPrefix}*`)).length > 0, 'aggregates live in Redis under the configured prefix');
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /^trends_posts_total\{outcome="added",app="dashboard"\} 50$/m, 'each post counted once under its topic and under "all"');
     socket.close();
   });
 

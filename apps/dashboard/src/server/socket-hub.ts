@@ -5,6 +5,7 @@ import { Server } from 'socket.io';
 import type { Clock, Logger } from '@moodstream/core';
 import type { Alert } from '@moodstream/events';
 import type { ClientToServerEvents, ReplayStatus, SeriesUpdate, ServerToClientEvents, TopicSummary } from '@moodstream/trends';
+import type { DashboardMetrics } from '../metrics';
 import type { TrendsEventSource } from '../trends-port';
 import { PushCoalescer } from './push-coalescer';
 import { WatchSelectionSchema, replayRoom, seriesRoom } from './rooms';
@@ -34,6 +35,7 @@ export function attachSocketHub(options: {
   pushIntervalMs: number;
   redis?: Redis;
   channel: string;
+  metrics?: DashboardMetrics;
 }): SocketHub {
   const { logger } = options;
   const io: DashboardIo = new Server(options.httpServer, { serveClient: false, path: '/socket.io' });
@@ -46,7 +48,10 @@ export function attachSocketHub(options: {
     io.adapter(createAdapter(pub, sub, { key: options.channel }));
   }
 
+  const metrics = options.metrics;
   io.on('connection', (socket) => {
+    metrics?.sockets.inc();
+    socket.once('disconnect', () => metrics?.sockets.dec());
     socket.data.rooms = [];
     socket.on('watch', (selection: unknown) => {
       const parsed = WatchSelectionSchema.safeParse(selection);
@@ -62,9 +67,13 @@ export function attachSocketHub(options: {
     });
   });
 
-  const coalescer = new PushCoalescer(options.clock, options.pushIntervalMs, (room, update) => io.to(room).emit('series', update));
+  const coalescer = new PushCoalescer(options.clock, options.pushIntervalMs, (room, update) => {
+    metrics?.pushes.inc({ event: 'series' });
+    io.to(room).emit('series', update);
+  });
   const onSeries = (update: SeriesUpdate) => coalescer.push(update);
   const onAlert = (alert: Alert) => {
+    metrics?.pushes.inc({ event: 'alert' });
     if (alert.replayId !== null) io.to(replayRoom(alert.replayId)).emit('alert', alert);
     else io.emit('alert', alert);
   };
