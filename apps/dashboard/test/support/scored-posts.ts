@@ -1,16 +1,6 @@
 import { EMOTIONS, type Emotion, type ScoredPostInput } from '@moodstream/events';
 
-/** Deterministic pseudo-random numbers (mulberry32), so a test's stream is the same every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+export { seededRandom } from '@moodstream/trends';
 
 export const CALM: Readonly<Record<Emotion, number>> = { happy: 0.35, sad: 0.2, angry: 0.12, surprised: 0.13, scared: 0.08, disgusted: 0.12 };
 
