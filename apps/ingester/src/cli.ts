@@ -50,7 +50,7 @@ Environment (parsed at boot; a bad value stops the ingester with a message namin
   KAFKA_BROKERS             Kafka brokers, comma-separated (default 127.0.0.1:9092).
   MOODSTREAM_TOPIC_PREFIX   Prefix for the Kafka topic names.
   INGEST_STORE              Where cursors and the request budget persist: file (default), redis, memory.
-  INGEST_STATE_FILE         The file store's journal (default .moodstream/ingester-state.jsonl).
+  INGEST_STATE_FILE         The file store's journal (default .data/ingester-state.jsonl).
   REDIS_URL                 The redis store's server (default redis://127.0.0.1:6379).
   INGEST_REDIS_PREFIX       The redis store's key prefix (default moodstream:ingester).
   INGEST_MIN_ENGLISH_WORDS  Drop posts with fewer known English words (default 5; 0 keeps all).

@@ -16,7 +16,7 @@ export const IngesterConfigSchema = z
     /** Extra watched topics (an event's hashtag), comma-separated; the six emotion tags are always watched. */
     INGEST_TOPICS: z.string().default(''),
     INGEST_STORE: z.enum(['file', 'redis', 'memory']).default('file'),
-    INGEST_STATE_FILE: z.string().default('.moodstream/ingester-state.jsonl'),
+    INGEST_STATE_FILE: z.string().default('.data/ingester-state.jsonl'),
     REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
     INGEST_REDIS_PREFIX: z.string().min(1).default('moodstream:ingester'),
     KAFKA_BROKERS: z

@@ -45,7 +45,7 @@ export class TumblrClient {
     this.baseUrl = (options.baseUrl ?? TUMBLR_API_URL).replace(/\/+$/, '');
     this.fetchFn = options.fetch ?? globalThis.fetch;
     this.timeoutMs = options.timeoutMs ?? 15_000;
-    this.maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
+    this.maxBodyBytes = options.maxBodyBytes ?? 8 * 1024 * 1024;
     // Tumblr asks for one consistent User-Agent per application.
     this.userAgent = options.userAgent ?? 'moodstream-ingester/0.1';
   }

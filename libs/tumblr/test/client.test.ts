@@ -69,7 +69,7 @@ test('401, 429 (with and without Retry-After), 5xx and malformed answers become 
     for (const [type, check] of expectations) {
       await assert.rejects(client.tagged({ tag: 'happy' }), (e: unknown) => {
         errors.push(e);
-        return e instanceof type && check(e as never) && (e as { retriable: boolean }).retriable;
+        return e instanceof type && check(e as never) && (e as unknown as { retriable: boolean }).retriable;
       });
     }
     const down = new TumblrClient({ apiKey: SECRET, baseUrl: 'http://127.0.0.1:1' });
