@@ -26,8 +26,8 @@ export const ScorerConfigSchema = z.object({
   SCORER_SESSION_TIMEOUT_MS: int(30_000, 6_000, 300_000),
   SCORER_BATCH_SIZE: int(32, 1, 1024),
   SCORER_BATCH_MAX_AGE_MS: int(25, 0, 60_000),
-  /** Micro-batches processed at once: while one is in the model the next one's images are fetched. */
-  SCORER_MAX_IN_FLIGHT_BATCHES: int(2, 1, 16),
+  /** Micro-batches processed at once: one per inference thread plus one whose images are being fetched. */
+  SCORER_MAX_IN_FLIGHT_BATCHES: int(3, 1, 16),
   /** Inference worker threads; 0 runs the model on the main thread (embedded mode). */
   SCORER_WORKERS: int(Math.min(2, availableParallelism()), 0, 64),
   /** Folder of the trained fused model; empty means the model library's shipped default. */

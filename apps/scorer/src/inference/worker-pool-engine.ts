@@ -56,8 +56,9 @@ class InferenceThread {
 
 /**
  * Backbone and model on worker threads, one copy per thread. tfjs-wasm cannot use threads in Node,
- * so this is how the scorer gets more than one core: each batch is split over the threads
- * (see shardRequest), and the next batch's images are fetched on the main thread meanwhile.
+ * so this is how the scorer gets more than one core: batches run on different threads at once, a lone
+ * batch is split over the idle ones (see shardRequest), and the main thread fetches the next batch's
+ * images meanwhile.
  */
 export class WorkerPoolEngine implements InferenceEngine {
   private constructor(
@@ -78,12 +79,14 @@ export class WorkerPoolEngine implements InferenceEngine {
   }
 
   async run(request: InferenceRequest): Promise<InferenceResult> {
-    const shards = shardRequest(request, this.threads.length);
-    // Busy threads (another batch in flight) get the later shards.
-    const byLoad = [...this.threads].sort((a, b) => a.load - b.load);
+    // Idle threads share one batch (lower latency at light load); under load each batch goes whole to
+    // the least busy thread, which saves the per-call overhead of running it as several smaller passes.
+    const idle = this.threads.filter((t) => t.load === 0);
+    const targets = idle.length >= 2 ? idle : [[...this.threads].sort((a, b) => a.load - b.load)[0]!];
+    const shards = shardRequest(request, targets.length);
     const results = await Promise.all(
       shards.map(async (shard, i) => {
-        const reply = await byLoad[i % byLoad.length]!.ask({ type: 'run', request: shard.request });
+        const reply = await targets[i % targets.length]!.ask({ type: 'run', request: shard.request });
         if (reply.type !== 'result') throw new InferenceWorkerError(`unexpected reply ${reply.type}`);
         return { shard, result: reply.result };
       }),
