@@ -195,7 +195,23 @@ export function createIngesterApp(options: IngesterAppOptions): IngesterApp {
     });
     let turn = 0;
     let failures = 0;
+    // Set when a page failed after its batch was written ahead (a store or bus failure): the batch
+    // may be on the bus already, so it is reconciled before anything else is read.
+    let needsRecovery = false;
     while (!stopping) {
+      if (needsRecovery) {
+        try {
+          stats.produced += await (sink as PostSink).recover();
+          needsRecovery = false;
+        } catch (error) {
+          if (error instanceof StopRequested) return;
+          metrics.errors.inc({ kind: 'store' });
+          const delay = backoffDelay(Math.min(failures++, 16), config.INGEST_BACKOFF_INITIAL_MS, config.INGEST_BACKOFF_MAX_MS, 0.5);
+          logger.warn({ err: errorMessage(error), delayMs: delay }, 'recovering the pending batch failed; retrying');
+          await sleep(delay);
+          continue;
+        }
+      }
       const now = clock.now();
       const ready = (s: TagState): boolean => !s.finished && (s.cursor.walk !== null || s.dueAt <= now);
       let chosen: TagState | undefined;
@@ -222,8 +238,14 @@ export function createIngesterApp(options: IngesterAppOptions): IngesterApp {
         if (error instanceof StopRequested) return;
         if (error instanceof TumblrAuthError) throw error;
         const kind = tumblrErrorKind(error);
-        metrics.requests.inc({ tag: chosen.tag, outcome: kind });
-        metrics.errors.inc({ kind });
+        if (kind === 'other') {
+          // The call itself succeeded; storing or producing its page did not.
+          needsRecovery = true;
+          metrics.errors.inc({ kind: 'pipeline' });
+        } else {
+          metrics.requests.inc({ tag: chosen.tag, outcome: kind });
+          metrics.errors.inc({ kind });
+        }
         const retryAfter = error instanceof TumblrRateLimitError ? error.retryAfterMs : null;
         const delay = retryAfter ?? backoffDelay(Math.min(failures, 16), config.INGEST_BACKOFF_INITIAL_MS, config.INGEST_BACKOFF_MAX_MS, 0.5);
         failures++;

@@ -210,3 +210,43 @@ test('archive: replays an NDJSON file at N× real time and at max speed, droppin
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a store failure after a batch reached the bus is reconciled in-process: no post twice, none lost', async () => {
+  class FlakyStore extends MemoryIngestStore {
+    failures = 0;
+    override async commit(update: Parameters<MemoryIngestStore['commit']>[0]): Promise<void> {
+      if (update.produced.length > 0 && this.failures < 2) {
+        this.failures++;
+        throw new Error('store unavailable');
+      }
+      return super.commit(update);
+    }
+  }
+  const fixtures = generateTaggedPosts({ tags: ['happy'], perTag: 50, newestTimestamp: 1_700_000_000, seed: 11 });
+  const standIn = await startTumblrStandIn({ posts: fixtures.posts });
+  const bus = createMemoryBus();
+  const store = new FlakyStore();
+  const app = createIngesterApp({
+    config: testConfig({ TUMBLR_API_URL: standIn.url }),
+    bus,
+    logger: capturedLogger().logger,
+    cursorStore: store,
+    run: { mode: 'backfill', tags: ['happy'], from: 0, to: 1_700_000_001_000 },
+  });
+  try {
+    await app.start();
+    await app.done;
+    const ids = (await readAll(bus)).map((p) => p.id);
+    assert.equal(store.failures, 2);
+    assert.equal(ids.length, 50, 'each post once');
+    assert.deepEqual(new Set(ids), new Set(fixtures.ids));
+    const text = await app.registry.metrics();
+    // The first failure is the page's own commit; the second hits the recovery, which is retried.
+    assert.match(text, /moodstream_ingester_errors_total\{kind="pipeline"[^}]*\} 1/);
+    assert.match(text, /moodstream_ingester_errors_total\{kind="store"[^}]*\} 1/);
+  } finally {
+    await app.stop();
+    await standIn.close();
+    await bus.close();
+  }
+});
