@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, test } from 'node:test';
-import { MoodstreamError } from '@moodstream/core';
+import { MoodstreamError, createLogger } from '@moodstream/core';
 import { HEADERS, type Post, type PostInput } from '@moodstream/events';
 import type { Bus, BusRecord, Consumer, ConsumerOptions, RawBusRecord } from '../src/index';
 
@@ -21,6 +21,9 @@ export interface ContractHarness {
   /** Removes leftovers that are not topics (Kafka consumer groups). */
   cleanupGroups?: (groupIds: string[]) => Promise<void>;
 }
+
+/** The bus logs every dead letter and redelivery; tests provoke them on purpose. LOG_LEVEL=warn shows them. */
+export const testLogger = createLogger('bus-test', { level: process.env['LOG_LEVEL'] ?? 'silent' });
 
 class TransientFailure extends MoodstreamError {
   constructor(message: string) {

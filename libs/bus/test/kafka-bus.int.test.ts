@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { splitList } from '@moodstream/core';
 import { createKafkaBus, probeKafka } from '../src/index';
-import { makePost, runBusContract, waitFor } from './contract';
+import { makePost, runBusContract, testLogger, waitFor } from './contract';
 
 const brokers = splitList(process.env['KAFKA_BROKERS']);
 if (brokers.length === 0) {
@@ -19,7 +19,7 @@ test(`[${label}] the broker answers`, async () => {
   assert.ok(probe.ok, `Kafka at ${brokers.join(',')} does not answer: ${probe.ok ? '' : probe.reason}`);
 });
 
-const bus = createKafkaBus({ brokers, clientId: 'bus-contract', retryBackoff: { initialMs: 100, maxMs: 500 }, maxWaitTimeMs: 250 });
+const bus = createKafkaBus({ brokers, clientId: 'bus-contract', retryBackoff: { initialMs: 100, maxMs: 500 }, maxWaitTimeMs: 250, logger: testLogger });
 runBusContract({
   label,
   bus,
@@ -29,7 +29,7 @@ runBusContract({
 });
 
 // The contract's kill test aborts a consumer in-process; this one kills a real consumer process with SIGKILL.
-const killBus = createKafkaBus({ brokers, clientId: 'bus-kill-test', maxWaitTimeMs: 250 });
+const killBus = createKafkaBus({ brokers, clientId: 'bus-kill-test', maxWaitTimeMs: 250, logger: testLogger });
 after(() => killBus.close());
 
 test(`[${label}] a consumer process SIGKILLed mid-batch: its uncommitted records reach the surviving member`, async () => {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createBus, createMemoryBus } from '../src/index';
-import { makePost, runBusContract, waitFor } from './contract';
+import { makePost, runBusContract, testLogger, waitFor } from './contract';
 
 runBusContract({
   label: 'memory',
-  bus: createMemoryBus({ retryBackoff: { initialMs: 10, maxMs: 50 } }),
+  bus: createMemoryBus({ retryBackoff: { initialMs: 10, maxMs: 50 }, logger: testLogger }),
   deliveryTimeoutMs: 5_000,
 });
 
