@@ -1,12 +1,13 @@
 import type { EmotionModel, ImageBackbone, PredictInput } from '@moodstream/model';
 import type { InferenceRequest, InferenceResult } from './inference-engine';
+import { predictByLength } from './predict-by-length';
 
 export interface LoadedModels {
   emotion: EmotionModel;
   backbone: ImageBackbone;
 }
 
-/** Embeds the request's new images in one backbone pass, then scores every item in one fused pass. */
+/** Embeds the request's new images in one backbone pass, then scores every item with the fused model. */
 export async function runInference(models: LoadedModels, request: InferenceRequest): Promise<InferenceResult> {
   const backboneStart = performance.now();
   const embeddedRaw = await models.backbone.embed(request.pixels);
@@ -21,7 +22,7 @@ export async function runInference(models: LoadedModels, request: InferenceReque
     return { text: item.text, imageFeatures: fresh.features };
   });
   const modelStart = performance.now();
-  const predictions = await models.emotion.predict(inputs);
+  const predictions = await predictByLength(models.emotion, inputs);
   const modelMs = performance.now() - modelStart;
   return { predictions, embedded, backboneMs, modelMs };
 }
