@@ -111,3 +111,19 @@ test('the stand-in enforces its per-minute limit with 429 and Retry-After', asyn
     await standIn.close();
   }
 });
+
+test('a fault injected at run time for a span of time affects exactly the calls inside it', async () => {
+  const standIn = await startTumblrStandIn({ posts: generateTaggedPosts({ tags: ['happy'], perTag: 3 }).posts });
+  try {
+    const client = new TumblrClient({ apiKey: 'standin-key', baseUrl: standIn.url });
+    await client.tagged({ tag: 'happy' });
+    standIn.inject({ kind: 'server-error', forMs: 300, status: 503 });
+    await assert.rejects(client.tagged({ tag: 'happy' }), (e: unknown) => e instanceof TumblrServerError && e.status === 503);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    assert.equal((await client.tagged({ tag: 'happy' })).posts.length, 3);
+    assert.deepEqual(standIn.requestLog.map((r) => r.status), [200, 503, 200]);
+    assert.equal(standIn.okCalls(), 2);
+  } finally {
+    await standIn.close();
+  }
+});
