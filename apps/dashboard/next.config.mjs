@@ -13,6 +13,8 @@ export default function nextConfig(phase) {
     eslint: { ignoreDuringBuilds: true },
     // The two-core target machine: keep the build from forking a worker per core for static pages.
     experimental: { cpus: 1 },
+    // File tracing only feeds `output: 'standalone'` deployments; skipping it saves ~9 s of CPU per build.
+    outputFileTracing: false,
   };
   return config;
 }
