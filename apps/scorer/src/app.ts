@@ -186,7 +186,12 @@ export function createScorerApp(options: ScorerAppOptions): ScorerApp {
             counts.received += records.length;
             const receivedAt = clock.now();
             // The bus commits these offsets when this resolves: only once their ScoredPosts are acknowledged.
-            const done = microBatcher.add(records.map((record) => ({ record, receivedAt })));
+            // It also hands over no more records until then, so when the stream is saturated (a full batch
+            // came at once) the remainder has no one to wait for.
+            const done = microBatcher.add(
+              records.map((record) => ({ record, receivedAt })),
+              { flushTail: records.length >= config.SCORER_BATCH_SIZE },
+            );
             const heartbeat = setInterval(() => void context.heartbeat().catch(() => undefined), 3_000);
             try {
               await done;

@@ -47,7 +47,12 @@ export class MicroBatcher<T> {
     this.options = options;
   }
 
-  add(items: readonly T[]): Promise<void> {
+  /**
+   * @param options.flushTail cut what is left over after the full batches at once instead of waiting
+   *   for company: for a caller that already brought a full batch's worth (a saturated stream) and
+   *   knows nothing more can arrive until this resolves.
+   */
+  add(items: readonly T[], options: { flushTail?: boolean } = {}): Promise<void> {
     if (items.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { remaining: items.length, failed: false, resolve, reject };
@@ -56,7 +61,7 @@ export class MicroBatcher<T> {
         if (this.buffer.length >= this.options.maxSize) this.cut(this.options.maxSize);
       }
       if (this.buffer.length > 0) {
-        if (this.eager || this.options.maxAgeMs === 0) this.cut(this.buffer.length);
+        if (this.eager || this.options.maxAgeMs === 0 || options.flushTail === true) this.cut(this.buffer.length);
         else if (this.timer === null) this.timer = this.options.clock.setTimeout(() => this.onAge(), this.options.maxAgeMs);
       }
       this.pump();

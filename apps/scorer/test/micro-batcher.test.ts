@@ -129,3 +129,23 @@ test('flushEagerly sends what waits now and everything after without waiting for
   );
   assert.equal(clock.pendingTimers(), 0);
 });
+
+test('flushTail cuts the remainder of a saturated hand-over at once, without affecting later adds', async () => {
+  const clock = new VirtualClock();
+  const rec = recorder(clock);
+  const batcher = new MicroBatcher<number>({ maxSize: 4, maxAgeMs: 50, maxInFlight: 4, clock, process: rec.process });
+  await batcher.add([1, 2, 3, 4, 5, 6], { flushTail: true });
+  assert.deepEqual(
+    rec.batches.map((b) => [b.at, b.items]),
+    [
+      [0, [1, 2, 3, 4]],
+      [0, [5, 6]],
+    ],
+  );
+  const later = batcher.add([7]);
+  await settle();
+  assert.equal(rec.batches.length, 2, 'an ordinary add still waits for its age');
+  clock.advance(50);
+  await later;
+  assert.deepEqual(rec.batches[2], { at: 50, items: [7] });
+});
