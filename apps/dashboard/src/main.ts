@@ -62,7 +62,18 @@ async function main(): Promise<void> {
     await bus.close();
     await redis.quit().catch(() => redis.disconnect());
   };
-  installShutdown(closeAll, { logger, deadlineMs: config.SHUTDOWN_DEADLINE_MS });
+  const stopShutdown = installShutdown(closeAll, { logger, deadlineMs: config.SHUTDOWN_DEADLINE_MS });
+  // A crashed aggregator consumer does not come back by itself: exit non-zero so the supervisor restarts the process.
+  const watchdog = setInterval(() => {
+    if (trends.healthy()) return;
+    clearInterval(watchdog);
+    stopShutdown();
+    logger.fatal('the trends consumer crashed: exiting so the process is restarted');
+    const deadline = setTimeout(() => process.exit(1), config.SHUTDOWN_DEADLINE_MS);
+    deadline.unref();
+    closeAll().finally(() => process.exit(1));
+  }, 5_000);
+  watchdog.unref();
   try {
     await trends.start();
     const { url } = await app.start();

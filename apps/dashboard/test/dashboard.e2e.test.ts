@@ -221,6 +221,11 @@ describe('dashboard in a browser, on the real trends service', { timeout: 300_00
     const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
     await phone.screenshot({ path: join(ARTIFACTS, 'phone.png'), fullPage: true });
+    await phone.goto(`${base}/replay`);
+    await phone.getByTestId('replay-idle').waitFor();
+    const replayOverflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(replayOverflow <= 0, `the replay page is ${replayOverflow}px wider than the phone`);
+    await phone.screenshot({ path: join(ARTIFACTS, 'phone-replay.png'), fullPage: true });
     await phone.close();
     assert.deepEqual(phoneProblems, []);
   });
