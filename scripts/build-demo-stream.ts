@@ -34,7 +34,7 @@ const EXTRA_TAGS: Record<(typeof TOPICS)[number], readonly string[]> = {
 const BLOG_WORDS = ['quiet', 'amber', 'harbor', 'static', 'velvet', 'north', 'paper', 'signal', 'lunar', 'moss', 'copper', 'drift'];
 
 /** The planted shift: "storm-watch" turns scared for eight minutes, with twice its usual volume. */
-const SHIFT = { topic: 'storm-watch', emotion: 'scared', startMinute: 14, endMinute: 22, share: 0.6, volume: 2 } as const;
+const SHIFT = { topic: 'storm-watch', emotion: 'scared', startMinute: 14, endMinute: 22, share: 0.85, volume: 2 } as const;
 const DURATION_MINUTES = 26;
 const POSTS_PER_TOPIC_PER_MINUTE = 40;
 const STREAM_START = Date.UTC(2024, 5, 1, 18, 0, 0);
@@ -122,8 +122,8 @@ export function buildStream(rows: SourceRow[], seed: number): { posts: Post[]; m
       row = { text, label: 'surprised' };
       markupIds.push(id);
     } else if (slot.shifted) {
-      // Most shift texts say "scared" plainly; some are the subtler ones, as real posts would be.
-      row = random.next() < 0.8 && strongShiftPool.length > 0 ? random.pick(strongShiftPool) : random.pick(shiftPool);
+      // Nearly all shift texts say "scared" plainly; a few are the subtler ones, as real posts would be.
+      row = random.next() < 0.95 && strongShiftPool.length > 0 ? random.pick(strongShiftPool) : random.pick(shiftPool);
     } else {
       row = random.pick(rows);
     }

@@ -152,7 +152,8 @@ describe('dashboard end to end (embedded stack, headless Chromium)', { timeout: 
   it('the planted mood shift appears in the alert feed', async () => {
     assert.ok(stack.demo !== null, 'the embedded stack replays the demo stream');
     await page.goto(`${stack.url}/`);
-    const alert = page.getByTestId('alert-item').filter({ hasText: stack.demo.shift.topic }).filter({ hasText: new RegExp(stack.demo.shift.emotion, 'i') });
+    const { topic, emotion } = stack.demo.shift;
+    const alert = page.locator(`[data-testid="alert-item"][data-topic="${topic}"][data-emotion="${emotion}"]`);
     await alert.first().waitFor({ timeout: 150_000 });
     await page.getByTestId('chart').and(page.locator('[data-state="ready"]')).waitFor({ timeout: 10_000 });
     await shot('live-with-alert');
