@@ -14,6 +14,8 @@ export const NetworkConfigSchema = z.object({
   imageUnits: z.number().int().positive(),
   fusionUnits: z.number().int().positive(),
   dropout: z.number().min(0).max(1),
+  bowDropout: z.number().min(0).max(1).default(0),
+  textDropout: z.number().min(0).max(1).default(0),
   classes: z.number().int().positive(),
   seed: z.number().int(),
 });

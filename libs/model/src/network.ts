@@ -48,6 +48,10 @@ export interface NetworkConfig {
   imageUnits: number;
   fusionUnits: number;
   dropout: number;
+  /** Dropout on the bag-of-words input (feature dropout: the n-gram branch overfits fastest). */
+  bowDropout: number;
+  /** Dropout on the text vector (LSTM state + n-gram projection) before fusion. */
+  textDropout: number;
   classes: number;
   seed: number;
 }
@@ -76,11 +80,13 @@ export function buildNetwork(c: NetworkConfig): tf.LayersModel {
   if (c.bowSize > 0) {
     const bow = tf.input({ shape: [c.bowSize], name: 'bow' });
     inputs.push(bow);
+    const bowIn = c.bowDropout > 0 ? tf.layers.dropout({ rate: c.bowDropout, seed: seed++, name: 'bow_dropout' }).apply(bow) : bow;
     textParts.push(
-      tf.layers.dense({ units: c.bowUnits, activation: 'relu', kernelInitializer: init(), name: 'text_bow_dense' }).apply(bow) as tf.SymbolicTensor,
+      tf.layers.dense({ units: c.bowUnits, activation: 'relu', kernelInitializer: init(), name: 'text_bow_dense' }).apply(bowIn) as tf.SymbolicTensor,
     );
   }
-  const textVector = textParts.length > 1 ? tf.layers.concatenate({ name: 'text_concat' }).apply(textParts) : textParts[0]!;
+  let textVector = (textParts.length > 1 ? tf.layers.concatenate({ name: 'text_concat' }).apply(textParts) : textParts[0]!) as tf.SymbolicTensor;
+  if (c.textDropout > 0) textVector = tf.layers.dropout({ rate: c.textDropout, seed: seed++, name: 'text_dropout' }).apply(textVector) as tf.SymbolicTensor;
   const textGated = new ModalityGate({ column: 0, name: 'text_gate' }).apply([textVector as tf.SymbolicTensor, presence]);
 
   const imageDense = tf.layers.dense({ units: c.imageUnits, activation: 'relu', kernelInitializer: init(), name: 'image_dense' }).apply(image);

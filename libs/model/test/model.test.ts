@@ -39,7 +39,7 @@ const options: TrainOptions = {
   featureDim: FEATURE_DIM,
   imageInputSize: 224,
   maxLen: 12,
-  network: { lstmUnits: 8, bidirectional: false, bowUnits: 8, imageUnits: 8, fusionUnits: 32, dropout: 0.1 },
+  network: { lstmUnits: 8, bidirectional: false, bowUnits: 8, imageUnits: 8, fusionUnits: 32, dropout: 0.1, bowDropout: 0.1, textDropout: 0.1 },
   bowMinCount: 1,
   bowMaxFeatures: 200,
   epochs: 25,

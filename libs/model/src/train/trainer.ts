@@ -39,7 +39,10 @@ export interface TrainOptions {
   bowMinCount: number;
   bowMaxFeatures: number;
   epochs: number;
+  /** Early stopping: evaluations on dev without a macro-F1 gain before training stops. */
   patience: number;
+  /** Dev evaluations per epoch (the n-gram branch can overfit within one epoch). */
+  evalsPerEpoch?: number;
   batchSize: number;
   learningRate: number;
   /** Class weight = (mean count / class count) ^ power, per source; 0 = unweighted, 1 = fully balanced. */
@@ -57,6 +60,7 @@ export interface TrainOptions {
 }
 
 export interface EpochRecord {
+  /** Fractional epoch at which dev was evaluated. */
   epoch: number;
   loss: number;
   seconds: number;
@@ -177,13 +181,16 @@ export async function trainEmotionModel(sets: TrainingSets, rawVocab: Vocabulary
   const wImage = classWeights(sets.images, o.classWeightPower);
   const rng = makeRng(o.seed);
   const history: EpochRecord[] = [];
-  let best = { score: -1, epoch: 0, weights: [] as tf.Tensor[] };
+  let best = { score: -1, epoch: 0, weights: [] as tf.Tensor[], evals: 0 };
   const devRows = [...sets.dev.text, ...sets.dev.images, ...sets.dev.fused];
 
-  for (let epoch = 1; epoch <= o.epochs; epoch++) {
-    const epochStart = Date.now();
+  const evalsPerEpoch = Math.max(1, o.evalsPerEpoch ?? 1);
+  let stop = false;
+  for (let epoch = 1; epoch <= o.epochs && !stop; epoch++) {
+    let epochStart = Date.now();
     const batches = lengthBucketedBatches(epochRows(sets, o, rng, wText, wImage), o.batchSize, rng);
     const bar = new ProgressBar(`epoch ${epoch}/${o.epochs}`, batches.length);
+    const evalAt = new Set(Array.from({ length: evalsPerEpoch }, (_, i) => Math.round(((i + 1) * batches.length) / evalsPerEpoch)));
     let lossSum = 0;
     let steps = 0;
     for (const batch of batches) {
@@ -199,38 +206,44 @@ export async function trainEmotionModel(sets: TrainingSets, rawVocab: Vocabulary
       tf.dispose([loss!, onehot, weights, ...tensors]);
       steps++;
       bar.tick(1, `loss ${(lossSum / steps).toFixed(4)}`);
-    }
-    const devLogits = await logitsOf(model, devRows);
-    const probs = probabilitiesOf(devLogits, 1);
-    const labels = devRows.map((r) => r.label);
-    const slice = (from: number, to: number) => evaluate(probs.slice(from, to), labels.slice(from, to));
-    const nt = sets.dev.text.length;
-    const ni = sets.dev.images.length;
-    const rec: EpochRecord = {
-      epoch,
-      loss: lossSum / batches.length,
-      seconds: (Date.now() - epochStart) / 1000,
-      dev: {
-        text: pick(slice(0, nt)),
-        image: pick(slice(nt, nt + ni)),
-        fused: pick(slice(nt + ni, devRows.length)),
-        pooledMacroF1: evaluate(probs, labels).macroF1,
-      },
-    };
-    history.push(rec);
-    log(
-      `epoch ${epoch}: loss ${rec.loss.toFixed(4)} dev text acc ${rec.dev.text.accuracy.toFixed(3)} F1 ${rec.dev.text.macroF1.toFixed(3)} | image acc ${rec.dev.image.accuracy.toFixed(3)} | fused acc ${rec.dev.fused.accuracy.toFixed(3)} | pooled F1 ${rec.dev.pooledMacroF1.toFixed(3)} (${rec.seconds.toFixed(0)} s)`,
-    );
-    if (rec.dev.pooledMacroF1 > best.score) {
-      tf.dispose(best.weights);
-      best = { score: rec.dev.pooledMacroF1, epoch, weights: model.network.getWeights().map((w) => w.clone()) };
-    } else if (epoch - best.epoch >= o.patience) {
-      log(`early stop: no dev macro-F1 gain for ${o.patience} epochs; keeping epoch ${best.epoch}`);
-      break;
-    }
-    if (o.maxSeconds !== undefined && (Date.now() - started) / 1000 > o.maxSeconds) {
-      log(`time budget of ${o.maxSeconds} s reached; keeping epoch ${best.epoch}`);
-      break;
+      if (!evalAt.has(steps)) continue;
+
+      const at = Number((epoch - 1 + steps / batches.length).toFixed(2));
+      const devLogits = await logitsOf(model, devRows);
+      const probs = probabilitiesOf(devLogits, 1);
+      const labels = devRows.map((r) => r.label);
+      const slice = (from: number, to: number) => evaluate(probs.slice(from, to), labels.slice(from, to));
+      const nt = sets.dev.text.length;
+      const ni = sets.dev.images.length;
+      const rec: EpochRecord = {
+        epoch: at,
+        loss: lossSum / steps,
+        seconds: (Date.now() - epochStart) / 1000,
+        dev: {
+          text: pick(slice(0, nt)),
+          image: pick(slice(nt, nt + ni)),
+          fused: pick(slice(nt + ni, devRows.length)),
+          pooledMacroF1: evaluate(probs, labels).macroF1,
+        },
+      };
+      epochStart = Date.now();
+      history.push(rec);
+      log(
+        `epoch ${at}: loss ${rec.loss.toFixed(4)} dev text acc ${rec.dev.text.accuracy.toFixed(3)} F1 ${rec.dev.text.macroF1.toFixed(3)} | image acc ${rec.dev.image.accuracy.toFixed(3)} | fused acc ${rec.dev.fused.accuracy.toFixed(3)} | pooled F1 ${rec.dev.pooledMacroF1.toFixed(3)} (${rec.seconds.toFixed(0)} s)`,
+      );
+      if (rec.dev.pooledMacroF1 > best.score) {
+        tf.dispose(best.weights);
+        best = { score: rec.dev.pooledMacroF1, epoch: at, weights: model.network.getWeights().map((w) => w.clone()), evals: history.length };
+      } else if (history.length - best.evals >= o.patience) {
+        log(`early stop: no dev macro-F1 gain for ${o.patience} evaluations; keeping epoch ${best.epoch}`);
+        stop = true;
+        break;
+      }
+      if (o.maxSeconds !== undefined && (Date.now() - started) / 1000 > o.maxSeconds) {
+        log(`time budget of ${o.maxSeconds} s reached; keeping epoch ${best.epoch}`);
+        stop = true;
+        break;
+      }
     }
   }
   if (best.weights.length > 0) {
