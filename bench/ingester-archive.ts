@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -122,6 +122,7 @@ function archiveCli(file: string): Promise<{ rate: number; seconds: number; code
   });
 }
 
+const loadAtStart = loadavg()[0] ?? 0;
 const dir = mkdtempSync(path.join(tmpdir(), 'bench-archive-'));
 try {
   const posts = makePosts(COUNT);
@@ -148,6 +149,8 @@ try {
     archiveToBaselineRatio: Number((median(appRates) / median(baseRates)).toFixed(3)),
     archiveCli: { postsPerSecond: Math.round(cli.rate), seconds: Number(cli.seconds.toFixed(2)), includesProcessStartup: true },
     machine: '2 cores, shared and noisy; one Kafka broker on loopback',
+    // Other work on the machine moves both rows; the ratio is the number to compare across runs.
+    loadAverage1m: { atStart: Number(loadAtStart.toFixed(2)), atEnd: Number((loadavg()[0] ?? 0).toFixed(2)) },
     measuredAt: new Date().toISOString(),
   };
   const rows: [string, string, string][] = [
