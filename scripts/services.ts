@@ -22,18 +22,29 @@ const SLF4J_VERSION = '1.7.36';
 const RELOAD4J_VERSION = '1.2.25';
 const DEPENDENCY_PLUGIN_VERSION = '3.8.1';
 
-export const DEFAULT_KAFKA_BROKERS = '127.0.0.1:9092';
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
-const KAFKA_PORT = 9092;
-const CONTROLLER_PORT = 9093;
-const REDIS_PORT = 6379;
+/**
+ * Ports and the state folder can be moved (MOODSTREAM_SERVICES_*), so the script's own test can run a
+ * second, private pair of services next to the shared one.
+ */
+function portFromEnv(name: string, fallback: number): number {
+  const value = process.env[name];
+  if (value === undefined || value === '') return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`${name}=${value} is not a TCP port`);
+  return port;
+}
+const KAFKA_PORT = portFromEnv('MOODSTREAM_SERVICES_KAFKA_PORT', 9092);
+const CONTROLLER_PORT = portFromEnv('MOODSTREAM_SERVICES_CONTROLLER_PORT', KAFKA_PORT + 1);
+const REDIS_PORT = portFromEnv('MOODSTREAM_SERVICES_REDIS_PORT', 6379);
+export const DEFAULT_KAFKA_BROKERS = `127.0.0.1:${KAFKA_PORT}`;
+export const DEFAULT_REDIS_URL = `redis://127.0.0.1:${REDIS_PORT}`;
 const KAFKA_START_TIMEOUT_MS = 180_000;
 const REDIS_START_TIMEOUT_MS = 20_000;
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const JAR_CACHE = join(ROOT, '.cache', `kafka-${KAFKA_VERSION}`);
 const JAR_DIR = join(JAR_CACHE, 'libs');
-const STATE = join(ROOT, '.cache', 'services');
+const STATE = resolve(process.env['MOODSTREAM_SERVICES_DIR'] || join(ROOT, '.cache', 'services'));
 const KAFKA_DATA = join(STATE, `kafka-${KAFKA_VERSION}-data`);
 const KAFKA_LOG = join(STATE, 'kafka.log');
 const KAFKA_PID = join(STATE, 'kafka.pid');

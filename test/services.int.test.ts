@@ -1,0 +1,121 @@
+/**
+ * scripts/services.ts for real: a private Kafka + Redis pair on free ports and in a temporary state
+ * folder (the shared pair on 9092/6379 is left alone), started, reused, reported and stopped.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, test } from 'node:test';
+import { probeKafka } from '@moodstream/bus';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const state = mkdtempSync(join(tmpdir(), 'moodstream-services-test-'));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+const ports = { kafka: await freePort(), controller: await freePort(), redis: await freePort() };
+
+function services(command: string, extraEnv: Record<string, string> = {}): { status: number | null; output: string; ms: number } {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    MOODSTREAM_SERVICES_DIR: state,
+    MOODSTREAM_SERVICES_KAFKA_PORT: String(ports.kafka),
+    MOODSTREAM_SERVICES_CONTROLLER_PORT: String(ports.controller),
+    MOODSTREAM_SERVICES_REDIS_PORT: String(ports.redis),
+    ...extraEnv,
+  };
+  // npm test exports the shared services' addresses; this test is about starting its own.
+  if (!('KAFKA_BROKERS' in extraEnv)) delete env['KAFKA_BROKERS'];
+  if (!('REDIS_URL' in extraEnv)) delete env['REDIS_URL'];
+  const started = Date.now();
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/services.ts', command], { cwd: ROOT, env, encoding: 'utf8', timeout: 240_000 });
+  return { status: result.status, output: `${result.stdout}${result.stderr}`, ms: Date.now() - started };
+}
+
+function pidFrom(file: string): number | null {
+  const path = join(state, file);
+  return existsSync(path) ? Number(readFileSync(path, 'utf8').trim()) : null;
+}
+
+function alive(pid: number | null): boolean {
+  if (pid === null) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+after(() => {
+  // Whatever happened above, leave no broker or server behind.
+  for (const file of ['kafka.pid', 'redis.pid']) {
+    const pid = pidFrom(file);
+    if (alive(pid) && pid !== null) process.kill(pid, 'SIGKILL');
+  }
+  rmSync(state, { recursive: true, force: true });
+});
+
+test('services up starts Kafka (KRaft) and Redis, a second up reuses them, status reports them, down stops them', async () => {
+  const brokers = `127.0.0.1:${ports.kafka}`;
+  const up = services('up');
+  assert.equal(up.status, 0, up.output);
+  assert.match(up.output, /kafka: starting Kafka 3\.9\.1 \(pid \d+/);
+  assert.match(up.output, new RegExp(`Kafka 3\\.9\\.1 answers on ${brokers} after [\\d.]+s`));
+  assert.match(up.output, new RegExp(`Redis answers on redis://127\\.0\\.0\\.1:${ports.redis}`));
+  assert.match(up.output, new RegExp(`^KAFKA_BROKERS=${brokers}$`, 'm'));
+  assert.ok((await probeKafka([brokers], 5_000)).ok, 'the broker answers after up returned');
+  const kafkaPid = pidFrom('kafka.pid');
+  const redisPid = pidFrom('redis.pid');
+  assert.ok(alive(kafkaPid) && alive(redisPid), 'both run detached, after the script exited');
+  assert.match(readFileSync(join(state, 'kafka-server.properties'), 'utf8'), /^process\.roles=broker,controller$/m);
+
+  const again = services('up');
+  assert.equal(again.status, 0, again.output);
+  assert.match(again.output, new RegExp(`reusing the Kafka broker already answering on ${brokers}`));
+  assert.match(again.output, /reusing the Redis server already answering/);
+  assert.equal(pidFrom('kafka.pid'), kafkaPid, 'no second broker');
+
+  const status = services('status');
+  assert.equal(status.status, 0, status.output);
+  assert.match(status.output, new RegExp(`kafka ${brokers}: up \\(started by this project, pid ${kafkaPid}\\)`));
+
+  const down = services('down');
+  assert.equal(down.status, 0, down.output);
+  assert.match(down.output, new RegExp(`kafka: stopped \\(pid ${kafkaPid}\\)`));
+  assert.match(down.output, new RegExp(`redis: stopped \\(pid ${redisPid}\\)`));
+  assert.ok(!alive(kafkaPid) && !alive(redisPid), 'both processes are gone');
+  assert.equal((await probeKafka([brokers], 1_000)).ok, false);
+
+  const after = services('status');
+  assert.equal(after.status, 1, 'status fails when the services are down');
+  assert.match(after.output, new RegExp(`kafka ${brokers}: down`));
+  console.log(`services up (warm jar cache): ${up.ms} ms; second up: ${again.ms} ms; down: ${down.ms} ms`);
+});
+
+test('with KAFKA_BROKERS / REDIS_URL set, up starts nothing and says which service does not answer', () => {
+  const deadRedis = services('up', { REDIS_URL: `redis://127.0.0.1:${ports.redis}`, KAFKA_BROKERS: `127.0.0.1:${ports.kafka}` });
+  assert.equal(deadRedis.status, 1);
+  assert.match(deadRedis.output, new RegExp(`^redis: REDIS_URL=redis://127\\.0\\.0\\.1:${ports.redis} is set but does not answer: .*ECONNREFUSED`, 'm'));
+
+  const sharedRedis = process.env['REDIS_URL'];
+  assert.ok(sharedRedis, 'REDIS_URL is not set: run this through `npm test`');
+  const deadKafka = services('up', { REDIS_URL: sharedRedis, KAFKA_BROKERS: `127.0.0.1:${ports.kafka}` });
+  assert.equal(deadKafka.status, 1);
+  assert.match(deadKafka.output, new RegExp(`^kafka: KAFKA_BROKERS=127\\.0\\.0\\.1:${ports.kafka} is set but does not answer: .*ECONNREFUSED`, 'm'));
+  assert.equal(pidFrom('kafka.pid'), null, 'no broker was started');
+  assert.equal(pidFrom('redis.pid'), null, 'no Redis was started');
+});
