@@ -46,6 +46,23 @@ const SECURITY_HEADERS: Record<string, string> = {
   'x-frame-options': 'DENY',
 };
 
+/**
+ * Production pages: scripts and styles only from this origin (Next.js and recharts need inline ones), thumbnails from
+ * anywhere over http(s), live updates only to this origin, no plugins, no framing. Development mode needs eval for hot
+ * reload, so it goes without.
+ */
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self' 'unsafe-inline'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: http: https:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
   res.end(JSON.stringify(body));
@@ -82,6 +99,7 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
 
   const handle = async (req: IncomingMessage, res: ServerResponse, nextHandler: (req: IncomingMessage, res: ServerResponse) => Promise<void>) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+    if (!dev) res.setHeader('content-security-policy', CONTENT_SECURITY_POLICY);
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const metrics = options.metrics;
     if (metrics !== undefined) res.once('finish', () => metrics.requests.inc({ route: routeClass(path), status: String(res.statusCode) }));

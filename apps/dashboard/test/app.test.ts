@@ -75,6 +75,7 @@ describe('dashboard server', { timeout: 180_000 }, () => {
       assert.match(res.headers.get('content-type') ?? '', /text\/html/);
       assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
       assert.equal(res.headers.get('x-powered-by'), null);
+      assert.match(res.headers.get('content-security-policy') ?? '', /object-src 'none'/);
       assert.match(await res.text(), /moodstream/);
     }
     assert.equal((await fetch(`${base}/no-such-page`)).status, 404);

@@ -4,6 +4,7 @@ import { EMOTIONS, WINDOW_MS as EVENTS_WINDOW_MS } from '@moodstream/events';
 import { describeRise, mergeAlert, mergeAlerts, viewForAlert } from '../src/ui/alerts';
 import { formatBucket, formatCount, formatPercent, formatPValue, formatTime, fromDateTimeLocal, toDateTimeLocal } from '../src/ui/format';
 import { EMOTION_COLORS, EMOTION_ORDER } from '../src/ui/palette';
+import { imageHoldReason, isHttpUrl } from '../src/ui/PostsPanel';
 import { hasCorrected, leadingEmotion, mergePoint, toChartRows, totalCount, trimBefore, updateMatches } from '../src/ui/series';
 import { DEFAULT_VIEW, parseViewState, viewStateQuery } from '../src/ui/url-state';
 import { WINDOW_MS, allowedWindows, bucketStart, fitWindow, windowForSpan } from '../src/ui/windows';
@@ -178,5 +179,23 @@ describe('formatting', () => {
     assert.equal(fromDateTimeLocal(toDateTimeLocal(t)), t);
     assert.ok(Number.isNaN(fromDateTimeLocal('')));
     assert.ok(Number.isNaN(fromDateTimeLocal('yesterday')));
+  });
+});
+
+describe('posts drill-down rules', () => {
+  it('holds back images at or above the threshold, unscreened ones, and all while the threshold is unknown', () => {
+    assert.equal(imageHoldReason({ explicit: 0.5 }, 0.5), 'explicit');
+    assert.equal(imageHoldReason({ explicit: 0.49 }, 0.5), null);
+    assert.equal(imageHoldReason({ explicit: null }, 0.5), 'unscreened');
+    assert.equal(imageHoldReason({ explicit: 0.01 }, null), 'pending');
+  });
+
+  it('renders only http(s) URLs', () => {
+    assert.equal(isHttpUrl('https://64.media.tumblr.com/a.jpg'), true);
+    assert.equal(isHttpUrl('http://127.0.0.1:9/x.svg'), true);
+    assert.equal(isHttpUrl('javascript:alert(1)'), false);
+    assert.equal(isHttpUrl('data:image/png;base64,AAAA'), false);
+    assert.equal(isHttpUrl('not a url'), false);
+    assert.equal(isHttpUrl(null), false);
   });
 });

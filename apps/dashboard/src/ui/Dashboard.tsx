@@ -83,7 +83,13 @@ export function Dashboard() {
           />
         </section>
 
-        <Summary points={points} mode={view.mode} rangeLabel={view.range} loading={series.status === 'loading' && points.length === 0} />
+        <Summary
+          points={points}
+          mode={view.mode}
+          rangeLabel={view.range}
+          loading={series.status === 'loading' && points.length === 0}
+          onOpenLatest={(start) => navigate({ ...view, at: start, posts: true, emotion: null }, true)}
+        />
 
         <div className="layout">
           <section className="card chart-card" id="chart" aria-label="Emotion shares over time">
@@ -166,7 +172,7 @@ function TopicPicker({ topics, value, onChange }: { topics: Loadable<TopicSummar
   );
 }
 
-function Summary({ points, mode, rangeLabel, loading }: { points: SeriesPoint[]; mode: ShareMode; rangeLabel: string; loading: boolean }) {
+function Summary({ points, mode, rangeLabel, loading, onOpenLatest }: { points: SeriesPoint[]; mode: ShareMode; rangeLabel: string; loading: boolean; onOpenLatest: (start: number) => void }) {
   const latest = points[points.length - 1];
   const lead = latest !== undefined ? leadingEmotion(latest, mode) : null;
   const leadShare = latest !== undefined && lead !== null ? (mode === 'corrected' && latest.corrected !== null ? latest.corrected[lead] : latest.shares[lead].share) : null;
@@ -181,7 +187,14 @@ function Summary({ points, mode, rangeLabel, loading }: { points: SeriesPoint[];
       <div className="stat">
         <span className="stat-label">Newest bucket</span>
         <span className="stat-value" data-testid="chart-latest-time" data-start={latest?.start ?? ''}>
-          {latest !== undefined ? formatTime(latest.start, 0) : '–'}
+          {latest !== undefined ? (
+            // Also the keyboard's way into the drill-down: the chart itself is mouse and touch only.
+            <button type="button" className="linkish stat-link" onClick={() => onOpenLatest(latest.start)} title="Read the posts in the newest bucket">
+              {formatTime(latest.start, 0)}
+            </button>
+          ) : (
+            '–'
+          )}
         </span>
       </div>
       <div className="stat">

@@ -17,7 +17,8 @@ export interface PostsPanelProps {
   start: number;
   emotion: Emotion | null;
   replay: string | null;
-  explicitThreshold: number;
+  /** Null while unknown: then every image with an explicit score is hidden. */
+  explicitThreshold: number | null;
   onEmotionChange: (emotion: Emotion | null) => void;
   onClose: () => void;
 }
@@ -33,8 +34,14 @@ export function isHttpUrl(value: string | null): value is string {
   }
 }
 
-export function isExplicit(post: ExamplePost, threshold: number): boolean {
-  return post.explicit !== null && post.explicit >= threshold;
+/**
+ * Why an image must wait for a click, or null when it may show at once: an explicit score at or above the threshold,
+ * or no score at all (the scorer could not screen it), or a threshold not known yet.
+ */
+export function imageHoldReason(post: Pick<ExamplePost, 'explicit'>, threshold: number | null): 'explicit' | 'unscreened' | 'pending' | null {
+  if (post.explicit === null) return 'unscreened';
+  if (threshold === null) return 'pending';
+  return post.explicit >= threshold ? 'explicit' : null;
 }
 
 /** Drill-down into one bucket: its example posts, each with text, thumbnail and the model's probabilities. */
@@ -89,10 +96,11 @@ export function PostsPanel({ topic, window, start, emotion, replay, explicitThre
   );
 }
 
-function PostItem({ post, threshold }: { post: ExamplePost; threshold: number }) {
+function PostItem({ post, threshold }: { post: ExamplePost; threshold: number | null }) {
   const [revealed, setRevealed] = useState(false);
   const [broken, setBroken] = useState(false);
-  const hidden = isExplicit(post, threshold) && !revealed;
+  const holdReason = imageHoldReason(post, threshold);
+  const hidden = holdReason !== null && !revealed;
   const image = isHttpUrl(post.imageUrl) ? post.imageUrl : null;
 
   return (
@@ -100,8 +108,8 @@ function PostItem({ post, threshold }: { post: ExamplePost; threshold: number })
       {image !== null && (
         <div className="post-media">
           {hidden ? (
-            <div className="explicit-cover" data-testid="explicit-hidden">
-              <span>Image hidden: likely explicit ({formatPercent(post.explicit ?? 0, 0)})</span>
+            <div className="explicit-cover" data-testid="explicit-hidden" data-reason={holdReason ?? undefined}>
+              <span>{holdReason === 'unscreened' ? 'Image not screened' : holdReason === 'pending' ? 'Image hidden' : `Image hidden: likely explicit (${formatPercent(post.explicit ?? 0, 0)})`}</span>
               <button type="button" className="btn btn-small" data-testid="show-explicit" onClick={() => setRevealed(true)}>
                 Show
               </button>

@@ -226,23 +226,24 @@ export function useNow(ms: number): number {
 
 /** Settings the server decides at run time (the page itself is built ahead of time). */
 export interface UiConfig {
-  explicitThreshold: number;
+  /** Null until the server has said: every scored image stays hidden meanwhile. */
+  explicitThreshold: number | null;
 }
 
 export const UI_CONFIG_PATH = '/ui-config.json';
 
 export function useUiConfig(): UiConfig {
-  const [config, setConfig] = useState<UiConfig>({ explicitThreshold: 0.5 });
+  const [config, setConfig] = useState<UiConfig>({ explicitThreshold: null });
   useEffect(() => {
     let cancelled = false;
     fetch(UI_CONFIG_PATH)
-      .then((res) => (res.ok ? (res.json() as Promise<UiConfig>) : null))
+      .then((res) => (res.ok ? (res.json() as Promise<{ explicitThreshold?: unknown }>) : null))
       .then(
         (body) => {
-          if (!cancelled && body !== null && typeof body.explicitThreshold === 'number') setConfig(body);
+          if (!cancelled && typeof body?.explicitThreshold === 'number') setConfig({ explicitThreshold: body.explicitThreshold });
         },
         () => {
-          // Keep the safe default threshold.
+          // Without the setting, images stay behind their click (the safe side).
         },
       );
     return () => {
