@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import { logLevel } from 'kafkajs';
+import { createLogger } from '@moodstream/core';
+import { BusError, wrapKafkaError } from '../src/index';
+import { HandoffQueue } from '../src/handoff-queue';
+import { deadLetterHeaders, headersToStrings } from '../src/headers';
+import { kafkaLogCreator } from '../src/kafka-logger';
+
+test('wrapKafkaError keeps kafkajs retriable judgement, and looks through "retries exceeded"', () => {
+  const connection = Object.assign(new Error('Connection error: ECONNREFUSED'), { name: 'KafkaJSConnectionError', retriable: true });
+  const wrapped = wrapKafkaError('producing 3 record(s) to moodstream.posts', connection);
+  assert.ok(wrapped instanceof BusError);
+  assert.equal(wrapped.retriable, true);
+  assert.equal(wrapped.message, 'producing 3 record(s) to moodstream.posts: Connection error: ECONNREFUSED');
+  assert.equal(wrapped.cause, connection);
+
+  const exhausted = Object.assign(new Error('retries exceeded'), { name: 'KafkaJSNumberOfRetriesExceeded', retriable: false, originalError: connection });
+  assert.equal(wrapKafkaError('x', exhausted).retriable, true);
+  const authorisation = Object.assign(new Error('not authorised'), { name: 'KafkaJSProtocolError', retriable: false, type: 'TOPIC_AUTHORIZATION_FAILED' });
+  const denied = wrapKafkaError('x', authorisation);
+  assert.equal(denied.retriable, false);
+  assert.equal(denied.code, 'KAFKA_TOPIC_AUTHORIZATION_FAILED');
+});
+
+test('kafkajs log lines reach our logger; routine ones are demoted', () => {
+  let text = '';
+  const destination = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      text += chunk.toString();
+      cb();
+    },
+  });
+  const logger = createLogger('t', { destination, level: 'info' });
+  const log = kafkaLogCreator(logger)(logLevel.WARN);
+  log({ namespace: 'Runner', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: 'x', message: 'The group is rebalancing, re-joining', groupId: 'g' } });
+  log({ namespace: 'Producer', level: logLevel.WARN, label: 'WARN', log: { timestamp: 'x', message: 'Limiting retries for the idempotent producer may invalidate EoS guarantees' } });
+  log({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: 'x', message: 'Connection timeout', broker: 'b:9092' } });
+  const lines = text.trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string; component: string; broker?: string });
+  assert.deepEqual(
+    lines.map((l) => [l.level, l.msg]),
+    [
+      [30, 'The group is rebalancing, re-joining'],
+      [50, 'Connection timeout'],
+    ],
+    'rebalancing is info, the idempotent-retries note is debug (hidden), real errors stay errors',
+  );
+  assert.equal(lines[1]?.component, 'kafkajs');
+  assert.equal(lines[1]?.broker, 'b:9092');
+});
+
+test('headers: kafkajs buffers become strings; dead letters keep the originals and add where from and why', () => {
+  assert.deepEqual(headersToStrings({ a: Buffer.from('1'), b: 'two', c: [Buffer.from('x'), Buffer.from('last')], d: undefined }), { a: '1', b: 'two', c: 'last' });
+  const headers = deadLetterHeaders({ 'ms-schema-version': '1' }, 'r'.repeat(1_500), { topic: 't', partition: 2, offset: '99' });
+  assert.equal(headers['ms-schema-version'], '1');
+  assert.equal(headers['ms-dlq-source-topic'], 't');
+  assert.equal(headers['ms-dlq-source-partition'], '2');
+  assert.equal(headers['ms-dlq-source-offset'], '99');
+  assert.equal(headers['ms-dlq-reason']?.length, 1_001, 'long reasons are cut');
+});
+
+test('HandoffQueue: push resolves only once the reader took the item; close releases a waiting source', async () => {
+  const queue = new HandoffQueue<number>();
+  let taken = false;
+  const pushed = queue.push(1).then(() => {
+    taken = true;
+  });
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(taken, false, 'nobody read yet');
+  const iterator = queue[Symbol.asyncIterator]();
+  assert.deepEqual(await iterator.next(), { value: 1, done: false });
+  await pushed;
+  assert.equal(taken, true);
+  const blocked = queue.push(2);
+  await iterator.return?.();
+  await blocked;
+
+  const failing = new HandoffQueue<number>();
+  failing.fail(new Error('broker gone'));
+  await assert.rejects(failing[Symbol.asyncIterator]().next(), /broker gone/);
+});
