@@ -82,10 +82,11 @@ export function PostsPanel({ topic, window, start, emotion, replay, explicitThre
           </button>
         ))}
       </div>
-      {state.status === 'loading' && <Loading label="Loading posts…" testId="posts-loading" />}
+      {(state.status === 'loading' || (state.status === 'ready' && explicitThreshold === null)) && <Loading label="Loading posts…" testId="posts-loading" />}
       {state.status === 'error' && <ErrorBox message={`Posts unavailable: ${state.error}`} onRetry={() => setGeneration((g) => g + 1)} />}
-      {state.status === 'ready' && state.posts.length === 0 && <Empty testId="posts-empty">No example posts stored for this bucket{emotion !== null ? ` with ${emotion} on top` : ''}.</Empty>}
-      {state.status === 'ready' && state.posts.length > 0 && (
+      {state.status === 'ready' && explicitThreshold !== null && state.posts.length === 0 && <Empty testId="posts-empty">No example posts stored for this bucket{emotion !== null ? ` with ${emotion} on top` : ''}.</Empty>}
+      {/* Posts wait for the threshold, so no image flickers between hidden and shown. */}
+      {state.status === 'ready' && explicitThreshold !== null && state.posts.length > 0 && (
         <ul className="post-list">
           {state.posts.map((post) => (
             <PostItem key={post.postId} post={post} threshold={explicitThreshold} />

@@ -240,10 +240,12 @@ export function useUiConfig(): UiConfig {
       .then((res) => (res.ok ? (res.json() as Promise<{ explicitThreshold?: unknown }>) : null))
       .then(
         (body) => {
-          if (!cancelled && typeof body?.explicitThreshold === 'number') setConfig({ explicitThreshold: body.explicitThreshold });
+          if (cancelled) return;
+          // Without a usable setting, threshold 0 keeps every scored image behind its click (the safe side).
+          setConfig({ explicitThreshold: typeof body?.explicitThreshold === 'number' ? body.explicitThreshold : 0 });
         },
         () => {
-          // Without the setting, images stay behind their click (the safe side).
+          if (!cancelled) setConfig({ explicitThreshold: 0 });
         },
       );
     return () => {
