@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { availableParallelism, totalmem } from 'node:os';
+import { availableParallelism, loadavg, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -215,10 +215,11 @@ const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 
 
 // ---------- scenarios ----------
 
-async function baseline(images: Buffer[]): Promise<{ backboneId: string; backend: string; batch1: number; batch32: number; imagesPerSecond: number }> {
+async function baseline(images: Buffer[]): Promise<{ backboneId: string; backend: string; modelVersion: string; batch1: number; batch32: number; imagesPerSecond: number }> {
   const backend = await initBackend();
   const model = await EmotionModel.load(MODEL_DIR);
   const backbone = await ImageBackbone.load({ id: model.backboneId as BackboneId });
+  const modelVersion = model.version;
   model.dispose();
   const pixels = await Promise.all(images.slice(0, 32).map((bytes) => preprocessImage(bytes, backbone.inputSize)));
   await backbone.embed(pixels.slice(0, 4)); // warm-up: wasm compile, first-call allocations
@@ -230,7 +231,7 @@ async function baseline(images: Buffer[]): Promise<{ backboneId: string; backend
   await backbone.embed(pixels);
   const batch32 = 64 / ((performance.now() - start) / 1000);
   backbone.dispose();
-  return { backboneId: backbone.id, backend: backend.provider, batch1: round(batch1), batch32: round(batch32), imagesPerSecond: round(Math.max(batch1, batch32)) };
+  return { backboneId: backbone.id, backend: backend.provider, modelVersion, batch1: round(batch1), batch32: round(batch32), imagesPerSecond: round(Math.max(batch1, batch32)) };
 }
 
 interface MatrixRow {
@@ -285,6 +286,7 @@ async function latencyAtTenPerSecond(imageUrl: (k: number) => string): Promise<P
 }
 
 interface SoakResult {
+  modelVersion: string;
   posts: number;
   seconds: number;
   postsPerSecond: number;
@@ -330,6 +332,7 @@ async function soak(count: number, imageUrl: (k: number) => string): Promise<Soa
     const reference = samples[Math.min(samples.length - 1, 3)]!;
     const last = samples.at(-1)!;
     return {
+      modelVersion: h.app.stats().engine?.modelVersion ?? 'unknown',
       posts: count,
       seconds: round(seconds),
       postsPerSecond: round(count / seconds),
@@ -347,7 +350,15 @@ async function soak(count: number, imageUrl: (k: number) => string): Promise<Soa
 function machine(backend: string): Record<string, string | number> {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
   const model = /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1]?.trim() ?? 'unknown';
-  return { nproc: availableParallelism(), cpu: model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, backend };
+  return {
+    nproc: availableParallelism(),
+    cpu: model,
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    backend,
+    // Other work on the machine: the absolute numbers move with it, the ratios to the baseline less so.
+    loadAverage1m: round(loadavg()[0] ?? 0, 2),
+  };
 }
 
 const RESULTS = path.join(ROOT, 'bench', 'results', 'scorer.json');
@@ -359,6 +370,7 @@ interface Results {
   generatedAt: string;
   machine: Record<string, string | number>;
   modelDir: string;
+  modelVersion: string;
   baseline?: Awaited<ReturnType<typeof baseline>>;
   matrix?: MatrixRow[];
   latency?: Awaited<ReturnType<typeof latencyAtTenPerSecond>>;
@@ -371,7 +383,7 @@ function markdown(r: Results): string {
     BEGIN,
     '## Scorer (`npm run bench:scorer`)',
     '',
-    `Generated ${r.generatedAt} on ${m['nproc']} × ${m['cpu']}, ${m['memoryGb']} GB, Node ${m['node']}, tfjs backend ${m['backend']} (a shared, noisy machine). Model: \`${path.relative(ROOT, r.modelDir) || r.modelDir}\`.`,
+    `Generated ${r.generatedAt} on ${m['nproc']} × ${m['cpu']}, ${m['memoryGb']} GB, Node ${m['node']}, tfjs backend ${m['backend']}; a shared machine, 1-minute load average ${m['loadAverage1m']} at the end of the run. Model: \`${path.relative(ROOT, r.modelDir) || r.modelDir}\` (${r.modelVersion}).`,
     'Kafka in → Kafka out through the real broker; posts/s from the first post produced to the last ScoredPost read back; latency per post from its produce to its ScoredPost being read. Image posts fetch 640×480 JPEGs from a local server (cold: every image new to the scorer; warm: the same URLs again).',
     '',
   ];
@@ -403,7 +415,7 @@ function markdown(r: Results): string {
   if (r.soak) {
     const s = r.soak;
     lines.push(
-      `**Soak** (${s.generatedAt}): ${s.posts} posts (10% with images from a pool of 200) in ${s.seconds} s (${s.postsPerSecond} posts/s). RSS ${s.rssMb.map((x) => `${x.rssMb} MB @ ${x.atPosts}`).filter((_, i, all) => i === 0 || i === 3 || i === all.length - 1).join(', ')}: growth ${s.rssGrowthPercent}% from the 20% mark to the end. Live tensors per worker ${s.tensors.first.join('/')} → ${s.tensors.last.join('/')}.`,
+      `**Soak** (${s.generatedAt}, model ${s.modelVersion}): ${s.posts} posts (10% with images from a pool of 200) in ${s.seconds} s (${s.postsPerSecond} posts/s). RSS ${s.rssMb.map((x) => `${x.rssMb} MB @ ${x.atPosts}`).filter((_, i, all) => i === 0 || i === 3 || i === all.length - 1).join(', ')}: growth ${s.rssGrowthPercent}% from the 20% mark to the end. Live tensors per worker ${s.tensors.first.join('/')} → ${s.tensors.last.join('/')}.`,
       '',
     );
   }
@@ -449,6 +461,7 @@ async function main(): Promise<void> {
         generatedAt: previous.generatedAt ?? new Date().toISOString(),
         machine: previous.machine ?? machine('wasm'),
         modelDir: MODEL_DIR,
+        modelVersion: previous.modelVersion ?? 'unknown',
         soak: { ...result, generatedAt: new Date().toISOString() },
       };
       await writeReport(merged);
@@ -473,6 +486,7 @@ async function main(): Promise<void> {
       generatedAt: new Date().toISOString(),
       machine: machine(base.backend),
       modelDir: MODEL_DIR,
+      modelVersion: base.modelVersion,
       baseline: base,
       matrix,
       latency,
