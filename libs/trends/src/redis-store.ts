@@ -155,11 +155,12 @@ export function createRedisTrendsStore(redis: Redis, options: { prefix?: string 
   const evalApply = async (args: (string | number)[]): Promise<number[]> => {
     if (sha === null) sha = (await redis.script('LOAD', APPLY_SCRIPT)) as string;
     try {
-      return (await redis.evalsha(sha, 0, ...args)) as number[];
+      // One array argument: spreading tens of thousands of arguments into a call would overflow the stack.
+      return (await redis.call('evalsha', ([sha, 0] as (string | number)[]).concat(args))) as number[];
     } catch (error) {
       if (!/NOSCRIPT/.test((error as Error).message)) throw error;
       sha = (await redis.script('LOAD', APPLY_SCRIPT)) as string;
-      return (await redis.evalsha(sha, 0, ...args)) as number[];
+      return (await redis.call('evalsha', ([sha, 0] as (string | number)[]).concat(args))) as number[];
     }
   };
 
@@ -179,7 +180,7 @@ export function createRedisTrendsStore(redis: Redis, options: { prefix?: string 
         let current: { body: (string | number)[]; groups: number; posts: number; groupIndexes: number[] } = { body: [], groups: 0, posts: 0, groupIndexes: [] };
         const flush = (examples: (string | number)[] = [0]): void => {
           if (current.groups === 0 && examples.length === 1) return;
-          calls.push({ args: [...head, current.groups, ...current.body, ...examples], groupIndexes: current.groupIndexes });
+          calls.push({ args: head.concat([current.groups], current.body, examples), groupIndexes: current.groupIndexes });
           current = { body: [], groups: 0, posts: 0, groupIndexes: [] };
         };
         plan.groups.forEach((group, index) => {
@@ -187,8 +188,10 @@ export function createRedisTrendsStore(redis: Redis, options: { prefix?: string 
             const slice = group.posts.slice(offset, offset + POSTS_PER_CALL);
             if (current.posts + slice.length > POSTS_PER_CALL && current.groups > 0) flush();
             current.body.push(group.topic, group.start, group.lastSeen, slice.length);
+            const body = current.body;
             for (const post of slice) {
-              current.body.push(post.postId, ...post.micro, post.top, post.explicit ? 1 : 0);
+              const m = post.micro;
+              body.push(post.postId, m[0] ?? 0, m[1] ?? 0, m[2] ?? 0, m[3] ?? 0, m[4] ?? 0, m[5] ?? 0, post.top, post.explicit ? 1 : 0);
             }
             current.groups += 1;
             current.posts += slice.length;

@@ -1,0 +1,100 @@
+import { parseArgs } from 'node:util';
+import { createLogger, errorMessage, parseConfig } from '@moodstream/core';
+import { describeZodError } from '@moodstream/events';
+import { ReplayRequestSchema, type ReplayStatus } from '../api-types';
+import { createTextRescorer } from '../rescore-text';
+import { createStandaloneTrends, standaloneConfigSchema } from '../standalone';
+
+const HELP = `replay — re-run a topic's history into an isolated replay namespace
+
+usage: npm run replay -- --topic T --from ISO --to ISO [--speed N|max] [--rescore] [--model DIR]
+
+  --topic T     watched topic (normalised tag), or "all"
+  --from ISO    start of the range (ISO-8601 or epoch ms), inclusive
+  --to ISO      end of the range, exclusive
+  --speed N     N× real time (default 60), or "max" for flat out
+  --rescore     re-score past Posts with the current model (text only) instead of re-reading ScoredPosts
+  --model DIR   model folder for --rescore (default models/default)
+  -h, --help    this text
+
+Reads KAFKA_BROKERS, REDIS_URL and the TRENDS_* settings from the environment. Progress goes to
+stderr; the final status (JSON) to stdout. The replay's series, alerts and example posts stay in
+Redis under its id (see GET /api/series?replay=ID) for TRENDS_REPLAY_RETENTION_MS.
+Exit: 0 done, 1 failed or bad arguments, 130 stopped by a signal.
+`;
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        topic: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        speed: { type: 'string', default: '60' },
+        rescore: { type: 'boolean', default: false },
+        model: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    process.stderr.write(`replay: ${errorMessage(error)}\n\n${HELP}`);
+    return 1;
+  }
+  if (args.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const parsed = ReplayRequestSchema.safeParse({
+    topic: args.topic,
+    from: args.from,
+    to: args.to,
+    speed: args.speed === 'max' ? 'max' : args.speed,
+    rescore: args.rescore,
+  });
+  if (!parsed.success) {
+    process.stderr.write(`replay: ${describeZodError(parsed.error)}\n\n${HELP}`);
+    return 1;
+  }
+  const request = parsed.data;
+  const logger = createLogger('replay', { level: process.env['LOG_LEVEL'] ?? 'warn', destination: process.stderr });
+  const config = parseConfig(standaloneConfigSchema, process.env, 'replay');
+  const rescore = request.rescore ? await createTextRescorer(args.model) : undefined;
+  const trends = await createStandaloneTrends(config, logger, { consume: false, clientId: 'moodstream-replay', ...(rescore === undefined ? {} : { rescore }) });
+  let signals = 0;
+  let id: string | null = null;
+  const onSignal = (): void => {
+    signals += 1;
+    if (signals > 1 || id === null) process.exit(130);
+    process.stderr.write('\nstopping the replay (again to quit at once)…\n');
+    trends.service.stopReplay(id);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const began = Date.now();
+  let lastLine = 0;
+  trends.service.on('replay', (status: ReplayStatus) => {
+    if (Date.now() - lastLine < 1_000 && status.state === 'running') return;
+    lastLine = Date.now();
+    process.stderr.write(`[${status.id}] ${status.state} ${(status.progress * 100).toFixed(1)}% at ${new Date(status.cursor).toISOString()} — ${status.processed} posts, ${status.alerts} alerts\n`);
+  });
+  try {
+    await trends.service.start();
+    id = trends.service.startReplay(request).id;
+    process.stderr.write(`replay ${id}: ${request.topic} ${new Date(request.from).toISOString()} → ${new Date(request.to).toISOString()} at ${request.speed === 'max' ? 'max speed' : `${request.speed}×`}\n`);
+    const final = await trends.service.waitForReplay(id);
+    process.stdout.write(`${JSON.stringify({ ...final, wallMs: Date.now() - began })}\n`);
+    return final.state === 'done' ? 0 : final.state === 'stopped' ? 130 : 1;
+  } finally {
+    await trends.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`replay failed: ${errorMessage(error)}\n`);
+    process.exit(1);
+  },
+);
