@@ -12,6 +12,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadDemoManifest } from '../scripts/demo/manifest';
 import { spawnLauncher } from '../scripts/start/launcher-process';
 import { REPO_ROOT } from '../scripts/start/paths';
 
@@ -22,6 +23,8 @@ interface Run {
   firstPointMs: number;
   firstAlertMs: number | null;
   alert: string | null;
+  /** The alert the demo plants (data/demo/manifest.json: topic × emotion). */
+  plantedAlertMs: number | null;
   shutdownMs: number;
 }
 
@@ -41,7 +44,7 @@ async function getJson(url: URL): Promise<unknown> {
   return response.json();
 }
 
-async function oneRun(): Promise<Run> {
+async function oneRun(planted: { topic: string; emotion: string }): Promise<Run> {
   const started = performance.now();
   const run = spawnLauncher({ env: { PORT: '0' } });
   try {
@@ -54,17 +57,23 @@ async function oneRun(): Promise<Run> {
     }, ALERT_TIMEOUT_MS);
     if (firstPoint === null) throw new Error('no chart point within 5 minutes');
     const firstPointMs = performance.now() - started;
-    const alert = await pollUntil(async () => {
-      const body = (await getJson(new URL('/api/alerts', url))) as { alerts: { topic: string; emotion: string }[] };
-      const first = body.alerts[0];
-      return first === undefined ? null : `${first.topic}/${first.emotion}`;
+    let alert: string | null = null;
+    let firstAlertMs: number | null = null;
+    const plantedAlert = await pollUntil(async () => {
+      const body = (await getJson(new URL('/api/alerts', url))) as { alerts: { topic: string; emotion: string; firedAt: number }[] };
+      const oldest = [...body.alerts].sort((a, b) => a.firedAt - b.firedAt)[0];
+      if (oldest !== undefined && alert === null) {
+        alert = `${oldest.topic}/${oldest.emotion}`;
+        firstAlertMs = performance.now() - started;
+      }
+      return body.alerts.some((a) => a.topic === planted.topic && a.emotion === planted.emotion) ? true : null;
     }, ALERT_TIMEOUT_MS);
-    const firstAlertMs = alert === null ? null : performance.now() - started;
+    const plantedAlertMs = plantedAlert === null ? null : performance.now() - started;
     const stopping = performance.now();
     run.child.kill('SIGINT');
     const code = await run.exit;
     if (code !== 0) throw new Error(`launcher exited ${code} on Ctrl-C:\n${run.output().slice(-2000)}`);
-    return { liveMs, firstPointMs, firstAlertMs, alert, shutdownMs: performance.now() - stopping };
+    return { liveMs, firstPointMs, firstAlertMs, alert, plantedAlertMs, shutdownMs: performance.now() - stopping };
   } finally {
     if (run.child.exitCode === null) run.child.kill('SIGKILL');
   }
@@ -87,21 +96,25 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' } } });
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${values.runs}`);
+  const { plantedShift } = await loadDemoManifest(resolve(REPO_ROOT, 'data/demo/manifest.json'));
   const baselines: number[] = [];
   const results: Run[] = [];
   for (let i = 0; i < runs; i++) {
     baselines.push(await baselineMs());
-    const result = await oneRun();
+    const result = await oneRun(plantedShift);
     results.push(result);
-    console.error(`run ${i + 1}/${runs}: live ${(result.liveMs / 1000).toFixed(1)} s, first point ${(result.firstPointMs / 1000).toFixed(1)} s, first alert ${result.firstAlertMs === null ? 'none' : `${(result.firstAlertMs / 1000).toFixed(1)} s (${result.alert})`}`);
+    console.error(`run ${i + 1}/${runs}: live ${(result.liveMs / 1000).toFixed(1)} s, first point ${(result.firstPointMs / 1000).toFixed(1)} s, first alert ${result.firstAlertMs === null ? 'none' : `${(result.firstAlertMs / 1000).toFixed(1)} s (${result.alert})`}, planted ${plantedShift.topic}/${plantedShift.emotion} alert ${result.plantedAlertMs === null ? 'none' : `${(result.plantedAlertMs / 1000).toFixed(1)} s`}`);
   }
   const base = median(baselines);
-  const alerts = results.map((r) => r.firstAlertMs).filter((v): v is number => v !== null);
+  const all = <T>(values: (T | null)[]): T[] | null => (values.every((v) => v !== null) ? (values as T[]) : null);
+  const alerts = all(results.map((r) => r.firstAlertMs));
+  const plantedAlerts = all(results.map((r) => r.plantedAlertMs));
   const rows: [string, number | null][] = [
     ['launcher process alone (baseline)', base],
     ['npm start → dashboard live (/healthz 200)', median(results.map((r) => r.liveMs))],
     ['npm start → first chart point', median(results.map((r) => r.firstPointMs))],
-    ['npm start → first alert', alerts.length === results.length ? median(alerts) : null],
+    ['npm start → first alert (any)', alerts === null ? null : median(alerts)],
+    [`npm start → planted alert (${plantedShift.topic}/${plantedShift.emotion})`, plantedAlerts === null ? null : median(plantedAlerts)],
     ['Ctrl-C → exited', median(results.map((r) => r.shutdownMs))],
   ];
   console.log(`\nnpm start, embedded mode, bundled demo stream — median of ${runs} run(s) on ${availableParallelism()} cores\n`);

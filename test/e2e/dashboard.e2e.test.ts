@@ -4,37 +4,27 @@
  * Debian's headless Chromium through playwright-core. Screenshots go to test-artifacts/e2e/.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { createLogger } from '@moodstream/core';
 import { EMOTIONS, type PostInput, type ScoredPostInput } from '@moodstream/events';
+import { launchHeadlessChromium, type HeadlessBrowser } from '../../scripts/start/browser';
 import { parseStartConfig } from '../../scripts/start/config';
 import { startEmbeddedStack, type EmbeddedStack } from '../../scripts/start/embedded';
 import { REPO_ROOT } from '../../scripts/start/paths';
 import { createProgress } from '../../scripts/start/progress';
 
 const ARTIFACTS = resolve(REPO_ROOT, 'test-artifacts/e2e');
-const CHROMIUM_FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const suffix = Math.random().toString(36).slice(2, 8);
 
 let stack: EmbeddedStack;
-let context: BrowserContext;
+let browser: HeadlessBrowser;
 let page: Page;
-let userDataDir: string;
 let imageServer: Server;
 let imageUrl: string;
 const consoleErrors: string[] = [];
@@ -94,14 +84,8 @@ before(async () => {
     progress: createProgress({ write: (line) => process.stderr.write(`${line}\n`) }),
     logger: createLogger('e2e', { level: 'warn' }),
   });
-  userDataDir = await mkdtemp(join(tmpdir(), 'moodstream-e2e-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_FLAGS,
-    viewport: { width: 1280, height: 900 },
-  });
-  page = context.pages()[0] ?? (await context.newPage());
+  browser = await launchHeadlessChromium();
+  page = browser.context.pages()[0] ?? (await browser.context.newPage());
   page.on('console', (message) => {
     if (message.type() === 'error') consoleErrors.push(`${message.text()} (${message.location().url})`);
   });
@@ -109,10 +93,9 @@ before(async () => {
 });
 
 after(async () => {
-  await context?.close();
+  await browser?.close();
   await stack?.close();
   await new Promise<void>((done) => (imageServer ? imageServer.close(() => done()) : done()));
-  if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
 });
 
 describe('dashboard end to end (embedded stack, headless Chromium)', { timeout: 8 * 60_000 }, () => {
