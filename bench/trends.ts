@@ -48,8 +48,11 @@ const THROUGHPUT_EVENTS = Number(args['throughput-events']);
 const RUNS = Number(args.runs);
 const BATCH = Number(args.batch);
 const TOPICS = ['politics', 'music', 'weather', 'sports', 'gaming'];
-/** 24 h of history ending at the last full day. */
-const H0 = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 2 * 86_400_000;
+/**
+ * 24 h of history starting 23 h ago (minute-aligned): the shared broker deletes records older than 24 h by their
+ * timestamps (log.retention.hours=24), so older history would vanish during the run.
+ */
+const H0 = Math.floor((Date.now() - 23 * 3_600_000) / 60_000) * 60_000;
 const DAY = 86_400_000;
 const suffix = randomBytes(4).toString('hex');
 const redisPrefix = `bench:trends:${suffix}`;

@@ -12,6 +12,12 @@ const brokers = splitList(process.env['KAFKA_BROKERS']);
 const REDIS_URL = process.env['REDIS_URL'];
 if (brokers.length === 0 || REDIS_URL === undefined) throw new Error('KAFKA_BROKERS and REDIS_URL must be set: run this through `npm test`, which starts both');
 const logger = createLogger('test', { level: 'silent' });
+/**
+ * The scenario's fixed T0 moved to a recent, hour-aligned time: the broker deletes records older than
+ * 24 h by their timestamps (log.retention.hours=24), which would remove the stream mid-test.
+ */
+const SHIFT = Math.floor((Date.now() - 3 * 3_600_000) / 3_600_000) * 3_600_000 - T0;
+const B0 = T0 + SHIFT;
 
 describe('trends aggregator on real Kafka and Redis', () => {
   const suffix = randomBytes(5).toString('hex');
@@ -48,7 +54,7 @@ describe('trends aggregator on real Kafka and Redis', () => {
       { name: topics.deadLetter, partitions: 1 },
     ]);
     const producer = await bus.producer();
-    produced = await feed(spikeStream(60), 5_000, (batch) => producer.send(topics.scored, 'ScoredPost', batch.map((p) => ({ key: p.postId, value: p, timestamp: p.timestamp }))));
+    produced = await feed(spikeStream(60), 5_000, (batch) => producer.send(topics.scored, 'ScoredPost', batch.map((p) => ({ key: p.postId, value: { ...p, timestamp: p.timestamp + SHIFT }, timestamp: p.timestamp + SHIFT }))));
     await producer.close();
   });
 
@@ -64,12 +70,12 @@ describe('trends aggregator on real Kafka and Redis', () => {
   it('consumes ScoredPosts, aggregates into Redis, and publishes exactly one alert to the alerts topic', async () => {
     const alerts: Alert[] = [];
     const svc = await start(`trends-a-${suffix}`, alerts);
-    const total = async () => (await svc.series({ topic: 'all', window: '1h', from: T0, to: T0 + 3_600_000 })).points[0]?.count ?? 0;
+    const total = async () => (await svc.series({ topic: 'all', window: '1h', from: B0, to: B0 + 3_600_000 })).points[0]?.count ?? 0;
     await drained(svc, total);
     assert.equal(await total(), 60_000);
     assert.equal(alerts.length, 1, describeAlerts(alerts));
     assert.equal(alerts[0]?.topic, SPIKE_TOPIC);
-    assert.equal(alerts[0]?.window.start, expectedAlertWindowStart(2));
+    assert.equal(alerts[0]?.window.start, expectedAlertWindowStart(2) + SHIFT);
     const onBus: Alert[] = [];
     for await (const batch of bus.readByTime({ topic: topics.alerts, eventType: 'Alert', from: 0, to: Date.now() + 60_000 })) onBus.push(...batch.map((r) => r.value));
     assert.deepEqual(onBus, alerts);
@@ -103,16 +109,16 @@ describe('trends aggregator on real Kafka and Redis', () => {
     svc.on('alert', (a) => {
       if (a.replayId !== null) replayAlerts.push(a);
     });
-    const status = svc.startReplay({ topic: SPIKE_TOPIC, from: T0, to: T0 + 3_600_000, speed: 'max', rescore: false });
+    const status = svc.startReplay({ topic: SPIKE_TOPIC, from: B0, to: B0 + 3_600_000, speed: 'max', rescore: false });
     const final = await svc.waitForReplay(status.id);
     assert.equal(final.state, 'done', final.error ?? '');
     assert.equal(final.processed, 12_000);
     assert.equal(replayAlerts.length, 1, describeAlerts(replayAlerts));
     assert.equal(replayAlerts[0]?.replayId, status.id);
-    assert.equal(replayAlerts[0]?.window.start, expectedAlertWindowStart(2));
-    const replaySeries = await svc.series({ topic: SPIKE_TOPIC, window: '1h', from: T0, to: T0 + 3_600_000, replay: status.id });
+    assert.equal(replayAlerts[0]?.window.start, expectedAlertWindowStart(2) + SHIFT);
+    const replaySeries = await svc.series({ topic: SPIKE_TOPIC, window: '1h', from: B0, to: B0 + 3_600_000, replay: status.id });
     assert.deepEqual(replaySeries.points.map((p) => p.count), [12_000]);
-    const live = await svc.series({ topic: 'all', window: '1h', from: T0, to: T0 + 3_600_000 });
+    const live = await svc.series({ topic: 'all', window: '1h', from: B0, to: B0 + 3_600_000 });
     assert.deepEqual(live.points.map((p) => p.count), [60_000], 'live untouched');
   });
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Bus } from '@moodstream/bus';
 import { errorMessage, MoodstreamError, type Clock, type Logger } from '@moodstream/core';
-import { WINDOW_MS, type Alert, type Post, type ScoredPost } from '@moodstream/events';
+import { WINDOW_MS, type Alert, type EventOf, type Post, type ScoredPost } from '@moodstream/events';
 import { ALL_TOPICS, type ReplayRequest, type ReplayStatus, type SeriesUpdate } from './api-types';
 import type { TrendsConfig } from './config';
 import type { ConfusionMatrix } from './confusion';
@@ -202,9 +202,11 @@ export class ReplayManager {
     try {
       // Phase 1: load.
       const invalid = (reason: string): void => this.options.logger.warn({ replay: status.id, reason }, 'replay skipped an invalid record');
-      const batches: AsyncIterable<ScoredPost[]> = status.rescore
-        ? this.rescored(status.from, status.to, matches, invalid)
-        : this.scored(status.from, status.to, matches, invalid);
+      const rescore = this.options.rescore;
+      const batches: AsyncIterable<ScoredPost[]> =
+        status.rescore && rescore !== undefined
+          ? this.read('Post', status, matches, invalid, rescore)
+          : this.read('ScoredPost', status, matches, invalid, async (posts) => posts);
       for await (const batch of batches) {
         await waitWhilePaused();
         if (replay.stopRequested) break;
@@ -275,35 +277,25 @@ export class ReplayManager {
     }
   }
 
-  private async *scored(from: number, to: number, matches: (topics: readonly string[]) => boolean, onInvalid: (reason: string) => void): AsyncIterable<ScoredPost[]> {
+  /** The range's records of one event type whose topics match, as ScoredPosts (re-scored Posts or stored ScoredPosts). */
+  private async *read<N extends 'Post' | 'ScoredPost'>(
+    eventType: N,
+    range: { from: number; to: number },
+    matches: (topics: readonly string[]) => boolean,
+    onInvalid: (reason: string) => void,
+    toScored: (values: EventOf<N>[]) => Promise<ScoredPost[]>,
+  ): AsyncIterable<ScoredPost[]> {
     const records = this.options.bus.readByTime({
-      topic: this.options.topics.scored,
-      eventType: 'ScoredPost',
-      from,
-      to,
+      topic: eventType === 'Post' ? this.options.topics.posts : this.options.topics.scored,
+      eventType,
+      from: range.from,
+      to: range.to,
       batchSize: this.options.config.TRENDS_BATCH_SIZE,
       onInvalid,
     });
     for await (const batch of records) {
-      const posts = batch.map((r) => r.value).filter((p) => matches(p.topics));
-      if (posts.length > 0) yield posts;
-    }
-  }
-
-  private async *rescored(from: number, to: number, matches: (topics: readonly string[]) => boolean, onInvalid: (reason: string) => void): AsyncIterable<ScoredPost[]> {
-    const rescore = this.options.rescore;
-    if (rescore === undefined) return;
-    const records = this.options.bus.readByTime({
-      topic: this.options.topics.posts,
-      eventType: 'Post',
-      from,
-      to,
-      batchSize: this.options.config.TRENDS_BATCH_SIZE,
-      onInvalid,
-    });
-    for await (const batch of records) {
-      const posts = batch.map((r) => r.value).filter((p) => matches(p.topics));
-      if (posts.length > 0) yield await rescore(posts);
+      const values = batch.map((r) => r.value).filter((v) => matches(v.topics));
+      if (values.length > 0) yield await toScored(values);
     }
   }
 }

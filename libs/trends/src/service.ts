@@ -218,8 +218,10 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
   const tick = (): void => {
     idleTimer = clock.setTimeout(() => {
       const lag = config.TRENDS_IDLE_WATERMARK_LAG_MS;
-      const idle = clock.now() - lastIngestAt >= lag;
-      (idle ? engine.advanceWatermark(clock.now() - lag) : Promise.resolve())
+      const quiet = clock.now() - lastIngestAt >= lag;
+      // A stalled consumer with a backlog is not idle: moving the watermark would drop the backlog as late.
+      const caughtUp = async (): Promise<boolean> => consumer === null || (await consumer.lag()) === 0;
+      (quiet ? caughtUp().then((idle) => (idle ? engine.advanceWatermark(clock.now() - lag) : undefined)) : Promise.resolve())
         .catch((error: unknown) => logger.warn({ err: error }, 'idle watermark advance failed'))
         .finally(() => {
           if (started) tick();
