@@ -71,7 +71,7 @@ describe('trends service + HTTP API (memory bus and store)', () => {
   };
 
   it('consumes the scored topic, aggregates and alerts live', async () => {
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 60_000;
     while (alerts.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.equal(alerts.length, 1);
     assert.equal(alerts[0]?.topic, SPIKE_TOPIC);
@@ -175,7 +175,9 @@ describe('trends service + HTTP API (memory bus and store)', () => {
     // 60 minutes of history at 1200× real time ≈ 3 s.
     const started = await post('/api/replays', { topic: SPIKE_TOPIC, from: T0, to: T0 + 3_600_000, speed: 1200 });
     const id = ReplayStatusSchema.parse(started.body).id;
-    await new Promise((r) => setTimeout(r, 800));
+    // Wait until playback is under way (loading comes first), then pause.
+    const deadline = Date.now() + 30_000;
+    while ((service.replayStatus(id)?.progress ?? 0) < 0.05 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     const paused = ReplayStatusSchema.parse((await post(`/api/replays/${id}/pause`)).body);
     assert.equal(paused.state, 'paused');
     await new Promise((r) => setTimeout(r, 300));
