@@ -46,10 +46,27 @@ async function main(): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
+  const problems: string[] = [];
+  const time = (name: string, value: string | undefined): number | undefined => {
+    if (value === undefined) {
+      problems.push(`--${name} is required`);
+      return undefined;
+    }
+    const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+    if (Number.isNaN(ms)) problems.push(`--${name} "${value}" is not an ISO-8601 time or epoch ms`);
+    return ms;
+  };
+  const from = time('from', args.from);
+  const to = time('to', args.to);
+  if (args.topic === undefined) problems.push('--topic is required');
+  if (problems.length > 0) {
+    process.stderr.write(`replay: ${problems.join('; ')}\n\n${HELP}`);
+    return 1;
+  }
   const parsed = ReplayRequestSchema.safeParse({
     topic: args.topic,
-    from: args.from,
-    to: args.to,
+    from,
+    to,
     speed: args.speed === 'max' ? 'max' : args.speed,
     rescore: args.rescore,
   });
