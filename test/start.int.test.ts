@@ -2,6 +2,11 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { spawnLauncher, type LauncherProcess } from '../scripts/start/launcher-process';
 
+/**
+ * `npm start` as a newcomer runs it: a child process on a free port, no Kafka or Redis (their variables
+ * are removed from the inherited environment), the real model and web build.
+ */
+
 const launched: LauncherProcess[] = [];
 const launch = (options: Parameters<typeof spawnLauncher>[0]): LauncherProcess => {
   const run = spawnLauncher(options);
