@@ -6,6 +6,8 @@ export interface Shard {
   itemPositions: number[];
   /** Position in the original request of each of this shard's pixels entries. */
   pixelPositions: number[];
+  /** Estimated work, in text-only posts. */
+  cost: number;
 }
 
 /** Running the backbone on one image costs about this many text-only posts (see docs/benchmarks.md). */
@@ -52,6 +54,6 @@ export function shardRequest(request: InferenceRequest, count: number): Shard[] 
         if (item.image?.kind !== 'pixels') return item;
         return { text: item.text, image: { kind: 'pixels' as const, index: localPixel.get(item.image.index)! } };
       });
-      return { request: { items, pixels: pixelPositions.map((p) => request.pixels[p]!) }, itemPositions, pixelPositions };
+      return { request: { items, pixels: pixelPositions.map((p) => request.pixels[p]!) }, itemPositions, pixelPositions, cost: load.cost };
     });
 }

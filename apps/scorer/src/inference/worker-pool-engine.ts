@@ -16,6 +16,7 @@ export class InferenceWorkerError extends MoodstreamError {
 interface Pending {
   resolve: (message: FromWorker) => void;
   reject: (error: unknown) => void;
+  cost: number;
 }
 
 class InferenceThread {
@@ -28,6 +29,7 @@ class InferenceThread {
       if (!('id' in message)) return;
       const waiter = this.pending.get(message.id);
       this.pending.delete(message.id);
+      this.queuedCost -= waiter?.cost ?? 0;
       if (message.type === 'error') waiter?.reject(new InferenceWorkerError(`inference failed: ${message.message}`));
       else waiter?.resolve(message);
     });
@@ -40,15 +42,15 @@ class InferenceThread {
     worker.on('exit', (code) => fail(new InferenceWorkerError(`inference thread exited with code ${code}`)));
   }
 
-  get load(): number {
-    return this.pending.size;
-  }
+  /** Work sent to this thread and not yet answered, in text-only posts. */
+  queuedCost = 0;
 
-  ask(message: Omit<Extract<ToWorker, { type: 'run' }>, 'id'> | Omit<Extract<ToWorker, { type: 'tensors' }>, 'id'>): Promise<FromWorker> {
+  ask(message: Omit<Extract<ToWorker, { type: 'run' }>, 'id'> | Omit<Extract<ToWorker, { type: 'tensors' }>, 'id'>, cost = 0): Promise<FromWorker> {
     if (this.failure !== null) return Promise.reject(this.failure);
     const id = this.nextId++;
+    this.queuedCost += cost;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, cost });
       this.worker.postMessage({ ...message, id } as ToWorker);
     });
   }
@@ -56,8 +58,8 @@ class InferenceThread {
 
 /**
  * Backbone and model on worker threads, one copy per thread. tfjs-wasm cannot use threads in Node,
- * so this is how the scorer gets more than one core: batches run on different threads at once, a lone
- * batch is split over the idle ones (see shardRequest), and the main thread fetches the next batch's
+ * so this is how the scorer gets more than one core: each batch is split over the threads (see
+ * shardRequest), several batches can be queued at once, and the main thread fetches the next batch's
  * images meanwhile.
  */
 export class WorkerPoolEngine implements InferenceEngine {
@@ -79,14 +81,13 @@ export class WorkerPoolEngine implements InferenceEngine {
   }
 
   async run(request: InferenceRequest): Promise<InferenceResult> {
-    // Idle threads share one batch (lower latency at light load); under load each batch goes whole to
-    // the least busy thread, which saves the per-call overhead of running it as several smaller passes.
-    const idle = this.threads.filter((t) => t.load === 0);
-    const targets = idle.length >= 2 ? idle : [[...this.threads].sort((a, b) => a.load - b.load)[0]!];
-    const shards = shardRequest(request, targets.length);
+    // Every batch is split over all threads; the biggest shard goes to the thread with the least work
+    // queued, so a batch heavy with new images cannot pile up on one thread while the other idles.
+    const shards = shardRequest(request, this.threads.length).sort((a, b) => b.cost - a.cost);
     const results = await Promise.all(
-      shards.map(async (shard, i) => {
-        const reply = await targets[i % targets.length]!.ask({ type: 'run', request: shard.request });
+      shards.map(async (shard) => {
+        const thread = this.threads.reduce((best, t) => (t.queuedCost < best.queuedCost ? t : best));
+        const reply = await thread.ask({ type: 'run', request: shard.request }, shard.cost);
         if (reply.type !== 'result') throw new InferenceWorkerError(`unexpected reply ${reply.type}`);
         return { shard, result: reply.result };
       }),
