@@ -82,6 +82,18 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
       assert.deepEqual(all1d, expected);
     });
 
+    it('counts the same post twice in one batch (a producer retry) once', async () => {
+      const post = scoredPost({ postId: 'twice', timestamp: T0 + 7_000, topics: ['cats', 'cats'] });
+      const result = await store.apply('c1b', plan([post, post]), LONG_RETENTION);
+      assert.deepEqual(result.added, [1, 1]);
+      const [cats, all] = await store.readBuckets('c1b', [
+        { topic: 'cats', size: '1m', start: T0 },
+        { topic: 'all', size: '1d', start: T0 },
+      ]);
+      assert.equal(cats?.count, 1);
+      assert.equal(all?.count, 1);
+    });
+
     it('returns null for empty buckets and other namespaces', async () => {
       const [empty, otherNs] = await store.readBuckets('c1', [
         { topic: 'cats', size: '1m', start: T0 + 10 * 60_000 },
