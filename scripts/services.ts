@@ -286,9 +286,11 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=4
 group.initial.rebalance.delay.ms=0
-# Tests create and drop many small topics: keep segments small and retention short.
+# Records carry the post's own time, which can be months old (backfills, archive replays, fixtures):
+# retention by time would delete them minutes after they are written. Bound the disk by size instead.
+log.retention.ms=-1
+log.retention.bytes=268435456
 log.segment.bytes=16777216
-log.retention.hours=24
 log.retention.check.interval.ms=60000
 num.network.threads=2
 num.io.threads=4

@@ -81,7 +81,10 @@ test('services up starts Kafka (KRaft) and Redis, a second up reuses them, statu
   const kafkaPid = pidFrom('kafka.pid');
   const redisPid = pidFrom('redis.pid');
   assert.ok(alive(kafkaPid) && alive(redisPid), 'both run detached, after the script exited');
-  assert.match(readFileSync(join(state, 'kafka-server.properties'), 'utf8'), /^process\.roles=broker,controller$/m);
+  const properties = readFileSync(join(state, 'kafka-server.properties'), 'utf8');
+  assert.match(properties, /^process\.roles=broker,controller$/m);
+  // Records carry post times that may be years old: retention must not be by time.
+  assert.match(properties, /^log\.retention\.ms=-1$/m);
 
   const again = services('up');
   assert.equal(again.status, 0, again.output);
