@@ -212,6 +212,8 @@ export class ReplayManager {
         if (replay.stopRequested) break;
         const result = await engine.ingest(batch);
         status.processed += result.accepted;
+        // Flat out, loading is the replay: show how far history has been read (nothing is paced anyway).
+        if (speed === Infinity) setCursor(Math.min(status.to - 1, batch.reduce((max, post) => Math.max(max, post.timestamp), status.cursor)));
         this.publish(replay, true);
       }
 
