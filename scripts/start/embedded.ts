@@ -78,7 +78,6 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions): Promise
       progress.step(`serving ${images.imageCount} demo images from ${options.demoImagesDir} at ${images.baseUrl}`);
     }
 
-    // The dashboard, then trends: the dashboard's (possible) `next build` is the slow step and the others wait on no one.
     const trendsConfig = parseConfig(trendsConfigSchema, env, 'trends');
     const confusion = await loadConfusion(trendsConfig.TRENDS_CONFUSION_PATH).catch(() => null);
     const trends = createTrendsService({
@@ -116,22 +115,21 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions): Promise
     // Started side by side (the model load and a possible `next build` are the slow steps). If one fails, the
     // others are still let finish starting, so nothing (a build child process, a worker thread) is left behind.
     const started = await Promise.allSettled([
-      dashboard.start().then((address) => {
-        closers.push(() => dashboard.stop());
-        return address;
-      }),
+      dashboard.start(),
       scorer.start().then(() => {
-        closers.push(() => scorer.stop());
         const engine = scorer.stats().engine;
         progress.step(`emotion model ready${engine === null ? '' : ` (${engine.modelVersion}, ${engine.backend})`}`);
       }),
-      trends.start().then(() => {
-        closers.push(() => trends.stop());
-      }),
+      trends.start(),
     ]);
+    // Closed in reverse: the scorer finishes and commits its batch, the aggregator takes it in, then the dashboard goes.
+    const [dashboardStarted, scorerStarted, trendsStarted] = started;
+    if (dashboardStarted.status === 'fulfilled') closers.push(() => dashboard.stop());
+    if (trendsStarted.status === 'fulfilled') closers.push(() => trends.stop());
+    if (scorerStarted.status === 'fulfilled') closers.push(() => scorer.stop());
     const failure = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failure !== undefined) throw failure.reason;
-    const { url, port } = (started[0] as PromiseFulfilledResult<{ url: string; port: number }>).value;
+    const { url, port } = (dashboardStarted as PromiseFulfilledResult<{ url: string; port: number }>).value;
 
     const caughtUp = async (timeoutMs: number): Promise<void> => {
       const deadline = Date.now() + timeoutMs;
@@ -148,7 +146,9 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions): Promise
       }
     };
 
-    const ingesterConfig = parseConfig(IngesterConfigSchema, appEnv(env, { INGEST_STORE: 'memory' }), 'ingester');
+    // Live mode keeps its cursors and request budget in the ingester's default store (a local file), so a
+    // restart neither re-reads nor skips; archive runs need no store.
+    const ingesterConfig = parseConfig(IngesterConfigSchema, env, 'ingester');
     if (config.TUMBLR_API_KEY !== undefined) {
       const ingester = createIngesterApp({ config: { ...ingesterConfig, TUMBLR_API_KEY: config.TUMBLR_API_KEY }, bus, logger, run: { mode: 'live', tags: [] } });
       await ingester.start();
