@@ -207,14 +207,34 @@ export class ReplayManager {
         status.rescore && rescore !== undefined
           ? this.read('Post', status, matches, invalid, rescore)
           : this.read('ScoredPost', status, matches, invalid, async (posts) => posts);
-      for await (const batch of batches) {
-        await waitWhilePaused();
-        if (replay.stopRequested) break;
-        const result = await engine.ingest(batch);
-        status.processed += result.accepted;
-        // Flat out, loading is the replay: show how far history has been read (nothing is paced anyway).
-        if (speed === Infinity) setCursor(Math.min(status.to - 1, batch.reduce((max, post) => Math.max(max, post.timestamp), status.cursor)));
-        this.publish(replay, true);
+      // Read one batch ahead: decoding the next batch overlaps writing this one.
+      const iterator = batches[Symbol.asyncIterator]();
+      let ahead = iterator.next();
+      let exhausted = false;
+      try {
+        for (;;) {
+          const { value: batch, done } = await ahead;
+          if (done === true) {
+            exhausted = true;
+            break;
+          }
+          await waitWhilePaused();
+          if (replay.stopRequested) break;
+          ahead = iterator.next();
+          // Surfaces at the next await; never an unhandled rejection in between.
+          ahead.catch(() => undefined);
+          const result = await engine.ingest(batch);
+          status.processed += result.accepted;
+          // Flat out, loading is the replay: show how far history has been read (nothing is paced anyway).
+          if (speed === Infinity) setCursor(Math.min(status.to - 1, batch.reduce((max, post) => Math.max(max, post.timestamp), status.cursor)));
+          this.publish(replay, true);
+        }
+      } finally {
+        // Stopped or failed half-way: let the read-ahead settle, then close the read (and its Kafka consumer).
+        if (!exhausted) {
+          await ahead.catch(() => undefined);
+          await iterator.return?.();
+        }
       }
 
       // Phase 2: play.
