@@ -83,6 +83,11 @@ export class SpikeDetector {
     if (this.state.pairs[topic] === undefined) this.state.pairs[topic] = Array.from({ length: EMOTION_COUNT }, freshPair);
   }
 
+  /** Stops watching a topic that went quiet: it leaves the Bonferroni family and its memory is dropped. */
+  forget(topic: string): void {
+    delete this.state.pairs[topic];
+  }
+
   /**
    * Evaluates one closed window. `windows` maps every watched topic to its bucket (null when empty).
    * `pairsOverride` lets a replay use the live family size so it fires exactly what live would have.

@@ -57,6 +57,8 @@ interface PersistedState {
 }
 
 const STATE_KEY = 'engine';
+/** A topic without posts for this long stops being watched for alerts. */
+const ACTIVE_TOPIC_MS = WINDOW_MS['1d'];
 /** Past this many unevaluated windows (a long outage) the engine skips ahead instead of replaying empties. */
 const MAX_CATCH_UP_WINDOWS = 1_440;
 
@@ -70,6 +72,8 @@ export class TrendsEngine {
   private lateDropped = 0;
   private detector: SpikeDetector;
   private readonly knownTopics = new Set<string>();
+  /** Newest post time per topic: topics quiet for a day leave the alert family. */
+  private readonly topicLastSeen = new Map<string, number>();
   private readonly dirty = new Set<string>();
   private lastSeriesPush = -Infinity;
   private seriesTimer: ReturnType<Clock['setTimeout']> | null = null;
@@ -110,7 +114,10 @@ export class TrendsEngine {
   load(): Promise<void> {
     return this.serial(async () => {
       const raw = await this.options.store.getState(this.options.ns, STATE_KEY);
-      for (const { topic } of await this.options.store.topics(this.options.ns)) this.knownTopics.add(topic);
+      for (const { topic, lastSeen } of await this.options.store.topics(this.options.ns)) {
+        this.knownTopics.add(topic);
+        this.topicLastSeen.set(topic, lastSeen);
+      }
       if (raw === null) return;
       const state = JSON.parse(raw) as PersistedState;
       this.watermarkMs = state.watermark;
@@ -195,6 +202,7 @@ export class TrendsEngine {
         const groupAdded = result.added[index] ?? 0;
         added += groupAdded;
         duplicates += group.posts.length - groupAdded;
+        if (group.lastSeen > (this.topicLastSeen.get(group.topic) ?? -Infinity)) this.topicLastSeen.set(group.topic, group.lastSeen);
         if (!this.knownTopics.has(group.topic)) {
           this.knownTopics.add(group.topic);
           this.options.onNewTopic?.(group.topic);
@@ -223,9 +231,11 @@ export class TrendsEngine {
     await this.options.store.setState(this.options.ns, STATE_KEY, JSON.stringify(state), this.options.stateTtlMs);
   }
 
-  private alertTopics(): string[] {
+  /** Topics watched for a window: seen within the day before it (and "all" only when configured). */
+  private alertTopics(windowStart: number): string[] {
     const onAll = this.options.config.TRENDS_ALERT_ON_ALL;
-    return [...this.knownTopics].filter((topic) => onAll || topic !== ALL_TOPICS).sort();
+    const since = windowStart - ACTIVE_TOPIC_MS;
+    return [...this.knownTopics].filter((topic) => (onAll || topic !== ALL_TOPICS) && (this.topicLastSeen.get(topic) ?? -Infinity) >= since).sort();
   }
 
   /** Evaluates every alert window whose end + settle time is at or before `limit`, oldest first. */
@@ -244,7 +254,8 @@ export class TrendsEngine {
   }
 
   private async evaluateWindow(start: number): Promise<void> {
-    const topics = this.alertTopics();
+    const topics = this.alertTopics(start);
+    for (const watched of this.detector.topics()) if (!topics.includes(watched)) this.detector.forget(watched);
     const refs: BucketRef[] = topics.map((topic) => ({ topic, size: this.alertSize, start }));
     const stats = await this.options.store.readBuckets(this.options.ns, refs);
     const windows = new Map<string, BucketStats | null>();

@@ -156,6 +156,19 @@ describe('TrendsEngine alerts (synthetic stream, virtual time)', () => {
     assert.deepEqual(alerts, [], describeAlerts(alerts));
   });
 
+  it('stops watching topics that have been quiet for a day (they leave the Bonferroni family)', async () => {
+    const { engine, alerts } = setup();
+    await engine.ingest([scoredPost({ postId: 'ghost', timestamp: T0 - 2 * 86_400_000, topics: ['ghost'] })]);
+    const later = setup();
+    // Same stream, plus a topic last seen two days earlier: the alert's threshold still counts 5 topics.
+    await later.engine.ingest([scoredPost({ postId: 'ghost', timestamp: T0 - 2 * 86_400_000, topics: ['ghost'] })]);
+    await feed(spikeStream(60), 2_000, (batch) => later.engine.ingest(batch));
+    assert.equal(later.alerts.length, 1, describeAlerts(later.alerts));
+    assert.ok(Math.abs(later.alerts[0]!.threshold - 0.01 / 30) < 1e-12);
+    assert.equal(alerts.length, 0);
+    assert.equal(later.engine.watchedPairs(), 30);
+  });
+
   it('closes windows by the clock when the stream goes quiet', async () => {
     const { engine, alerts } = setup({ TRENDS_ALERT_SETTLE_MS: 0 });
     await feed(spikeStream(SPIKE_MINUTE + 2), 500, (batch) => engine.ingest(batch));

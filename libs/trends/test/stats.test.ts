@@ -166,6 +166,8 @@ describe('SpikeDetector', () => {
     const verdicts = detector.evaluate(T0, 60_000, new Map([['a', windowOf(0.05)], ['b', windowOf(0.05)], ['c', null]]));
     assert.equal(verdicts.length, 18);
     assert.ok(verdicts.every((v) => Math.abs(v.threshold - 0.01 / 18) < 1e-15));
+    detector.forget('c');
+    assert.ok(detector.evaluate(T0 + 60_000, 60_000, new Map()).every((v) => Math.abs(v.threshold - 0.01 / 12) < 1e-15), 'a forgotten topic leaves the family');
     const restored = new SpikeDetector(settings, JSON.parse(JSON.stringify(detector.snapshot())));
     assert.deepEqual(restored.snapshot(), detector.snapshot());
     assert.equal(restored.evaluate(T0, 60_000, new Map(), 60)[0]?.threshold, 0.01 / 60);
