@@ -291,8 +291,31 @@ interface SoakResult {
   seconds: number;
   postsPerSecond: number;
   rssMb: { atPosts: number; rssMb: number }[];
-  rssGrowthPercent: number;
+  rssTrend: ReturnType<typeof rssTrend>;
   tensors: { first: number[]; last: number[] };
+}
+
+/**
+ * RSS after warm-up (the first 20% of the run fills caches, pools and the wasm heaps): the mean of the
+ * first and second halves, and the least-squares slope. GC and wasm heap growth make single samples swing
+ * by ±10%, so one sample against another says little; a leak shows as a slope.
+ */
+function rssTrend(samples: { atPosts: number; rssMb: number }[]): { firstHalfMeanMb: number; secondHalfMeanMb: number; minMb: number; maxMb: number; slopeMbPer10kPosts: number } {
+  const last = samples.at(-1)?.atPosts ?? 0;
+  const warm = samples.filter((s) => s.atPosts >= last * 0.2);
+  const mid = Math.floor(warm.length / 2);
+  const mean = (xs: { rssMb: number }[]): number => xs.reduce((a, x) => a + x.rssMb, 0) / Math.max(1, xs.length);
+  const mx = warm.reduce((a, x) => a + x.atPosts, 0) / Math.max(1, warm.length);
+  const my = mean(warm);
+  const sxx = warm.reduce((a, x) => a + (x.atPosts - mx) ** 2, 0);
+  const sxy = warm.reduce((a, x) => a + (x.atPosts - mx) * (x.rssMb - my), 0);
+  return {
+    firstHalfMeanMb: round(mean(warm.slice(0, mid))),
+    secondHalfMeanMb: round(mean(warm.slice(mid))),
+    minMb: round(Math.min(...warm.map((x) => x.rssMb))),
+    maxMb: round(Math.max(...warm.map((x) => x.rssMb))),
+    slopeMbPer10kPosts: sxx === 0 ? 0 : round((sxy / sxx) * 10_000, 2),
+  };
 }
 
 /** Many posts through one scorer (10% with images from a pool of 200): does memory stay flat? */
@@ -328,16 +351,13 @@ async function soak(count: number, imageUrl: (k: number) => string): Promise<Soa
     await producer.close();
     const seconds = (performance.now() - started) / 1000;
     const tensorsLast = await h.app.tensorCounts();
-    // Growth from the sample at ~20% (caches and pools warmed up) to the last one.
-    const reference = samples[Math.min(samples.length - 1, 3)]!;
-    const last = samples.at(-1)!;
     return {
       modelVersion: h.app.stats().engine?.modelVersion ?? 'unknown',
       posts: count,
       seconds: round(seconds),
       postsPerSecond: round(count / seconds),
       rssMb: samples,
-      rssGrowthPercent: round((100 * (last.rssMb - reference.rssMb)) / reference.rssMb),
+      rssTrend: rssTrend(samples),
       tensors: { first: tensorsFirst, last: tensorsLast },
     };
   } finally {
@@ -414,8 +434,9 @@ function markdown(r: Results): string {
   }
   if (r.soak) {
     const s = r.soak;
+    const t = s.rssTrend ?? rssTrend(s.rssMb);
     lines.push(
-      `**Soak** (${s.generatedAt}, model ${s.modelVersion}): ${s.posts} posts (10% with images from a pool of 200) in ${s.seconds} s (${s.postsPerSecond} posts/s). RSS ${s.rssMb.map((x) => `${x.rssMb} MB @ ${x.atPosts}`).filter((_, i, all) => i === 0 || i === 3 || i === all.length - 1).join(', ')}: growth ${s.rssGrowthPercent}% from the 20% mark to the end. Live tensors per worker ${s.tensors.first.join('/')} → ${s.tensors.last.join('/')}.`,
+      `**Soak** (${s.generatedAt}, model ${s.modelVersion}): ${s.posts} posts (10% with images from a pool of 200) in ${s.seconds} s (${s.postsPerSecond} posts/s). RSS after the first 20%: ${t.minMb}–${t.maxMb} MB, mean ${t.firstHalfMeanMb} MB in the first half and ${t.secondHalfMeanMb} MB in the second, least-squares slope ${t.slopeMbPer10kPosts} MB per 10,000 posts (samples: ${s.rssMb.map((x) => `${x.rssMb}@${Math.round(x.atPosts / 1000)}k`).join(', ')}). Live tensors per worker ${s.tensors.first.join('/')} → ${s.tensors.last.join('/')}.`,
       '',
     );
   }
@@ -490,7 +511,7 @@ async function main(): Promise<void> {
       baseline: base,
       matrix,
       latency,
-      ...(previous.soak ? { soak: previous.soak } : {}),
+      ...(previous.soak ? { soak: { ...previous.soak, rssTrend: previous.soak.rssTrend ?? rssTrend(previous.soak.rssMb) } } : {}),
     };
     await writeReport(results);
     console.log(markdown(results));
