@@ -89,9 +89,20 @@ export class EmotionModel {
     await writeFile(path.join(dir, CONFIG_FILE), JSON.stringify(this.config, null, 2) + '\n');
   }
 
-  /** A copy of this model with another calibration temperature (used after fitting it on dev). */
-  withTemperature(temperature: number, fittedOn: string): EmotionModel {
-    return new EmotionModel({ ...this.config, calibration: { method: 'temperature', temperature, fittedOn } }, this.network, this.vocab, this.bow);
+  /** A copy of this model with another calibration (fitted on dev); shares the network. */
+  withCalibration(calibration: { temperature: number; fittedOn: string; textLogitBias?: number[] }): EmotionModel {
+    const textLogitBias = calibration.textLogitBias ?? this.config.calibration.textLogitBias;
+    return new EmotionModel({ ...this.config, calibration: { method: 'temperature', ...calibration, textLogitBias } }, this.network, this.vocab, this.bow);
+  }
+
+  /** Calibrated probabilities from raw logits [n, classes] (bias for rows with text, then temperature). */
+  calibrate(logits: Float32Array, hasText: readonly boolean[]): number[][] {
+    const k = EMOTIONS.length;
+    const bias = this.config.calibration.textLogitBias;
+    return hasText.map((text, i) => {
+      const row = Array.from(logits.subarray(i * k, (i + 1) * k), (v, c) => v + (text ? bias[c]! : 0));
+      return softmaxRow(row, this.temperature);
+    });
   }
 
   /** Encodes rows into the network's inputs; the caller disposes the tensors. */
@@ -124,9 +135,9 @@ export class EmotionModel {
   async predict(inputs: readonly PredictInput[]): Promise<Prediction[]> {
     const rows = inputs.map((i) => rowFromText(i.text, i.imageFeatures));
     const { logits, hasText, hasImage } = await this.logits(rows);
-    const k = EMOTIONS.length;
+    const probabilities = this.calibrate(logits, hasText);
     return rows.map((_, i) => ({
-      probabilities: softmaxRow(logits.subarray(i * k, (i + 1) * k), this.temperature),
+      probabilities: probabilities[i]!,
       modality: hasText[i] && hasImage[i] ? 'both' : hasImage[i] ? 'image' : 'text',
     }));
   }

@@ -36,6 +36,12 @@ export const ModelConfigSchema = z.object({
     image: z.object({ inputSize: z.number().int().positive(), resize: z.string(), scale: z.string() }),
   }),
   network: NetworkConfigSchema,
-  calibration: z.object({ method: z.literal('temperature'), temperature: z.number().positive(), fittedOn: z.string() }),
+  calibration: z.object({
+    method: z.literal('temperature'),
+    temperature: z.number().positive(),
+    fittedOn: z.string(),
+    /** Added to the logits of posts with text before the temperature: undoes part of the class weighting (tuned on dev). */
+    textLogitBias: z.array(z.number()).length(EMOTIONS.length).default([0, 0, 0, 0, 0, 0]),
+  }),
 });
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;

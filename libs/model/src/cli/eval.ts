@@ -14,7 +14,7 @@ import { evaluate, type Evaluation } from '../metrics';
 import { textTokens } from '../text/preprocess';
 import { readImageFolder, readPostsNdjson, readTextTsv, splitImages, type ImageExample } from '../train/data';
 import { FeatureCache } from '../train/feature-cache';
-import { logitsOf, probabilitiesOf, type LabelledRow } from '../train/trainer';
+import { logitsOf, type LabelledRow } from '../train/trainer';
 import { fetchImageBytes } from '../train/posts-images';
 import { makeRng } from '../train/rng';
 
@@ -58,7 +58,8 @@ async function main(): Promise<void> {
   const result: Record<string, unknown> = { model: model.version, modelDir: values.model, backend: backend.name, temperature: model.temperature };
   const rows: Array<[string, Section | null]> = [];
 
-  const score = async (labelled: LabelledRow[]) => evaluate(probabilitiesOf(await logitsOf(model, labelled), model.temperature), labelled.map((r) => r.label));
+  const score = async (labelled: LabelledRow[]) =>
+    evaluate(model.calibrate(await logitsOf(model, labelled), labelled.map((r) => r.tokens.length > 0)), labelled.map((r) => r.label));
   const priorsEval = (counts: Record<string, number> | undefined, labels: number[]): Evaluation | null => {
     if (!counts) return null;
     const total = EMOTIONS.reduce((s, e) => s + (counts[e] ?? 0), 0);

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { EMOTIONS } from '@moodstream/events';
@@ -15,10 +15,13 @@ import { textTokens } from '../text/preprocess';
 import { Vocabulary } from '../text/vocabulary';
 import { evaluate } from '../metrics';
 import { CONFUSION_FILE } from '../confusion';
-import { readImageFolder, readPostsNdjson, readTextTsv, splitImages, type ImageExample, type TextExample } from '../train/data';
+import { readPostsNdjson, readTextTsv, type ImageExample, type TextExample } from '../train/data';
+import { loadImageTrainDev, pairWithTexts } from '../train/datasets';
+import { fineTuneImageBranch } from '../train/image-finetune';
 import { FeatureCache } from '../train/feature-cache';
 import { buildVocabulary } from '../train/build-vocabulary';
-import { trainEmotionModel, logitsOf, probabilitiesOf, type LabelledRow, type TrainOptions } from '../train/trainer';
+import { trainEmotionModel, logitsOf, type LabelledRow, type TrainOptions } from '../train/trainer';
+import { calibrateOnDev } from '../train/calibrate-on-dev';
 import { fetchImageBytes } from '../train/posts-images';
 import { makeRng } from '../train/rng';
 import { writeModelCard } from '../train/model-card';
@@ -44,6 +47,7 @@ const { values } = parseArgs({
     'bow-features': { type: 'string' },
     'bow-min-count': { type: 'string' },
     'max-len': { type: 'string' },
+    'image-finetune-epochs': { type: 'string' },
     'bow-dropout': { type: 'string' },
     'text-dropout': { type: 'string' },
     'evals-per-epoch': { type: 'string' },
@@ -78,16 +82,14 @@ async function main(): Promise<void> {
   const backbone = await ImageBackbone.load({ id: values.backbone as BackboneId });
   const cache = new FeatureCache(path.join(values.cache!, 'features'), backbone);
   let split: { train: ImageExample[]; dev: ImageExample[]; test: ImageExample[] } = { train: [], dev: [], test: [] };
-  const imageFeatures = new Map<string, Float32Array>();
+  let imageRows: LabelledRow[] = [];
+  let devImageRows: LabelledRow[] = [];
   if (imagesDir && existsSync(imagesDir)) {
-    const all = await readImageFolder(imagesDir);
-    split = splitImages(all);
     // Only train and dev images are embedded here: the held-out test fifth is never touched by training.
-    const used = [...split.train, ...split.dev];
-    const feats = await cache.features(used.map((im) => ({ bytes: () => readFile(im.file) })), 'image features');
-    used.forEach((im, i) => {
-      if (feats[i]) imageFeatures.set(im.id, feats[i]!);
-    });
+    const loaded = await loadImageTrainDev(imagesDir, backbone, path.join(values.cache!, 'features'));
+    ({ split } = loaded);
+    imageRows = loaded.train;
+    devImageRows = loaded.dev;
     log(`images: ${split.train.length} train, ${split.dev.length} dev, ${split.test.length} held-out test (never used here)`);
   }
 
@@ -111,18 +113,7 @@ async function main(): Promise<void> {
   const toRow = (t: TextExample): LabelledRow => ({ tokens: textTokens(t.text), imageFeatures: null, label: t.label });
   const textRows = textTrain.map(toRow);
   const devTextRows = textDev.map(toRow);
-  const imageRow = (im: ImageExample): LabelledRow | null => {
-    const f = imageFeatures.get(im.id);
-    return f ? { tokens: [], imageFeatures: f, label: im.label } : null;
-  };
-  const imageRows = split.train.map(imageRow).filter((r): r is LabelledRow => r !== null);
-  const devImageRows = split.dev.map(imageRow).filter((r): r is LabelledRow => r !== null);
-  // No real image+text pairs exist in the shared data: dev "fused" rows pair each dev image with a dev text of the same label.
-  const devFused = devImageRows.flatMap((im) => {
-    const pool = devTextRows.filter((t) => t.label === im.label && t.tokens.length > 0);
-    if (pool.length === 0) return [];
-    return [{ tokens: pool[Math.floor(rng() * pool.length)]!.tokens, imageFeatures: im.imageFeatures, label: im.label }];
-  });
+  const devFused = pairWithTexts(devImageRows, devTextRows, rng);
 
   // Vocabulary: cached by the training token counts and options, since loading GloVe JSON costs ~7 s and 1 GB.
   const counts = new Map<string, number>();
@@ -175,16 +166,27 @@ async function main(): Promise<void> {
     ...(values['max-seconds'] ? { maxSeconds: numberFlag(values, 'max-seconds', Infinity) } : {}),
     log,
   };
-  const result = await trainEmotionModel(
+  const phase1 = await trainEmotionModel(
     { text: textRows, images: imageRows, posts: postsRows, dev: { text: devTextRows, images: devImageRows, fused: devFused } },
     vocab,
     options,
   );
+  let imageFineTune: Awaited<ReturnType<typeof fineTuneImageBranch>> | null = null;
+  const fineTuneEpochs = numberFlag(values, 'image-finetune-epochs', 20);
+  if (fineTuneEpochs > 0 && imageRows.length > 0) {
+    imageFineTune = await fineTuneImageBranch(
+      phase1.model,
+      { images: imageRows, pairs: () => pairWithTexts(imageRows, textRows, rng), devImages: devImageRows, devFused },
+      { epochs: fineTuneEpochs, patience: 5, batchSize: 64, learningRate: 0.0005, featureDropout: 0.5, seed, log },
+    );
+  }
+  const calibration = await calibrateOnDev(phase1.model, { text: devTextRows, images: devImageRows, fused: devFused }, phase1.classWeights.text, log);
+  const result = { ...phase1, model: calibration.model, temperature: calibration.temperature };
 
   const out = values.out!;
   await result.model.save(out);
   // Dev confusion of the text path (text-only rows): the trends engineer's adjusted classify-and-count input.
-  const devTextProbs = probabilitiesOf(await logitsOf(result.model, devTextRows), result.temperature);
+  const devTextProbs = result.model.calibrate(await logitsOf(result.model, devTextRows), devTextRows.map((r) => r.tokens.length > 0));
   const devEval = evaluate(devTextProbs, devTextRows.map((r) => r.label));
   await writeFile(
     path.join(out, CONFUSION_FILE),
@@ -222,6 +224,8 @@ async function main(): Promise<void> {
     options: { ...options, log: undefined },
     parameters: result.model.network.countParams(),
     history: result.history,
+    imageFineTune,
+    priorCorrection: { lambda: calibration.lambda, grid: calibration.grid },
     devTextCalibrated: { accuracy: devEval.accuracy, macroF1: devEval.macroF1, ece: devEval.ece, perClass: devEval.perClass },
   };
   await writeFile(path.join(out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');

@@ -7,7 +7,7 @@ import { BagOfWords } from '../text/bag-of-words';
 import { EMOTION_HASHTAGS } from '../text/preprocess';
 import { Vocabulary } from '../text/vocabulary';
 import { evaluate, type Evaluation } from '../metrics';
-import { fitTemperature, softmaxRow } from '../calibration';
+import { softmaxRow } from '../calibration';
 import type { RowInput } from '../encode';
 import { ProgressBar } from './progress';
 import { makeRng, shuffleInPlace } from './rng';
@@ -72,7 +72,6 @@ export interface TrainResult {
   history: EpochRecord[];
   bestEpoch: number;
   trainSeconds: number;
-  temperature: number;
   classWeights: { text: number[]; images: number[] };
 }
 
@@ -140,7 +139,7 @@ export function probabilitiesOf(logits: Float32Array, temperature: number): numb
 
 /**
  * Trains the fused network: Adam on class-weighted cross-entropy over mixed text / image / paired
- * rows, early stopping on pooled dev macro-F1 (best weights kept), then temperature scaling on dev.
+ * rows, early stopping on pooled dev macro-F1 (best weights kept). Calibration is a separate step (calibrateOnDev).
  */
 export async function trainEmotionModel(sets: TrainingSets, rawVocab: Vocabulary, o: TrainOptions): Promise<TrainResult> {
   // Train on the int8 vectors that will be shipped, so a saved-and-loaded model scores exactly alike.
@@ -172,7 +171,7 @@ export async function trainEmotionModel(sets: TrainingSets, rawVocab: Vocabulary
       image: { inputSize: o.imageInputSize, resize: 'shorter side to inputSize, centre crop', scale: 'RGB / 255' },
     },
     network,
-    calibration: { method: 'temperature', temperature: 1, fittedOn: 'not yet fitted' },
+    calibration: { method: 'temperature', temperature: 1, fittedOn: 'not yet fitted', textLogitBias: new Array<number>(K).fill(0) },
   };
   const model = new EmotionModel(config, buildNetwork(network), vocab, bow);
   log(`network: ${model.network.countParams()} parameters, bag-of-words ${bow?.size ?? 0} n-grams, vocabulary ${vocab.size}`);
@@ -251,15 +250,11 @@ export async function trainEmotionModel(sets: TrainingSets, rawVocab: Vocabulary
     tf.dispose(best.weights);
   }
   optimizer.dispose();
-  const devLogits = await logitsOf(model, devRows);
-  const temperature = devRows.length > 0 ? fitTemperature(devLogits, devRows.map((r) => r.label), K) : 1;
-  log(`temperature scaling on dev: T = ${temperature.toFixed(3)}`);
   return {
-    model: model.withTemperature(temperature, `dev split (${devRows.length} rows: text, image, same-label pairs)`),
+    model,
     history,
     bestEpoch: best.epoch,
     trainSeconds: (Date.now() - started) / 1000,
-    temperature,
     classWeights: { text: wText, images: wImage },
   };
 }

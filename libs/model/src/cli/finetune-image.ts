@@ -1,0 +1,84 @@
+/**
+ * Runs the image-branch fine-tune (phase 2 of `npm run train`) on an already trained model folder:
+ *   node --import tsx libs/model/src/cli/finetune-image.ts --model DIR --data ../shared/data [--out DIR] [--epochs 40]
+ * Text-only predictions are unchanged (only the image Dense layer trains); the temperature is re-fitted on dev.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { EMOTIONS } from '@moodstream/events';
+import { initBackend } from '../backend';
+import { EmotionModel } from '../emotion-model';
+import { ImageBackbone, type BackboneId } from '../image/backbone';
+import { evaluate } from '../metrics';
+import { CONFUSION_FILE } from '../confusion';
+import { textTokens } from '../text/preprocess';
+import { readTextTsv } from '../train/data';
+import { loadImageTrainDev, pairWithTexts } from '../train/datasets';
+import { fineTuneImageBranch } from '../train/image-finetune';
+import { logitsOf, type LabelledRow } from '../train/trainer';
+import { calibrateOnDev } from '../train/calibrate-on-dev';
+import { makeRng } from '../train/rng';
+import { writeModelCard } from '../train/model-card';
+import { numberFlag } from './args';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    data: { type: 'string', default: '../shared/data' },
+    out: { type: 'string' },
+    cache: { type: 'string', default: '.cache' },
+    epochs: { type: 'string' },
+    seed: { type: 'string' },
+  },
+});
+const log = (m: string) => process.stderr.write(`[finetune-image] ${m}\n`);
+
+async function main(): Promise<void> {
+  if (!values.model) throw new Error('--model DIR is required');
+  const started = Date.now();
+  const out = values.out ?? values.model;
+  const backend = await initBackend();
+  log(`backend: ${backend.name}`);
+  const model = await EmotionModel.load(values.model);
+  const seed = numberFlag(values, 'seed', 1234);
+  const rng = makeRng(seed);
+  const toRows = (rows: Array<{ text: string; label: number }>): LabelledRow[] => rows.map((t) => ({ tokens: textTokens(t.text), imageFeatures: null, label: t.label }));
+  const textTrain = toRows(await readTextTsv(path.join(values.data!, 'goemotions', 'ekman6_train.tsv')));
+  const textDev = toRows(await readTextTsv(path.join(values.data!, 'goemotions', 'ekman6_dev.tsv')));
+  const backbone = await ImageBackbone.load({ id: model.backboneId as BackboneId });
+  const images = await loadImageTrainDev(path.join(values.data!, 'emotion6', 'images'), backbone, path.join(values.cache!, 'features'));
+  backbone.dispose();
+  const devFused = pairWithTexts(images.dev, textDev, rng);
+  const result = await fineTuneImageBranch(
+    model,
+    { images: images.train, pairs: () => pairWithTexts(images.train, textTrain, rng), devImages: images.dev, devFused },
+    { epochs: numberFlag(values, 'epochs', 20), patience: 5, batchSize: 64, learningRate: 0.0005, featureDropout: 0.5, seed, log },
+  );
+  const metrics = JSON.parse(await readFile(path.join(values.model, 'metrics.json'), 'utf8'));
+  const calibration = await calibrateOnDev(model, { text: textDev, images: images.dev, fused: devFused }, metrics.classWeights.text as number[], log);
+  const tuned = calibration.model;
+  const temperature = calibration.temperature;
+  await tuned.save(out);
+  const devEval = evaluate(tuned.calibrate(await logitsOf(tuned, textDev), textDev.map((r) => r.tokens.length > 0)), textDev.map((r) => r.label));
+  await writeFile(
+    path.join(out, CONFUSION_FILE),
+    JSON.stringify({ labels: [...EMOTIONS], matrix: devEval.confusion, source: `GoEmotions ekman6 dev split (${textDev.length} texts), text-only inputs to the fused model ${tuned.version}, argmax of calibrated probabilities` }, null, 2) + '\n',
+  );
+  metrics.temperature = temperature;
+  metrics.priorCorrection = { lambda: calibration.lambda, grid: calibration.grid };
+  metrics.imageFineTune = { ...result, seconds: (Date.now() - started) / 1000 };
+  metrics.trainSeconds += (Date.now() - started) / 1000;
+  metrics.devTextCalibrated = { accuracy: devEval.accuracy, macroF1: devEval.macroF1, ece: devEval.ece, perClass: devEval.perClass };
+  await writeFile(path.join(out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
+  const summary = JSON.parse(await readFile(path.join(values.model, 'data-summary.json'), 'utf8'));
+  if (out !== values.model) await writeFile(path.join(out, 'data-summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  await writeModelCard(out, { version: tuned.version, backboneId: tuned.backboneId, summary, metrics });
+  log(`saved ${out}`);
+  tuned.dispose();
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`[finetune-image] failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
