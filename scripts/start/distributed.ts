@@ -50,7 +50,10 @@ export async function runDistributed(config: StartConfig, demoImagesDir: string 
       env: { LOG_LEVEL: config.LOG_LEVEL, ...(images === null ? {} : { SCORER_IMAGE_ALLOWLIST: '127.0.0.1' }) },
     },
   ];
-  if (config.TUMBLR_API_KEY !== undefined) specs.push({ name: 'ingester', args: [INGESTER_MAIN, 'live'], env: { LOG_LEVEL: config.LOG_LEVEL } });
+  if (config.TUMBLR_API_KEY !== undefined) {
+    // Cursors and the request budget live in Redis here, shared by whichever machine runs the ingester next.
+    specs.push({ name: 'ingester', args: [INGESTER_MAIN, 'live'], env: { LOG_LEVEL: config.LOG_LEVEL, INGEST_STORE: process.env['INGEST_STORE'] ?? 'redis' } });
+  }
   const children = startChildren(specs, { cwd: REPO_ROOT, write });
   let exitedEarly = false;
   void children.exited.then((result) => {
