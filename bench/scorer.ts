@@ -440,8 +440,44 @@ function markdown(r: Results): string {
       '',
     );
   }
-  lines.push(END);
+  lines.push(...targets(r), END);
   return lines.join('\n');
+}
+
+/** The issue's targets, judged from this run's numbers. */
+function targets(r: Results): string[] {
+  const out: string[] = ['**Targets** (judged from the numbers above):', ''];
+  const verdict = (ok: boolean): string => (ok ? 'met' : '**not met**');
+  if (r.matrix && r.matrix.length > 0) {
+    const bestText = r.matrix.reduce((a, b) => (b.text.postsPerSecond > a.text.postsPerSecond ? b : a));
+    out.push(`- Text-only ≥ 800 posts/s: best ${bestText.text.postsPerSecond} posts/s (${bestText.workers} workers, batch ${bestText.batchSize}) — ${verdict(bestText.text.postsPerSecond >= 800)}.`);
+    if (r.baseline) {
+      const base = r.baseline.imagesPerSecond;
+      const bestCold = r.matrix.reduce((a, b) => (b.imageCold.postsPerSecond > a.imageCold.postsPerSecond ? b : a));
+      const ratio = round(bestCold.imageCold.postsPerSecond / base, 2);
+      out.push(`- Image posts, cold cache ≥ 1.5× the backbone alone: best ${bestCold.imageCold.postsPerSecond} posts/s = ${ratio}× (${bestCold.workers} workers, batch ${bestCold.batchSize}) — ${verdict(ratio >= 1.5)}.`);
+    }
+    for (const batchSize of [...new Set(r.matrix.map((row) => row.batchSize))]) {
+      const one = r.matrix.find((row) => row.batchSize === batchSize && row.workers === 1);
+      const two = r.matrix.find((row) => row.batchSize === batchSize && row.workers === 2);
+      if (one && two && batchSize >= 32) {
+        out.push(
+          `- 1 → 2 workers at batch ${batchSize}: text ×${round(two.text.postsPerSecond / one.text.postsPerSecond, 2)}, image cold ×${round(two.imageCold.postsPerSecond / one.imageCold.postsPerSecond, 2)}, image warm ×${round(two.imageWarm.postsPerSecond / one.imageWarm.postsPerSecond, 2)}.`,
+        );
+      }
+    }
+  }
+  if (r.latency) out.push(`- p99 in→out ≤ 1 s at 10 posts/s: ${r.latency.p99Ms} ms — ${verdict(r.latency.p99Ms <= 1_000)}.`);
+  if (r.soak) {
+    const t = r.soak.rssTrend ?? rssTrend(r.soak.rssMb);
+    const flat = Math.abs(t.secondHalfMeanMb - t.firstHalfMeanMb) / t.firstHalfMeanMb < 0.05;
+    const tensorsConstant = r.soak.tensors.first.join() === r.soak.tensors.last.join();
+    out.push(
+      `- RSS flat over ${r.soak.posts} posts: second-half mean ${round((100 * (t.secondHalfMeanMb - t.firstHalfMeanMb)) / t.firstHalfMeanMb)}% vs the first — ${verdict(flat)}; tensor count constant — ${verdict(tensorsConstant)}.`,
+    );
+  }
+  out.push('');
+  return out;
 }
 
 async function writeReport(r: Results): Promise<void> {
