@@ -2,19 +2,21 @@ import type { Redis } from 'ioredis';
 import { MoodstreamError } from '@moodstream/core';
 import { AlertSchema, EMOTIONS, WINDOW_MS, type Alert } from '@moodstream/events';
 import { ExamplePostSchema, type ExamplePost } from './api-types';
-import { statsFromFields, type BucketStats } from './bucket';
+import { statsFromFields, type BucketStats, type Contribution } from './bucket';
 import { namespaceOfAlert, type ApplyResult, type BucketRef, type TrendsStore } from './store';
 import { WINDOW_SIZES } from './windows';
 
 /**
- * One EVALSHA per chunk of a batch: for every (topic, 1-minute bucket) group, SADD each post id into the
- * bucket's seen-set and sum only the new posts; the sums are merged per target bucket (1 m and every roll-up)
- * and written with one HINCRBY per field. Dedupe and increments share one atomic script, so a redelivered
+ * One EVALSHA per chunk of a batch: for every (topic, 1-minute bucket) group, the post ids new to the bucket's
+ * seen-set (SMISMEMBER, then one variadic SADD) contribute to sums merged per target bucket (1 m and every
+ * roll-up), written with one HINCRBY per field. Dedupe and increments share one atomic script, so a redelivered
  * batch adds nothing — even if a first attempt died half-way through a pipeline, each chunk is all-or-nothing.
+ * A post's numbers travel once per call; its topics' groups refer to it by index.
  * Keys are derived inside the script (single Redis node; not cluster-safe by design).
  *
  * ARGV: prefix, sizeCount, (name, ms, ttlMs) × sizeCount, seenTtlMs, keepExamples,
- *       groupCount, (topic, start, lastSeen, postCount, (id, p0..p5, top, explicit) × postCount) × groupCount,
+ *       postCount, (id, p0..p5, top, explicit) × postCount,
+ *       groupCount, (topic, start, lastSeen, memberCount, postIndex × memberCount) × groupCount,
  *       exampleCount, (sizeIndex, topic, start, emotion, score, id, body) × exampleCount
  * Returns: new-post count per group.
  */
@@ -28,8 +30,23 @@ for s = 1, nsizes do
 end
 local seenTtl = ARGV[i]
 local keep = tonumber(ARGV[i + 1])
-local ngroups = tonumber(ARGV[i + 2])
+local nposts = tonumber(ARGV[i + 2])
 i = i + 3
+local pid, pm, pq, ptop, px = {}, {}, {}, {}, {}
+for k = 1, nposts do
+  pid[k] = ARGV[i]
+  local base = (k - 1) * 6
+  for e = 1, 6 do
+    local m = tonumber(ARGV[i + e])
+    pm[base + e] = m
+    pq[base + e] = math.floor(m * m / 1000000 + 0.5)
+  end
+  ptop[k] = tonumber(ARGV[i + 7]) + 1
+  px[k] = ARGV[i + 8] == '1'
+  i = i + 9
+end
+local ngroups = tonumber(ARGV[i])
+i = i + 1
 local added = {}
 local deltas, order = {}, {}
 local lastSeen = {}
@@ -41,34 +58,31 @@ for g = 1, ngroups do
   local p1, p2, p3, p4, p5, p6 = 0, 0, 0, 0, 0, 0
   local q1, q2, q3, q4, q5, q6 = 0, 0, 0, 0, 0, 0
   local t = {0, 0, 0, 0, 0, 0}
+  local members = {}
+  for k = 1, n do members[k] = tonumber(ARGV[i + k - 1]) end
+  i = i + n
   -- One SMISMEMBER and one variadic SADD per chunk instead of a call per post (ids within a group are
   -- distinct: the plan deduplicates them). Chunks stay under Lua's unpack limit.
   local known = {}
   local fresh = {}
   for c = 0, n - 1, 4000 do
     local ids = {}
-    for k = c, math.min(n, c + 4000) - 1 do ids[#ids + 1] = ARGV[i + k * 9] end
+    for k = c + 1, math.min(n, c + 4000) do ids[#ids + 1] = pid[members[k]] end
     local flags = redis.call('SMISMEMBER', seenKey, unpack(ids))
     for k = 1, #flags do known[c + k] = flags[k] end
   end
   for k = 1, n do
     if known[k] == 0 then
-      fresh[#fresh + 1] = ARGV[i]
+      local post = members[k]
+      fresh[#fresh + 1] = pid[post]
       cnt = cnt + 1
-      local m1, m2, m3 = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
-      local m4, m5, m6 = tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]), tonumber(ARGV[i + 6])
-      p1, p2, p3, p4, p5, p6 = p1 + m1, p2 + m2, p3 + m3, p4 + m4, p5 + m5, p6 + m6
-      q1 = q1 + math.floor(m1 * m1 / 1000000 + 0.5)
-      q2 = q2 + math.floor(m2 * m2 / 1000000 + 0.5)
-      q3 = q3 + math.floor(m3 * m3 / 1000000 + 0.5)
-      q4 = q4 + math.floor(m4 * m4 / 1000000 + 0.5)
-      q5 = q5 + math.floor(m5 * m5 / 1000000 + 0.5)
-      q6 = q6 + math.floor(m6 * m6 / 1000000 + 0.5)
-      local top = tonumber(ARGV[i + 7]) + 1
+      local b = (post - 1) * 6
+      p1, p2, p3, p4, p5, p6 = p1 + pm[b + 1], p2 + pm[b + 2], p3 + pm[b + 3], p4 + pm[b + 4], p5 + pm[b + 5], p6 + pm[b + 6]
+      q1, q2, q3, q4, q5, q6 = q1 + pq[b + 1], q2 + pq[b + 2], q3 + pq[b + 3], q4 + pq[b + 4], q5 + pq[b + 5], q6 + pq[b + 6]
+      local top = ptop[post]
       t[top] = t[top] + 1
-      if ARGV[i + 8] == '1' then x = x + 1 end
+      if px[post] then x = x + 1 end
     end
-    i = i + 9
   end
   for c = 1, #fresh, 4000 do redis.call('SADD', seenKey, unpack(fresh, c, math.min(#fresh, c + 3999))) end
   if n > 0 then redis.call('PEXPIRE', seenKey, seenTtl) end
@@ -187,27 +201,46 @@ export function createRedisTrendsStore(redis: Redis, options: { prefix?: string 
         for (const size of WINDOW_SIZES) head.push(size, WINDOW_MS[size], Math.max(1, Math.round(retention.bucketTtlMs[size])));
         head.push(Math.max(1, Math.round(retention.seenTtlMs)), retention.examplesPerBucket);
 
-        // Split into chunks of whole groups (a huge group is split too: the seen-set keeps that exact).
+        // Split into chunks of whole groups (a huge group is split too: the seen-set keeps that exact). Each chunk
+        // carries the numbers of the posts it references once; a post's groups (its topics) point at them.
+        interface Chunk {
+          postArgs: (string | number)[];
+          postIndex: Map<Contribution, number>;
+          groupArgs: (string | number)[];
+          groups: number;
+          members: number;
+          groupIndexes: number[];
+        }
         const calls: { args: (string | number)[]; groupIndexes: number[] }[] = [];
-        let current: { body: (string | number)[]; groups: number; posts: number; groupIndexes: number[] } = { body: [], groups: 0, posts: 0, groupIndexes: [] };
+        const fresh = (): Chunk => ({ postArgs: [], postIndex: new Map(), groupArgs: [], groups: 0, members: 0, groupIndexes: [] });
+        let current = fresh();
         const flush = (examples: (string | number)[] = [0]): void => {
           if (current.groups === 0 && examples.length === 1) return;
-          calls.push({ args: head.concat([current.groups], current.body, examples), groupIndexes: current.groupIndexes });
-          current = { body: [], groups: 0, posts: 0, groupIndexes: [] };
+          calls.push({
+            args: head.concat([current.postIndex.size], current.postArgs, [current.groups], current.groupArgs, examples),
+            groupIndexes: current.groupIndexes,
+          });
+          current = fresh();
         };
         plan.groups.forEach((group, index) => {
           for (let offset = 0; offset < Math.max(1, group.posts.length); offset += POSTS_PER_CALL) {
             const slice = group.posts.slice(offset, offset + POSTS_PER_CALL);
-            if (current.posts + slice.length > POSTS_PER_CALL && current.groups > 0) flush();
-            current.body.push(group.topic, group.start, group.lastSeen, slice.length);
-            const body = current.body;
+            if (current.members + slice.length > POSTS_PER_CALL && current.groups > 0) flush();
+            const chunk = current;
+            chunk.groupArgs.push(group.topic, group.start, group.lastSeen, slice.length);
             for (const post of slice) {
-              const m = post.micro;
-              body.push(post.postId, m[0] ?? 0, m[1] ?? 0, m[2] ?? 0, m[3] ?? 0, m[4] ?? 0, m[5] ?? 0, post.top, post.explicit ? 1 : 0);
+              let at = chunk.postIndex.get(post);
+              if (at === undefined) {
+                at = chunk.postIndex.size + 1;
+                chunk.postIndex.set(post, at);
+                const m = post.micro;
+                chunk.postArgs.push(post.postId, m[0] ?? 0, m[1] ?? 0, m[2] ?? 0, m[3] ?? 0, m[4] ?? 0, m[5] ?? 0, post.top, post.explicit ? 1 : 0);
+              }
+              chunk.groupArgs.push(at);
             }
-            current.groups += 1;
-            current.posts += slice.length;
-            current.groupIndexes.push(index);
+            chunk.groups += 1;
+            chunk.members += slice.length;
+            chunk.groupIndexes.push(index);
           }
         });
         const exampleArgs: (string | number)[] = [plan.examples.length];
