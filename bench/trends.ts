@@ -219,7 +219,8 @@ async function main(): Promise<void> {
         results['produce'] = { posts: EVENTS, seconds: Number(produceSeconds.toFixed(1)) };
         rows.push([`produce ${EVENTS} ScoredPosts to Kafka (setup)`, `${produceSeconds.toFixed(1)} s`, '']);
         if (!args['skip-consume']) {
-          const consume = await consumeRate(redis, createKafkaBus({ brokers: BROKERS, clientId: `bench-trends-c-${suffix}`, topicPrefix: prefix, logger, maxWaitTimeMs: 100 }), EVENTS);
+          const consumerBus = createKafkaBus({ brokers: BROKERS, clientId: `bench-trends-c-${suffix}`, topicPrefix: prefix, logger, maxWaitTimeMs: 100 });
+          const consume = await consumeRate(redis, consumerBus, EVENTS).finally(() => consumerBus.close());
           await dropPrefix(redis, `${redisPrefix}:consume`);
           results['consume'] = { posts: EVENTS, postsPerSec: Math.round(consume) };
           rows.push(['Kafka → aggregator → Redis (consumer group), posts/s', `${Math.round(consume)}`, '≥ 20,000']);
@@ -249,6 +250,7 @@ async function main(): Promise<void> {
   console.log(`${'measure'.padEnd(width)} | result | target`);
   for (const [what, value, target] of rows) console.log(`${what.padEnd(width)} | ${value} | ${target}`);
   console.log(`\nwritten to ${path.relative(ROOT, RESULTS)}`);
+  process.exit(0);
 }
 
 main().catch((error: unknown) => {
