@@ -31,7 +31,7 @@ export function evaluate(probabilities: ReadonlyArray<ArrayLike<number>>, labels
     confusion[y]![best]!++;
     if (best === y) correct++;
     const conf = p[best]!;
-    const bin = bins[Math.min(9, Math.floor(conf * 10))]!;
+    const bin = bins[Math.max(0, Math.min(9, Math.floor(conf * 10)))]!;
     bin.n++;
     bin.conf += conf;
     bin.correct += best === y ? 1 : 0;

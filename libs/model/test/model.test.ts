@@ -44,6 +44,8 @@ const options: TrainOptions = {
   bowMaxFeatures: 200,
   epochs: 25,
   patience: 25,
+  evalsPerEpoch: 2,
+  swaStartEpoch: 20,
   batchSize: 16,
   learningRate: 0.01,
   classWeightPower: 0.5,

@@ -1,6 +1,6 @@
 import { EMOTIONS } from '@moodstream/events';
 import type { EmotionModel } from '../emotion-model';
-import { fitTemperature } from '../calibration';
+import { fitTemperature, softmaxRow } from '../calibration';
 import { evaluate } from '../metrics';
 import { logitsOf, type LabelledRow } from './trainer';
 
@@ -31,7 +31,7 @@ export async function calibrateOnDev(
   const grid: DevCalibration['grid'] = [];
   for (let step = 0; step <= 30; step++) {
     const lambda = step * 0.05;
-    const probs = labels.map((_, i) => Array.from({ length: K }, (__, c) => textLogits[i * K + c]! - lambda * Math.log(textClassWeights[c]! || 1)));
+    const probs = labels.map((_, i) => softmaxRow(Array.from({ length: K }, (__, c) => textLogits[i * K + c]! - lambda * Math.log(textClassWeights[c]! || 1))));
     const e = evaluate(probs, labels);
     grid.push({ lambda, accuracy: e.accuracy, macroF1: e.macroF1 });
   }

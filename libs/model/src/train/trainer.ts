@@ -43,6 +43,10 @@ export interface TrainOptions {
   patience: number;
   /** Dev evaluations per epoch (the n-gram branch can overfit within one epoch). */
   evalsPerEpoch?: number;
+  /** Early-stopping criterion: pooled dev macro-F1 (all modalities) or text dev accuracy + macro-F1. */
+  selection?: 'pooledMacroF1' | 'textAccuracyPlusMacroF1';
+  /** From this (fractional) epoch on, snapshots at each evaluation are averaged and the average is a candidate too. */
+  swaStartEpoch?: number;
   batchSize: number;
   learningRate: number;
   /** Class weight = (mean count / class count) ^ power, per source; 0 = unweighted, 1 = fully balanced. */
@@ -64,6 +68,8 @@ export interface EpochRecord {
   epoch: number;
   loss: number;
   seconds: number;
+  /** The early-stopping criterion's value. */
+  score: number;
   dev: { text: Pick<Evaluation, 'accuracy' | 'macroF1'>; image: Pick<Evaluation, 'accuracy' | 'macroF1'>; fused: Pick<Evaluation, 'accuracy' | 'macroF1'>; pooledMacroF1: number };
 }
 
@@ -71,6 +77,7 @@ export interface TrainResult {
   model: EmotionModel;
   history: EpochRecord[];
   bestEpoch: number;
+  bestIsAverage: boolean;
   trainSeconds: number;
   classWeights: { text: number[]; images: number[] };
 }
@@ -180,9 +187,26 @@ export async function trainEmotionModel(sets: TrainingSets, rawVocab: Vocabulary
   const wImage = classWeights(sets.images, o.classWeightPower);
   const rng = makeRng(o.seed);
   const history: EpochRecord[] = [];
-  let best = { score: -1, epoch: 0, weights: [] as tf.Tensor[], evals: 0 };
+  let best = { score: -1, epoch: 0, weights: [] as tf.Tensor[], evals: 0, averaged: false };
   const devRows = [...sets.dev.text, ...sets.dev.images, ...sets.dev.fused];
 
+  const swa = { count: 0, weights: [] as tf.Tensor[] };
+  const selection = o.selection ?? 'pooledMacroF1';
+  const evaluateDev = async (at: number, loss: number, seconds: number): Promise<EpochRecord> => {
+    const probs = probabilitiesOf(await logitsOf(model, devRows), 1);
+    const labels = devRows.map((r) => r.label);
+    const slice = (from: number, to: number) => evaluate(probs.slice(from, to), labels.slice(from, to));
+    const nt = sets.dev.text.length;
+    const ni = sets.dev.images.length;
+    const text = pick(slice(0, nt));
+    const pooledMacroF1 = evaluate(probs, labels).macroF1;
+    const score = selection === 'textAccuracyPlusMacroF1' ? text.accuracy + text.macroF1 : pooledMacroF1;
+    return { epoch: at, loss, seconds, score, dev: { text, image: pick(slice(nt, nt + ni)), fused: pick(slice(nt + ni, devRows.length)), pooledMacroF1 } };
+  };
+  const logRecord = (rec: EpochRecord, suffix: string) =>
+    log(
+      `epoch ${rec.epoch}: loss ${rec.loss.toFixed(4)} dev text acc ${rec.dev.text.accuracy.toFixed(3)} F1 ${rec.dev.text.macroF1.toFixed(3)} | image acc ${rec.dev.image.accuracy.toFixed(3)} | fused acc ${rec.dev.fused.accuracy.toFixed(3)} | pooled F1 ${rec.dev.pooledMacroF1.toFixed(3)} | score ${rec.score.toFixed(3)}${suffix}`,
+    );
   const evalsPerEpoch = Math.max(1, o.evalsPerEpoch ?? 1);
   let stop = false;
   for (let epoch = 1; epoch <= o.epochs && !stop; epoch++) {
@@ -208,33 +232,44 @@ export async function trainEmotionModel(sets: TrainingSets, rawVocab: Vocabulary
       if (!evalAt.has(steps)) continue;
 
       const at = Number((epoch - 1 + steps / batches.length).toFixed(2));
-      const devLogits = await logitsOf(model, devRows);
-      const probs = probabilitiesOf(devLogits, 1);
-      const labels = devRows.map((r) => r.label);
-      const slice = (from: number, to: number) => evaluate(probs.slice(from, to), labels.slice(from, to));
-      const nt = sets.dev.text.length;
-      const ni = sets.dev.images.length;
-      const rec: EpochRecord = {
-        epoch: at,
-        loss: lossSum / steps,
-        seconds: (Date.now() - epochStart) / 1000,
-        dev: {
-          text: pick(slice(0, nt)),
-          image: pick(slice(nt, nt + ni)),
-          fused: pick(slice(nt + ni, devRows.length)),
-          pooledMacroF1: evaluate(probs, labels).macroF1,
-        },
-      };
+      const rec = await evaluateDev(at, lossSum / steps, (Date.now() - epochStart) / 1000);
       epochStart = Date.now();
       history.push(rec);
-      log(
-        `epoch ${at}: loss ${rec.loss.toFixed(4)} dev text acc ${rec.dev.text.accuracy.toFixed(3)} F1 ${rec.dev.text.macroF1.toFixed(3)} | image acc ${rec.dev.image.accuracy.toFixed(3)} | fused acc ${rec.dev.fused.accuracy.toFixed(3)} | pooled F1 ${rec.dev.pooledMacroF1.toFixed(3)} (${rec.seconds.toFixed(0)} s)`,
-      );
-      if (rec.dev.pooledMacroF1 > best.score) {
+      logRecord(rec, '');
+      let improved = false;
+      if (rec.score > best.score) {
         tf.dispose(best.weights);
-        best = { score: rec.dev.pooledMacroF1, epoch: at, weights: model.network.getWeights().map((w) => w.clone()), evals: history.length };
-      } else if (history.length - best.evals >= o.patience) {
-        log(`early stop: no dev macro-F1 gain for ${o.patience} evaluations; keeping epoch ${best.epoch}`);
+        best = { score: rec.score, epoch: at, weights: model.network.getWeights().map((w) => w.clone()), evals: history.length, averaged: false };
+        improved = true;
+      }
+      // Weight averaging (SWA-style) over the evaluations after swaStart: a flatter, better-generalising point
+      // than any single snapshot of a run whose n-gram branch starts overfitting within an epoch.
+      if (o.swaStartEpoch !== undefined && at >= o.swaStartEpoch) {
+        const current = model.network.getWeights();
+        if (swa.count === 0) swa.weights = current.map((w) => w.clone());
+        else {
+          const k = swa.count;
+          const next = swa.weights.map((a, i) => tf.tidy(() => a.mul(k / (k + 1)).add(current[i]!.mul(1 / (k + 1)))));
+          tf.dispose(swa.weights);
+          swa.weights = next;
+        }
+        swa.count++;
+        if (swa.count >= 2) {
+          const saved = current.map((w) => w.clone());
+          model.network.setWeights(swa.weights);
+          const avgRec = await evaluateDev(at, rec.loss, 0);
+          logRecord(avgRec, ` [average of ${swa.count} snapshots]`);
+          if (avgRec.score > best.score) {
+            tf.dispose(best.weights);
+            best = { score: avgRec.score, epoch: at, weights: swa.weights.map((w) => w.clone()), evals: history.length, averaged: true };
+            improved = true;
+          }
+          model.network.setWeights(saved);
+          tf.dispose(saved);
+        }
+      }
+      if (!improved && history.length - best.evals >= o.patience) {
+        log(`early stop: no dev gain for ${o.patience} evaluations; keeping epoch ${best.epoch}${best.averaged ? ' (weight average)' : ''}`);
         stop = true;
         break;
       }
@@ -249,11 +284,13 @@ export async function trainEmotionModel(sets: TrainingSets, rawVocab: Vocabulary
     model.network.setWeights(best.weights);
     tf.dispose(best.weights);
   }
+  tf.dispose(swa.weights);
   optimizer.dispose();
   return {
     model,
     history,
     bestEpoch: best.epoch,
+    bestIsAverage: best.averaged,
     trainSeconds: (Date.now() - started) / 1000,
     classWeights: { text: wText, images: wImage },
   };
