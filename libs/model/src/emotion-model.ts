@@ -90,18 +90,26 @@ export class EmotionModel {
   }
 
   /** A copy of this model with another calibration (fitted on dev); shares the network. */
-  withCalibration(calibration: { temperature: number; fittedOn: string; textLogitBias?: number[] }): EmotionModel {
+  withCalibration(calibration: { temperature: number; fittedOn: string; textLogitBias?: number[]; imageTemperature?: number; bothTemperature?: number }): EmotionModel {
     const textLogitBias = calibration.textLogitBias ?? this.config.calibration.textLogitBias;
     return new EmotionModel({ ...this.config, calibration: { method: 'temperature', ...calibration, textLogitBias } }, this.network, this.vocab, this.bow);
   }
 
-  /** Calibrated probabilities from raw logits [n, classes] (bias for rows with text, then temperature). */
-  calibrate(logits: Float32Array, hasText: readonly boolean[]): number[][] {
+  /** The temperature used for a row with this modality mix. */
+  temperatureFor(hasText: boolean, hasImage: boolean): number {
+    const c = this.config.calibration;
+    if (hasImage && hasText) return c.bothTemperature ?? c.temperature;
+    if (hasImage) return c.imageTemperature ?? c.temperature;
+    return c.temperature;
+  }
+
+  /** Calibrated probabilities from raw logits [n, classes]: text-prior bias for rows with text, then the modality's temperature. */
+  calibrate(logits: Float32Array, hasText: readonly boolean[], hasImage: readonly boolean[]): number[][] {
     const k = EMOTIONS.length;
     const bias = this.config.calibration.textLogitBias;
     return hasText.map((text, i) => {
       const row = Array.from(logits.subarray(i * k, (i + 1) * k), (v, c) => v + (text ? bias[c]! : 0));
-      return softmaxRow(row, this.temperature);
+      return softmaxRow(row, this.temperatureFor(text, hasImage[i] ?? false));
     });
   }
 
@@ -135,7 +143,7 @@ export class EmotionModel {
   async predict(inputs: readonly PredictInput[]): Promise<Prediction[]> {
     const rows = inputs.map((i) => rowFromText(i.text, i.imageFeatures));
     const { logits, hasText, hasImage } = await this.logits(rows);
-    const probabilities = this.calibrate(logits, hasText);
+    const probabilities = this.calibrate(logits, hasText, hasImage);
     return rows.map((_, i) => ({
       probabilities: probabilities[i]!,
       modality: hasText[i] && hasImage[i] ? 'both' : hasImage[i] ? 'image' : 'text',

@@ -42,6 +42,9 @@ export const ModelConfigSchema = z.object({
     fittedOn: z.string(),
     /** Added to the logits of posts with text before the temperature: undoes part of the class weighting (tuned on dev). */
     textLogitBias: z.array(z.number()).length(EMOTIONS.length).default([0, 0, 0, 0, 0, 0]),
+    /** Temperatures per modality (image-only logits are sharper than text ones); `temperature` is the text one. */
+    imageTemperature: z.number().positive().optional(),
+    bothTemperature: z.number().positive().optional(),
   }),
 });
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;

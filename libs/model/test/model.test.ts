@@ -129,3 +129,28 @@ test('no tensor leak over 100 predictions', async () => {
   for (let i = 0; i < 100; i++) await model.predict(inputs);
   assert.equal(tf.memory().numTensors, before);
 });
+
+test('the image skip head starts neutral and never touches posts without an image', async () => {
+  const { withImageSkipHead } = await import('../src/train/image-finetune');
+  const skip = withImageSkipHead(model);
+  const inputs = [{ text: 'tears and gross' }, { text: 'sunny', imageFeatures: data.images[0]!.imageFeatures }];
+  assert.deepEqual(await skip.predict(inputs), await model.predict(inputs), 'zero-initialised: identical outputs');
+  const layer = skip.network.getLayer('image_skip_logits');
+  const [kernel, bias] = layer.getWeights();
+  layer.setWeights([tf.onesLike(kernel!), tf.onesLike(bias!).mul(5)]);
+  const after = await skip.predict(inputs);
+  assert.deepEqual(after[0], (await model.predict(inputs))[0], 'text-only post unchanged');
+  assert.notDeepEqual(after[1]!.probabilities, (await model.predict(inputs))[1]!.probabilities, 'image post changed');
+});
+
+test('the text-prior bias applies to posts with text only; temperatures per modality', async () => {
+  const biased = model.withCalibration({ temperature: 1, fittedOn: 'test', textLogitBias: [-50, 0, 0, 0, 0, 0], imageTemperature: 1, bothTemperature: 1 });
+  const plain = model.withCalibration({ temperature: 1, fittedOn: 'test', textLogitBias: [0, 0, 0, 0, 0, 0], imageTemperature: 1, bothTemperature: 1 });
+  const inputs = [{ text: 'sunny' }, { text: '', imageFeatures: data.images[0]!.imageFeatures }];
+  const [b, p] = [await biased.predict(inputs), await plain.predict(inputs)];
+  assert.ok(b[0]!.probabilities[0]! < 1e-6, 'happy suppressed for the text post');
+  assert.deepEqual(b[1], p[1], 'image-only post unaffected by the text bias');
+  const hotImage = model.withCalibration({ temperature: 1, fittedOn: 'test', imageTemperature: 100 });
+  const flat = (await hotImage.predict(inputs))[1]!.probabilities;
+  assert.ok(Math.max(...flat) - Math.min(...flat) < 0.05, 'a high image temperature flattens image-only posts');
+});

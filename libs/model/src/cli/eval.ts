@@ -55,11 +55,11 @@ async function main(): Promise<void> {
     images?: { classCounts?: Record<string, number> };
   };
   const rng = makeRng(Number(values.seed));
-  const result: Record<string, unknown> = { model: model.version, modelDir: values.model, backend: backend.name, temperature: model.temperature };
+  const result: Record<string, unknown> = { model: model.version, modelDir: values.model, backend: backend.name, calibration: model.config.calibration };
   const rows: Array<[string, Section | null]> = [];
 
   const score = async (labelled: LabelledRow[]) =>
-    evaluate(model.calibrate(await logitsOf(model, labelled), labelled.map((r) => r.tokens.length > 0)), labelled.map((r) => r.label));
+    evaluate(model.calibrate(await logitsOf(model, labelled), labelled.map((r) => r.tokens.length > 0), labelled.map((r) => r.imageFeatures !== null)), labelled.map((r) => r.label));
   const priorsEval = (counts: Record<string, number> | undefined, labels: number[]): Evaluation | null => {
     if (!counts) return null;
     const total = EMOTIONS.reduce((s, e) => s + (counts[e] ?? 0), 0);
@@ -131,7 +131,8 @@ async function main(): Promise<void> {
     return;
   }
   const out: string[] = [];
-  out.push(`Deep Sentiment model ${model.version} — backend ${backend.name}, temperature ${model.temperature.toFixed(3)}`);
+  const cal = model.config.calibration;
+  out.push(`Deep Sentiment model ${model.version} — backend ${backend.name}; temperatures text ${cal.temperature.toFixed(3)} image ${(cal.imageTemperature ?? cal.temperature).toFixed(3)} both ${(cal.bothTemperature ?? cal.temperature).toFixed(3)}`);
   out.push('');
   out.push("Table 6.1 shape (Deep Sentiment study): test results");
   out.push(`${'row'.padEnd(58)}${'n'.padStart(6)}${'accuracy'.padStart(10)}${'macro-F1'.padStart(10)}${'ECE'.padStart(8)}`);

@@ -15,7 +15,7 @@ import { CONFUSION_FILE } from '../confusion';
 import { textTokens } from '../text/preprocess';
 import { readTextTsv } from '../train/data';
 import { loadImageTrainDev, pairWithTexts } from '../train/datasets';
-import { fineTuneImageBranch } from '../train/image-finetune';
+import { fineTuneImageBranch, withImageSkipHead } from '../train/image-finetune';
 import { logitsOf, type LabelledRow } from '../train/trainer';
 import { calibrateOnDev } from '../train/calibrate-on-dev';
 import { makeRng } from '../train/rng';
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   const out = values.out ?? values.model;
   const backend = await initBackend();
   log(`backend: ${backend.name}`);
-  const model = await EmotionModel.load(values.model);
+  const model = withImageSkipHead(await EmotionModel.load(values.model));
   const seed = numberFlag(values, 'seed', 1234);
   const rng = makeRng(seed);
   const toRows = (rows: Array<{ text: string; label: number }>): LabelledRow[] => rows.map((t) => ({ tokens: textTokens(t.text), imageFeatures: null, label: t.label }));
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   const tuned = calibration.model;
   const temperature = calibration.temperature;
   await tuned.save(out);
-  const devEval = evaluate(tuned.calibrate(await logitsOf(tuned, textDev), textDev.map((r) => r.tokens.length > 0)), textDev.map((r) => r.label));
+  const devEval = evaluate(tuned.calibrate(await logitsOf(tuned, textDev), textDev.map((r) => r.tokens.length > 0), textDev.map((r) => r.imageFeatures !== null)), textDev.map((r) => r.label));
   await writeFile(
     path.join(out, CONFUSION_FILE),
     JSON.stringify({ labels: [...EMOTIONS], matrix: devEval.confusion, source: `GoEmotions ekman6 dev split (${textDev.length} texts), text-only inputs to the fused model ${tuned.version}, argmax of calibrated probabilities` }, null, 2) + '\n',

@@ -17,7 +17,7 @@ import { evaluate } from '../metrics';
 import { CONFUSION_FILE } from '../confusion';
 import { readPostsNdjson, readTextTsv, type ImageExample, type TextExample } from '../train/data';
 import { loadImageTrainDev, pairWithTexts } from '../train/datasets';
-import { fineTuneImageBranch } from '../train/image-finetune';
+import { fineTuneImageBranch, withImageSkipHead } from '../train/image-finetune';
 import { FeatureCache } from '../train/feature-cache';
 import { buildVocabulary } from '../train/build-vocabulary';
 import { trainEmotionModel, logitsOf, type LabelledRow, type TrainOptions } from '../train/trainer';
@@ -177,20 +177,22 @@ async function main(): Promise<void> {
   );
   let imageFineTune: Awaited<ReturnType<typeof fineTuneImageBranch>> | null = null;
   const fineTuneEpochs = numberFlag(values, 'image-finetune-epochs', 20);
+  let trained = phase1.model;
   if (fineTuneEpochs > 0 && imageRows.length > 0) {
+    trained = withImageSkipHead(phase1.model);
     imageFineTune = await fineTuneImageBranch(
-      phase1.model,
+      trained,
       { images: imageRows, pairs: () => pairWithTexts(imageRows, textRows, rng), devImages: devImageRows, devFused },
       { epochs: fineTuneEpochs, patience: 5, batchSize: 64, learningRate: 0.0005, featureDropout: 0.5, seed, log },
     );
   }
-  const calibration = await calibrateOnDev(phase1.model, { text: devTextRows, images: devImageRows, fused: devFused }, phase1.classWeights.text, log);
+  const calibration = await calibrateOnDev(trained, { text: devTextRows, images: devImageRows, fused: devFused }, phase1.classWeights.text, log);
   const result = { ...phase1, model: calibration.model, temperature: calibration.temperature };
 
   const out = values.out!;
   await result.model.save(out);
   // Dev confusion of the text path (text-only rows): the trends engineer's adjusted classify-and-count input.
-  const devTextProbs = result.model.calibrate(await logitsOf(result.model, devTextRows), devTextRows.map((r) => r.tokens.length > 0));
+  const devTextProbs = result.model.calibrate(await logitsOf(result.model, devTextRows), devTextRows.map((r) => r.tokens.length > 0), devTextRows.map((r) => r.imageFeatures !== null));
   const devEval = evaluate(devTextProbs, devTextRows.map((r) => r.label));
   await writeFile(
     path.join(out, CONFUSION_FILE),

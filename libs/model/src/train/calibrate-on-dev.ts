@@ -44,8 +44,20 @@ export async function calibrateOnDev(
   all.forEach((r, i) => {
     if (r.tokens.length > 0) for (let c = 0; c < K; c++) logits[i * K + c] = logits[i * K + c]! + textLogitBias[c]!;
   });
-  const temperature = all.length > 0 ? fitTemperature(logits, all.map((r) => r.label), K) : 1;
-  log(`temperature scaling on dev: T = ${temperature.toFixed(3)}`);
-  const calibrated = model.withCalibration({ temperature, textLogitBias, fittedOn: `dev split (${all.length} rows: text, image, same-label pairs)` });
+  // One temperature per modality mix: image-only logits are much sharper than text ones.
+  const fitOn = (from: number, to: number) => (to > from ? fitTemperature(logits.slice(from * K, to * K), all.slice(from, to).map((r) => r.label), K) : undefined);
+  const nt = dev.text.length;
+  const ni = dev.images.length;
+  const temperature = fitOn(0, nt) ?? 1;
+  const imageTemperature = fitOn(nt, nt + ni);
+  const bothTemperature = fitOn(nt + ni, all.length);
+  log(`temperature scaling on dev: text T = ${temperature.toFixed(3)}, image T = ${imageTemperature?.toFixed(3) ?? '-'}, both T = ${bothTemperature?.toFixed(3) ?? '-'}`);
+  const calibrated = model.withCalibration({
+    temperature,
+    textLogitBias,
+    ...(imageTemperature !== undefined ? { imageTemperature } : {}),
+    ...(bothTemperature !== undefined ? { bothTemperature } : {}),
+    fittedOn: `dev split: ${nt} texts, ${ni} images, ${all.length - nt - ni} same-label image+text pairs`,
+  });
   return { model: calibrated, lambda: best.lambda, grid, temperature };
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { EMOTIONS } from '@moodstream/events';
-import type { EmotionModel } from '../emotion-model';
+import { EmotionModel } from '../emotion-model';
+import { ModalityGate } from '../network';
 import { evaluate } from '../metrics';
 import { ProgressBar } from './progress';
 import { makeRng, shuffleInPlace } from './rng';
@@ -19,9 +20,34 @@ export interface ImageFineTuneOptions {
   log?: (message: string) => void;
 }
 
+const SKIP_LAYER = 'image_skip_logits';
+
+/**
+ * Adds a linear image → logits path (gated by hasImage) beside the fusion head. Zero-initialised, so
+ * the model's outputs are unchanged until it trains; rows without an image get exactly zero from it.
+ * A linear read-out of the frozen backbone is what generalises best from ~1,100 labelled images.
+ */
+export function withImageSkipHead(model: EmotionModel): EmotionModel {
+  const net = model.network;
+  if (net.layers.some((l) => l.name === SKIP_LAYER)) return model;
+  const input = (name: string) => {
+    const i = net.inputNames.indexOf(name);
+    if (i < 0) throw new Error(`network has no input '${name}'`);
+    return net.inputs[i]!;
+  };
+  const image = input('image');
+  const presence = input('presence');
+  const skip = tf.layers.dense({ units: K, kernelInitializer: 'zeros', biasInitializer: 'zeros', name: SKIP_LAYER }).apply(image) as tf.SymbolicTensor;
+  const gated = new ModalityGate({ column: 1, name: 'image_skip_gate' }).apply([skip, presence]) as tf.SymbolicTensor;
+  const logits = tf.layers.add({ name: 'logits_with_image_skip' }).apply([net.outputs[0]!, gated]) as tf.SymbolicTensor;
+  const network = tf.model({ inputs: net.inputs, outputs: logits, name: net.name });
+  return new EmotionModel(model.config, network, model.vocab, model.bow);
+}
+
 /**
  * Second phase: the n-gram/LSTM text branch stops improving (and starts overfitting) after about an
- * epoch, before the image branch has converged. This trains only the image Dense layer, on
+ * epoch, before the image branch has converged. This trains only the image Dense layer (and the
+ * linear image skip head, when added), on
  * image-only and same-label paired rows, with everything else frozen — so text-only predictions
  * are unchanged bit for bit — and keeps the epoch with the best dev image+fused macro-F1.
  */
@@ -31,8 +57,17 @@ export async function fineTuneImageBranch(
   o: ImageFineTuneOptions,
 ): Promise<{ bestEpoch: number; before: number; after: number; history: Array<{ epoch: number; image: number; fused: number; score: number }> }> {
   const log = o.log ?? (() => {});
-  const layer = model.network.getLayer('image_dense');
-  const vars = layer.trainableWeights.map((w) => w.read() as tf.Variable);
+  const layers = [model.network.getLayer('image_dense'), ...model.network.layers.filter((l) => l.name === SKIP_LAYER)];
+  const vars = layers.flatMap((l) => l.trainableWeights.map((w) => w.read() as tf.Variable));
+  const snapshot = () => layers.flatMap((l) => l.getWeights().map((w) => w.clone()));
+  const restore = (weights: tf.Tensor[]) => {
+    let i = 0;
+    for (const l of layers) {
+      const n = l.getWeights().length;
+      l.setWeights(weights.slice(i, i + n));
+      i += n;
+    }
+  };
   const optimizer = tf.train.adam(o.learningRate);
   const rng = makeRng(o.seed);
   const devRows = [...sets.devImages, ...sets.devFused];
@@ -46,7 +81,7 @@ export async function fineTuneImageBranch(
   };
   const initial = await score();
   log(`image fine-tune start: dev image acc ${initial.image.toFixed(3)}, fused acc ${initial.fused.toFixed(3)}, image+fused F1 ${initial.score.toFixed(3)}`);
-  let best = { score: initial.score, epoch: 0, weights: layer.getWeights().map((w) => w.clone()) };
+  let best = { score: initial.score, epoch: 0, weights: snapshot() };
   const history: Array<{ epoch: number; image: number; fused: number; score: number }> = [];
   const imageInputIndex = model.bow ? 2 : 1;
   const bar = new ProgressBar('image fine-tune', o.epochs);
@@ -74,10 +109,10 @@ export async function fineTuneImageBranch(
     bar.tick(1, `dev image acc ${now.image.toFixed(3)} fused acc ${now.fused.toFixed(3)} F1 ${now.score.toFixed(3)}`);
     if (now.score > best.score) {
       tf.dispose(best.weights);
-      best = { score: now.score, epoch, weights: layer.getWeights().map((w) => w.clone()) };
+      best = { score: now.score, epoch, weights: snapshot() };
     } else if (epoch - best.epoch >= o.patience) break;
   }
-  layer.setWeights(best.weights);
+  restore(best.weights);
   tf.dispose(best.weights);
   optimizer.dispose();
   log(`image fine-tune: keeping epoch ${best.epoch} (dev image+fused macro-F1 ${initial.score.toFixed(3)} → ${best.score.toFixed(3)})`);
