@@ -180,6 +180,8 @@ const percentile = (sorted: number[], p: number): number => sorted[Math.min(sort
 interface PhaseResult {
   posts: number;
   postsPerSecond: number;
+  /** CPU time this process (scorer threads, reader, image server) got per second of wall time. */
+  coresUsed: number;
   p50Ms: number;
   p99Ms: number;
 }
@@ -189,6 +191,7 @@ async function burst(h: Harness, posts: PostInput[]): Promise<PhaseResult> {
   const producer = await h.bus.producer();
   const sentAt = new Map<string, number>();
   const first = performance.now();
+  const cpu = process.cpuUsage();
   for (let i = 0; i < posts.length; i += 500) {
     const chunk = posts.slice(i, i + 500);
     const now = performance.now();
@@ -197,10 +200,12 @@ async function burst(h: Harness, posts: PostInput[]): Promise<PhaseResult> {
   }
   await producer.close();
   await waitUntil(() => posts.every((p) => h.arrivals.has(p.id)), 600_000, `${posts.length} scored posts`);
-  return summarise(posts, sentAt, h.arrivals, first);
+  return summarise(posts, sentAt, h.arrivals, first, cpu);
 }
 
-function summarise(posts: PostInput[], sentAt: Map<string, number>, arrivals: Map<string, number>, first: number): PhaseResult {
+function summarise(posts: PostInput[], sentAt: Map<string, number>, arrivals: Map<string, number>, first: number, cpuAtFirst: NodeJS.CpuUsage): PhaseResult {
+  const cpu = process.cpuUsage(cpuAtFirst);
+  const wallSeconds = (performance.now() - first) / 1000;
   const latencies = posts.map((p) => arrivals.get(p.id)! - sentAt.get(p.id)!).sort((a, b) => a - b);
   const last = Math.max(...posts.map((p) => arrivals.get(p.id)!));
   return {
@@ -208,6 +213,7 @@ function summarise(posts: PostInput[], sentAt: Map<string, number>, arrivals: Ma
     postsPerSecond: round(posts.length / ((last - first) / 1000)),
     p50Ms: round(percentile(latencies, 50)),
     p99Ms: round(percentile(latencies, 99)),
+    coresUsed: round((cpu.user + cpu.system) / 1e6 / wallSeconds, 2),
   };
 }
 
@@ -270,6 +276,7 @@ async function latencyAtTenPerSecond(imageUrl: (k: number) => string): Promise<P
     const posts = Array.from({ length: seconds * 10 }, (_, i) => post(`lat-${i}`, i, i % 5 === 0 ? imageUrl(10_000 + i) : null));
     const sentAt = new Map<string, number>();
     const first = performance.now();
+    const cpu = process.cpuUsage();
     for (const [i, p] of posts.entries()) {
       const due = first + i * 100;
       const wait = due - performance.now();
@@ -279,7 +286,7 @@ async function latencyAtTenPerSecond(imageUrl: (k: number) => string): Promise<P
     }
     await producer.close();
     await waitUntil(() => posts.every((p) => h.arrivals.has(p.id)), 120_000, 'latency posts');
-    return { ...summarise(posts, sentAt, h.arrivals, first), offeredPerSecond: 10, seconds };
+    return { ...summarise(posts, sentAt, h.arrivals, first, cpu), offeredPerSecond: 10, seconds };
   } finally {
     await h.close();
   }
@@ -415,16 +422,20 @@ function markdown(r: Results): string {
   }
   if (r.matrix) {
     lines.push(
-      '| workers | batch | text posts/s | text p50 / p99 ms | image cold posts/s | × baseline | cold p50 / p99 ms | image warm posts/s | warm p50 / p99 ms |',
-      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| workers | batch | text posts/s | text p50 / p99 ms | text cores used | image cold posts/s | × baseline | cold p50 / p99 ms | cold cores used | image warm posts/s | warm p50 / p99 ms |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     );
     for (const row of r.matrix) {
       const ratio = r.baseline ? round(row.imageCold.postsPerSecond / r.baseline.imagesPerSecond, 2) : NaN;
       lines.push(
-        `| ${row.workers} | ${row.batchSize} | ${row.text.postsPerSecond} | ${row.text.p50Ms} / ${row.text.p99Ms} | ${row.imageCold.postsPerSecond} | ${ratio} | ${row.imageCold.p50Ms} / ${row.imageCold.p99Ms} | ${row.imageWarm.postsPerSecond} | ${row.imageWarm.p50Ms} / ${row.imageWarm.p99Ms} |`,
+        `| ${row.workers} | ${row.batchSize} | ${row.text.postsPerSecond} | ${row.text.p50Ms} / ${row.text.p99Ms} | ${row.text.coresUsed} | ${row.imageCold.postsPerSecond} | ${ratio} | ${row.imageCold.p50Ms} / ${row.imageCold.p99Ms} | ${row.imageCold.coresUsed} | ${row.imageWarm.postsPerSecond} | ${row.imageWarm.p50Ms} / ${row.imageWarm.p99Ms} |`,
       );
     }
-    lines.push('', 'Throughput runs produce every post at once, so their latencies are mostly time spent queued behind the backlog.', '');
+    lines.push(
+      '',
+      'Throughput runs produce every post at once, so their latencies are mostly time spent queued behind the backlog. "Cores used" is the CPU time the bench process (scorer threads, the reader and the image server) got per second of wall time: where it stays near 1 with 2 workers, another process held the other core and the second worker had nothing to run on.',
+      '',
+    );
   }
   if (r.latency) {
     lines.push(
