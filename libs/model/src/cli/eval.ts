@@ -127,6 +127,10 @@ async function main(): Promise<void> {
   model.dispose();
 
   if (values.json) {
+    // text, image and fused are always present so consumers can read n/accuracy/macroF1 without guessing.
+    for (const [key, flag] of [['text', '--text'], ['image', '--images'], ['fused', '--text and --images']] as const) {
+      result[key] ??= { n: 0, accuracy: null, macroF1: null, note: `not evaluated: pass ${flag}` };
+    }
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     return;
   }

@@ -1,5 +1,6 @@
 /**
  * Training CLI: `npm run train -- --data ../shared/data --out models/default [options]`.
+ * The defaults are the settings of the shipped model (docs/model.md).
  * Inputs: labelled text TSV (text<TAB>label), an image folder per class (class names or Emotion6
  * keywords), optional labelled posts NDJSON. Writes a complete model folder.
  */
@@ -16,7 +17,7 @@ import { Vocabulary } from '../text/vocabulary';
 import { evaluate } from '../metrics';
 import { CONFUSION_FILE } from '../confusion';
 import { readPostsNdjson, readTextTsv, type ImageExample, type TextExample } from '../train/data';
-import { loadImageTrainDev, pairWithTexts } from '../train/datasets';
+import { loadAugmentedImageTrain, loadImageTrainDev, pairWithTexts } from '../train/datasets';
 import { fineTuneImageBranch, withImageSkipHead } from '../train/image-finetune';
 import { FeatureCache } from '../train/feature-cache';
 import { buildVocabulary } from '../train/build-vocabulary';
@@ -48,6 +49,7 @@ const { values } = parseArgs({
     'bow-min-count': { type: 'string' },
     'max-len': { type: 'string' },
     'image-finetune-epochs': { type: 'string' },
+    'augment-images': { type: 'boolean', default: false },
     selection: { type: 'string', default: 'text' },
     'swa-start': { type: 'string' },
     'bow-dropout': { type: 'string' },
@@ -143,26 +145,26 @@ async function main(): Promise<void> {
     imageInputSize: backbone.inputSize,
     maxLen: numberFlag(values, 'max-len', 50),
     network: {
-      lstmUnits: numberFlag(values, 'lstm-units', 128),
+      lstmUnits: numberFlag(values, 'lstm-units', 64),
       bidirectional: values.bidirectional ?? false,
       bowUnits: 64,
       imageUnits: 128,
       fusionUnits: 1024,
       dropout: 0.5,
-      bowDropout: numberFlag(values, 'bow-dropout', 0.3),
-      textDropout: numberFlag(values, 'text-dropout', 0.2),
+      bowDropout: numberFlag(values, 'bow-dropout', 0.5),
+      textDropout: numberFlag(values, 'text-dropout', 0.3),
     },
     bowMinCount: numberFlag(values, 'bow-min-count', 3),
     bowMaxFeatures: numberFlag(values, 'bow-features', 20000),
-    epochs: numberFlag(values, 'epochs', 12),
-    patience: numberFlag(values, 'patience', 4),
+    epochs: numberFlag(values, 'epochs', 4),
+    patience: numberFlag(values, 'patience', 5),
     evalsPerEpoch: numberFlag(values, 'evals-per-epoch', 4),
     selection: values.selection === 'pooled' ? 'pooledMacroF1' : 'textAccuracyPlusMacroF1',
     swaStartEpoch: numberFlag(values, 'swa-start', 1),
     batchSize: numberFlag(values, 'batch-size', 64),
     learningRate: numberFlag(values, 'learning-rate', 0.001),
-    classWeightPower: numberFlag(values, 'class-weight-power', 0.5),
-    imageRepeats: numberFlag(values, 'image-repeats', 8),
+    classWeightPower: numberFlag(values, 'class-weight-power', 0.3),
+    imageRepeats: numberFlag(values, 'image-repeats', 3),
     pairRepeats: numberFlag(values, 'pair-repeats', 3),
     dropTextProbability: 0.2,
     dropImageProbability: 0.2,
@@ -180,9 +182,10 @@ async function main(): Promise<void> {
   let trained = phase1.model;
   if (fineTuneEpochs > 0 && imageRows.length > 0) {
     trained = withImageSkipHead(phase1.model);
+    const augmented = imagesDir && values['augment-images'] ? await loadAugmentedImageTrain(imagesDir, backbone, path.join(values.cache!, 'features')) : [];
     imageFineTune = await fineTuneImageBranch(
       trained,
-      { images: imageRows, pairs: () => pairWithTexts(imageRows, textRows, rng), devImages: devImageRows, devFused },
+      { images: [...imageRows, ...augmented], pairs: () => pairWithTexts(imageRows, textRows, rng), devImages: devImageRows, devFused },
       { epochs: fineTuneEpochs, patience: 5, batchSize: 64, learningRate: 0.0005, featureDropout: 0.5, seed, log },
     );
   }
