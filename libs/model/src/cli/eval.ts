@@ -90,8 +90,7 @@ async function main(): Promise<void> {
     const note = values['all-images'] ? 'all images in the folder (includes training images!)' : 'held-out fifth (never trained on)';
     result.image = { ...image, dir: values.images, note };
     const priors = priorsEval(summary.images?.classCounts, imageRows.map((r) => r.label));
-    (result.priors as Record<string, unknown> | undefined) ?? (result.priors = {});
-    (result.priors as Record<string, unknown>).image = priors;
+    result.priors = { ...((result.priors as Record<string, unknown> | undefined) ?? {}), image: priors };
     rows.push(['guessing by priors (image)', priors]);
     rows.push([`image only (${note})`, image]);
   }

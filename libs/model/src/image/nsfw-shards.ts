@@ -15,7 +15,7 @@ interface BundledModelJson {
   format?: string;
   modelTopology: unknown;
   weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
-  userDefinedMetadata?: Record<string, {}>;
+  userDefinedMetadata?: tf.io.ModelArtifacts['userDefinedMetadata'];
 }
 
 /**

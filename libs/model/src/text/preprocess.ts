@@ -34,7 +34,8 @@ const ENTITY = /&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi;
 const EMOTION_HASHTAG = new RegExp(`#(?:${EMOTION_HASHTAGS.join('|')})(?![\\p{L}\\p{N}_])`, 'giu');
 /** One pictographic emoji (skin tones, variation selectors and joiners are dropped around it). */
 const EMOJI = /\p{Extended_Pictographic}/gu;
-const EMOJI_NOISE = /[\u{1F3FB}-\u{1F3FF}\uFE0E\uFE0F\u200D\u20E3]/gu;
+// Alternation, not a character class: these are combining marks, which a class would mis-group.
+const EMOJI_NOISE = /[\u{1F3FB}-\u{1F3FF}]|\uFE0E|\uFE0F|\u200D|\u20E3/gu;
 /** GloVe 6B was tokenised Penn-Treebank style: contractions are separate tokens ("do" "n't"). */
 const CONTRACTION = /([\p{L}])(n't|'s|'m|'re|'ve|'ll|'d)(?![\p{L}])/gu;
 const TOKEN = /<[a-z]+>|\p{Extended_Pictographic}|n't|'[a-z]+|[\p{L}\p{N}]+(?:[-_][\p{L}\p{N}]+)*/gu;
