@@ -35,10 +35,10 @@ function item(id: string, emitAt: number, history: boolean, lap: number): Schedu
 }
 
 describe('demo ingest (the ingester in archive mode, one run per piece)', () => {
-  it('replays the history at max, then each lap at 1x from its first due time, removing each file after', async () => {
+  it('replays the history at its speed, then each lap at 1x from its first due time, removing each file after', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'demo-ingest-'));
     const clock = new VirtualClock(10_000);
-    const runs: { file: string; speed: 'max' | 1; at: number; ids: string[]; finish: () => void }[] = [];
+    const runs: { file: string; speed: number; at: number; ids: string[]; finish: () => void }[] = [];
     const schedule = [
       item('h1', 10_000, true, 0),
       item('h2', 10_000, true, 0),
@@ -48,7 +48,7 @@ describe('demo ingest (the ingester in archive mode, one run per piece)', () => 
       item('b2', 20_400, false, 1),
       item('c1', 30_000, false, 2),
     ];
-    const runArchive = async (file: string, speed: 'max' | 1): Promise<ArchiveRun> => {
+    const runArchive = async (file: string, speed: number): Promise<ArchiveRun> => {
       const ids = (await readFile(file, 'utf8')).trim().split('\n').map((line) => (JSON.parse(line) as Post).id);
       let finish: () => void = () => undefined;
       const done = new Promise<void>((resolve) => {
@@ -57,9 +57,9 @@ describe('demo ingest (the ingester in archive mode, one run per piece)', () => 
       runs.push({ file, speed, at: clock.now(), ids, finish });
       return { done, stop: async () => finish() };
     };
-    const demo = startDemoIngest({ schedule: schedule[Symbol.iterator](), dir, runArchive, clock });
+    const demo = startDemoIngest({ schedule: schedule[Symbol.iterator](), dir, runArchive, clock, historySpeed: 60 });
     await until('the history run starts', () => runs.length === 1);
-    assert.deepEqual(runs.map((r) => [r.speed, r.ids]), [['max', ['h1', 'h2']]]);
+    assert.deepEqual(runs.map((r) => [r.speed, r.ids]), [[60, ['h1', 'h2']]]);
     runs[0]?.finish();
     await demo.historyDone;
     await until('lap 0 is waiting for its time', () => clock.pendingTimers() === 1);
@@ -89,6 +89,7 @@ describe('demo ingest (the ingester in archive mode, one run per piece)', () => 
       schedule: [item('h1', 0, true, 0)][Symbol.iterator](),
       dir,
       clock: new VirtualClock(0),
+      historySpeed: 60,
       runArchive: async () => ({ done: Promise.reject(new Error('broker gone')), stop: async () => undefined }),
     });
     await assert.rejects(demo.failed, /demo ingest failed: broker gone/);

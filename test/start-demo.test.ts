@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { ConfigError } from '@moodstream/core';
 import { loadDemoStream } from '../scripts/start/demo-stream';
-import { demoSchedule, plantedShiftWindow } from '../scripts/start/demo-plan';
+import { demoLiveStart, demoSchedule, plantedShiftWindow } from '../scripts/start/demo-plan';
 import { parseStartConfig, isDistributed } from '../scripts/start/config';
 import { startDemoImages } from '../scripts/start/demo-images';
 import { REPO_ROOT } from '../scripts/start/paths';
@@ -53,42 +53,51 @@ describe('the committed demo stream', () => {
 });
 
 describe('demo schedule around now', () => {
-  it('puts history in the past, live posts at their emit time, and loops with fresh ids', async () => {
+  it('replays history in order ending where live begins, stamps nothing in the future, and loops with fresh ids', async () => {
     const { manifest, posts } = await loadDemoStream(STREAM);
-    const t0 = Date.UTC(2030, 0, 1, 12, 0, 30);
+    const startAt = Date.UTC(2030, 0, 1, 12, 0, 30);
     const speed = 4;
+    const historySpeed = 60;
+    const liveStart = demoLiveStart({ manifest, startAt, historySpeed, leadMinutes: 2 });
+    const historyMinutes = manifest.plantedShift.startMinute + 2;
+    assert.equal(liveStart, startAt + (historyMinutes * 60_000) / historySpeed);
     const ids = new Set<string>();
     let lastEmit = -Infinity;
+    let lastStamp = -Infinity;
     let history = 0;
     let live = 0;
     const lapMs = (manifest.durationMinutes * 60_000) / speed;
-    for (const item of demoSchedule({ manifest, posts, t0, leadMinutes: 2, speed })) {
-      if (item.emitAt > t0 + 1.5 * lapMs) break;
+    for (const item of demoSchedule({ manifest, posts, startAt, historySpeed, leadMinutes: 2, speed })) {
+      if (item.emitAt > liveStart + 1.5 * lapMs) break;
       assert.ok(item.emitAt >= lastEmit, 'emit times never go back');
+      assert.ok(item.post.timestamp >= lastStamp, 'post times never go back');
+      assert.ok(item.post.timestamp <= item.emitAt, 'no post is stamped in the future');
       lastEmit = item.emitAt;
+      lastStamp = item.post.timestamp;
       assert.ok(!ids.has(item.post.id), `duplicate id ${item.post.id}`);
       ids.add(item.post.id);
       assert.ok(item.post.url.endsWith(item.post.id));
       if (item.history) {
         history++;
-        assert.ok(item.post.timestamp < t0 && item.emitAt === t0);
+        assert.ok(item.emitAt >= startAt && item.post.timestamp < liveStart);
       } else {
         live++;
+        assert.ok(item.emitAt >= liveStart);
         assert.equal(item.post.timestamp, item.emitAt);
       }
     }
     assert.ok(history > 3000 && live > 4000, `history ${history}, live ${live}`);
-    const shift = plantedShiftWindow(manifest, t0, 2, speed);
-    assert.equal(shift.from, t0 - 2 * 60_000);
-    assert.equal(shift.to, t0 + ((manifest.plantedShift.endMinute - manifest.plantedShift.startMinute - 2) * 60_000) / speed);
+    const shift = plantedShiftWindow(manifest, liveStart, 2, speed);
+    assert.equal(shift.from, liveStart - 2 * 60_000);
+    assert.equal(shift.to, liveStart + ((manifest.plantedShift.endMinute - manifest.plantedShift.startMinute - 2) * 60_000) / speed);
   });
 
   it('attaches images to live posts only', async () => {
     const { manifest, posts } = await loadDemoStream(STREAM);
-    const t0 = Date.now();
+    const startAt = Date.now();
     let withImage = 0;
-    for (const item of demoSchedule({ manifest, posts, t0, leadMinutes: 2, speed: 1, imageFor: (p) => `http://127.0.0.1:9/${p.id}.jpg` })) {
-      if (item.emitAt > t0 + 60_000) break;
+    for (const item of demoSchedule({ manifest, posts, startAt, historySpeed: 60, leadMinutes: 2, speed: 1, imageFor: (p) => `http://127.0.0.1:9/${p.id}.jpg` })) {
+      if (item.emitAt > startAt + 120_000) break;
       if (item.history) assert.equal(item.post.imageUrl, null);
       else withImage++;
     }

@@ -20,6 +20,12 @@ export const StartConfigSchema = z
     DEMO_FILE: z.string().min(1).default(resolve(REPO_ROOT, 'data/demo/stream.ndjson')),
     /** Multiple of real time at which the live part of the demo plays. */
     DEMO_SPEED: z.coerce.number().positive().max(1_000).default(1),
+    /**
+     * Multiple of real time at which the demo's history (the quarter hour before "now") is replayed at start.
+     * It is replayed in order, not flat out: the aggregator closes event-time windows as the newest post
+     * time passes them, and a flat-out burst through a partitioned, parallel pipeline would reorder it.
+     */
+    DEMO_HISTORY_SPEED: z.coerce.number().min(1).max(10_000).default(60),
     /** How many minutes into the planted mood shift "now" falls at start (the rest of the shift plays live). */
     DEMO_LEAD_MINUTES: z.coerce.number().int().min(-60).max(60).default(2),
     /** Share of live demo posts that carry an image when --demo-images is given. */

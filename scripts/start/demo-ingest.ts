@@ -7,7 +7,8 @@ import type { ScheduledPost } from './demo-plan';
  * Feeds the demo through the real ingester in archive mode. The ingester replays a file at N× the
  * gaps between its timestamps, starting when it starts; so the launcher writes the schedule out in
  * pieces whose timestamps already sit where they should:
- * - the history (timestamps in the past) as one file replayed at `max`;
+ * - the history (timestamps in the past) as one file replayed at `historySpeed`× — in timestamp order, which
+ *   the aggregator's event-time windows need; at `max` a parallel pipeline would reorder it;
  * - then each lap's live part (timestamps = the moment each post is due) replayed at 1×, started at
  *   the lap's first due time — one ingester run per lap, so the demo goes on for as long as it runs.
  * `runArchive` is the ingester: in-process (embedded mode) or a child process (distributed mode).
@@ -17,7 +18,7 @@ export interface ArchiveRun {
   stop(): Promise<void>;
 }
 
-export type RunArchive = (file: string, speed: 'max' | 1) => Promise<ArchiveRun>;
+export type RunArchive = (file: string, speed: number) => Promise<ArchiveRun>;
 
 export interface DemoIngest {
   /** Resolves when the history has been produced. */
@@ -60,7 +61,14 @@ async function writeNdjson(file: string, items: ScheduledPost[]): Promise<void> 
   await writeFile(file, items.map((item) => JSON.stringify(item.post)).join('\n') + '\n');
 }
 
-export function startDemoIngest(options: { schedule: Iterator<ScheduledPost>; dir: string; runArchive: RunArchive; clock?: Clock }): DemoIngest {
+export function startDemoIngest(options: {
+  schedule: Iterator<ScheduledPost>;
+  dir: string;
+  runArchive: RunArchive;
+  /** Must match the schedule's (demoSchedule's `historySpeed`). */
+  historySpeed: number;
+  clock?: Clock;
+}): DemoIngest {
   const clock = options.clock ?? systemClock;
   const reader = new ScheduleReader(options.schedule);
   let stopping = false;
@@ -79,7 +87,7 @@ export function startDemoIngest(options: { schedule: Iterator<ScheduledPost>; di
       wakeTimer = clock.setTimeout(resolve, Math.max(0, at - clock.now()));
     });
 
-  const play = async (file: string, items: ScheduledPost[], speed: 'max' | 1): Promise<void> => {
+  const play = async (file: string, items: ScheduledPost[], speed: number): Promise<void> => {
     await writeNdjson(file, items);
     try {
       current = await options.runArchive(file, speed);
@@ -92,7 +100,7 @@ export function startDemoIngest(options: { schedule: Iterator<ScheduledPost>; di
 
   const loop = async (): Promise<void> => {
     const history = reader.takeWhile((_, item) => item.history);
-    if (history.length > 0) await play(join(options.dir, 'demo-history.ndjson'), history, 'max');
+    if (history.length > 0) await play(join(options.dir, 'demo-history.ndjson'), history, options.historySpeed);
     markHistoryDone();
     while (!stopping) {
       const lap = reader.takeWhile((first, item) => item.lap === first.lap && !item.history);

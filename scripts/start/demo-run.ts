@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { StartConfig } from './config';
 import type { DemoImages } from './demo-images';
 import { startDemoIngest, type RunArchive } from './demo-ingest';
-import { demoSchedule, plantedShiftWindow } from './demo-plan';
+import { demoLiveStart, demoSchedule, plantedShiftWindow } from './demo-plan';
 import { loadDemoStream } from './demo-stream';
 
 /** The demo as both modes run it: the committed stream, scheduled around now, fed through the ingester. */
@@ -19,23 +19,27 @@ export interface DemoRun {
 export async function startDemoRun(options: { config: StartConfig; images: DemoImages | null; runArchive: RunArchive; now?: number }): Promise<DemoRun> {
   const { config, images } = options;
   const stream = await loadDemoStream(config.DEMO_FILE);
-  const t0 = options.now ?? Date.now();
+  const timing = {
+    manifest: stream.manifest,
+    startAt: options.now ?? Date.now(),
+    historySpeed: config.DEMO_HISTORY_SPEED,
+    leadMinutes: config.DEMO_LEAD_MINUTES,
+  };
   const dir = await mkdtemp(join(tmpdir(), 'moodstream-demo-'));
   const demo = startDemoIngest({
     schedule: demoSchedule({
-      manifest: stream.manifest,
+      ...timing,
       posts: stream.posts,
-      t0,
-      leadMinutes: config.DEMO_LEAD_MINUTES,
       speed: config.DEMO_SPEED,
       ...(images === null ? {} : { imageFor: (post) => images.imageFor(post) }),
     }),
     dir,
     runArchive: options.runArchive,
+    historySpeed: config.DEMO_HISTORY_SPEED,
   });
   return {
     posts: stream.posts.length,
-    shift: plantedShiftWindow(stream.manifest, t0, config.DEMO_LEAD_MINUTES, config.DEMO_SPEED),
+    shift: plantedShiftWindow(stream.manifest, demoLiveStart(timing), config.DEMO_LEAD_MINUTES, config.DEMO_SPEED),
     historyDone: demo.historyDone,
     failed: demo.failed,
     async stop() {

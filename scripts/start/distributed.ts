@@ -73,7 +73,7 @@ export async function runDistributed(config: StartConfig, demoImagesDir: string 
   let demoStop: (() => Promise<void>) | null = null;
   let demoFailure: Promise<unknown> = new Promise(() => undefined);
   if (config.TUMBLR_API_KEY === undefined) {
-    const runArchive = async (file: string, speed: 'max' | 1): Promise<ArchiveRun> => {
+    const runArchive = async (file: string, speed: number): Promise<ArchiveRun> => {
       const child = spawn(process.execPath, ['--import', 'tsx', INGESTER_MAIN, 'archive', '--file', file, '--speed', String(speed)], {
         cwd: REPO_ROOT,
         env: { ...process.env, LOG_LEVEL: config.LOG_LEVEL, METRICS_PORT: '0' },

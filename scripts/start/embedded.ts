@@ -92,13 +92,10 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions): Promise
 
     progress.step('loading the emotion model (models/default)…');
     const scorer = createScorerApp({
-      // One inference worker: the model runs off the main thread, which stays free for the dashboard's sockets.
+      // The scorer's own defaults (inference on worker threads, off the main thread that serves the dashboard).
       config: parseConfig(
         ScorerConfigSchema,
-        appEnv(env, {
-          SCORER_WORKERS: env['SCORER_WORKERS'] ?? '1',
-          ...(images === null ? {} : { SCORER_IMAGE_ALLOWLIST: ['127.0.0.1', env['SCORER_IMAGE_ALLOWLIST'] ?? ''].filter(Boolean).join(',') }),
-        }),
+        images === null ? env : appEnv(env, { SCORER_IMAGE_ALLOWLIST: ['127.0.0.1', env['SCORER_IMAGE_ALLOWLIST'] ?? ''].filter(Boolean).join(',') }),
         'scorer',
       ),
       bus,
@@ -158,7 +155,7 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions): Promise
       return { url, port, bus, topics, demo: null, failed, close, caughtUp };
     }
 
-    const runArchive = async (file: string, speed: 'max' | 1): Promise<ArchiveRun> => {
+    const runArchive = async (file: string, speed: number): Promise<ArchiveRun> => {
       const ingester: IngesterApp = createIngesterApp({ config: ingesterConfig, bus, logger, run: { mode: 'archive', file, speed } });
       await ingester.start();
       return { done: ingester.done, stop: () => ingester.stop() };
