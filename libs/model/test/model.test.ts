@@ -154,3 +154,25 @@ test('the text-prior bias applies to posts with text only; temperatures per moda
   const flat = (await hotImage.predict(inputs))[1]!.probabilities;
   assert.ok(Math.max(...flat) - Math.min(...flat) < 0.05, 'a high image temperature flattens image-only posts');
 });
+
+test('the logistic-regression image read-out refits image posts only; text-only posts score exactly as before', async () => {
+  const { withImageSkipHead } = await import('../src/train/image-finetune');
+  const { fitImageReadoutHead } = await import('../src/train/image-readout-head');
+  const head = withImageSkipHead(model);
+  const images = data.images.slice(0, 60);
+  const texts = [{ text: 'tears and gross' }, { text: 'sunny day' }, { text: 'whoa so spooky' }];
+  const textBefore = await head.predict(texts);
+  const imageInputs = images.map((r) => ({ text: '', imageFeatures: r.imageFeatures }));
+  const imageBefore = await head.predict(imageInputs);
+  const before = tf.memory().numTensors;
+  const result = await fitImageReadoutHead(head, images, images.map((_, i) => `joy/${i}.jpg`), new Map([['joy/0.jpg', [1, 0, 0, 0, 0, 0]]]), { lambdas: [1, 0.01], folds: 3, steps: 60, learningRate: 0.05, softLabelWeight: 0.3 });
+  assert.equal(tf.memory().numTensors, before, 'no tensors leaked');
+  assert.equal(result.rows, images.length);
+  assert.equal(result.rowsWithVotes, 1);
+  assert.ok([1, 0.01].includes(result.lambda));
+  assert.deepEqual(await head.predict(texts), textBefore, 'text-only posts unchanged');
+  const imageAfter = await head.predict(imageInputs);
+  assert.notDeepEqual(imageAfter.map((p) => p.probabilities), imageBefore.map((p) => p.probabilities), 'image posts re-scored');
+  const acc = imageAfter.filter((p, i) => p.probabilities.indexOf(Math.max(...p.probabilities)) === images[i]!.label).length / images.length;
+  assert.ok(acc > 0.9, `image accuracy on the separable fixture ${acc}`);
+});

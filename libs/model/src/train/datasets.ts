@@ -13,14 +13,17 @@ export async function loadImageTrainDev(
   imagesDir: string,
   backbone: ImageBackbone,
   cacheDir: string,
-): Promise<{ train: LabelledRow[]; dev: LabelledRow[]; split: ReturnType<typeof splitImages> }> {
+): Promise<{ train: LabelledRow[]; dev: LabelledRow[]; trainIds: string[]; devIds: string[]; split: ReturnType<typeof splitImages> }> {
   const split = splitImages(await readImageFolder(imagesDir));
   const cache = new FeatureCache(cacheDir, backbone);
   const toRows = async (images: ImageExample[], label: string) => {
     const feats = await cache.features(images.map((im) => ({ bytes: () => readFile(im.file) })), label);
-    return images.flatMap((im, i) => (feats[i] ? [{ tokens: [], imageFeatures: feats[i]!, label: im.label }] : []));
+    const kept = images.flatMap((im, i) => (feats[i] ? [{ id: im.id, row: { tokens: [], imageFeatures: feats[i]!, label: im.label } }] : []));
+    return { rows: kept.map((k) => k.row), ids: kept.map((k) => k.id) };
   };
-  return { train: await toRows(split.train, 'train image features'), dev: await toRows(split.dev, 'dev image features'), split };
+  const train = await toRows(split.train, 'train image features');
+  const dev = await toRows(split.dev, 'dev image features');
+  return { train: train.rows, dev: dev.rows, trainIds: train.ids, devIds: dev.ids, split };
 }
 
 /**
