@@ -7,10 +7,17 @@ import * as tf from '@tensorflow/tfjs';
 export class ModalityGate extends tf.layers.Layer {
   static readonly className = 'ModalityGate';
   private readonly column: number;
+  /**
+   * 'present' (default): keep the branch where presence[column] is 1. 'notImageOnly': keep it
+   * except on image-only posts (factor 1 − hasImage·(1 − hasText)), so a dedicated image read-out
+   * can own those posts; text-only posts are multiplied by exactly 1.
+   */
+  private readonly mode: 'present' | 'notImageOnly';
 
-  constructor(config: { column: number; name?: string }) {
+  constructor(config: { column: number; mode?: 'present' | 'notImageOnly'; name?: string }) {
     super(config);
     this.column = config.column;
+    this.mode = config.mode ?? 'present';
   }
 
   override computeOutputShape(inputShape: tf.Shape[]): tf.Shape {
@@ -20,6 +27,11 @@ export class ModalityGate extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const [branch, presence] = inputs as tf.Tensor[];
+      if (this.mode === 'notImageOnly') {
+        const hasText = presence!.slice([0, 0], [-1, 1]);
+        const hasImage = presence!.slice([0, 1], [-1, 1]);
+        return branch!.mul(tf.sub(1, hasImage.mul(tf.sub(1, hasText))));
+      }
       const flag = presence!.slice([0, this.column], [-1, 1]);
       return branch!.mul(flag);
     });
@@ -31,7 +43,7 @@ export class ModalityGate extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), column: this.column };
+    return { ...super.getConfig(), column: this.column, ...(this.mode === 'present' ? {} : { mode: this.mode }) };
   }
 }
 tf.serialization.registerClass(ModalityGate);

@@ -176,3 +176,24 @@ test('the logistic-regression image read-out refits image posts only; text-only 
   const acc = imageAfter.filter((p, i) => p.probabilities.indexOf(Math.max(...p.probabilities)) === images[i]!.label).length / images.length;
   assert.ok(acc > 0.9, `image accuracy on the separable fixture ${acc}`);
 });
+
+test('with the image-only read-out, image-only posts are scored by the skip head alone; text-only posts are unchanged', async () => {
+  const { withImageOnlyReadout } = await import('../src/train/image-finetune');
+  const owned = withImageOnlyReadout(model);
+  const texts = [{ text: 'tears and gross' }, { text: 'sunny day' }];
+  assert.deepEqual(await owned.predict(texts), await model.predict(texts), 'text-only unchanged');
+  const image = [{ text: '', imageFeatures: data.images[2]!.imageFeatures }];
+  const flat = (await owned.predict(image))[0]!.probabilities;
+  assert.ok(Math.max(...flat) - Math.min(...flat) < 1e-6, 'zero skip head and no fusion logits: uniform for an image-only post');
+  const both = [{ text: 'whoa', imageFeatures: data.images[3]!.imageFeatures }];
+  assert.deepEqual(await owned.predict(both), await withImageOnlyReadout(model).predict(both));
+  assert.notDeepEqual((await owned.predict(both))[0]!.probabilities, flat, 'image+text posts keep the fusion head');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'ds-readout-'));
+  try {
+    await owned.save(dir);
+    const loaded = await EmotionModel.load(dir);
+    assert.deepEqual(await loaded.predict([...texts, ...image, ...both]), await owned.predict([...texts, ...image, ...both]), 'the gate mode survives save/load');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

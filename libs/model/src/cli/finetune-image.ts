@@ -18,7 +18,7 @@ import { CONFUSION_FILE } from '../confusion';
 import { textTokens } from '../text/preprocess';
 import { readTextTsv } from '../train/data';
 import { loadAugmentedImageTrain, loadImageTrainDev, pairWithTexts } from '../train/datasets';
-import { fineTuneImageBranch, withImageSkipHead } from '../train/image-finetune';
+import { fineTuneImageBranch, withImageOnlyReadout, withImageSkipHead } from '../train/image-finetune';
 import { fitImageReadoutHead } from '../train/image-readout-head';
 import { parseCrowdVotes } from '../train/image-readout';
 import { logitsOf, type LabelledRow } from '../train/trainer';
@@ -71,10 +71,11 @@ async function main(): Promise<void> {
     { epochs: numberFlag(values, 'epochs', 20), patience: 5, batchSize: 64, learningRate: 0.0005, featureDropout: 0.5, seed, log },
   );
   if (values['image-readout'] !== 'none' && values['image-readout'] !== 'logreg') throw new Error(`--image-readout must be none or logreg, got '${values['image-readout']}'`);
-  const readout =
-    values['image-readout'] !== 'logreg'
-      ? undefined
-      : await fitImageReadoutHead(model, [...images.train, ...images.dev], [...images.trainIds, ...images.devIds], await readCrowdVotes(path.join(values.data!, 'emotion6', 'ground_truth.tsv')), {
+  const useReadout = values['image-readout'] === 'logreg';
+  const scored = useReadout ? withImageOnlyReadout(model) : model;
+  const readout = !useReadout
+    ? undefined
+    : await fitImageReadoutHead(scored, [...images.train, ...images.dev], [...images.trainIds, ...images.devIds], await readCrowdVotes(path.join(values.data!, 'emotion6', 'ground_truth.tsv')), {
           lambdas: values['readout-lambdas']!.split(',').map((v) => {
             const n = Number(v);
             if (!(n >= 0)) throw new Error(`--readout-lambdas: '${v}' is not a non-negative number`);
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
           log,
         });
   const metrics = JSON.parse(await readFile(path.join(values.model, 'metrics.json'), 'utf8'));
-  const calibration = await calibrateOnDev(model, { text: textDev, images: images.dev, fused: devFused }, metrics.classWeights.text as number[], log);
+  const calibration = await calibrateOnDev(scored, { text: textDev, images: images.dev, fused: devFused }, metrics.classWeights.text as number[], log);
   const tuned = calibration.model;
   const temperature = calibration.temperature;
   await tuned.save(out);
@@ -99,7 +100,7 @@ async function main(): Promise<void> {
   metrics.temperature = temperature;
   metrics.priorCorrection = { lambda: calibration.lambda, grid: calibration.grid };
   metrics.imageFineTune = { ...result, seconds: (Date.now() - started) / 1000 };
-  if (readout) metrics.imageReadout = { method: 'L2 multinomial logistic regression (full batch) on train+dev images, λ by k-fold CV', ...readout };
+  if (readout) metrics.imageReadout = { method: 'image-only posts scored by an L2 multinomial logistic regression on standardised backbone features (full batch, train+dev images, λ by k-fold CV); fusion head unchanged for text and image+text posts', ...readout };
   else delete metrics.imageReadout;
   metrics.trainSeconds += (Date.now() - started) / 1000;
   metrics.devTextCalibrated = { accuracy: devEval.accuracy, macroF1: devEval.macroF1, ece: devEval.ece, perClass: devEval.perClass };

@@ -44,6 +44,26 @@ export function withImageSkipHead(model: EmotionModel): EmotionModel {
   return new EmotionModel(model.config, network, model.vocab, model.bow);
 }
 
+const IMAGE_ONLY_LAYER = 'logits_image_only_readout';
+
+/**
+ * Lets the linear image skip head alone score image-only posts: the fusion logits are gated off for
+ * posts with an image and no text (text-only and image+text posts keep them, text-only bit for bit).
+ * Used with the logistic-regression read-out, whose cross-validated accuracy then is the image-only
+ * accuracy — the fusion head saw the training images and would otherwise leak into that estimate.
+ */
+export function withImageOnlyReadout(model: EmotionModel): EmotionModel {
+  const net = withImageSkipHead(model).network;
+  if (net.layers.some((l) => l.name === IMAGE_ONLY_LAYER)) return model;
+  const presence = net.inputs[net.inputNames.indexOf('presence')]!;
+  const fusion = net.getLayer('logits').output as tf.SymbolicTensor;
+  const skip = net.getLayer('image_skip_gate').output as tf.SymbolicTensor;
+  const fusionGated = new ModalityGate({ column: 1, mode: 'notImageOnly', name: 'fusion_not_image_only_gate' }).apply([fusion, presence]) as tf.SymbolicTensor;
+  const logits = tf.layers.add({ name: IMAGE_ONLY_LAYER }).apply([fusionGated, skip]) as tf.SymbolicTensor;
+  const network = tf.model({ inputs: net.inputs, outputs: logits, name: net.name });
+  return new EmotionModel(model.config, network, model.vocab, model.bow);
+}
+
 /**
  * Second phase: the n-gram/LSTM text branch stops improving (and starts overfitting) after about an
  * epoch, before the image branch has converged. This trains only the image Dense layer (and the

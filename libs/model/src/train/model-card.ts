@@ -5,7 +5,16 @@ interface CardInput {
   version: string;
   backboneId: string;
   summary: { text: { train: number; dev: number }; images: { train: number; dev: number; heldOutTest: number }; posts: { labelled: number }; vocabulary: { size: number } };
-  metrics: { trainSeconds: number; bestEpoch: number; temperature: number; backend: string; parameters: number; devTextCalibrated: { accuracy: number; macroF1: number; ece: number } };
+  metrics: { trainSeconds: number; bestEpoch: number; temperature: number; backend: string; parameters: number; devTextCalibrated: { accuracy: number; macroF1: number; ece: number }; imageReadout?: { lambda: number; folds: number; rows: number; softLabelWeight: number; grid: Array<{ lambda: number; accuracy: number }> } };
+}
+
+function readoutLine(r: CardInput['metrics']['imageReadout']): string {
+  if (!r) return '';
+  const best = r.grid.find((g) => g.lambda === r.lambda);
+  return `
+- Image-only posts: scored by an L2 multinomial logistic regression on the standardised backbone features
+  (train + dev images, ${r.rows} rows; crowd-vote soft-label weight ${r.softLabelWeight}); λ = ${r.lambda} chosen by
+  ${r.folds}-fold cross-validation (CV top-1 ${best ? best.accuracy.toFixed(3) : '?'}). Text and image+text posts use the fusion head.`;
 }
 
 /** Writes MODEL_CARD.md: what the model is, what it was trained on (with the data credits), and its dev numbers. */
@@ -25,7 +34,7 @@ softmax. Missing modalities are gated to zero and flagged; probabilities are tem
 - Parameters (trainable network): ${m.parameters}. Trained ${m.trainSeconds.toFixed(0)} s on ${m.backend}; best epoch ${m.bestEpoch};
   temperature ${m.temperature.toFixed(3)}.
 - Dev (GoEmotions ekman6 dev, text only, calibrated): accuracy ${m.devTextCalibrated.accuracy.toFixed(3)}, macro-F1
-  ${m.devTextCalibrated.macroF1.toFixed(3)}, ECE ${m.devTextCalibrated.ece.toFixed(3)}. Test numbers: \`npm run eval\` (see docs/model.md).
+  ${m.devTextCalibrated.macroF1.toFixed(3)}, ECE ${m.devTextCalibrated.ece.toFixed(3)}. Test numbers: \`npm run eval\` (see docs/model.md).${readoutLine(m.imageReadout)}
 
 ## Training data and credits
 - **GoEmotions** — Demszky, Movshovitz-Attias, Ko, Cowen, Nemade, Ravi: "GoEmotions: A Dataset of Fine-Grained
