@@ -19,6 +19,7 @@ import type { ConfusionMatrix } from './confusion';
 import { liveRetention, TrendsEngine, type IngestResult } from './engine';
 import { toSeriesPoint } from './estimate';
 import { liveTopicsOf } from './plan';
+import { PartitionWatermark } from './partition-watermark';
 import { ReplayManager } from './replay';
 import { LIVE_NAMESPACE, replayNamespace, type TrendsStore } from './store';
 import { WebhookNotifier } from './webhook';
@@ -173,8 +174,7 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
     onStatus: (status) => emit('replay', status),
   });
 
-  /** Newest timestamp seen per partition: the live watermark is their minimum (see TrendsEngine.ingest). */
-  const partitionHighs = new Map<string, number>();
+  const partitionWatermark = new PartitionWatermark();
   let lastIngestAt = -Infinity;
 
   const ingest = async (posts: readonly ScoredPost[], watermark?: number): Promise<IngestResult> => {
@@ -184,6 +184,24 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
     options.metrics?.onBatch?.(result, performance.now() - began);
     if (result.late > 0) logger.debug({ late: result.late }, 'dropped events later than the allowed lateness');
     return result;
+  };
+
+  /**
+   * The watermark a consumed batch may move the engine to (see PartitionWatermark); -Infinity keeps it where it
+   * is. The lag is asked only when the watermark would move, since with Kafka it costs a round trip.
+   */
+  const liveWatermark = async (batchSize: number): Promise<number> => {
+    const reachable = partitionWatermark.candidate(0);
+    if (reachable === null || reachable <= (engine.watermark ?? -Infinity)) return Number.NEGATIVE_INFINITY;
+    let undelivered: number;
+    try {
+      // The batch in hand is not committed yet, so the lag still counts it.
+      undelivered = (consumer === null ? 0 : await consumer.lag()) - batchSize;
+    } catch (error) {
+      logger.warn({ err: error }, 'could not measure the consumer lag; the watermark waits for the next batch');
+      return Number.NEGATIVE_INFINITY;
+    }
+    return partitionWatermark.candidate(undelivered) ?? Number.NEGATIVE_INFINITY;
   };
 
   const topicSummaries = async (ns: string, now: number): Promise<TopicSummary[]> => {
@@ -248,13 +266,10 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
           fromBeginning: true,
           maxBatchSize: config.TRENDS_BATCH_SIZE,
           handler: async (records) => {
-            for (const record of records) {
-              const key = `${record.topic}:${record.partition}`;
-              if (record.value.timestamp > (partitionHighs.get(key) ?? -Infinity)) partitionHighs.set(key, record.value.timestamp);
-            }
+            partitionWatermark.observe(records);
             await ingest(
               records.map((r) => r.value),
-              Math.min(...partitionHighs.values()),
+              await liveWatermark(records.length),
             );
           },
           onCrash: (error) => {
