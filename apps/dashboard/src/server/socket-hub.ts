@@ -101,7 +101,26 @@ export function attachSocketHub(options: {
       io.local.disconnectSockets(true);
       // io.close() also closes the HTTP server; the caller owns that, so only the engine is shut here.
       io.engine.close();
+      // The adapter subscribes as soon as it is created; quitting before that connection is ready would
+      // reject its pending SUBSCRIBE ("Connection is closed") outside any caller's reach.
+      await Promise.all([pub, sub].map((client) => (client === null ? undefined : untilSettled(client, 2_000))));
       await Promise.all([pub, sub].map((client) => (client === null ? undefined : client.quit().catch(() => client.disconnect()))));
     },
   };
+}
+
+/** Resolves once a Redis client is ready or ended, or after `ms`, whichever comes first. */
+function untilSettled(client: Redis, ms: number): Promise<void> {
+  if (client.status === 'ready' || client.status === 'end' || client.status === 'close') return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      client.off('ready', done);
+      client.off('end', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    client.once('ready', done);
+    client.once('end', done);
+  });
 }
