@@ -89,7 +89,9 @@ async function main(): Promise<void> {
         });
   const metrics = JSON.parse(await readFile(path.join(values.model, 'metrics.json'), 'utf8'));
   const calibration = await calibrateOnDev(scored, { text: textDev, images: images.dev, fused: devFused }, metrics.classWeights.text as number[], log);
-  const tuned = calibration.model;
+  const fitted = calibration.model;
+  // With the read-out the dev images are training rows: their image temperature would be far too sharp.
+  const tuned = readout ? fitted.withCalibration({ ...fitted.config.calibration, imageTemperature: readout.imageTemperature, fittedOn: `${fitted.config.calibration.fittedOn}; image-only temperature from ${readout.folds}-fold out-of-fold read-out logits` }) : fitted;
   const temperature = calibration.temperature;
   await tuned.save(out);
   const devEval = evaluate(tuned.calibrate(await logitsOf(tuned, textDev), textDev.map((r) => r.tokens.length > 0), textDev.map((r) => r.imageFeatures !== null)), textDev.map((r) => r.label));

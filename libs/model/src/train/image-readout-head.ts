@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { EMOTIONS } from '@moodstream/events';
 import type { EmotionModel } from '../emotion-model';
+import { fitTemperature } from '../calibration';
 import { crossValidateLambda, fitReadout, mixTarget, type CrossValidation, type ReadoutRow } from './image-readout';
 import { logitsOf, type LabelledRow } from './trainer';
 
@@ -17,8 +18,10 @@ export interface ReadoutHeadOptions {
   log?: (message: string) => void;
 }
 
-export interface ReadoutHeadResult extends CrossValidation {
+export interface ReadoutHeadResult extends Omit<CrossValidation, 'outOfFoldLogits'> {
   rows: number;
+  /** Image-only temperature fitted by NLL on the out-of-fold logits (the fit rows include dev, so dev can't calibrate it). */
+  imageTemperature: number;
   softLabelWeight: number;
   rowsWithVotes: number;
 }
@@ -58,5 +61,8 @@ export async function fitImageReadoutHead(
   log(`readout CV (${o.folds} folds, ${rows.length} images, soft-label weight ${o.softLabelWeight}): ${cv.grid.map((g) => `λ ${g.lambda} → ${g.accuracy.toFixed(3)}`).join(', ')}; chose λ ${cv.lambda}`);
   const readout = fitReadout(rows, { ...fitOptions, lambda: cv.lambda });
   setSkip(tf.tensor2d(readout.kernel, [d, K]), tf.tensor1d(readout.bias));
-  return { ...cv, rows: rows.length, softLabelWeight: o.softLabelWeight, rowsWithVotes };
+  const { outOfFoldLogits, ...summary } = cv;
+  const imageTemperature = fitTemperature(outOfFoldLogits, rows.map((r) => r.label), K);
+  log(`image-only temperature from out-of-fold logits: ${imageTemperature.toFixed(3)}`);
+  return { ...summary, rows: rows.length, softLabelWeight: o.softLabelWeight, rowsWithVotes, imageTemperature };
 }

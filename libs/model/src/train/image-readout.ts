@@ -107,6 +107,8 @@ export interface CrossValidation {
   lambda: number;
   folds: number;
   grid: Array<{ lambda: number; accuracy: number }>;
+  /** Out-of-fold logits [n·K] (offset included) at the chosen λ: honest material for a temperature. */
+  outOfFoldLogits: Float32Array;
 }
 
 /**
@@ -123,6 +125,8 @@ export function crossValidateLambda(rows: readonly ReadoutRow[], lambdas: readon
     return n % folds;
   });
   const correct = new Map<number, number>(order.map((l) => [l, 0]));
+  const oof = new Map<number, Float32Array>(order.map((l) => [l, new Float32Array(rows.length * K)]));
+  const heldIndex = (f: number) => rows.flatMap((_, i) => (fold[i] === f ? [i] : []));
   for (let f = 0; f < folds; f++) {
     const train = rows.filter((_, i) => fold[i] !== f);
     const held = rows.filter((_, i) => fold[i] === f);
@@ -132,8 +136,13 @@ export function crossValidateLambda(rows: readonly ReadoutRow[], lambdas: readon
     let prev: { w: tf.Tensor2D; b: tf.Tensor1D } | undefined;
     for (const lambda of order) {
       const fit = fitReadoutStandardised(x, y, off, { ...o, lambda }, prev);
-      const pred = tf.tidy(() => tf.argMax(tf.add(tf.add(tf.matMul(xh, fit.w), fit.b), offh), 1).dataSync());
-      const hits = held.reduce((n, r, i) => n + (pred[i] === r.label ? 1 : 0), 0);
+      const logits = tf.tidy(() => tf.add(tf.add(tf.matMul(xh, fit.w), fit.b), offh).dataSync());
+      const at = heldIndex(f);
+      at.forEach((row, i) => oof.get(lambda)!.set(logits.subarray(i * K, (i + 1) * K), row * K));
+      const hits = held.reduce((n, r, i) => {
+        const z = logits.subarray(i * K, (i + 1) * K);
+        return n + (z.indexOf(Math.max(...z)) === r.label ? 1 : 0);
+      }, 0);
       correct.set(lambda, correct.get(lambda)! + hits);
       if (prev) tf.dispose([prev.w, prev.b]);
       prev = fit;
@@ -144,7 +153,7 @@ export function crossValidateLambda(rows: readonly ReadoutRow[], lambdas: readon
   }
   const grid = order.map((lambda) => ({ lambda, accuracy: correct.get(lambda)! / rows.length }));
   const best = grid.reduce((a, g) => (g.accuracy > a.accuracy + 1e-12 ? g : a));
-  return { lambda: best.lambda, folds, grid };
+  return { lambda: best.lambda, folds, grid, outOfFoldLogits: oof.get(best.lambda)! };
 }
 
 /** Fits the final read-out on all rows with the chosen λ; returns weights for raw features. */
