@@ -5,3 +5,4 @@ export * from './shutdown';
 export * from './clock';
 export * from './retry';
 export * from './ops-server';
+export * from './random';

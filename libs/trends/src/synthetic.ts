@@ -1,16 +1,8 @@
+import { seededRandom } from '@moodstream/core';
 import { EMOTIONS, EMOTION_COUNT, type Emotion, type ScoredPost } from '@moodstream/events';
 
-/** Small seeded PRNG (mulberry32): synthetic streams must be reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Re-exported: the dashboard tests and the demo builder seed their streams through libs/trends.
+export { seededRandom };
 
 function gaussian(random: () => number): number {
   const u = Math.max(random(), 1e-12);

@@ -1,14 +1,7 @@
-/** Deterministic PRNG (mulberry32) so a seed fixes shuffles, splits, dropout masks and pairings. */
-export function makeRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '@moodstream/core';
+
+/** A seed fixes shuffles, splits, dropout masks and pairings. */
+export const makeRng: (seed: number) => () => number = seededRandom;
 
 export function shuffleInPlace<T>(items: T[], rng: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {

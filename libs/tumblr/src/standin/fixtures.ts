@@ -1,3 +1,5 @@
+import { seededRandom } from '@moodstream/core';
+
 /**
  * Generated Tumblr post fixtures in the shapes the public API documentation describes: legacy `photo`
  * and `text` posts (caption/body HTML, `photos[].alt_sizes` + `original_size`) and Neue Post Format
@@ -39,16 +41,6 @@ const WORDS = [
 const EMOTION_TAGS = ['happy', 'sad', 'angry', 'surprised', 'scared', 'disgusted'];
 const EXTRA_TAGS = ['life', 'mood', 'photography', 'personal', 'daily', 'art'];
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface GeneratedFixtures {
   posts: RawTumblrPost[];
@@ -63,7 +55,7 @@ export interface GeneratedFixtures {
  * found under both and the number of distinct posts is below tags × perTag.
  */
 export function generateTaggedPosts(options: FixtureOptions): GeneratedFixtures {
-  const random = mulberry32(options.seed ?? 1);
+  const random = seededRandom(options.seed ?? 1);
   const overlap = options.overlap ?? 0.2;
   const spacing = options.spacingSeconds ?? 7;
   const newest = options.newestTimestamp ?? 1_700_000_000;
@@ -115,7 +107,7 @@ export interface BuildPostInput {
 
 /** One post in the requested format; emotion tags among `watched` become the self-reported label. */
 export function buildPost(input: BuildPostInput): RawTumblrPost {
-  const random = input.random ?? mulberry32(Number(input.id % 100_000n));
+  const random = input.random ?? seededRandom(Number(input.id % 100_000n));
   const idString = input.id.toString();
   const blog = `blog${Number(input.id % 997n)}`;
   const extra = EXTRA_TAGS[Math.floor(random() * EXTRA_TAGS.length)] as string;

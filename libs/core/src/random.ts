@@ -1,0 +1,14 @@
+/**
+ * Small seeded PRNG (mulberry32), uniform in [0, 1). Synthetic streams, fixtures, data splits and
+ * shuffles must be reproducible from a seed, and Math.random can't be seeded.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
