@@ -1,13 +1,8 @@
-import { seededRandom } from '@moodstream/core';
+import { gaussian, seededRandom } from '@moodstream/core';
 import { EMOTIONS, EMOTION_COUNT, type Emotion, type ScoredPost } from '@moodstream/events';
 
 // Re-exported: the dashboard tests and the demo builder seed their streams through libs/trends.
 export { seededRandom };
-
-function gaussian(random: () => number): number {
-  const u = Math.max(random(), 1e-12);
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-}
 
 /** Gamma(shape, 1) by Marsaglia–Tsang (with the boost for shape < 1). */
 function gamma(shape: number, random: () => number): number {

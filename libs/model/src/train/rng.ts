@@ -1,4 +1,6 @@
-import { seededRandom } from '@moodstream/core';
+import { fnv1a32, gaussian, seededRandom } from '@moodstream/core';
+
+export { gaussian };
 
 /** A seed fixes shuffles, splits, dropout masks and pairings. */
 export const makeRng: (seed: number) => () => number = seededRandom;
@@ -11,18 +13,5 @@ export function shuffleInPlace<T>(items: T[], rng: () => number): T[] {
   return items;
 }
 
-/** Standard normal draw (Box–Muller). */
-export function gaussian(rng: () => number): number {
-  const u = Math.max(rng(), 1e-12);
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
-}
-
-/** FNV-1a 32-bit hash of a string: stable seeds per token. */
-export function hashString(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
+/** Stable seeds per token. */
+export const hashString: (s: string) => number = fnv1a32;

@@ -1,5 +1,6 @@
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
+import { fnv1a32 } from '@moodstream/core';
 
 /**
  * Images the stand-in serves, generated on first request and memoised, so nothing binary is committed
@@ -111,11 +112,7 @@ function encoded(ext: 'jpg' | 'png', body: Buffer): ServedImage {
 
 /** Two colours derived from the name, so different names give visibly different (and deterministic) pictures. */
 function coloursFor(name: string): [{ r: number; g: number; b: number }, { r: number; g: number; b: number }] {
-  let hash = 2166136261;
-  for (let i = 0; i < name.length; i++) {
-    hash ^= name.charCodeAt(i);
-    hash = Math.imul(hash, 16777619) >>> 0;
-  }
+  const hash = fnv1a32(name);
   const channel = (shift: number): number => (hash >>> shift) & 0xff;
   return [
     { r: channel(0), g: channel(8), b: channel(16) },

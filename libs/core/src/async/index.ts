@@ -1,0 +1,3 @@
+export * from './sleep';
+export * from './retry';
+export * from './limit';

@@ -1,0 +1,4 @@
+export * from './respond';
+export * from './request';
+export * from './router';
+export * from './ops';
