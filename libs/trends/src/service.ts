@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Bus, Consumer, Producer } from '@moodstream/bus';
-import { errorMessage, MoodstreamError, systemClock, type Clock, type Logger } from '@moodstream/core';
+import { errorMessage, MoodstreamError, systemClock, type Clock, type Logger, type PartHealth } from '@moodstream/core';
 import { EMOTIONS, WINDOW_MS, type Alert, type Post, type ScoredPost } from '@moodstream/events';
 import {
   ALL_TOPICS,
@@ -31,7 +31,7 @@ export interface TrendsServiceOptions {
   logger: Logger;
   clock?: Clock;
   config: TrendsConfig;
-  topics: { scored: string; alerts: string; posts: string; deadLetter?: string };
+  topics: TrendsTopics;
   groupId: string;
   confusion?: ConfusionMatrix | null;
   rescore?: (posts: Post[]) => Promise<ScoredPost[]>;
@@ -39,6 +39,19 @@ export interface TrendsServiceOptions {
   metrics?: TrendsMetricsHooks;
   /** Start with the live consumer (default true); the replay CLI runs replays only. */
   consume?: boolean;
+  /**
+   * Called once when the live consumer stops for good, so the host's crash policy takes over (`runtime.crash`).
+   * Without it the crash is only logged and reported by `health()`: tests and benchmarks that watch it themselves.
+   */
+  onFatal?: (error: unknown) => void;
+}
+
+/** The bus topics the service reads and writes. */
+export interface TrendsTopics {
+  scored: string;
+  alerts: string;
+  posts: string;
+  deadLetter?: string;
 }
 
 export interface TrendsMetricsHooks {
@@ -55,9 +68,10 @@ export interface TrendsEvents {
   topics: [TopicSummary[]];
 }
 
+/** A query the caller got wrong (400) or about something that does not exist (404). */
 export class TrendsQueryError extends MoodstreamError {
   constructor(code: 'BAD_REQUEST' | 'NOT_FOUND', message: string) {
-    super(code, message, { retriable: false });
+    super(code, message);
   }
 }
 
@@ -66,9 +80,12 @@ export const MAX_SERIES_POINTS = 20_000;
 /** Topics summaries are pushed at most this often. */
 const TOPICS_PUSH_MS = 5_000;
 
+/** A service part (see ServicePart in libs/core): the host's runtime starts, watches and stops it. */
 export interface TrendsService {
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Not ok once the live consumer crashed; the detail carries the watermark for `/healthz`. */
+  health(): PartHealth;
   on<E extends keyof TrendsEvents>(event: E, listener: (...args: TrendsEvents[E]) => void): TrendsService;
   off<E extends keyof TrendsEvents>(event: E, listener: (...args: TrendsEvents[E]) => void): TrendsService;
   topics(): Promise<TopicSummary[]>;
@@ -90,6 +107,7 @@ export interface TrendsService {
   /** Live watermark (event time), for health and metrics. */
   watermark(): number | null;
   consumerLag(): Promise<number>;
+  /** @deprecated use `health().ok`; kept until every host runs the service through the runtime. */
   healthy(): boolean;
 }
 
@@ -275,6 +293,7 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
           onCrash: (error) => {
             crashed = errorMessage(error);
             logger.error({ err: error }, 'trends consumer crashed');
+            options.onFatal?.(error);
           },
           onDeadLetter: (reason) => options.metrics?.onDeadLetter?.(reason),
         });
@@ -363,6 +382,10 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
     watermark: () => engine.watermark,
     consumerLag: async () => (consumer === null ? 0 : consumer.lag()),
     healthy: () => crashed === null,
+    health: () => ({
+      ok: crashed === null,
+      detail: { watermark: engine.watermark, consuming: consumer !== null, ...(crashed === null ? {} : { crashed }) },
+    }),
   };
 
   /** A single-topic replay aggregates under its own topic only; "all" in its namespace means that topic. */
