@@ -43,6 +43,7 @@ export async function runService<S extends z.ZodTypeAny>(spec: ServiceSpec<S>): 
   // Anything thrown outside a part is a bug: the same crash policy (close the rest, exit 1) applies.
   process.on('uncaughtException', runtime.crash('process'));
   process.on('unhandledRejection', runtime.crash('process'));
+  installFaultInjection(runtime, spec.env ?? process.env);
   try {
     const where = spec.ops(config);
     if (where !== null) {
@@ -59,4 +60,16 @@ export async function runService<S extends z.ZodTypeAny>(spec: ServiceSpec<S>): 
     exit(1);
     return null;
   }
+}
+
+/**
+ * For the cross-app crash-policy test only (test/service-runtime.int.test.ts): with MOODSTREAM_FAULT_INJECTION=1,
+ * SIGUSR2 makes the part named by MOODSTREAM_FAULT_PART fail exactly as if it had died, so the test can watch every
+ * app apply the same crash policy. Off unless both variables are set.
+ */
+function installFaultInjection(runtime: ServiceRuntime, env: Record<string, string | undefined>): void {
+  const part = env['MOODSTREAM_FAULT_PART'];
+  if (env['MOODSTREAM_FAULT_INJECTION'] !== '1' || part === undefined || part === '') return;
+  process.on('SIGUSR2', () => runtime.crash(part)(new Error(`fault injected into ${part} (SIGUSR2)`)));
+  runtime.logger.warn({ part }, 'fault injection is on: SIGUSR2 fails this part');
 }

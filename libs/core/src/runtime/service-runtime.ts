@@ -129,7 +129,8 @@ export function createServiceRuntime(options: ServiceRuntimeOptions): ServiceRun
     crash(partName) {
       return (error: unknown) => {
         const entry = entries.find((e) => e.name === partName);
-        if (entry !== undefined) {
+        // The first failure is the cause; later ones (the same part failing again while it closes) are echoes.
+        if (entry !== undefined && entry.state !== 'failed') {
           entry.state = 'failed';
           entry.error = errorMessage(error);
         }
@@ -162,6 +163,7 @@ export function createServiceRuntime(options: ServiceRuntimeOptions): ServiceRun
           try {
             await entry.close();
             if (!failed) entry.state = 'stopped';
+            logger.info({ part: entry.name }, `${entry.name} closed`);
           } catch (error) {
             exitCode = 1;
             entry.state = 'failed';
