@@ -6,7 +6,7 @@
  *
  * 1. Aggregation into Redis per aggregator process: synthetic ScoredPosts (5 topics, each counted under its
  *    topic and "all") through the service's ingest path into the Redis store, batches of --batch; median of
- *    --runs. Baseline in the same run: the same path one post per call (one EVALSHA per post).
+ *    --runs. Baseline in the same run: the same path one post per call (one script call per post).
  * 2. With KAFKA_BROKERS: the same through Kafka — --events posts produced to a scratch topic and consumed
  *    by the aggregator's consumer group into Redis (posts/s from start to caught up).
  * 3. Replay: --events posts spread over 24 h of history replayed with the replay CLI at --speed max
@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { createKafkaBus, createMemoryBus, type Bus } from '@moodstream/bus';
-import { createLogger, splitList } from '@moodstream/core';
+import { createLogger, sleep, splitList } from '@moodstream/core';
 import { topicNames, type ScoredPost } from '@moodstream/events';
 import { BASELINE_SHARES, createRedisTrendsStore, createTrendsService, syntheticScoredPosts, trendsConfig, type TrendsService } from '@moodstream/trends';
 
@@ -131,7 +131,7 @@ async function consumeRate(redis: Redis, bus: Bus, count: number): Promise<numbe
   const began = performance.now();
   await svc.start();
   const deadline = Date.now() + 15 * 60_000;
-  while (consumed < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  while (consumed < count && Date.now() < deadline) await sleep(100);
   const seconds = (performance.now() - began) / 1000;
   await svc.stop();
   if (consumed < count) throw new Error(`consumed only ${consumed} of ${count} in 15 min`);
@@ -207,7 +207,7 @@ async function main(): Promise<void> {
     const ingestMedian = median(rates);
     results['ingest'] = { posts: posts.length, batch: BATCH, runs: rates.map(Math.round), medianPostsPerSec: Math.round(ingestMedian), incrementsPerPost: 2, baselineOnePostPerCall: Math.round(baseline), ratioVsBaseline: Number((ingestMedian / baseline).toFixed(1)), target: 20_000 };
     rows.push(['aggregation into Redis (ingest path), posts/s', `${Math.round(ingestMedian)} (median of ${RUNS}: ${rates.map(Math.round).join(', ')})`, '≥ 20,000']);
-    rows.push(['baseline: one post per EVALSHA, posts/s', `${Math.round(baseline)} (×${(ingestMedian / baseline).toFixed(1)} batched)`, '']);
+    rows.push(['baseline: one post per script call, posts/s', `${Math.round(baseline)} (×${(ingestMedian / baseline).toFixed(1)} batched)`, '']);
 
     if (BROKERS.length > 0) {
       const prefix = `bench-trends-${suffix}.`;

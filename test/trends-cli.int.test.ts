@@ -69,7 +69,7 @@ describe('trends executables (real Kafka and Redis)', () => {
     let port = 0;
     const deadline = Date.now() + 60_000;
     while (port === 0 && Date.now() < deadline && child.exitCode === null) {
-      const line = child.out.join('').split('\n').find((l) => l.includes('ops server listening'));
+      const line = child.out.join('').split('\n').find((l) => l.includes('/healthz and /metrics on port'));
       if (line !== undefined) port = (JSON.parse(line) as { port: number }).port;
       else await new Promise((r) => setTimeout(r, 100));
     }
@@ -77,16 +77,19 @@ describe('trends executables (real Kafka and Redis)', () => {
     let metrics = '';
     while (Date.now() < deadline) {
       metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      if (metrics.includes(`moodstream_trends_events_total{outcome="added",app="trends"} ${posts.length * 2}`)) break;
+      if (metrics.includes(`moodstream_trends_events_total{outcome="added",service="aggregator"} ${posts.length * 2}`)) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    assert.match(metrics, new RegExp(`moodstream_trends_events_total\\{outcome="added",app="trends"\\} ${posts.length * 2}\\n`));
-    assert.match(metrics, /moodstream_trends_dead_letters_total\{app="trends"\} 1\n/);
+    assert.match(metrics, new RegExp(`moodstream_trends_events_total\\{outcome="added",service="aggregator"\\} ${posts.length * 2}\\n`));
+    assert.match(metrics, /moodstream_trends_dead_letters_total\{service="aggregator"\} 1\n/);
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     assert.equal(health.status, 200);
+    const report = (await health.json()) as { service: string; parts: Record<string, { state: string; ok: boolean }> };
+    assert.equal(report.service, 'aggregator');
+    for (const part of ['bus', 'redis', 'trends']) assert.equal(report.parts[part]?.ok, true, `${part}: ${JSON.stringify(report.parts[part])}`);
     child.kill('SIGTERM');
     assert.equal(await exitCode(child, 30_000), 0, child.err.join(''));
-    assert.match(child.out.join(''), /shutdown complete/);
+    assert.match(child.out.join(''), /aggregator: closed/);
   });
 
   it('the replay CLI replays a range at max speed and prints its final status', async () => {

@@ -1,5 +1,5 @@
-import type { Clock, Logger } from '@moodstream/core';
-import { WINDOW_MS, type Alert, type ScoredPost, type WindowSize } from '@moodstream/events';
+import { createSerialQueue, type Clock, type Limit, type Logger } from '@moodstream/core';
+import { EMOTION_COUNT, WINDOW_MS, type Alert, type ScoredPost, type WindowSize } from '@moodstream/events';
 import { alertId } from './alert-id';
 import { ALL_TOPICS, type SeriesUpdate } from './api-types';
 import type { BucketStats } from './bucket';
@@ -33,8 +33,8 @@ export interface EngineOptions {
   /** A topic was seen for the first time. */
   onNewTopic?: (topic: string) => void;
   /**
-   * Replays load first and evaluate after: they accept any lateness and close windows only through
-   * `closeThrough`, so the order the bus hands records over (partition by partition) cannot matter.
+   * Replays load first and evaluate after: they accept any lateness and evaluate alert windows only through
+   * `evaluateAlertWindowsThrough`, so the order the bus hands records over (partition by partition) cannot matter.
    */
   bulkLoad?: boolean;
 }
@@ -64,7 +64,7 @@ const MAX_CATCH_UP_WINDOWS = 1_440;
 
 /**
  * The windowing core shared by live aggregation and replays: lateness, writes, the event-time watermark,
- * window closing (which drives alert evaluation) and throttled series pushes. Calls are serialised.
+ * alert-window evaluation as the watermark passes each window, and throttled series pushes. Calls are serialised.
  */
 export class TrendsEngine {
   private watermarkMs: number | null = null;
@@ -77,7 +77,8 @@ export class TrendsEngine {
   private readonly dirty = new Set<string>();
   private lastSeriesPush = -Infinity;
   private seriesTimer: ReturnType<Clock['setTimeout']> | null = null;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Ingests, watermark moves and pushes run one at a time, in call order. */
+  private readonly queue: Limit = createSerialQueue();
   private alertsFired = 0;
   private readonly alertSize: WindowSize;
   private readonly alertMs: number;
@@ -107,12 +108,12 @@ export class TrendsEngine {
 
   /** Pairs the detector watches (topic × emotion), for a replay's Bonferroni correction. */
   watchedPairs(): number {
-    return this.detector.topics().length * 6;
+    return this.detector.topics().length * EMOTION_COUNT;
   }
 
   /** Restores the watermark, pending window and detector memory after a restart. */
   load(): Promise<void> {
-    return this.serial(async () => {
+    return this.queue.run(async () => {
       const raw = await this.options.store.getState(this.options.ns, STATE_KEY);
       for (const { topic, lastSeen } of await this.options.store.topics(this.options.ns)) {
         this.knownTopics.add(topic);
@@ -133,16 +134,16 @@ export class TrendsEngine {
    * newest timestamp, so a partition that lags behind another is not dropped as late.
    */
   ingest(posts: readonly ScoredPost[], watermark?: number): Promise<IngestResult> {
-    return this.serial(() => this.ingestNow(posts, watermark));
+    return this.queue.run(() => this.ingestNow(posts, watermark));
   }
 
-  /** Moves the watermark (the clock when idle, the end of a replay) and closes the windows it passes. */
+  /** Moves the watermark (the clock when idle, the end of a replay) and evaluates the alert windows it passes. */
   advanceWatermark(to: number): Promise<void> {
-    return this.serial(async () => {
+    return this.queue.run(async () => {
       if (this.watermarkMs !== null && to <= this.watermarkMs) return;
       if (this.watermarkMs === null && this.nextWindow === null) return; // nothing seen yet: nothing to close
       this.watermarkMs = to;
-      await this.closeWindows(to);
+      await this.evaluateAlertWindows(to);
       await this.persist();
     });
   }
@@ -151,29 +152,23 @@ export class TrendsEngine {
    * Evaluates, in order, every alert window from `firstWindow` on whose end + settle time is at or
    * before `time`, whatever the watermark (replays drive this with their replayed clock).
    */
-  closeThrough(time: number, firstWindow: number): Promise<void> {
-    return this.serial(async () => {
+  evaluateAlertWindowsThrough(time: number, firstWindow: number): Promise<void> {
+    return this.queue.run(async () => {
       if (this.nextWindow === null) this.nextWindow = bucketStart(firstWindow, this.alertSize);
-      await this.closeWindows(time);
+      await this.evaluateAlertWindows(time);
       await this.persist();
     });
   }
 
   /** Pushes pending series updates now. */
   flushSeries(): Promise<void> {
-    return this.serial(() => this.pushSeries());
+    return this.queue.run(() => this.pushSeries());
   }
 
   /** Cancels the pending push timer (the engine can still be used). */
   dispose(): void {
     if (this.seriesTimer !== null) this.options.clock.clearTimeout(this.seriesTimer);
     this.seriesTimer = null;
-  }
-
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 
   private async ingestNow(posts: readonly ScoredPost[], watermark: number | undefined): Promise<IngestResult> {
@@ -214,7 +209,7 @@ export class TrendsEngine {
     const candidate = watermark ?? maxTimestamp;
     if (candidate > (this.watermarkMs ?? -Infinity)) this.watermarkMs = candidate;
     if (!this.options.bulkLoad) {
-      await this.closeWindows(this.watermarkMs);
+      await this.evaluateAlertWindows(this.watermarkMs);
       if (posts.length > 0) await this.persist();
       await this.maybePushSeries();
     }
@@ -239,7 +234,7 @@ export class TrendsEngine {
   }
 
   /** Evaluates every alert window whose end + settle time is at or before `limit`, oldest first. */
-  private async closeWindows(limit: number | null): Promise<void> {
+  private async evaluateAlertWindows(limit: number | null): Promise<void> {
     if (limit === null || this.nextWindow === null) return;
     const settle = this.options.config.TRENDS_ALERT_SETTLE_MS;
     const closable = Math.floor((limit - settle - this.nextWindow) / this.alertMs);

@@ -15,6 +15,6 @@ export { createMemoryTrendsStore } from './memory-store';
 export { createRedisTrendsStore, RedisStoreError } from './redis-store';
 export { createTrendsService, TrendsQueryError, MAX_SERIES_POINTS, type TrendsService, type TrendsServiceOptions, type TrendsTopics, type TrendsEvents, type TrendsMetricsHooks } from './service';
 export { createTrendsHost, DEFAULT_TRENDS_GROUP_ID, type TrendsHostOptions } from './host';
-export { createTrendsHttpHandler, MAX_BODY_BYTES } from './http';
-export { ReplayManager, ReplayError, MAX_REPLAY_RANGE_MS } from './replay';
+export { createTrendsHttpHandler, createTrendsRouter, MAX_BODY_BYTES } from './http';
+export { ReplayManager, ReplayError, MAX_REPLAY_RANGE_MS, type ReplayErrorCode } from './replay';
 export { WebhookNotifier, WebhookError } from './webhook';

@@ -1,18 +1,26 @@
 import type { Redis } from 'ioredis';
 import { MoodstreamError } from '@moodstream/core';
-import { AlertSchema, EMOTIONS, WINDOW_MS, type Alert } from '@moodstream/events';
+import { AlertSchema, EMOTION_COUNT, EMOTIONS, WINDOW_MS, type Alert } from '@moodstream/events';
 import { ExamplePostSchema, type ExamplePost } from './api-types';
 import { statsFromFields, type BucketStats, type Contribution } from './bucket';
 import { namespaceOfAlert, type ApplyResult, type BucketRef, type TrendsStore } from './store';
 import { WINDOW_SIZES } from './windows';
 
 /**
- * One EVALSHA per chunk of a batch: for every (topic, 1-minute bucket) group, the post ids new to the bucket's
+ * The script below keeps one Lua local per emotion (p1..p6, q1..q6: locals are what makes the per-post loop fast),
+ * so it is written for exactly six emotions; this line stops the type check if EMOTIONS ever changes length.
+ */
+const SCRIPT_EMOTIONS: 6 = EMOTION_COUNT;
+
+/**
+ * One script call per chunk of a batch: for every (topic, 1-minute bucket) group, the post ids new to the bucket's
  * seen-set (SMISMEMBER, then one variadic SADD) contribute to sums merged per target bucket (1 m and every
  * roll-up), written with one HINCRBY per field. Dedupe and increments share one atomic script, so a redelivered
  * batch adds nothing — even if a first attempt died half-way through a pipeline, each chunk is all-or-nothing.
  * A post's numbers travel once per call; its topics' groups refer to it by index.
  * Keys are derived inside the script (single Redis node; not cluster-safe by design).
+ *
+ * Sent through ioredis `defineCommand` (EVALSHA, and EVAL once per connection when Redis lacks the script).
  *
  * ARGV: prefix, sizeCount, (name, ms, ttlMs) × sizeCount, seenTtlMs, keepExamples,
  *       postCount, (id, p0..p5, top, explicit) × postCount,
@@ -21,6 +29,7 @@ import { WINDOW_SIZES } from './windows';
  * Returns: new-post count per group.
  */
 const APPLY_SCRIPT = `
+local E = ${SCRIPT_EMOTIONS}
 local prefix = ARGV[1]
 local nsizes = tonumber(ARGV[2])
 local names, sizes, ttls = {}, {}, {}
@@ -35,8 +44,8 @@ i = i + 3
 local pid, pm, pq, ptop, px = {}, {}, {}, {}, {}
 for k = 1, nposts do
   pid[k] = ARGV[i]
-  local base = (k - 1) * 6
-  for e = 1, 6 do
+  local base = (k - 1) * E
+  for e = 1, E do
     local m = tonumber(ARGV[i + e])
     pm[base + e] = m
     pq[base + e] = math.floor(m * m / 1000000 + 0.5)
@@ -57,7 +66,8 @@ for g = 1, ngroups do
   local cnt, x = 0, 0
   local p1, p2, p3, p4, p5, p6 = 0, 0, 0, 0, 0, 0
   local q1, q2, q3, q4, q5, q6 = 0, 0, 0, 0, 0, 0
-  local t = {0, 0, 0, 0, 0, 0}
+  local t = {}
+  for e = 1, E do t[e] = 0 end
   local members = {}
   for k = 1, n do members[k] = tonumber(ARGV[i + k - 1]) end
   i = i + n
@@ -76,7 +86,7 @@ for g = 1, ngroups do
       local post = members[k]
       fresh[#fresh + 1] = pid[post]
       cnt = cnt + 1
-      local b = (post - 1) * 6
+      local b = (post - 1) * E
       p1, p2, p3, p4, p5, p6 = p1 + pm[b + 1], p2 + pm[b + 2], p3 + pm[b + 3], p4 + pm[b + 4], p5 + pm[b + 5], p6 + pm[b + 6]
       q1, q2, q3, q4, q5, q6 = q1 + pq[b + 1], q2 + pq[b + 2], q3 + pq[b + 3], q4 + pq[b + 4], q5 + pq[b + 5], q6 + pq[b + 6]
       local top = ptop[post]
@@ -99,7 +109,7 @@ for g = 1, ngroups do
       d[1] = d[1] + cnt; d[2] = d[2] + x
       d[3] = d[3] + p1; d[4] = d[4] + p2; d[5] = d[5] + p3; d[6] = d[6] + p4; d[7] = d[7] + p5; d[8] = d[8] + p6
       d[9] = d[9] + q1; d[10] = d[10] + q2; d[11] = d[11] + q3; d[12] = d[12] + q4; d[13] = d[13] + q5; d[14] = d[14] + q6
-      for e = 1, 6 do d[14 + e] = d[14 + e] + t[e] end
+      for e = 1, E do d[14 + e] = d[14 + e] + t[e] end
     end
     if lastSeen[topic] == nil or lastSeen[topic] < seen then lastSeen[topic] = seen end
   end
@@ -144,9 +154,24 @@ return added
 /** Posts per script call: big enough to amortise the round trip, small enough not to stall Redis for long. */
 const POSTS_PER_CALL = 2_000;
 
+/** The name the apply script is defined under on the client (ioredis `defineCommand`). */
+const APPLY_COMMAND = 'moodstreamTrendsApply';
+
+/** The client once the apply script is defined on it. */
+type ScriptedRedis = Redis & { [APPLY_COMMAND]: (args: (string | number)[]) => Promise<number[]> };
+
+/**
+ * Defines the apply script on the client (once per client: the dashboard shares its client). ioredis sends it as
+ * EVALSHA and falls back to EVAL when Redis answers NOSCRIPT (a restart, SCRIPT FLUSH).
+ */
+function withApplyScript(redis: Redis): ScriptedRedis {
+  if (!(APPLY_COMMAND in redis)) redis.defineCommand(APPLY_COMMAND, { numberOfKeys: 0, lua: APPLY_SCRIPT });
+  return redis as ScriptedRedis;
+}
+
 export class RedisStoreError extends MoodstreamError {
   constructor(message: string, cause: unknown) {
-    super('TRENDS_REDIS', message, { retriable: true, cause });
+    super('TRENDS_REDIS', message, { cause });
   }
 }
 
@@ -167,7 +192,7 @@ export function createRedisTrendsStore(redis: Redis, options: { prefix?: string 
   const exampleKey = (ns: string, ref: BucketRef, emotion: number): string => `${nsPrefix(ns)}:e:${ref.size}:${ref.topic}:${ref.start}:${emotion}`;
   const alertKey = (id: string): string => `${base}:alert:${id}`;
   const alertIndex = (ns: string, topic?: string): string => (topic === undefined ? `${nsPrefix(ns)}:alerts` : `${nsPrefix(ns)}:alerts:${topic}`);
-  let sha: string | null = null;
+  const scripted = withApplyScript(redis);
 
   const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
@@ -178,17 +203,8 @@ export function createRedisTrendsStore(redis: Redis, options: { prefix?: string 
     }
   };
 
-  const evalApply = async (args: (string | number)[]): Promise<number[]> => {
-    if (sha === null) sha = (await redis.script('LOAD', APPLY_SCRIPT)) as string;
-    try {
-      // One array argument: spreading tens of thousands of arguments into a call would overflow the stack.
-      return (await redis.call('evalsha', ([sha, 0] as (string | number)[]).concat(args))) as number[];
-    } catch (error) {
-      if (!/NOSCRIPT/.test((error as Error).message)) throw error;
-      sha = (await redis.script('LOAD', APPLY_SCRIPT)) as string;
-      return (await redis.call('evalsha', ([sha, 0] as (string | number)[]).concat(args))) as number[];
-    }
-  };
+  // One array argument (ioredis flattens it): spreading tens of thousands of arguments into a call would overflow the stack.
+  const evalApply = (args: (string | number)[]): Promise<number[]> => scripted[APPLY_COMMAND](args);
 
   const parseAlert = (json: string | null): Alert | null => (json === null ? null : AlertSchema.parse(JSON.parse(json)));
 

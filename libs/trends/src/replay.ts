@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Bus } from '@moodstream/bus';
-import { errorMessage, MoodstreamError, type Clock, type Logger } from '@moodstream/core';
+import { errorMessage, MoodstreamError, sleep, type Clock, type Logger } from '@moodstream/core';
 import { WINDOW_MS, type Alert, type EventOf, type Post, type ScoredPost } from '@moodstream/events';
 import { ALL_TOPICS, type ReplayRequest, type ReplayStatus, type SeriesUpdate } from './api-types';
 import type { TrendsConfig } from './config';
@@ -30,18 +30,23 @@ export interface ReplayManagerOptions {
 interface RunningReplay {
   status: ReplayStatus;
   stopRequested: boolean;
+  /** Fires on stop: a paced replay's wait ends at once. */
+  stopping: AbortController;
   resume: (() => void) | null;
   done: Promise<ReplayStatus>;
 }
 
 /** Status pushes during a replay are throttled to this interval (plus every state change). */
 const STATUS_EVERY_MS = 250;
-/** A paced replay sleeps at most this long at a time, so pause/stop react quickly. */
+/** A paced replay sleeps at most this long at a time, so a pause takes effect quickly (a stop ends the sleep at once). */
 const MAX_SLEEP_MS = 200;
 
+/** Why a replay cannot start (each code answers with its own HTTP status, see ERROR_CODES). */
+export type ReplayErrorCode = 'TRENDS_REPLAY_INVALID' | 'TRENDS_REPLAY_RANGE' | 'TRENDS_REPLAY_EXISTS' | 'TRENDS_RESCORE_UNAVAILABLE' | 'NOT_FOUND';
+
 export class ReplayError extends MoodstreamError {
-  constructor(message: string, code = 'TRENDS_REPLAY') {
-    super(code, message, { retriable: false });
+  constructor(code: ReplayErrorCode, message: string) {
+    super(code, message);
   }
 }
 
@@ -57,11 +62,13 @@ export class ReplayManager {
 
   start(request: ReplayRequest, id = `rp_${randomBytes(6).toString('hex')}`): ReplayStatus {
     if (request.rescore && this.options.rescore === undefined) {
-      throw new ReplayError('re-scoring is not available here: no model is loaded (start the replay without rescore)', 'RESCORE_UNAVAILABLE');
+      throw new ReplayError('TRENDS_RESCORE_UNAVAILABLE', 're-scoring is not available here: no model is loaded (start the replay without rescore)');
     }
-    if (this.replays.has(id)) throw new ReplayError(`replay ${id} already exists`);
+    if (this.replays.has(id)) throw new ReplayError('TRENDS_REPLAY_EXISTS', `replay ${id} already exists`);
+    // The API's schema checks this too; a caller in code (the CLI, tests) gets the same answer.
+    if (!(request.to > request.from)) throw new ReplayError('TRENDS_REPLAY_INVALID', '`to` must be after `from`');
     if (request.to - request.from > MAX_REPLAY_RANGE_MS) {
-      throw new ReplayError(`a replay may cover at most ${MAX_REPLAY_RANGE_MS / WINDOW_MS['1d']} days`, 'TRENDS_REPLAY_RANGE');
+      throw new ReplayError('TRENDS_REPLAY_RANGE', `a replay may cover at most ${MAX_REPLAY_RANGE_MS / WINDOW_MS['1d']} days`);
     }
     const status: ReplayStatus = {
       id,
@@ -79,7 +86,7 @@ export class ReplayManager {
       finishedAt: null,
       error: null,
     };
-    const replay: RunningReplay = { status, stopRequested: false, resume: null, done: Promise.resolve(status) };
+    const replay: RunningReplay = { status, stopRequested: false, stopping: new AbortController(), resume: null, done: Promise.resolve(status) };
     this.replays.set(id, replay);
     replay.done = this.run(replay).then(() => ({ ...replay.status }));
     this.publish(replay);
@@ -121,6 +128,7 @@ export class ReplayManager {
     if (replay === undefined) return null;
     if (replay.status.state === 'running' || replay.status.state === 'paused') {
       replay.stopRequested = true;
+      replay.stopping.abort();
       replay.resume?.();
     }
     return { ...replay.status };
@@ -129,7 +137,7 @@ export class ReplayManager {
   /** Resolves with the final status once the replay has finished, failed or stopped. */
   wait(id: string): Promise<ReplayStatus> {
     const replay = this.replays.get(id);
-    if (replay === undefined) return Promise.reject(new ReplayError(`no replay ${id}`, 'NOT_FOUND'));
+    if (replay === undefined) return Promise.reject(new ReplayError('NOT_FOUND', `no replay ${id}`));
     return replay.done;
   }
 
@@ -145,10 +153,6 @@ export class ReplayManager {
     if (throttle && now - (this.lastPublished.get(replay.status.id) ?? -Infinity) < STATUS_EVERY_MS) return;
     this.lastPublished.set(replay.status.id, now);
     this.options.onStatus({ ...replay.status });
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => this.options.clock.setTimeout(resolve, ms));
   }
 
   /**
@@ -252,13 +256,15 @@ export class ReplayManager {
         const reached = now >= status.to ? status.to : bucketStart(now, '1m');
         if (reached > shownUntil) {
           // Close the windows that end by then (the settle time is already over in history), then show the buckets.
-          await engine.closeThrough(reached + config.TRENDS_ALERT_SETTLE_MS, status.from);
+          await engine.evaluateAlertWindowsThrough(reached + config.TRENDS_ALERT_SETTLE_MS, status.from);
           await this.pushBuckets(ns, engine.topics(), shownUntil, reached, status.id, confusion);
           shownUntil = reached;
           setCursor(reached);
           this.publish(replay, true);
         }
-        if (shownUntil < status.to) await this.sleep(Math.max(1, Math.min(MAX_SLEEP_MS, Math.ceil((bucketStart(now, '1m') + WINDOW_MS['1m'] - now) / speed))));
+        if (shownUntil < status.to) {
+          await sleep(Math.max(1, Math.min(MAX_SLEEP_MS, Math.ceil((bucketStart(now, '1m') + WINDOW_MS['1m'] - now) / speed))), { clock, signal: replay.stopping.signal });
+        }
       }
       status.state = replay.stopRequested ? 'stopped' : 'done';
     } catch (error) {

@@ -248,8 +248,8 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
   }
 
   /**
-   * Closes windows by the clock once no events have arrived for the idle lag (never while a backlog is being
-   * consumed: that would drop it as late), and pushes topic counts now and then.
+   * Moves the watermark by the clock, evaluating the alert windows it passes, once no events have arrived for the
+   * idle lag (never while a backlog is being consumed: that would drop it as late), and pushes topic counts now and then.
    */
   const tick = (): void => {
     idleTimer = clock.setTimeout(() => {

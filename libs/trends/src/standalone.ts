@@ -1,13 +1,15 @@
 import { z } from 'zod';
 import { Redis } from 'ioredis';
-import { createKafkaBus, type Bus } from '@moodstream/bus';
-import { createMetricsRegistry, splitList, type Logger, type Registry } from '@moodstream/core';
-import { topicNames, type Post, type ScoredPost } from '@moodstream/events';
+import { createKafkaBus } from '@moodstream/bus';
+import { splitList, type ServiceRuntime } from '@moodstream/core';
+import type { Post, ScoredPost } from '@moodstream/events';
 import { trendsConfigSchema } from './config';
-import { loadConfusion, type ConfusionMatrix } from './confusion';
-import { createTrendsMetrics } from './metrics';
+import { createTrendsHost } from './host';
 import { createRedisTrendsStore } from './redis-store';
-import { createTrendsService, type TrendsService } from './service';
+import type { TrendsService } from './service';
+
+/** Default ops port of the standalone aggregator (the ingester has 9464, the scorer 9465). */
+export const AGGREGATOR_METRICS_PORT = 9466;
 
 /** Settings of the standalone aggregator and the replay CLI: the trends settings plus where Kafka and Redis are. */
 export const standaloneConfigSchema = trendsConfigSchema.extend({
@@ -18,68 +20,50 @@ export const standaloneConfigSchema = trendsConfigSchema.extend({
   REDIS_URL: z.string({ required_error: 'set REDIS_URL (redis://host:port)' }).url(),
   MOODSTREAM_TOPIC_PREFIX: z.string().default(''),
   TRENDS_GROUP_ID: z.string().min(1).default('moodstream-trends'),
-  TRENDS_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
+  TRENDS_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(AGGREGATOR_METRICS_PORT),
   TRENDS_METRICS_HOST: z.string().default('127.0.0.1'),
   TRENDS_SHUTDOWN_DEADLINE_MS: z.coerce.number().int().positive().default(15_000),
 });
 export type StandaloneConfig = z.infer<typeof standaloneConfigSchema>;
 
-export interface StandaloneTrends {
-  service: TrendsService;
-  registry: Registry;
-  bus: Bus;
-  redis: Redis;
-  close(): Promise<void>;
-}
-
-/** The confusion matrix if the model ships one; corrected shares are simply null otherwise. */
-export async function optionalConfusion(path: string, logger: Logger): Promise<ConfusionMatrix | null> {
-  try {
-    return await loadConfusion(path);
-  } catch (error) {
-    logger.warn({ path, reason: (error as Error).message }, 'no usable confusion matrix: corrected shares will be null');
-    return null;
-  }
+export interface StandaloneTrendsOptions {
+  /** Kafka client id: the aggregator and the replay CLI show up apart in the broker's logs. */
+  clientId: string;
+  /** Run the live consumer (default true); the replay CLI runs replays only. */
+  consume?: boolean;
+  rescore?: (posts: Post[]) => Promise<ScoredPost[]>;
 }
 
 /**
- * Wires Kafka, Redis, the store, metrics and the service from a parsed config (no I/O until `start`).
- * `consume: false` builds a replay-only service (the replay CLI).
+ * The trends service of a process of its own (the aggregator, the replay CLI): the Kafka bus, the Redis client and
+ * the service, each registered with the runtime, so they close in reverse (service, then Redis, then the bus).
  */
-export async function createStandaloneTrends(
-  config: StandaloneConfig,
-  logger: Logger,
-  options: { consume?: boolean; rescore?: (posts: Post[]) => Promise<ScoredPost[]>; clientId?: string } = {},
-): Promise<StandaloneTrends> {
-  const bus = createKafkaBus({ brokers: config.KAFKA_BROKERS, clientId: options.clientId ?? 'moodstream-trends', topicPrefix: config.MOODSTREAM_TOPIC_PREFIX, logger });
+export async function startStandaloneTrends(runtime: ServiceRuntime, config: StandaloneConfig, options: StandaloneTrendsOptions): Promise<TrendsService> {
+  const { logger } = runtime;
+  const bus = createKafkaBus({ brokers: config.KAFKA_BROKERS, clientId: options.clientId, topicPrefix: config.MOODSTREAM_TOPIC_PREFIX, logger });
+  runtime.onClose('bus', () => bus.close());
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 5, lazyConnect: true });
-  await redis.connect();
-  const registry = createMetricsRegistry('trends');
-  let service: TrendsService | null = null;
-  const metrics = createTrendsMetrics(registry, () => service);
-  const topics = topicNames();
-  service = createTrendsService({
+  // ioredis reconnects by itself; without a listener each failed attempt would also print to the console.
+  redis.on('error', (error: unknown) => logger.warn({ err: error }, 'redis connection error'));
+  await runtime.start('redis', {
+    start: () => redis.connect(),
+    stop: () => redis.quit().then(
+      () => undefined,
+      () => redis.disconnect(),
+    ),
+    health: () => ({ ok: redis.status === 'ready', detail: { status: redis.status } }),
+  });
+  const trends = await createTrendsHost({
     bus,
     store: createRedisTrendsStore(redis, { prefix: config.TRENDS_REDIS_PREFIX }),
-    logger,
     config,
-    topics,
+    logger,
+    registry: runtime.registry,
     groupId: config.TRENDS_GROUP_ID,
-    confusion: await optionalConfusion(config.TRENDS_CONFUSION_PATH, logger),
-    metrics,
     consume: options.consume ?? true,
+    clock: runtime.clock,
+    onFatal: runtime.crash('trends'),
     ...(options.rescore === undefined ? {} : { rescore: options.rescore }),
   });
-  const built = service;
-  return {
-    service: built,
-    registry,
-    bus,
-    redis,
-    async close() {
-      await built.stop();
-      await bus.close();
-      await redis.quit().catch(() => redis.disconnect());
-    },
-  };
+  return runtime.start('trends', trends);
 }

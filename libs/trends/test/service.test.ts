@@ -124,7 +124,12 @@ describe('trends service + HTTP API (memory bus and store)', () => {
     assert.equal((await get(`/api/series?window=1m&from=0&to=${T0}`)).status, 400, 'too many points');
     assert.equal((await get('/api/alerts?limit=0')).status, 400);
     assert.equal((await post('/api/replays', { topic: 'x', from: T0 + 10, to: T0 })).status, 400);
-    assert.equal((await post('/api/replays', { topic: 'x', from: T0, to: T0 + 10, rescore: true })).status, 400, 'no model');
+    const noModel = await post('/api/replays', { topic: 'x', from: T0, to: T0 + 10, rescore: true });
+    assert.equal(noModel.status, 400, 'no model');
+    assert.equal((noModel.body['error'] as { code: string }).code, 'TRENDS_RESCORE_UNAVAILABLE');
+    const tooLong = await post('/api/replays', { topic: 'x', from: T0, to: T0 + 40 * 86_400_000 });
+    assert.equal(tooLong.status, 400, 'range over the limit');
+    assert.equal((tooLong.body['error'] as { code: string }).code, 'TRENDS_REPLAY_RANGE');
     const huge = await fetch(`${base}/api/replays`, { method: 'POST', body: 'x'.repeat(100_000), headers: { 'content-type': 'application/json' } });
     assert.equal(huge.status, 413);
     const notJson = await fetch(`${base}/api/replays`, { method: 'POST', body: '{oops', headers: { 'content-type': 'application/json' } });
@@ -132,6 +137,10 @@ describe('trends service + HTTP API (memory bus and store)', () => {
     assert.equal((await get('/api/replays/rp_missing')).status, 404);
     assert.equal((await post('/api/replays/rp_missing/pause')).status, 404);
     assert.equal((await get('/api/nothing-here')).status, 404);
+    const badEscape = await get('/api/%E0%A4%A');
+    assert.equal(badEscape.status, 400, 'a malformed percent-escape is the caller’s mistake, not a 500');
+    assert.equal((badEscape.body['error'] as { code: string }).code, 'BAD_REQUEST');
+    assert.equal((await get('/api/replays/rp_missing/%E0%A4%A')).status, 400);
     assert.equal((await fetch(`${base}/api/topics`, { method: 'DELETE' })).status, 405);
     assert.equal((await fetch(`${base}/dashboard`)).status, 418, 'falls through');
     assert.equal((await fetch(`${base}/apiary`)).status, 418, 'falls through');

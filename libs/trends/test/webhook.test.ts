@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { createLogger, systemClock } from '@moodstream/core';
+import { createLogger, systemClock, VirtualClock } from '@moodstream/core';
 import { AlertSchema, type Alert } from '@moodstream/events';
 import { WebhookNotifier } from '../src/webhook';
 import { T0 } from './fixtures';
@@ -82,5 +82,65 @@ describe('WebhookNotifier', () => {
     assert.ok(hangs() >= 2, 'timed out and retried');
     await notifier.close();
     assert.deepEqual(outcomes, ['failed']);
+  });
+});
+
+describe('WebhookNotifier in virtual time', () => {
+  /** Lets the notifier's promise chain run up to its next wait on the clock. */
+  const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+  /** A fetch answering the given statuses in turn (the last one forever); a thrown Error stands for a network failure. */
+  const scriptedFetch = (answers: (number | Error)[]) => {
+    const calls: number[] = [];
+    const fetchStub = (() => {
+      calls.push(calls.length);
+      const answer = answers.length > 1 ? answers.shift()! : answers[0]!;
+      return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(new Response(null, { status: answer }));
+    }) as typeof fetch;
+    return { fetchStub, calls };
+  };
+
+  it('waits its backoff on the clock it is given, then retries a network failure and a 503 until delivered', async () => {
+    const clock = new VirtualClock(T0);
+    const { fetchStub, calls } = scriptedFetch([new TypeError('fetch failed'), 503, 204]);
+    const outcomes: string[] = [];
+    const notifier = new WebhookNotifier({ url: 'http://hook.invalid/', retries: 5, timeoutMs: 1_000, logger, clock, fetch: fetchStub, initialDelayMs: 1_000, maxDelayMs: 1_000, onResult: (o) => outcomes.push(o) });
+    notifier.notify(alert('virtual'));
+    await settle();
+    assert.equal(calls.length, 1);
+    // Jitter 0.3: the first wait is between 700 and 1,000 ms.
+    clock.advance(699);
+    await settle();
+    assert.equal(calls.length, 1, 'no retry before the backoff has passed');
+    clock.advance(301);
+    await settle();
+    assert.equal(calls.length, 2);
+    clock.advance(1_000);
+    await settle();
+    await notifier.settled();
+    assert.equal(calls.length, 3);
+    assert.deepEqual(outcomes, ['delivered']);
+  });
+
+  it('gives up at once on a 4xx, and close() ends a backoff wait without waiting it out', async () => {
+    const clock = new VirtualClock(T0);
+    const rejected = scriptedFetch([404]);
+    const outcomes: string[] = [];
+    const first = new WebhookNotifier({ url: 'http://hook.invalid/', retries: 5, timeoutMs: 1_000, logger, clock, fetch: rejected.fetchStub, onResult: (o) => outcomes.push(o) });
+    first.notify(alert('gone'));
+    await first.settled();
+    assert.equal(rejected.calls.length, 1);
+
+    const down = scriptedFetch([503]);
+    const second = new WebhookNotifier({ url: 'http://hook.invalid/', retries: 100, timeoutMs: 1_000, logger, clock, fetch: down.fetchStub, initialDelayMs: 60_000, onResult: (o) => outcomes.push(o) });
+    second.notify(alert('down'));
+    second.notify(alert('queued'));
+    await settle();
+    assert.equal(down.calls.length, 1);
+    await second.close(); // the clock never moves: only the abort can end the wait
+    assert.equal(down.calls.length, 1);
+    assert.deepEqual(outcomes, ['failed', 'failed', 'failed']);
+    second.notify(alert('after-close'));
+    await settle();
+    assert.equal(down.calls.length, 1, 'a closed notifier sends nothing');
   });
 });

@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
-import { createLogger, errorMessage, parseConfig } from '@moodstream/core';
+import { createLogger, createServiceRuntime, errorMessage, parseConfig } from '@moodstream/core';
 import { describeZodError } from '@moodstream/events';
 import { ReplayRequestSchema, type ReplayStatus } from '../api-types';
+import type { TrendsService } from '../service';
 import { createTextRescorer } from '../rescore-text';
-import { createStandaloneTrends, standaloneConfigSchema } from '../standalone';
+import { standaloneConfigSchema, startStandaloneTrends } from '../standalone';
 
 const HELP = `replay — re-run a topic's history into an isolated replay namespace
 
@@ -78,33 +79,43 @@ async function main(): Promise<number> {
   const logger = createLogger('replay', { level: process.env['LOG_LEVEL'] ?? 'warn', destination: process.stderr });
   const config = parseConfig(standaloneConfigSchema, process.env, 'replay');
   const rescore = request.rescore ? await createTextRescorer(args.model) : undefined;
-  const trends = await createStandaloneTrends(config, logger, { consume: false, clientId: 'moodstream-replay', ...(rescore === undefined ? {} : { rescore }) });
+  // A finite run on the service runtime: its parts (bus, Redis, trends) close in order when the replay ends. The
+  // signals are the CLI's own: the first one stops the replay (its final status is still printed), a second quits.
+  const runtime = createServiceRuntime({ name: 'replay', logger, deadlineMs: config.TRENDS_SHUTDOWN_DEADLINE_MS });
+  let service: TrendsService;
+  try {
+    service = await startStandaloneTrends(runtime, config, { consume: false, clientId: 'moodstream-replay', ...(rescore === undefined ? {} : { rescore }) });
+  } catch (error) {
+    await runtime.close('start failed');
+    throw error;
+  }
   let signals = 0;
   let id: string | null = null;
   const onSignal = (): void => {
     signals += 1;
     if (signals > 1 || id === null) process.exit(130);
     process.stderr.write('\nstopping the replay (again to quit at once)…\n');
-    trends.service.stopReplay(id);
+    service.stopReplay(id);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const began = Date.now();
   let lastLine = 0;
-  trends.service.on('replay', (status: ReplayStatus) => {
+  service.on('replay', (status: ReplayStatus) => {
     if (Date.now() - lastLine < 1_000 && status.state === 'running') return;
     lastLine = Date.now();
     process.stderr.write(`[${status.id}] ${status.state} ${(status.progress * 100).toFixed(1)}% at ${new Date(status.cursor).toISOString()} — ${status.processed} posts, ${status.alerts} alerts\n`);
   });
   try {
-    await trends.service.start();
-    id = trends.service.startReplay(request).id;
+    id = service.startReplay(request).id;
     process.stderr.write(`replay ${id}: ${request.topic} ${new Date(request.from).toISOString()} → ${new Date(request.to).toISOString()} at ${request.speed === 'max' ? 'max speed' : `${request.speed}×`}\n`);
-    const final = await trends.service.waitForReplay(id);
+    const final = await service.waitForReplay(id);
     process.stdout.write(`${JSON.stringify({ ...final, wallMs: Date.now() - began })}\n`);
-    return final.state === 'done' ? 0 : final.state === 'stopped' ? 130 : 1;
-  } finally {
-    await trends.close();
+    const code = final.state === 'done' ? 0 : final.state === 'stopped' ? 130 : 1;
+    return (await runtime.close('replay finished')) === 0 ? code : 1;
+  } catch (error) {
+    await runtime.close('replay failed');
+    throw error;
   }
 }
 
