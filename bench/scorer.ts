@@ -5,6 +5,7 @@
  *   npm run bench:scorer                       # matrix + latency at 10 posts/s
  *   npm run bench:scorer -- --soak 100000      # only the soak: RSS and tensor count over many posts
  *   options: --model DIR  --batch-sizes 1,8,32,64  --workers 1,2  --text-posts 4000  --image-posts 128
+ *            --latency-seconds 30  --dry-run (print the report, write no file)
  *
  * Matrix: text-only and image posts (cache cold, then warm), batch sizes × inference workers; posts/s
  * (first produced → last read back) and p50/p99 in→out latency. Baseline in the same run: the image
@@ -21,11 +22,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { createKafkaBus, type KafkaBus } from '@moodstream/bus';
-import { createLogger, parseConfig } from '@moodstream/core';
+import type { KafkaBus } from '@moodstream/bus';
+import { createLogger, seededRandom, sleep } from '@moodstream/core';
 import { TOPICS, type PostInput } from '@moodstream/events';
 import { DEFAULT_MODEL_DIR, EmotionModel, ImageBackbone, initBackend, preprocessImage, type BackboneId } from '@moodstream/model';
-import { createScorerApp, ScorerConfigSchema, type ScorerApp } from '@moodstream/scorer';
+import type { ScorerApp } from '@moodstream/scorer';
+import { createTestScorer, readScored, scorerTopicsOnKafka, testScorerConfig, waitFor, type TestScorer } from '@moodstream/scorer/testing';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BROKERS = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
@@ -40,6 +42,7 @@ const { values: args } = parseArgs({
     'image-posts': { type: 'string', default: '128' },
     'latency-seconds': { type: 'string', default: '30' },
     soak: { type: 'string' },
+    'dry-run': { type: 'boolean', default: false },
   },
 });
 const MODEL_DIR = args.model === '' ? DEFAULT_MODEL_DIR : path.resolve(args.model!);
@@ -54,13 +57,10 @@ const WORDS =
 
 function textOf(i: number): string {
   // Deterministic lengths of 4..40 words, like captions and short text posts.
-  let seed = (i * 2654435761) >>> 0;
-  const next = (): number => {
-    seed = (seed * 1664525 + 1013904223) >>> 0;
-    return seed;
-  };
-  const length = 4 + (next() % 37);
-  return Array.from({ length }, () => WORDS[next() % WORDS.length]).join(' ');
+  const random = seededRandom(i);
+  const pick = (n: number): number => Math.floor(random() * n);
+  const length = 4 + pick(37);
+  return Array.from({ length }, () => WORDS[pick(WORDS.length)]).join(' ');
 }
 
 function post(id: string, i: number, imageUrl: string | null): PostInput {
@@ -86,11 +86,8 @@ async function renderImages(count: number): Promise<Buffer[]> {
   const images: Buffer[] = [];
   for (let n = 0; n < count; n++) {
     const raw = Buffer.alloc(32 * 24 * 3);
-    let seed = (n + 1) * 7919;
-    for (let i = 0; i < raw.length; i++) {
-      seed = (seed * 1103515245 + 12345) >>> 0;
-      raw[i] = seed >>> 24;
-    }
+    const random = seededRandom((n + 1) * 7919);
+    for (let i = 0; i < raw.length; i++) raw[i] = Math.floor(random() * 256);
     images.push(await sharp(raw, { raw: { width: 32, height: 24, channels: 3 } }).resize(640, 480).jpeg({ quality: 85 }).toBuffer());
   }
   return images;
@@ -117,63 +114,34 @@ async function serveImages(images: Buffer[]): Promise<{ url: string; server: Ser
 interface Harness {
   bus: KafkaBus;
   app: ScorerApp;
+  scorer: TestScorer;
   arrivals: Map<string, number>;
   received: () => number;
   close: () => Promise<void>;
 }
 
 async function startHarness(name: string, overrides: Record<string, string>, keepArrivals = true): Promise<Harness> {
-  const prefix = `bench-${name}-${Date.now().toString(36)}.`;
-  const bus = createKafkaBus({ brokers: BROKERS, clientId: 'bench-scorer', topicPrefix: prefix, logger });
-  await bus.ensureTopics([{ name: TOPICS.posts, partitions: 2 }, { name: TOPICS.scored, partitions: 2 }, { name: TOPICS.deadLetter }]);
-  const config = parseConfig(ScorerConfigSchema, {
-    KAFKA_BROKERS: BROKERS.join(','),
-    SCORER_GROUP_ID: 'scorer',
-    SCORER_MODEL_DIR: MODEL_DIR,
-    SCORER_IMAGE_ALLOWLIST: '127.0.0.1',
-    SCORER_METRICS_PORT: '0',
-    ...overrides,
-  });
-  const app = createScorerApp({ config, bus, logger, onFatal: (error) => logger.fatal({ err: error }, 'scorer crashed') });
-  const arrivals = new Map<string, number>();
-  let received = 0;
-  const reader = bus.consumer({
-    groupId: 'reader',
-    topics: [TOPICS.scored],
-    eventType: 'ScoredPost',
-    deadLetterTopic: TOPICS.deadLetter,
-    fromBeginning: true,
-    maxBatchSize: 1_000,
-    handler: async (records) => {
-      const now = performance.now();
-      received += records.length;
-      if (keepArrivals) for (const r of records) if (!arrivals.has(r.value.postId)) arrivals.set(r.value.postId, now);
-    },
-  });
-  await reader.start();
-  await app.start();
+  const { bus, cleanup } = await scorerTopicsOnKafka(`bench-${name}`, { brokers: BROKERS, logger, partitions: 2 });
+  const config = testScorerConfig({ KAFKA_BROKERS: BROKERS.join(','), SCORER_GROUP_ID: 'scorer', SCORER_MODEL_DIR: MODEL_DIR, ...overrides });
+  const scorer = createTestScorer({ config, bus, logger });
+  const reader = await readScored(bus, { maxBatchSize: 1_000, keep: keepArrivals });
+  await scorer.app.start();
   return {
     bus,
-    app,
-    arrivals,
-    received: () => received,
+    app: scorer.app,
+    scorer,
+    arrivals: reader.arrivals,
+    received: () => reader.count(),
     close: async () => {
-      await app.stop();
+      await scorer.app.stop();
       await reader.stop();
-      await bus.deleteGroups(['scorer', 'reader']).catch(() => undefined);
-      await bus.deleteTopics([TOPICS.posts, TOPICS.scored, TOPICS.deadLetter]).catch(() => undefined);
-      await bus.close();
+      await cleanup();
     },
   };
 }
 
-async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+/** Waits for the scorer, failing at once if it died (a crashed scorer would otherwise look like a slow one). */
+const waitUntil = (h: Harness, condition: () => boolean, timeoutMs: number, what: string): Promise<void> => waitFor(what, condition, { timeoutMs, pollMs: 5, scorer: h.scorer });
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
@@ -199,7 +167,7 @@ async function burst(h: Harness, posts: PostInput[]): Promise<PhaseResult> {
     await producer.send(TOPICS.posts, 'Post', chunk.map((p) => ({ key: p.id, value: p })));
   }
   await producer.close();
-  await waitUntil(() => posts.every((p) => h.arrivals.has(p.id)), 600_000, `${posts.length} scored posts`);
+  await waitUntil(h, () => posts.every((p) => h.arrivals.has(p.id)), 600_000, `${posts.length} scored posts`);
   return summarise(posts, sentAt, h.arrivals, first, cpu);
 }
 
@@ -280,12 +248,12 @@ async function latencyAtTenPerSecond(imageUrl: (k: number) => string): Promise<P
     for (const [i, p] of posts.entries()) {
       const due = first + i * 100;
       const wait = due - performance.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (wait > 0) await sleep(wait);
       sentAt.set(p.id, performance.now());
       await producer.send(TOPICS.posts, 'Post', [{ key: p.id, value: p }]);
     }
     await producer.close();
-    await waitUntil(() => posts.every((p) => h.arrivals.has(p.id)), 120_000, 'latency posts');
+    await waitUntil(h, () => posts.every((p) => h.arrivals.has(p.id)), 120_000, 'latency posts');
     return { ...summarise(posts, sentAt, h.arrivals, first, cpu), offeredPerSecond: 10, seconds };
   } finally {
     await h.close();
@@ -346,8 +314,10 @@ async function soak(count: number, imageUrl: (k: number) => string): Promise<Soa
         await producer.send(TOPICS.posts, 'Post', chunk.map((p) => ({ key: p.id, value: p })));
         produced += chunk.length;
       } else {
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await sleep(20);
       }
+      const fatal = h.scorer.fatal();
+      if (fatal !== null) throw new Error('the scorer died during the soak', { cause: fatal });
       if (h.received() >= nextSample) {
         nextSample += sampleEvery;
         if (tensorsFirst.length === 0) tensorsFirst = await h.app.tensorCounts();
@@ -492,6 +462,11 @@ function targets(r: Results): string[] {
 }
 
 async function writeReport(r: Results): Promise<void> {
+  if (args['dry-run'] === true) {
+    // For a run on a busy machine, or on a branch: the figures go to stdout only.
+    console.log(JSON.stringify(r, null, 2));
+    return;
+  }
   await mkdir(path.dirname(RESULTS), { recursive: true });
   await writeFile(RESULTS, JSON.stringify(r, null, 2) + '\n');
   let doc = '# Benchmarks\n';

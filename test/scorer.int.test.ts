@@ -1,14 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createKafkaBus, type Consumer, type KafkaBus } from '@moodstream/bus';
-import { createLogger, parseConfig } from '@moodstream/core';
-import { TOPICS, type PostInput, type ScoredPost } from '@moodstream/events';
-import { createScorerApp, ScorerConfigSchema } from '@moodstream/scorer';
+import type { KafkaBus } from '@moodstream/bus';
+import { createLogger } from '@moodstream/core';
+import { TOPICS, type PostInput } from '@moodstream/events';
+import { createTestScorer, readScored, scorerTopicsOnKafka, testScorerConfig, waitFor } from '@moodstream/scorer/testing';
 import { SPECIAL_IMAGES, startTumblrStandIn, type TumblrStandIn } from '@moodstream/tumblr';
 
 const BROKERS = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092';
@@ -89,46 +88,7 @@ function plannedPosts(runId: string): PlannedPost[] {
   });
 }
 
-async function kafkaFixture(name: string): Promise<{ bus: KafkaBus; prefix: string; cleanup: () => Promise<void> }> {
-  const prefix = `test-${name}-${randomBytes(4).toString('hex')}.`;
-  const bus = createKafkaBus({ brokers: BROKERS.split(','), clientId: `scorer-int-${name}`, topicPrefix: prefix, logger });
-  await bus.ensureTopics([{ name: TOPICS.posts, partitions: 3 }, { name: TOPICS.scored, partitions: 3 }, { name: TOPICS.deadLetter }]);
-  return {
-    bus,
-    prefix,
-    cleanup: async () => {
-      await bus.deleteGroups(['scorer', 'reader']).catch(() => undefined);
-      await bus.deleteTopics([TOPICS.posts, TOPICS.scored, TOPICS.deadLetter]).catch(() => undefined);
-      await bus.close();
-    },
-  };
-}
-
-/** Everything the scorer produced, by post id (a list, so duplicates show). */
-async function readScored(bus: KafkaBus): Promise<{ byId: Map<string, ScoredPost[]>; consumer: Consumer }> {
-  const byId = new Map<string, ScoredPost[]>();
-  const consumer = bus.consumer({
-    groupId: 'reader',
-    topics: [TOPICS.scored],
-    eventType: 'ScoredPost',
-    deadLetterTopic: TOPICS.deadLetter,
-    fromBeginning: true,
-    maxBatchSize: 500,
-    handler: async (records) => {
-      for (const { value } of records) byId.set(value.postId, [...(byId.get(value.postId) ?? []), value]);
-    },
-  });
-  await consumer.start();
-  return { byId, consumer };
-}
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const kafkaFixture = (name: string) => scorerTopicsOnKafka(`test-${name}`, { brokers: BROKERS.split(','), logger, partitions: 3 });
 
 async function produce(bus: KafkaBus, posts: PostInput[]): Promise<void> {
   const producer = await bus.producer();
@@ -145,17 +105,10 @@ async function produce(bus: KafkaBus, posts: PostInput[]): Promise<void> {
 
 test('2,000 posts with hostile images: exactly one ScoredPost each, bad images scored on text, poison to the DLQ', { timeout: 240_000 }, async () => {
   const { bus, cleanup } = await kafkaFixture('scorer');
-  const config = parseConfig(ScorerConfigSchema, {
-    KAFKA_BROKERS: BROKERS,
-    SCORER_GROUP_ID: 'scorer',
-    // Empty: the shipped models/default.
-    SCORER_MODEL_DIR: process.env['SCORER_MODEL_DIR'] ?? '',
-    SCORER_IMAGE_ALLOWLIST: '127.0.0.1',
-    SCORER_WORKERS: '2',
-    SCORER_METRICS_PORT: '0',
-  });
-  const app = createScorerApp({ config, bus, logger });
-  const reader = await readScored(bus);
+  const config = testScorerConfig({ KAFKA_BROKERS: BROKERS, SCORER_GROUP_ID: 'scorer', SCORER_WORKERS: '2' });
+  const scorer = createTestScorer({ config, bus, logger });
+  const { app, registry } = scorer;
+  const reader = await readScored(bus, { maxBatchSize: 500 });
   try {
     await app.start();
     const planned = plannedPosts('once');
@@ -164,8 +117,8 @@ test('2,000 posts with hostile images: exactly one ScoredPost each, bad images s
     await producer.sendRaw(TOPICS.posts, [{ key: 'poison', value: '{"id": "poison", "text": 42' }]);
     await producer.close();
 
-    await waitFor(`${POSTS} distinct scored posts`, () => reader.byId.size >= POSTS, 180_000);
-    await waitFor('the poison record in the dead-letter topic', () => app.stats().deadLetters === 1, 30_000);
+    await waitFor(`${POSTS} distinct scored posts`, () => reader.byId.size >= POSTS, { timeoutMs: 180_000, pollMs: 50, scorer });
+    await waitFor('the poison record in the dead-letter topic', () => app.stats().deadLetters === 1, { timeoutMs: 30_000, pollMs: 50, scorer });
     // Give any duplicate time to show up before counting.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
 
@@ -195,7 +148,7 @@ test('2,000 posts with hostile images: exactly one ScoredPost each, bad images s
     const stats = app.stats();
     assert.equal(stats.scored, POSTS);
     assert.ok(stats.cache.hitRate > 0.5, `the 12 repeated pictures should mostly hit the cache (rate ${stats.cache.hitRate})`);
-    const metrics = await app.registry.metrics();
+    const metrics = await registry.metrics();
     for (const series of [
       /moodstream_scorer_batch_size_bucket\{/,
       /moodstream_scorer_stage_seconds_bucket\{[^}]*stage="backbone"/,
@@ -212,7 +165,7 @@ test('2,000 posts with hostile images: exactly one ScoredPost each, bad images s
     assert.match(metrics, /moodstream_scorer_dead_letters_total\{[^}]*\} 1\n/);
   } finally {
     await app.stop();
-    await reader.consumer.stop();
+    await reader.stop();
     await cleanup();
   }
 });
@@ -240,14 +193,14 @@ function spawnScorer(prefix: string): ChildProcess {
 
 test('kill -9 mid-stream and a restart: every post scored at least once, none missing', { timeout: 240_000 }, async (t) => {
   const { bus, prefix, cleanup } = await kafkaFixture('scorer-kill');
-  const reader = await readScored(bus);
+  const reader = await readScored(bus, { maxBatchSize: 500 });
   const children: ChildProcess[] = [];
   try {
     const planned = plannedPosts('kill').map((p) => p.post);
     children.push(spawnScorer(prefix));
     // Half the posts wait as a backlog, so the kill lands while batches are in flight and uncommitted.
     await produce(bus, planned.slice(0, POSTS / 2));
-    await waitFor('the first scorer to score 400 posts', () => reader.byId.size >= 400, 120_000);
+    await waitFor('the first scorer to score 400 posts', () => reader.byId.size >= 400, { timeoutMs: 120_000, pollMs: 50 });
     const first = children[0]!;
     first.kill('SIGKILL');
     const [, signal] = (await once(first, 'exit')) as [number | null, NodeJS.Signals | null];
@@ -265,7 +218,7 @@ test('kill -9 mid-stream and a restart: every post scored at least once, none mi
     const second = spawnScorer(prefix);
     children.push(second);
     await producing;
-    await waitFor(`all ${POSTS} posts scored after the restart`, () => reader.byId.size >= POSTS, 180_000).catch((error: unknown) => {
+    await waitFor(`all ${POSTS} posts scored after the restart`, () => reader.byId.size >= POSTS, { timeoutMs: 180_000, pollMs: 50 }).catch((error: unknown) => {
       t.diagnostic(`scored ${reader.byId.size} of ${POSTS}; missing e.g. ${planned.filter((p) => !reader.byId.has(p.id)).slice(0, 5).map((p) => p.id).join(', ')}`);
       throw error;
     });
@@ -280,7 +233,7 @@ test('kill -9 mid-stream and a restart: every post scored at least once, none mi
     assert.equal(code, 0);
   } finally {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await reader.consumer.stop();
+    await reader.stop();
     await cleanup();
   }
 });

@@ -1,5 +1,5 @@
-import { createMetricsRegistry, errorMessage, systemClock, type Clock, type Logger, type Registry } from '@moodstream/core';
-import type { Bus, BusRecord, Consumer, Producer } from '@moodstream/bus';
+import { errorMessage, sleep, systemClock, type Clock, type Logger, type PartHealth, type Registry } from '@moodstream/core';
+import type { BatchContext, Bus, BusRecord, Consumer, Producer } from '@moodstream/bus';
 import { topicNames, type Post } from '@moodstream/events';
 import { preprocessImage } from '@moodstream/model';
 import { BatchScorer, type QueuedPost } from './batch-scorer';
@@ -18,11 +18,18 @@ export interface ScorerAppOptions {
   config: ScorerConfig;
   bus: Bus;
   logger: Logger;
+  /** The process's one registry (the runtime's): the scorer's `moodstream_scorer_*` series go there. */
+  registry: Registry;
+  /**
+   * Called once if the scorer stops working (its consumer crashed: a batch failed for good, an inference thread
+   * died). Pass the runtime's `crash('scorer')`: it closes the rest of the process gracefully and exits 1.
+   */
+  onFatal: (error: unknown) => void;
   clock?: Clock;
   /** Models already loaded on this thread (embedded mode shares them); otherwise loaded per config. */
   model?: LoadedModels;
-  /** Called once if the scorer stops working (its consumer crashed); the process should exit non-zero. */
-  onFatal?: (error: unknown) => void;
+  /** An inference engine to use instead of loading one (tests); the scorer closes it when it stops. */
+  engine?: InferenceEngine;
   /** Name resolution for image hosts (tests); the system resolver otherwise. */
   resolveImageHost?: ImageFetcherDeps['resolve'];
 }
@@ -41,22 +48,28 @@ export interface ScorerStats {
   engine: EngineInfo | null;
 }
 
+/** A part of a service runtime (`runtime.start('scorer', app)`). */
 export interface ScorerApp {
   /** Loads the model, joins the consumer group and starts scoring. */
   start(): Promise<void>;
   /** Stops fetching posts, scores and commits what is in flight, then releases everything. */
   stop(): Promise<void>;
-  readonly registry: Registry;
+  /** Healthy while running with a live consumer; the stats ride along for /healthz. */
+  health(): PartHealth;
   stats(): ScorerStats;
+  /** Posts not yet consumed by the scorer's group (the `moodstream_scorer_consumer_lag` gauge); null while unknown. */
+  consumerLag(): Promise<number | null>;
   /** Live tfjs tensors per inference thread. */
   tensorCounts(): Promise<number[]>;
 }
 
+/** How often a handler waiting for its batches tells the group it is alive (well inside the session timeout). */
+const HEARTBEAT_MS = 3_000;
+
 /** Builds the scorer. Does no I/O until start(). */
 export function createScorerApp(options: ScorerAppOptions): ScorerApp {
-  const { config, bus, logger } = options;
+  const { config, bus, logger, registry } = options;
   const clock = options.clock ?? systemClock;
-  const registry = createMetricsRegistry('scorer');
   // The bus applies MOODSTREAM_TOPIC_PREFIX itself (to topics and group ids alike).
   const topics = topicNames();
   const cache = new FeatureCache(config.SCORER_CACHE_ENTRIES);
@@ -78,18 +91,19 @@ export function createScorerApp(options: ScorerAppOptions): ScorerApp {
   let crashed: unknown = null;
   let state: 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' = 'idle';
   let lastCacheStats = cache.stats();
+  const consumerLag = async (): Promise<number | null> => {
+    if (consumer === null) return null;
+    try {
+      return await consumer.lag();
+    } catch (error) {
+      logger.debug({ err: errorMessage(error) }, 'consumer lag unavailable');
+      return null;
+    }
+  };
   const metrics = createScorerMetrics(registry, {
     postsPerSecond: () => rate.perSecond(),
     cache: () => cache.stats(),
-    consumerLag: async () => {
-      if (consumer === null) return null;
-      try {
-        return await consumer.lag();
-      } catch (error) {
-        logger.debug({ err: errorMessage(error) }, 'consumer lag unavailable');
-        return null;
-      }
-    },
+    consumerLag,
     tensors: async () => (engine === null ? null : (await engine.tensorCounts()).reduce((a, b) => a + b, 0)),
   });
 
@@ -132,6 +146,7 @@ export function createScorerApp(options: ScorerAppOptions): ScorerApp {
   };
 
   const loadEngine = async (): Promise<InferenceEngine> => {
+    if (options.engine !== undefined) return options.engine;
     if (options.model !== undefined) return new InProcessEngine(options.model, false);
     if (config.SCORER_WORKERS === 0) return InProcessEngine.load(config.SCORER_MODEL_DIR);
     return WorkerPoolEngine.start({ workers: config.SCORER_WORKERS, modelDir: config.SCORER_MODEL_DIR });
@@ -143,9 +158,17 @@ export function createScorerApp(options: ScorerAppOptions): ScorerApp {
     fetcher.close();
   };
 
-  return {
-    registry,
+  const stats = (): ScorerStats => ({
+    healthy: state === 'running' && crashed === null,
+    ...counts,
+    postsPerSecond: rate.perSecond(),
+    waiting: batcher?.waiting ?? 0,
+    batchesInFlight: batcher?.batchesInFlight ?? 0,
+    cache: cache.stats(),
+    engine: engine?.info ?? null,
+  });
 
+  return {
     async start() {
       if (state !== 'idle') throw new Error(`scorer cannot start from state ${state}`);
       state = 'starting';
@@ -192,22 +215,17 @@ export function createScorerApp(options: ScorerAppOptions): ScorerApp {
               records.map((record) => ({ record, receivedAt })),
               { flushTail: records.length >= config.SCORER_BATCH_SIZE },
             );
-            const heartbeat = setInterval(() => void context.heartbeat().catch(() => undefined), 3_000);
-            try {
-              await done;
-            } finally {
-              clearInterval(heartbeat);
-            }
+            await heartbeatUntil(done, context, clock);
           },
           onDeadLetter: (reason, where) => {
             counts.deadLetters++;
             metrics.deadLetters.inc();
             logger.warn({ reason, ...where }, 'malformed post sent to the dead-letter topic');
           },
+          // A failed batch is not retried here (the bus already retried it if it could be): the scorer is done for.
           onCrash: (error) => {
             crashed = error;
-            logger.error({ err: error }, 'scorer consumer crashed');
-            options.onFatal?.(error);
+            options.onFatal(error);
           },
         });
         await consumer.start();
@@ -238,18 +256,27 @@ export function createScorerApp(options: ScorerAppOptions): ScorerApp {
       }
     },
 
-    stats(): ScorerStats {
-      return {
-        healthy: state === 'running' && crashed === null,
-        ...counts,
-        postsPerSecond: rate.perSecond(),
-        waiting: batcher?.waiting ?? 0,
-        batchesInFlight: batcher?.batchesInFlight ?? 0,
-        cache: cache.stats(),
-        engine: engine?.info ?? null,
-      };
+    health() {
+      const now = stats();
+      return { ok: now.healthy, detail: now };
     },
+
+    stats,
+    consumerLag,
 
     tensorCounts: () => engine?.tensorCounts() ?? Promise.resolve([]),
   };
+}
+
+/** Waits for `done` while telling the group every HEARTBEAT_MS (on the app's clock) that this member is alive. */
+async function heartbeatUntil(done: Promise<void>, context: BatchContext, clock: Clock): Promise<void> {
+  const settled = new AbortController();
+  void (async () => {
+    while (await sleep(HEARTBEAT_MS, { clock, signal: settled.signal })) await context.heartbeat().catch(() => undefined);
+  })();
+  try {
+    await done;
+  } finally {
+    settled.abort();
+  }
 }

@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import { errorMessage, MoodstreamError, type Clock } from '@moodstream/core';
+import { createLimit, errorCode, errorMessage, MoodstreamError, type Clock, type ErrorCode } from '@moodstream/core';
 import type { BusRecord } from '@moodstream/bus';
 import { EMOTIONS, type Post, type ScoredPostInput } from '@moodstream/events';
 import type { Prediction } from '@moodstream/model';
 import type { FeatureCache, ImageFeatures } from './feature-cache';
 import type { FetchedImage } from './fetch/safe-image-fetcher';
 import type { InferenceEngine, InferenceItem } from './inference/inference-engine';
-import { mapConcurrently } from './map-concurrently';
 
 export interface QueuedPost {
   record: BusRecord<Post>;
@@ -35,7 +34,7 @@ export interface ScoredBatch {
   scored: ScoredPostInput[];
   timings: BatchTimings;
   /** Error code of every image that could not be used (one per distinct URL). */
-  imageErrors: string[];
+  imageErrors: ErrorCode[];
   /** Images that went through the backbone in this batch. */
   embeddedImages: number;
 }
@@ -43,7 +42,7 @@ export interface ScoredBatch {
 type ImageState =
   | { kind: 'features'; value: ImageFeatures }
   | { kind: 'fetched'; bytes: Buffer; hash: string }
-  | { kind: 'failed'; reason: string; code: string };
+  | { kind: 'failed'; reason: string; code: ErrorCode };
 
 const IMAGE_ERROR_MAX = 200;
 
@@ -59,6 +58,8 @@ export class BatchScorer {
   async score(batch: readonly QueuedPost[]): Promise<ScoredBatch> {
     const { clock, cache, engine } = this.deps;
     const startedAt = clock.now();
+    // One limit for the batch's fetches and then its decodes: at most imageConcurrency at once per batch.
+    const images = createLimit(this.deps.imageConcurrency);
     const urls = [...new Set(batch.map((q) => q.record.value.imageUrl).filter((u): u is string => u !== null))];
     const states = new Map<string, ImageState>();
 
@@ -68,7 +69,7 @@ export class BatchScorer {
       if (hit !== undefined) states.set(url, { kind: 'features', value: hit });
       return hit === undefined;
     });
-    await mapConcurrently(toFetch, this.deps.imageConcurrency, async (url) => {
+    await images.map(toFetch, async (url) => {
       try {
         const image = await this.deps.fetchImage(url);
         const hash = createHash('sha256').update(image.bytes).digest('hex');
@@ -90,7 +91,7 @@ export class BatchScorer {
       byHash.set(state.hash, group);
     }
     const hashes = [...byHash.keys()];
-    const decoded = await mapConcurrently(hashes, this.deps.imageConcurrency, async (hash) => {
+    const decoded = await images.map(hashes, async (hash) => {
       try {
         return await this.deps.decodeImage(byHash.get(hash)!.bytes, engine.info.inputSize);
       } catch (error) {
@@ -142,7 +143,8 @@ export class BatchScorer {
 }
 
 function failure(error: unknown): ImageState {
-  const code = error instanceof MoodstreamError ? error.code : 'IMAGE_FAILED';
+  // Fetch and decode raise IMAGE_* codes; anything else is unexpected and counted as INTERNAL.
+  const code = errorCode(error);
   return { kind: 'failed', code, reason: `${code}: ${errorMessage(error)}`.slice(0, IMAGE_ERROR_MAX) };
 }
 

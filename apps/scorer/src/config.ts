@@ -45,8 +45,9 @@ export const ScorerConfigSchema = z.object({
     .transform((value) => splitList(value)),
   SCORER_CACHE_ENTRIES: int(5_000, 0, 1_000_000),
   SCORER_METRICS_HOST: z.string().default('127.0.0.1'),
-  /** 0 picks a free port. */
-  SCORER_METRICS_PORT: int(9_102, 0, 65_535),
+  /** `/healthz` and `/metrics` of the standalone scorer (the ingester has 9464, the aggregator 9466); 0 picks a free port. */
+  SCORER_METRICS_PORT: int(9_465, 0, 65_535),
+  /** The whole graceful close (finish and commit the batches in flight, leave the group); past it, exit 1. */
   SCORER_SHUTDOWN_DEADLINE_MS: int(15_000, 100, 600_000),
 });
 

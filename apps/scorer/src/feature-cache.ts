@@ -1,4 +1,4 @@
-import { LruMap } from './lru-map';
+import { LRUCache } from 'lru-cache';
 
 /** What the backbone computed for one image. */
 export interface ImageFeatures {
@@ -19,41 +19,42 @@ export interface FeatureCacheStats {
 /**
  * Backbone features keyed twice: by image URL (a reblog repeats the URL, so no fetch at all) and by
  * content hash (the same picture re-uploaded under a new URL still skips decode and the backbone).
- * Both maps are bounded LRUs sharing the same feature arrays.
+ * Both maps are bounded LRUs (lru-cache) sharing the same feature arrays; a capacity of 0 turns caching off.
  */
 export class FeatureCache {
-  private readonly byUrl: LruMap<string, ImageFeatures>;
-  private readonly byHash: LruMap<string, ImageFeatures>;
+  // null when caching is off: lru-cache refuses a capacity of 0.
+  private readonly byUrl: LRUCache<string, ImageFeatures> | null;
+  private readonly byHash: LRUCache<string, ImageFeatures> | null;
   private urlHits = 0;
   private hashHits = 0;
   private misses = 0;
 
   constructor(capacity: number) {
-    this.byUrl = new LruMap(capacity);
-    this.byHash = new LruMap(capacity);
+    this.byUrl = capacity > 0 ? new LRUCache({ max: capacity }) : null;
+    this.byHash = capacity > 0 ? new LRUCache({ max: capacity }) : null;
   }
 
   lookupUrl(url: string): ImageFeatures | undefined {
-    const hit = this.byUrl.get(url);
+    const hit = this.byUrl?.get(url);
     if (hit !== undefined) this.urlHits++;
     return hit;
   }
 
   /** Asked after a URL miss once the bytes are in; a miss here is a miss of the whole cache. */
   lookupHash(hash: string, url: string): ImageFeatures | undefined {
-    const hit = this.byHash.get(hash);
+    const hit = this.byHash?.get(hash);
     if (hit === undefined) {
       this.misses++;
       return undefined;
     }
     this.hashHits++;
-    this.byUrl.set(url, hit);
+    this.byUrl?.set(url, hit);
     return hit;
   }
 
   store(url: string, hash: string, features: ImageFeatures): void {
-    this.byUrl.set(url, features);
-    this.byHash.set(hash, features);
+    this.byUrl?.set(url, features);
+    this.byHash?.set(hash, features);
   }
 
   stats(): FeatureCacheStats {
@@ -62,7 +63,7 @@ export class FeatureCache {
       urlHits: this.urlHits,
       hashHits: this.hashHits,
       misses: this.misses,
-      entries: this.byHash.size,
+      entries: this.byHash?.size ?? 0,
       hitRate: lookups === 0 ? 0 : (this.urlHits + this.hashHits) / lookups,
     };
   }

@@ -35,14 +35,7 @@ export function createScorerMetrics(registry: Registry, sources: ScrapedSources)
       labelNames: ['modality'] as const,
       registers,
     }),
-    postsPerSecond: new Gauge({
-      name: 'moodstream_scorer_posts_per_second',
-      help: 'Posts scored per second over the last 10 s',
-      registers,
-      collect() {
-        this.set(sources.postsPerSecond());
-      },
-    }),
+    postsPerSecond: scrapedGauge(registers, 'moodstream_scorer_posts_per_second', 'Posts scored per second over the last 10 s', () => sources.postsPerSecond()),
     imageErrors: new Counter({
       name: 'moodstream_scorer_image_errors_total',
       help: 'Images that could not be used (the post was scored on its text), by reason',
@@ -65,47 +58,30 @@ export function createScorerMetrics(registry: Registry, sources: ScrapedSources)
       labelNames: ['result'] as const,
       registers,
     }),
-    cacheHitRatio: new Gauge({
-      name: 'moodstream_scorer_feature_cache_hit_ratio',
-      help: 'Feature-cache hits / lookups since start',
-      registers,
-      collect() {
-        this.set(sources.cache().hitRate);
-      },
-    }),
-    cacheEntries: new Gauge({
-      name: 'moodstream_scorer_feature_cache_entries',
-      help: 'Images held in the feature cache',
-      registers,
-      collect() {
-        this.set(sources.cache().entries);
-      },
-    }),
-    consumerLag: new Gauge({
-      name: 'moodstream_scorer_consumer_lag',
-      help: 'Posts not yet consumed by the scorer group',
-      registers,
-      async collect() {
-        const lag = await sources.consumerLag();
-        if (lag !== null) this.set(lag);
-      },
-    }),
+    cacheHitRatio: scrapedGauge(registers, 'moodstream_scorer_feature_cache_hit_ratio', 'Feature-cache hits / lookups since start', () => sources.cache().hitRate),
+    cacheEntries: scrapedGauge(registers, 'moodstream_scorer_feature_cache_entries', 'Images held in the feature cache', () => sources.cache().entries),
+    consumerLag: scrapedGauge(registers, 'moodstream_scorer_consumer_lag', 'Posts not yet consumed by the scorer group', () => sources.consumerLag()),
     backend: new Gauge({
       name: 'moodstream_scorer_backend_info',
       help: 'The tfjs backend and model in use (value 1)',
       labelNames: ['backend', 'model_version', 'backbone', 'workers'] as const,
       registers,
     }),
-    tensors: new Gauge({
-      name: 'moodstream_scorer_tensors',
-      help: 'Live tfjs tensors summed over inference threads',
-      registers,
-      async collect() {
-        const count = await sources.tensors();
-        if (count !== null) this.set(count);
-      },
-    }),
+    tensors: scrapedGauge(registers, 'moodstream_scorer_tensors', 'Live tfjs tensors summed over inference threads', () => sources.tensors()),
   };
+}
+
+/** A gauge read from `read` at each scrape; an unknown value (null) keeps the last one rather than reporting 0. */
+function scrapedGauge(registers: Registry[], name: string, help: string, read: () => number | null | Promise<number | null>): Gauge {
+  return new Gauge({
+    name,
+    help,
+    registers,
+    async collect() {
+      const value = await read();
+      if (value !== null) this.set(value);
+    },
+  });
 }
 
 export type ScorerMetrics = ReturnType<typeof createScorerMetrics>;

@@ -1,23 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FeatureCache } from '../src/feature-cache';
-import { LruMap } from '../src/lru-map';
 
 const features = (value: number) => ({ features: new Float32Array([value, value]), explicit: value / 10 });
 
-test('LruMap evicts the least recently used entry', () => {
-  const lru = new LruMap<string, number>(2);
-  lru.set('a', 1);
-  lru.set('b', 2);
-  assert.equal(lru.get('a'), 1);
-  lru.set('c', 3);
-  assert.equal(lru.get('b'), undefined);
-  assert.equal(lru.get('a'), 1);
-  assert.equal(lru.get('c'), 3);
-  assert.equal(lru.size, 2);
-  const disabled = new LruMap<string, number>(0);
-  disabled.set('a', 1);
-  assert.equal(disabled.get('a'), undefined);
+test('evicts the least recently used image, and a capacity of 0 caches nothing', () => {
+  const cache = new FeatureCache(2);
+  cache.store('a', 'ha', features(1));
+  cache.store('b', 'hb', features(2));
+  assert.equal(cache.lookupUrl('a')?.explicit, 0.1);
+  cache.store('c', 'hc', features(3));
+  assert.equal(cache.lookupUrl('b'), undefined, 'b was the least recently used');
+  assert.equal(cache.lookupUrl('a')?.explicit, 0.1);
+  assert.equal(cache.lookupUrl('c')?.explicit, 0.3);
+  assert.equal(cache.stats().entries, 2);
+  const disabled = new FeatureCache(0);
+  disabled.store('a', 'ha', features(1));
+  assert.equal(disabled.lookupUrl('a'), undefined);
+  assert.equal(disabled.lookupHash('ha', 'a'), undefined);
+  assert.deepEqual(disabled.stats(), { urlHits: 0, hashHits: 0, misses: 1, entries: 0, hitRate: 0 });
 });
 
 test('hits by URL, then by content hash for a new URL of the same bytes, and reports the hit rate', () => {

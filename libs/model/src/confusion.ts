@@ -1,15 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { EMOTIONS } from '@moodstream/events';
+import { EMOTION_COUNT, EMOTIONS } from '@moodstream/events';
 import { ModelFormatError } from './errors';
 
 export const CONFUSION_FILE = 'confusion.json';
 
 export const ConfusionSchema = z.object({
-  labels: z.array(z.string()).length(EMOTIONS.length),
+  labels: z.array(z.string()).length(EMOTION_COUNT),
   /** rows = true class, columns = predicted class, counts on the dev split. */
-  matrix: z.array(z.array(z.number().nonnegative()).length(EMOTIONS.length)).length(EMOTIONS.length),
+  matrix: z.array(z.array(z.number().nonnegative()).length(EMOTION_COUNT)).length(EMOTION_COUNT),
   source: z.string(),
 });
 export type Confusion = z.infer<typeof ConfusionSchema>;

@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { EMOTIONS } from '@moodstream/events';
+import { EMOTION_COUNT, EMOTIONS } from '@moodstream/events';
 import { ModelFormatError } from './errors';
 import { folderHandler } from './model-files';
 import { ModelConfigSchema, type ModelConfig } from './model-config';
@@ -105,7 +105,7 @@ export class EmotionModel {
 
   /** Calibrated probabilities from raw logits [n, classes]: text-prior bias for rows with text, then the modality's temperature. */
   calibrate(logits: Float32Array, hasText: readonly boolean[], hasImage: readonly boolean[]): number[][] {
-    const k = EMOTIONS.length;
+    const k = EMOTION_COUNT;
     const bias = this.config.calibration.textLogitBias;
     return hasText.map((text, i) => {
       const row = Array.from(logits.subarray(i * k, (i + 1) * k), (v, c) => v + (text ? bias[c]! : 0));

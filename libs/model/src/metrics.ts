@@ -1,4 +1,4 @@
-import { EMOTIONS } from '@moodstream/events';
+import { EMOTION_COUNT, EMOTIONS } from '@moodstream/events';
 
 export interface ClassMetrics {
   label: string;
@@ -20,7 +20,7 @@ export interface Evaluation {
 }
 
 /** Scores predictions (argmax of probabilities) against labels. probabilities: one row per example. */
-export function evaluate(probabilities: ReadonlyArray<ArrayLike<number>>, labels: readonly number[], k = EMOTIONS.length): Evaluation {
+export function evaluate(probabilities: ReadonlyArray<ArrayLike<number>>, labels: readonly number[], k = EMOTION_COUNT): Evaluation {
   const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   const bins = Array.from({ length: 10 }, () => ({ n: 0, conf: 0, correct: 0 }));
   let correct = 0;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EMOTIONS } from '@moodstream/events';
+import { EMOTION_COUNT } from '@moodstream/events';
 import { BACKBONE_IDS } from './image/backbone';
 
 export const MODEL_FORMAT = 'moodstream-deep-sentiment/1';
@@ -24,7 +24,7 @@ export const NetworkConfigSchema = z.object({
 export const ModelConfigSchema = z.object({
   format: z.literal(MODEL_FORMAT),
   version: z.string().min(1).max(64),
-  labels: z.array(z.string()).length(EMOTIONS.length),
+  labels: z.array(z.string()).length(EMOTION_COUNT),
   backboneId: z.enum(BACKBONE_IDS as [string, ...string[]]),
   featureDim: z.number().int().positive(),
   preprocessing: z.object({
@@ -41,7 +41,7 @@ export const ModelConfigSchema = z.object({
     temperature: z.number().positive(),
     fittedOn: z.string(),
     /** Added to the logits of posts with text before the temperature: undoes part of the class weighting (tuned on dev). */
-    textLogitBias: z.array(z.number()).length(EMOTIONS.length).default([0, 0, 0, 0, 0, 0]),
+    textLogitBias: z.array(z.number()).length(EMOTION_COUNT).default(() => new Array<number>(EMOTION_COUNT).fill(0)),
     /** Temperatures per modality (image-only logits are sharper than text ones); `temperature` is the text one. */
     imageTemperature: z.number().positive().optional(),
     bothTemperature: z.number().positive().optional(),

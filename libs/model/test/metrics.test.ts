@@ -1,11 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { EMOTION_COUNT } from '@moodstream/events';
 import { evaluate } from '../src/metrics';
 import { fitTemperature, softmaxRow } from '../src/calibration';
 import { gaussian, makeRng } from '../src/train/rng';
 
+const K = EMOTION_COUNT;
+
 test('accuracy, macro-F1, per-class scores and confusion from known predictions', () => {
-  const onehot = (c: number) => Array.from({ length: 6 }, (_, i) => (i === c ? 0.9 : 0.02));
+  const onehot = (c: number) => Array.from({ length: K }, (_, i) => (i === c ? 0.9 : 0.02));
   const labels = [0, 0, 0, 1, 1, 2];
   const predicted = [0, 0, 1, 1, 1, 0];
   const e = evaluate(predicted.map(onehot), labels);
@@ -24,16 +27,16 @@ test('temperature scaling recovers the temperature that generated the labels', (
   const rng = makeRng(3);
   const n = 4000;
   const trueT = 2.5;
-  const logits = new Float32Array(n * 6);
+  const logits = new Float32Array(n * K);
   const labels: number[] = [];
   for (let i = 0; i < n; i++) {
-    for (let k = 0; k < 6; k++) logits[i * 6 + k] = 3 * gaussian(rng);
-    const p = softmaxRow(logits.subarray(i * 6, i * 6 + 6), trueT);
+    for (let k = 0; k < K; k++) logits[i * K + k] = 3 * gaussian(rng);
+    const p = softmaxRow(logits.subarray(i * K, i * K + K), trueT);
     let u = rng();
     let y = 0;
-    while (y < 5 && (u -= p[y]!) > 0) y++;
+    while (y < K - 1 && (u -= p[y]!) > 0) y++;
     labels.push(y);
   }
-  const t = fitTemperature(logits, labels, 6);
+  const t = fitTemperature(logits, labels, K);
   assert.ok(Math.abs(t - trueT) < 0.25, `fitted T = ${t}`);
 });

@@ -1,20 +1,14 @@
-import { MoodstreamError } from '@moodstream/core';
+import { MoodstreamError, type ErrorCode } from '@moodstream/core';
 
-export type ImageFetchErrorCode =
-  | 'IMAGE_BAD_URL'
-  | 'IMAGE_FORBIDDEN_ADDRESS'
-  | 'IMAGE_DNS_FAILED'
-  | 'IMAGE_CONNECTION_FAILED'
-  | 'IMAGE_TIMEOUT'
-  | 'IMAGE_HTTP_STATUS'
-  | 'IMAGE_TOO_MANY_REDIRECTS'
-  | 'IMAGE_TOO_LARGE'
-  | 'IMAGE_NOT_AN_IMAGE';
+/** The IMAGE_* codes of the closed list that fetching raises (decoding, IMAGE_DECODE_FAILED, is the model library's). */
+export type ImageFetchErrorCode = Exclude<Extract<ErrorCode, `IMAGE_${string}`>, 'IMAGE_DECODE_FAILED'>;
 
-/** Why one post's image could not be used; the post is then scored on its text. */
+/**
+ * Why one post's image could not be used; the post is then scored on its text. None of these codes is
+ * retriable (see error-codes.ts): the post degrades to text-only instead of holding up the stream.
+ */
 export class ImageFetchError extends MoodstreamError {
   constructor(code: ImageFetchErrorCode, message: string, options: { cause?: unknown } = {}) {
-    // Not retriable at the batch level: the post degrades to text-only instead of holding up the stream.
-    super(code, message, { retriable: false, ...options });
+    super(code, message, options);
   }
 }

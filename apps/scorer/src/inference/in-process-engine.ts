@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { createSerialQueue } from '@moodstream/core';
 import { currentBackend } from '@moodstream/model';
 import type { EngineInfo, InferenceEngine, InferenceRequest, InferenceResult } from './inference-engine';
 import { loadModels } from './load-models';
@@ -10,7 +11,7 @@ import { runInference, type LoadedModels } from './run-inference';
  */
 export class InProcessEngine implements InferenceEngine {
   readonly info: EngineInfo;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = createSerialQueue();
 
   constructor(
     private readonly models: LoadedModels,
@@ -30,9 +31,7 @@ export class InProcessEngine implements InferenceEngine {
   }
 
   run(request: InferenceRequest): Promise<InferenceResult> {
-    const result = this.queue.then(() => runInference(this.models, request));
-    this.queue = result.catch(() => undefined);
-    return result;
+    return this.queue.run(() => runInference(this.models, request));
   }
 
   async tensorCounts(): Promise<number[]> {
@@ -40,7 +39,7 @@ export class InProcessEngine implements InferenceEngine {
   }
 
   async close(): Promise<void> {
-    await this.queue;
+    await this.queue.idle();
     // Injected models belong to whoever loaded them.
     if (this.ownsModels) {
       this.models.emotion.dispose();

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { errorMessage } from '@moodstream/core';
+import { createSerialQueue, errorMessage } from '@moodstream/core';
 import { loadModels } from './load-models';
 import { runInference } from './run-inference';
 import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol';
@@ -25,9 +25,10 @@ async function main(): Promise<void> {
     type: 'ready',
     info: { backend: models.backend, modelVersion: models.emotion.version, backboneId: models.backbone.id, inputSize: models.backbone.inputSize },
   });
-  let queue: Promise<void> = Promise.resolve();
+  // One request at a time, in arrival order: a tensor count asked after a batch sees that batch's tensors released.
+  const queue = createSerialQueue();
   port.on('message', (message: ToWorker) => {
-    queue = queue.then(async () => {
+    void queue.run(async () => {
       if (message.type === 'tensors') {
         post({ type: 'tensors', id: message.id, count: tf.memory().numTensors });
         return;

@@ -9,7 +9,7 @@ import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol';
 export class InferenceWorkerError extends MoodstreamError {
   constructor(message: string) {
     // A dead thread does not come back by retrying the batch: the process should restart.
-    super('INFERENCE_WORKER_FAILED', message, { retriable: false });
+    super('INFERENCE_WORKER_FAILED', message);
   }
 }
 

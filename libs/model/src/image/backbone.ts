@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { MoodstreamError } from '@moodstream/core';
 import { nsfwModelHandler } from './nsfw-shards';
 
 export type BackboneId = 'mobilenet_v2_mid' | 'mobilenet_v2' | 'inception_v3';
@@ -50,7 +51,7 @@ export class ImageBackbone {
   static async load(options: { id?: BackboneId } = {}): Promise<ImageBackbone> {
     const id = options.id ?? 'mobilenet_v2_mid';
     const spec = SPEC[id];
-    if (!spec) throw new Error(`unknown backbone ${String(id)}; expected one of ${BACKBONE_IDS.join(', ')}`);
+    if (!spec) throw new MoodstreamError('MODEL_BACKBONE_UNKNOWN', `unknown backbone ${String(id)}; expected one of ${BACKBONE_IDS.join(', ')}`);
     if (spec.graph) {
       const graph = await tf.loadGraphModel(nsfwModelHandler(id));
       const outputNode = graph.outputNodes[0]!;

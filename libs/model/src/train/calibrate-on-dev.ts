@@ -1,10 +1,10 @@
-import { EMOTIONS } from '@moodstream/events';
+import { EMOTION_COUNT } from '@moodstream/events';
 import type { EmotionModel } from '../emotion-model';
 import { fitTemperature, softmaxRow } from '../calibration';
 import { evaluate } from '../metrics';
 import { logitsOf, type LabelledRow } from './trainer';
 
-const K = EMOTIONS.length;
+const K = EMOTION_COUNT;
 
 export interface DevCalibration {
   model: EmotionModel;

@@ -46,24 +46,29 @@ export class FeatureCache {
       bar.tick(misses.length);
       misses.length = 0;
     };
-    for (let i = 0; i < images.length; i++) {
-      const bytes = await images[i]!.bytes();
-      const hash = createHash('sha256').update(bytes).digest('hex');
-      const cached = await this.read(hash);
-      if (cached) {
-        out[i] = cached;
-        bar.tick();
-        continue;
+    try {
+      for (let i = 0; i < images.length; i++) {
+        const bytes = await images[i]!.bytes();
+        const hash = createHash('sha256').update(bytes).digest('hex');
+        const cached = await this.read(hash);
+        if (cached) {
+          out[i] = cached;
+          bar.tick();
+          continue;
+        }
+        try {
+          misses.push({ index: i, hash, pixels: await preprocessImage(bytes, this.backbone.inputSize) });
+        } catch {
+          bar.tick();
+          continue;
+        }
+        if (misses.length >= batchSize) await flush();
       }
-      try {
-        misses.push({ index: i, hash, pixels: await preprocessImage(bytes, this.backbone.inputSize) });
-      } catch {
-        bar.tick();
-        continue;
-      }
-      if (misses.length >= batchSize) await flush();
+      await flush();
+    } finally {
+      // A failed read or backbone pass ends the step early.
+      bar.stop();
     }
-    await flush();
     return out;
   }
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { EMOTIONS } from '@moodstream/events';
+import { EMOTION_COUNT } from '@moodstream/events';
 import { EmotionModel } from '../emotion-model';
 import { ModalityGate } from '../network';
 import { evaluate } from '../metrics';
@@ -7,7 +7,7 @@ import { ProgressBar } from './progress';
 import { makeRng, shuffleInPlace } from './rng';
 import { logitsOf, probabilitiesOf, type LabelledRow } from './trainer';
 
-const K = EMOTIONS.length;
+const K = EMOTION_COUNT;
 
 export interface ImageFineTuneOptions {
   epochs: number;
@@ -105,32 +105,37 @@ export async function fineTuneImageBranch(
   const history: Array<{ epoch: number; image: number; fused: number; score: number }> = [];
   const imageInputIndex = model.bow ? 2 : 1;
   const bar = new ProgressBar('image fine-tune', o.epochs);
-  for (let epoch = 1; epoch <= o.epochs; epoch++) {
-    const rows = shuffleInPlace([...sets.images, ...sets.pairs()], rng);
-    for (let s = 0; s < rows.length; s += o.batchSize) {
-      const batch = rows.slice(s, s + o.batchSize);
-      const { tensors } = model.encode(batch);
-      const onehot = tf.oneHot(tf.tensor1d(batch.map((r) => r.label), 'int32'), K);
-      const seed = Math.floor(rng() * 2 ** 31);
-      const loss = optimizer.minimize(
-        () => {
-          const inputs = [...tensors];
-          inputs[imageInputIndex] = tf.dropout(tensors[imageInputIndex]!, o.featureDropout, undefined, seed);
-          const logits = model.network.apply(inputs, { training: true }) as tf.Tensor2D;
-          return tf.losses.softmaxCrossEntropy(onehot, logits) as tf.Scalar;
-        },
-        false,
-        vars,
-      );
-      tf.dispose([loss ?? [], onehot, ...tensors]);
+  try {
+    for (let epoch = 1; epoch <= o.epochs; epoch++) {
+      const rows = shuffleInPlace([...sets.images, ...sets.pairs()], rng);
+      for (let s = 0; s < rows.length; s += o.batchSize) {
+        const batch = rows.slice(s, s + o.batchSize);
+        const { tensors } = model.encode(batch);
+        const onehot = tf.oneHot(tf.tensor1d(batch.map((r) => r.label), 'int32'), K);
+        const seed = Math.floor(rng() * 2 ** 31);
+        const loss = optimizer.minimize(
+          () => {
+            const inputs = [...tensors];
+            inputs[imageInputIndex] = tf.dropout(tensors[imageInputIndex]!, o.featureDropout, undefined, seed);
+            const logits = model.network.apply(inputs, { training: true }) as tf.Tensor2D;
+            return tf.losses.softmaxCrossEntropy(onehot, logits) as tf.Scalar;
+          },
+          false,
+          vars,
+        );
+        tf.dispose([loss ?? [], onehot, ...tensors]);
+      }
+      const now = await score();
+      history.push({ epoch, ...now });
+      bar.tick(1, `dev image acc ${now.image.toFixed(3)} fused acc ${now.fused.toFixed(3)} F1 ${now.score.toFixed(3)}`);
+      if (now.score > best.score) {
+        tf.dispose(best.weights);
+        best = { score: now.score, epoch, weights: snapshot() };
+      } else if (epoch - best.epoch >= o.patience) break;
     }
-    const now = await score();
-    history.push({ epoch, ...now });
-    bar.tick(1, `dev image acc ${now.image.toFixed(3)} fused acc ${now.fused.toFixed(3)} F1 ${now.score.toFixed(3)}`);
-    if (now.score > best.score) {
-      tf.dispose(best.weights);
-      best = { score: now.score, epoch, weights: snapshot() };
-    } else if (epoch - best.epoch >= o.patience) break;
+  } finally {
+    // Early stopping leaves the bar short of its total.
+    bar.stop();
   }
   restore(best.weights);
   tf.dispose(best.weights);

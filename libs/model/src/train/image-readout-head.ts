@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { EMOTIONS } from '@moodstream/events';
+import { EMOTION_COUNT } from '@moodstream/events';
 import type { EmotionModel } from '../emotion-model';
 import { fitTemperature } from '../calibration';
 import { crossValidateLambda, fitReadout, mixTarget, type CrossValidation, type ReadoutRow } from './image-readout';
 import { logitsOf, type LabelledRow } from './trainer';
 
-const K = EMOTIONS.length;
+const K = EMOTION_COUNT;
 const SKIP_LAYER = 'image_skip_logits';
 
 export interface ReadoutHeadOptions {

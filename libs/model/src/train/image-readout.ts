@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { EMOTIONS } from '@moodstream/events';
+import { EMOTION_COUNT, EMOTIONS } from '@moodstream/events';
 
-const K = EMOTIONS.length;
+const K = EMOTION_COUNT;
 
 /** Per-column mean and scale of the features; constant columns get scale 1 so nothing divides by 0. */
 export interface Standardiser {

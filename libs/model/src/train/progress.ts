@@ -1,33 +1,60 @@
-/** A progress bar with rate and ETA on stderr (one line per 5 s when stderr is not a terminal). */
-export class ProgressBar {
-  private readonly start = Date.now();
-  private lastPrint = 0;
-  private done = 0;
+import { SingleBar } from 'cli-progress';
 
-  constructor(
-    private readonly label: string,
-    private readonly total: number,
-    private readonly stream: NodeJS.WriteStream = process.stderr,
-  ) {}
+export interface ProgressBarOptions {
+  stream?: NodeJS.WriteStream;
+  /** Without a terminal (CI logs, a file): one line each time this many more percent are done. */
+  linePercent?: number;
+  /** Without a terminal: a line at least this often, so a slow step still shows it is alive. */
+  lineEveryMs?: number;
+}
+
+/**
+ * Progress of a training step on stderr: count, rate, elapsed and ETA. On a terminal cli-progress redraws one line;
+ * elsewhere cli-progress writes whole lines — every `linePercent` % and at least every `lineEveryMs` — so a CI log
+ * stays readable. Call `stop()` if the step ends early (early stopping); a step that reaches its total stops itself.
+ */
+export class ProgressBar {
+  private readonly bar: SingleBar;
+  private readonly lines: boolean;
+  private readonly linePercent: number;
+  private readonly startedAt = Date.now();
+  private done = 0;
+  private nextLineAt: number;
+
+  constructor(label: string, total: number, options: ProgressBarOptions = {}) {
+    const stream = options.stream ?? process.stderr;
+    this.lines = stream.isTTY !== true;
+    this.linePercent = options.linePercent ?? 10;
+    this.nextLineAt = this.linePercent;
+    this.bar = new SingleBar({
+      stream,
+      format: `${label} [{bar}] {value}/{total} {rate}/s elapsed {duration_formatted} ETA {eta_formatted} {info}`,
+      barsize: 24,
+      barCompleteChar: '#',
+      barIncompleteChar: '.',
+      stopOnComplete: true,
+      // Without a terminal the final line is already a line of its own: erasing it is a no-op, a newline a blank line.
+      clearOnComplete: this.lines,
+      noTTYOutput: this.lines,
+      notTTYSchedule: options.lineEveryMs ?? 60_000,
+    });
+    this.bar.start(total, 0, { rate: '0.0', info: '' });
+  }
 
   tick(n = 1, info = ''): void {
     this.done += n;
-    const now = Date.now();
-    const finished = this.done >= this.total;
-    if (!finished && now - this.lastPrint < (this.stream.isTTY ? 200 : 5000)) return;
-    this.lastPrint = now;
-    const elapsed = (now - this.start) / 1000;
-    const rate = this.done / Math.max(elapsed, 1e-3);
-    const eta = rate > 0 ? (this.total - this.done) / rate : 0;
-    const width = 24;
-    const filled = Math.round((width * Math.min(this.done, this.total)) / Math.max(1, this.total));
-    const line = `${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.done}/${this.total} ${rate.toFixed(1)}/s elapsed ${fmt(elapsed)} ETA ${fmt(eta)} ${info}`;
-    if (this.stream.isTTY) this.stream.write(`\r${line}\x1b[K${finished ? '\n' : ''}`);
-    else this.stream.write(`${line}\n`);
+    const rate = (this.done / Math.max((Date.now() - this.startedAt) / 1000, 1e-3)).toFixed(1);
+    // Reaching the total stops the bar, which draws its final line.
+    this.bar.update(this.done, { rate, info });
+    if (!this.lines || !this.bar.isActive) return;
+    const percent = (100 * this.done) / Math.max(1, this.bar.getTotal());
+    if (percent < this.nextLineAt) return;
+    this.nextLineAt = (Math.floor(percent / this.linePercent) + 1) * this.linePercent;
+    this.bar.render();
   }
-}
 
-function fmt(seconds: number): string {
-  const s = Math.round(seconds);
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  /** Draws the last line and releases the bar's timer. Idempotent. */
+  stop(): void {
+    this.bar.stop();
+  }
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { EMOTIONS } from '@moodstream/events';
+import { EMOTION_COUNT, EMOTIONS } from '@moodstream/events';
 import { EmotionModel } from '../emotion-model';
 import { MODEL_FORMAT, type ModelConfig } from '../model-config';
 import { buildNetwork, type NetworkConfig } from '../network';
@@ -12,7 +12,7 @@ import type { RowInput } from '../encode';
 import { ProgressBar } from './progress';
 import { makeRng, shuffleInPlace } from './rng';
 
-const K = EMOTIONS.length;
+const K = EMOTION_COUNT;
 
 /** One labelled training/evaluation row (text tokens already preprocessed). */
 export interface LabelledRow extends RowInput {
@@ -216,68 +216,73 @@ export async function trainEmotionModel(sets: TrainingSets, rawVocab: Vocabulary
     const evalAt = new Set(Array.from({ length: evalsPerEpoch }, (_, i) => Math.round(((i + 1) * batches.length) / evalsPerEpoch)));
     let lossSum = 0;
     let steps = 0;
-    for (const batch of batches) {
-      const { tensors } = model.encode(batch);
-      const onehot = tf.oneHot(tf.tensor1d(batch.map((r) => r.label), 'int32'), K);
-      const weights = tf.tensor1d(batch.map((r) => r.weight));
-      const loss = optimizer.minimize(() => {
-        const logits = model.network.apply(tensors, { training: true }) as tf.Tensor2D;
-        const picked = tf.sum(tf.mul(tf.logSoftmax(logits), onehot), 1);
-        return tf.div(tf.neg(tf.sum(tf.mul(picked, weights))), tf.sum(weights)) as tf.Scalar;
-      }, true);
-      lossSum += (await loss!.data())[0]!;
-      tf.dispose([loss!, onehot, weights, ...tensors]);
-      steps++;
-      bar.tick(1, `loss ${(lossSum / steps).toFixed(4)}`);
-      if (!evalAt.has(steps)) continue;
+    try {
+      for (const batch of batches) {
+        const { tensors } = model.encode(batch);
+        const onehot = tf.oneHot(tf.tensor1d(batch.map((r) => r.label), 'int32'), K);
+        const weights = tf.tensor1d(batch.map((r) => r.weight));
+        const loss = optimizer.minimize(() => {
+          const logits = model.network.apply(tensors, { training: true }) as tf.Tensor2D;
+          const picked = tf.sum(tf.mul(tf.logSoftmax(logits), onehot), 1);
+          return tf.div(tf.neg(tf.sum(tf.mul(picked, weights))), tf.sum(weights)) as tf.Scalar;
+        }, true);
+        lossSum += (await loss!.data())[0]!;
+        tf.dispose([loss!, onehot, weights, ...tensors]);
+        steps++;
+        bar.tick(1, `loss ${(lossSum / steps).toFixed(4)}`);
+        if (!evalAt.has(steps)) continue;
 
-      const at = Number((epoch - 1 + steps / batches.length).toFixed(2));
-      const rec = await evaluateDev(at, lossSum / steps, (Date.now() - epochStart) / 1000);
-      epochStart = Date.now();
-      history.push(rec);
-      logRecord(rec, '');
-      let improved = false;
-      if (rec.score > best.score) {
-        tf.dispose(best.weights);
-        best = { score: rec.score, epoch: at, weights: model.network.getWeights().map((w) => w.clone()), evals: history.length, averaged: false };
-        improved = true;
-      }
-      // Weight averaging (SWA-style) over the evaluations after swaStart: a flatter, better-generalising point
-      // than any single snapshot of a run whose n-gram branch starts overfitting within an epoch.
-      if (o.swaStartEpoch !== undefined && at >= o.swaStartEpoch) {
-        const current = model.network.getWeights();
-        if (swa.count === 0) swa.weights = current.map((w) => w.clone());
-        else {
-          const k = swa.count;
-          const next = swa.weights.map((a, i) => tf.tidy(() => a.mul(k / (k + 1)).add(current[i]!.mul(1 / (k + 1)))));
-          tf.dispose(swa.weights);
-          swa.weights = next;
+        const at = Number((epoch - 1 + steps / batches.length).toFixed(2));
+        const rec = await evaluateDev(at, lossSum / steps, (Date.now() - epochStart) / 1000);
+        epochStart = Date.now();
+        history.push(rec);
+        logRecord(rec, '');
+        let improved = false;
+        if (rec.score > best.score) {
+          tf.dispose(best.weights);
+          best = { score: rec.score, epoch: at, weights: model.network.getWeights().map((w) => w.clone()), evals: history.length, averaged: false };
+          improved = true;
         }
-        swa.count++;
-        if (swa.count >= 2) {
-          const saved = current.map((w) => w.clone());
-          model.network.setWeights(swa.weights);
-          const avgRec = await evaluateDev(at, rec.loss, 0);
-          logRecord(avgRec, ` [average of ${swa.count} snapshots]`);
-          if (avgRec.score > best.score) {
-            tf.dispose(best.weights);
-            best = { score: avgRec.score, epoch: at, weights: swa.weights.map((w) => w.clone()), evals: history.length, averaged: true };
-            improved = true;
+        // Weight averaging (SWA-style) over the evaluations after swaStart: a flatter, better-generalising point
+        // than any single snapshot of a run whose n-gram branch starts overfitting within an epoch.
+        if (o.swaStartEpoch !== undefined && at >= o.swaStartEpoch) {
+          const current = model.network.getWeights();
+          if (swa.count === 0) swa.weights = current.map((w) => w.clone());
+          else {
+            const k = swa.count;
+            const next = swa.weights.map((a, i) => tf.tidy(() => a.mul(k / (k + 1)).add(current[i]!.mul(1 / (k + 1)))));
+            tf.dispose(swa.weights);
+            swa.weights = next;
           }
-          model.network.setWeights(saved);
-          tf.dispose(saved);
+          swa.count++;
+          if (swa.count >= 2) {
+            const saved = current.map((w) => w.clone());
+            model.network.setWeights(swa.weights);
+            const avgRec = await evaluateDev(at, rec.loss, 0);
+            logRecord(avgRec, ` [average of ${swa.count} snapshots]`);
+            if (avgRec.score > best.score) {
+              tf.dispose(best.weights);
+              best = { score: avgRec.score, epoch: at, weights: swa.weights.map((w) => w.clone()), evals: history.length, averaged: true };
+              improved = true;
+            }
+            model.network.setWeights(saved);
+            tf.dispose(saved);
+          }
+        }
+        if (!improved && history.length - best.evals >= o.patience) {
+          log(`early stop: no dev gain for ${o.patience} evaluations; keeping epoch ${best.epoch}${best.averaged ? ' (weight average)' : ''}`);
+          stop = true;
+          break;
+        }
+        if (o.maxSeconds !== undefined && (Date.now() - started) / 1000 > o.maxSeconds) {
+          log(`time budget of ${o.maxSeconds} s reached; keeping epoch ${best.epoch}`);
+          stop = true;
+          break;
         }
       }
-      if (!improved && history.length - best.evals >= o.patience) {
-        log(`early stop: no dev gain for ${o.patience} evaluations; keeping epoch ${best.epoch}${best.averaged ? ' (weight average)' : ''}`);
-        stop = true;
-        break;
-      }
-      if (o.maxSeconds !== undefined && (Date.now() - started) / 1000 > o.maxSeconds) {
-        log(`time budget of ${o.maxSeconds} s reached; keeping epoch ${best.epoch}`);
-        stop = true;
-        break;
-      }
+    } finally {
+      // An early stop or the time budget can end the epoch before its last batch.
+      bar.stop();
     }
   }
   if (best.weights.length > 0) {
