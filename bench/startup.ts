@@ -3,15 +3,16 @@
  * to the dashboard answering /healthz, to the first chart point (a non-empty 1-minute bucket from the
  * series API) and to the first alert (the planted mood shift). Not part of `npm test`.
  *
- *   node --import tsx bench/startup.ts [--runs 3]
+ *   node --import tsx bench/startup.ts [--runs 3] [--out FILE]
  *
  * Baseline in the same run: the bare launcher process (`npm start -- --help`: node + tsx + imports).
- * Prints a table and writes bench/results/startup.json.
+ * Prints a table and writes bench/results/startup.json (or FILE: a run on a busy machine that should not replace it).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { sleep } from '@moodstream/core';
 import { loadDemoManifest } from '../scripts/demo/manifest';
 import { spawnLauncher } from '../scripts/start/launcher-process';
 import { REPO_ROOT } from '../scripts/start/paths';
@@ -35,7 +36,7 @@ async function pollUntil<T>(probe: () => Promise<T | null>, timeoutMs: number): 
   while (performance.now() < deadline) {
     const value = await probe().catch(() => null);
     if (value !== null) return value;
-    await new Promise((done) => setTimeout(done, 200));
+    await sleep(200);
   }
   return null;
 }
@@ -104,7 +105,7 @@ const median = (values: number[]): number => {
 };
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' }, out: { type: 'string', default: resolve(REPO_ROOT, 'bench/results/startup.json') } } });
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${values.runs}`);
   const { plantedShift } = await loadDemoManifest(resolve(REPO_ROOT, 'data/demo/manifest.json'));
@@ -133,7 +134,7 @@ async function main(): Promise<void> {
   console.log(`\nnpm start, embedded mode, bundled demo stream — median of ${runs} run(s) on ${availableParallelism()} cores\n`);
   console.log('| measure | median (s) | × baseline |\n|---|---:|---:|');
   for (const [label, ms] of rows) console.log(`| ${label} | ${ms === null ? 'none' : (ms / 1000).toFixed(1)} | ${ms === null ? '' : (ms / base).toFixed(1)} |`);
-  const out = resolve(REPO_ROOT, 'bench/results/startup.json');
+  const out = resolve(values.out);
   await mkdir(resolve(out, '..'), { recursive: true });
   await writeFile(
     out,

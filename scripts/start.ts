@@ -7,7 +7,7 @@
  * compose runs). Ctrl-C shuts everything down within SHUTDOWN_DEADLINE_MS; a second Ctrl-C exits 1.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, MoodstreamError, createLogger, errorMessage, installShutdown } from '@moodstream/core';
+import { ConfigError, MoodstreamError, createLogger, errorMessage } from '@moodstream/core';
 import { isDistributed, parseStartConfig, type StartConfig } from './start/config';
 import { runDistributed } from './start/distributed';
 import { startEmbeddedStack } from './start/embedded';
@@ -34,8 +34,24 @@ Environment (see the README's configuration table for every app's variables):
 `;
 
 async function runEmbedded(config: StartConfig, demoImages: string | undefined, progress: Progress): Promise<void> {
+  let stoppingAt = 0;
+  // The whole process is one service: a part that stops working closes the rest and exits 1; Ctrl-C closes
+  // everything within SHUTDOWN_DEADLINE_MS and exits 0; a second Ctrl-C exits 1 at once.
+  const exit = (code: number): void => {
+    const took = `${((progress.elapsed() - stoppingAt) / 1000).toFixed(1)} s`;
+    progress.step(code === 0 ? `stopped cleanly in ${took}` : `stopped in ${took}, exiting ${code}`);
+    process.exit(code);
+  };
   const logger = createLogger('moodstream', { level: config.LOG_LEVEL });
-  const stack = await startEmbeddedStack({ config, demoImagesDir: demoImages, progress, logger });
+  const stack = await startEmbeddedStack({ config, demoImagesDir: demoImages, progress, logger, exit });
+  const { runtime } = stack;
+  runtime.signal.addEventListener('abort', () => {
+    stoppingAt = progress.elapsed();
+    progress.step(`stopping (${errorMessage(runtime.signal.reason)}): ingester, scorer, aggregator, dashboard…`);
+  });
+  process.on('uncaughtException', runtime.crash('process'));
+  process.on('unhandledRejection', runtime.crash('process'));
+  runtime.installSignals();
   progress.step(`dashboard live at ${stack.url}`);
   if (stack.demo !== null) {
     const { topic, emotion } = stack.demo.shift;
@@ -52,19 +68,6 @@ async function runEmbedded(config: StartConfig, demoImages: string | undefined, 
         () => undefined,
       );
   }
-  installShutdown(
-    async () => {
-      const stopping = progress.elapsed();
-      progress.step('stopping: ingester, scorer, aggregator, dashboard…');
-      await stack.close();
-      progress.step(`stopped cleanly in ${((progress.elapsed() - stopping) / 1000).toFixed(1)} s`);
-    },
-    { logger, deadlineMs: config.SHUTDOWN_DEADLINE_MS },
-  );
-  const error = await stack.failed;
-  progress.step(`stopping after a failure: ${errorMessage(error)}`);
-  await stack.close().catch(() => undefined);
-  process.exit(1);
 }
 
 async function main(): Promise<void> {
@@ -82,7 +85,7 @@ async function main(): Promise<void> {
   const progress = createProgress();
   const config = parseStartConfig();
   if (isDistributed(config)) {
-    process.exitCode = await runDistributed(config, values['demo-images'], progress);
+    process.exit(await runDistributed(config, values['demo-images'], progress));
     return;
   }
   progress.step(`starting moodstream in one process (in-memory bus and store)${config.TUMBLR_API_KEY === undefined ? ', replaying the bundled demo stream' : ', polling live Tumblr'}`);

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { sleep } from '@moodstream/core';
 
 /**
  * The distributed mode's process supervisor: one child per app, output prefixed with the app's name,
@@ -21,9 +22,10 @@ export interface Children {
   kill(): void;
 }
 
-export function startChildren(specs: ChildSpec[], options: { cwd: string; write?: (line: string) => void }): Children {
+export function startChildren(specs: ChildSpec[], options: { cwd: string; write?: (line: string) => void; prefixWidth?: number }): Children {
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const width = Math.max(...specs.map((s) => s.name.length));
+  // A run started beside others (the demo's ingester beside the apps) lines its prefix up with theirs.
+  const width = Math.max(options.prefixWidth ?? 0, ...specs.map((s) => s.name.length));
   const running = new Map<string, ChildProcess>();
   let stopping = false;
   let resolveExited: (value: { name: string; code: number } | null) => void = () => undefined;
@@ -63,17 +65,13 @@ export function startChildren(specs: ChildSpec[], options: { cwd: string; write?
     exited,
     async stop(deadlineMs) {
       stopping = true;
-      const all = waitAll();
+      // The deadline's wait ends as soon as every child has exited.
+      const allExited = new AbortController();
+      const all = waitAll().then(() => allExited.abort());
       for (const child of running.values()) child.kill('SIGTERM');
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          for (const child of running.values()) child.kill('SIGKILL');
-          resolve();
-        }, deadlineMs);
-      });
-      await Promise.race([all, late]);
-      clearTimeout(timer);
+      if (!(await sleep(deadlineMs, { signal: allExited.signal }))) return;
+      for (const child of running.values()) child.kill('SIGKILL');
+      await all;
     },
     kill() {
       stopping = true;

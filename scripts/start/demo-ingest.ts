@@ -1,6 +1,6 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errorMessage, systemClock, type Clock } from '@moodstream/core';
+import { errorMessage, sleep, systemClock, type Clock } from '@moodstream/core';
 import type { ScheduledPost } from './demo-plan';
 
 /**
@@ -71,25 +71,20 @@ export function startDemoIngest(options: {
 }): DemoIngest {
   const clock = options.clock ?? systemClock;
   const reader = new ScheduleReader(options.schedule);
-  let stopping = false;
+  // Aborted by stop(): ends the wait for the next lap at once.
+  const stopping = new AbortController();
   let current: ArchiveRun | null = null;
   let laps = 0;
-  let wakeTimer: ReturnType<Clock['setTimeout']> | null = null;
-  let wake: (() => void) | null = null;
   let markHistoryDone: () => void = () => undefined;
   const historyDone = new Promise<void>((resolve) => {
     markHistoryDone = resolve;
   });
 
-  const sleepUntil = (at: number): Promise<void> =>
-    new Promise((resolve) => {
-      wake = resolve;
-      wakeTimer = clock.setTimeout(resolve, Math.max(0, at - clock.now()));
-    });
-
   const play = async (file: string, items: ScheduledPost[], speed: number): Promise<void> => {
     await writeNdjson(file, items);
     try {
+      // stop() while the file was being written finds no run to stop: don't start one.
+      if (stopping.signal.aborted) return;
       current = await options.runArchive(file, speed);
       await current.done;
     } finally {
@@ -102,12 +97,11 @@ export function startDemoIngest(options: {
     const history = reader.takeWhile((_, item) => item.history);
     if (history.length > 0) await play(join(options.dir, 'demo-history.ndjson'), history, options.historySpeed);
     markHistoryDone();
-    while (!stopping) {
+    while (!stopping.signal.aborted) {
       const lap = reader.takeWhile((first, item) => item.lap === first.lap && !item.history);
       const first = lap[0];
       if (first === undefined) return;
-      await sleepUntil(first.emitAt);
-      if (stopping) return;
+      if (!(await sleep(first.emitAt - clock.now(), { clock, signal: stopping.signal }))) return;
       laps++;
       await play(join(options.dir, `demo-lap-${first.lap}.ndjson`), lap, 1);
     }
@@ -128,9 +122,7 @@ export function startDemoIngest(options: {
     failed,
     laps: () => laps,
     async stop() {
-      stopping = true;
-      if (wakeTimer !== null) clock.clearTimeout(wakeTimer);
-      wake?.();
+      stopping.abort();
       await current?.stop();
       await running.catch(() => undefined);
     },

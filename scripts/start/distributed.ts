@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { errorMessage, sleep } from '@moodstream/core';
-import { startChildren, type ChildSpec } from './children';
+import { createLogger, createServiceRuntime, errorMessage, sleep } from '@moodstream/core';
+import { startChildren, type Children, type ChildSpec } from './children';
 import type { StartConfig } from './config';
 import { startDemoImages, type DemoImages } from './demo-images';
 import type { ArchiveRun } from './demo-ingest';
@@ -22,24 +20,54 @@ function publicUrl(host: string, port: number): string {
   return `http://${host === '0.0.0.0' || host === '127.0.0.1' ? 'localhost' : host}:${port}`;
 }
 
-async function waitForHealth(url: string, timeoutMs: number, exited: () => boolean): Promise<boolean> {
+/** Polls the dashboard's /healthz until it answers 200; false on timeout or once the launcher began closing. */
+async function waitForHealth(url: string, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && !exited()) {
-    const ok = await fetch(new URL('/healthz', url)).then((r) => r.ok, () => false);
+  do {
+    const ok = await fetch(new URL('/healthz', url), { signal }).then((r) => r.ok, () => false);
     if (ok) return true;
-    await sleep(500);
-  }
+  } while (Date.now() < deadline && (await sleep(500, { signal })));
   return false;
 }
 
+/**
+ * The launcher runs as a service of its own (one runtime, name `moodstream`): its parts are the children, the demo
+ * and the image server; a child that dies is a part that died (the same crash policy: everything else is closed
+ * gracefully, exit 1); the first Ctrl-C closes everything, a second one exits at once and kills the children
+ * (they sit in process groups of their own, so they would outlive the launcher).
+ */
 export async function runDistributed(config: StartConfig, demoImagesDir: string | undefined, progress: Progress): Promise<number> {
   progress.step(`starting moodstream as separate processes against Kafka ${config.KAFKA_BROKERS} and Redis ${config.REDIS_URL?.replace(/\/\/[^@]*@/, '//***@')}`);
   const write = (line: string): void => {
     process.stdout.write(`${line}\n`);
   };
+  let children: Children | null = null;
+  let exitWith: (code: number) => void = () => undefined;
+  const exited = new Promise<number>((resolve) => {
+    exitWith = resolve;
+  });
+  const runtime = createServiceRuntime({
+    name: 'moodstream',
+    logger: createLogger('moodstream', { level: config.LOG_LEVEL }),
+    // The children get the whole budget (then SIGKILL); the launcher a little more to see them go.
+    deadlineMs: config.SHUTDOWN_DEADLINE_MS + 5_000,
+    exit: (code) => {
+      children?.kill();
+      exitWith(code);
+    },
+  });
+  runtime.signal.addEventListener('abort', () => progress.step('stopping every process…'));
+  runtime.installSignals();
+  const fail = (part: string) => (error: unknown) => {
+    if (!runtime.signal.aborted) progress.step(`stopping after a failure: ${errorMessage(error)}`);
+    runtime.crash(part)(error);
+  };
+
   let images: DemoImages | null = null;
   if (demoImagesDir !== undefined) {
-    images = await startDemoImages({ dir: demoImagesDir, share: config.DEMO_IMAGE_SHARE });
+    const served = await startDemoImages({ dir: demoImagesDir, share: config.DEMO_IMAGE_SHARE });
+    runtime.onClose('demo-images', () => served.close());
+    images = served;
     progress.step(`serving ${images.imageCount} demo images at ${images.baseUrl}`);
   }
   const specs: ChildSpec[] = [
@@ -54,79 +82,46 @@ export async function runDistributed(config: StartConfig, demoImagesDir: string 
     // Cursors and the request budget live in Redis here, shared by whichever machine runs the ingester next.
     specs.push({ name: 'ingester', args: [INGESTER_MAIN, 'live'], env: { LOG_LEVEL: config.LOG_LEVEL, INGEST_STORE: process.env['INGEST_STORE'] ?? 'redis' } });
   }
-  const children = startChildren(specs, { cwd: REPO_ROOT, write });
-  let exitedEarly = false;
-  void children.exited.then((result) => {
-    if (result !== null) exitedEarly = true;
+  const apps = startChildren(specs, { cwd: REPO_ROOT, write });
+  children = apps;
+  runtime.onClose('apps', () => apps.stop(config.SHUTDOWN_DEADLINE_MS));
+  void apps.exited.then((result) => {
+    if (result !== null) fail(result.name)(new Error(`${result.name} exited with code ${result.code}`));
   });
 
   const url = publicUrl(config.HOST, config.PORT);
   progress.step('waiting for the dashboard (it builds the Next.js app first when the build is stale)…');
-  if (!(await waitForHealth(url, 10 * 60_000, () => exitedEarly))) {
-    await children.stop(config.SHUTDOWN_DEADLINE_MS);
-    await images?.close();
-    progress.step('the dashboard did not come up');
-    return 1;
+  if (!(await waitForHealth(url, 10 * 60_000, runtime.signal))) {
+    if (!runtime.signal.aborted) fail('dashboard')(new Error('the dashboard did not come up within 10 minutes'));
+    return exited;
   }
   progress.step(`dashboard live at ${url}`);
 
-  let demoStop: (() => Promise<void>) | null = null;
-  let demoFailure: Promise<unknown> = new Promise(() => undefined);
   if (config.TUMBLR_API_KEY === undefined) {
     const runArchive = async (file: string, speed: number): Promise<ArchiveRun> => {
-      const child = spawn(process.execPath, ['--import', 'tsx', INGESTER_MAIN, 'archive', '--file', file, '--speed', String(speed)], {
+      const run = startChildren([{ name: 'ingester', args: [INGESTER_MAIN, 'archive', '--file', file, '--speed', String(speed)], env: { LOG_LEVEL: config.LOG_LEVEL, METRICS_PORT: '0' } }], {
         cwd: REPO_ROOT,
-        env: { ...process.env, LOG_LEVEL: config.LOG_LEVEL, METRICS_PORT: '0' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true,
+        write,
+        prefixWidth: 'dashboard'.length,
       });
-      for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', (line) => write(`ingester  | ${line}`));
-      const done = new Promise<void>((resolve, reject) =>
-        child.on('exit', (code, signal) => (code === 0 || signal === 'SIGTERM' ? resolve() : reject(new Error(`ingester exited with ${signal ?? `code ${code}`}`)))),
-      );
+      const done = run.exited.then((result) => {
+        if (result !== null) throw new Error(`ingester exited with code ${result.code}`);
+      });
       return {
         done,
         stop: async () => {
-          child.kill('SIGTERM');
+          await run.stop(config.SHUTDOWN_DEADLINE_MS);
           await done.catch(() => undefined);
         },
       };
     };
     const demo = await startDemoRun({ config, images, runArchive });
-    demoStop = () => demo.stop();
-    demoFailure = demo.failed.catch((error: unknown) => error);
+    runtime.onClose('demo', () => demo.stop());
+    // A Ctrl-C while the demo was starting closed the rest without it.
+    if (runtime.signal.aborted) await demo.stop();
+    demo.failed.catch(fail('demo'));
     progress.step(`demo: replaying ${demo.posts} posts through the ingester; the planted "${demo.shift.emotion}" shift on "${demo.shift.topic}" should raise an alert within a couple of minutes`);
   }
   progress.step('press Ctrl-C to stop');
-
-  let signals = 0;
-  const stopped = new Promise<number>((resolve) => {
-    const onSignal = (): void => {
-      signals++;
-      if (signals > 1) {
-        progress.step('second signal: killing every process now');
-        children.kill();
-        resolve(1);
-        return;
-      }
-      progress.step('stopping every process…');
-      void (async () => {
-        await demoStop?.();
-        await children.stop(config.SHUTDOWN_DEADLINE_MS);
-        await images?.close();
-        resolve(0);
-      })();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
-  const crashed = Promise.race([children.exited, demoFailure]).then(async (result) => {
-    if (result === null || signals > 0) return new Promise<number>(() => undefined);
-    progress.step(`stopping after a failure: ${result instanceof Error ? errorMessage(result) : `${(result as { name: string }).name} exited`}`);
-    await demoStop?.();
-    await children.stop(config.SHUTDOWN_DEADLINE_MS);
-    await images?.close();
-    return 1;
-  });
-  return Promise.race([stopped, crashed]);
+  return exited;
 }

@@ -1,10 +1,10 @@
 import { createMemoryBus, type Bus } from '@moodstream/bus';
-import { errorMessage, parseConfig, sleep, type Logger } from '@moodstream/core';
+import { createServiceRuntime, parseConfig, sleep, type Logger, type ServiceRuntime } from '@moodstream/core';
 import { topicNames } from '@moodstream/events';
 import { createDashboardApp, parseDashboardConfig } from '@moodstream/dashboard';
-import { createIngesterApp, IngesterConfigSchema, type IngesterApp } from '@moodstream/ingester';
-import { createScorerApp, ScorerConfigSchema } from '@moodstream/scorer';
-import { createMemoryTrendsStore, createTrendsHttpHandler, createTrendsService, loadConfusion, trendsConfigSchema } from '@moodstream/trends';
+import { createIngesterApp, IngesterConfigSchema } from '@moodstream/ingester';
+import { createScorerApp, ScorerConfigSchema, type ScorerApp } from '@moodstream/scorer';
+import { createMemoryTrendsStore, createTrendsHost, trendsConfigSchema } from '@moodstream/trends';
 import type { StartConfig } from './config';
 import { startDemoImages, type DemoImages } from './demo-images';
 import type { ArchiveRun } from './demo-ingest';
@@ -16,18 +16,24 @@ import type { Progress } from './progress';
  * The one-process stack behind `npm start`: in-memory bus and trends store, the scorer, the trends
  * aggregator, the dashboard, and the ingester (demo archive replay, or live Tumblr with a key).
  * Each app is built by its own factory, exactly as its standalone main builds it, only on the
- * in-memory bus. Also what the end-to-end browser test runs.
+ * in-memory bus, and every part runs in the process's one runtime (name `moodstream`): one crash
+ * policy, one ordered close, one registry, whose /healthz and /metrics the dashboard serves on its port.
+ * Also what the end-to-end browser test runs.
  */
 export interface EmbeddedStackOptions {
   config: StartConfig;
   progress: Progress;
   logger: Logger;
+  /** Called once with the exit code after the crash policy (or a signal, with `runtime.installSignals()`) closed everything; default process.exit. */
+  exit?: (code: number) => void;
   demoImagesDir?: string | undefined;
   /** Where each app reads its own settings; default process.env. */
   env?: Record<string, string | undefined>;
 }
 
 export interface EmbeddedStack {
+  /** The process's one runtime (`moodstream`): its parts, health, registry and crash policy. */
+  readonly runtime: ServiceRuntime;
   readonly url: string;
   readonly port: number;
   readonly bus: Bus;
@@ -36,8 +42,7 @@ export interface EmbeddedStack {
   readonly demo: { posts: number; shift: ReturnType<typeof plantedShiftWindow>; historyDone: Promise<void> } | null;
   /** Resolves once every post produced so far has been scored (the start-up backlog is worked off). */
   caughtUp(timeoutMs: number): Promise<void>;
-  /** Rejects when any part stops working (the launcher then exits non-zero). */
-  readonly failed: Promise<never>;
+  /** The runtime's graceful close: the ingester first, then the scorer, the aggregator, the dashboard, the bus. */
   close(): Promise<void>;
 }
 
@@ -46,48 +51,51 @@ function appEnv(env: Record<string, string | undefined>, overrides: Record<strin
   return { ...env, ...overrides };
 }
 
+/** Waits until the scorer's consumer has nothing left to read and nothing in flight; polls while `runtime` runs. */
+async function scorerCaughtUp(runtime: ServiceRuntime, scorer: ScorerApp, timeoutMs: number): Promise<void> {
+  const deadline = runtime.clock.now() + timeoutMs;
+  for (;;) {
+    const stats = scorer.stats();
+    // Asks the bus for records not yet consumed by the scorer's group (null while unknown).
+    const lag = (await scorer.consumerLag()) ?? Infinity;
+    if (lag === 0 && stats.waiting === 0 && stats.batchesInFlight === 0 && stats.received === stats.scored) return;
+    const waiting = `lag ${lag}, received ${stats.received}, scored ${stats.scored}, ${stats.postsPerSecond.toFixed(0)} posts/s`;
+    if (runtime.clock.now() > deadline) throw new Error(`the scorer has not caught up after ${timeoutMs} ms (${waiting})`);
+    if (!(await sleep(200, { clock: runtime.clock, signal: runtime.signal }))) throw new Error(`stopped before the scorer caught up (${waiting})`);
+  }
+}
+
 export async function startEmbeddedStack(options: EmbeddedStackOptions): Promise<EmbeddedStack> {
   const { config, progress, logger } = options;
-  const env = options.env ?? process.env;
-  const closers: (() => Promise<void>)[] = [];
-  let rejectFailed: (error: Error) => void = () => undefined;
-  const failed = new Promise<never>((_, reject) => {
-    rejectFailed = reject;
+  const runtime = createServiceRuntime({
+    name: 'moodstream',
+    logger,
+    deadlineMs: config.SHUTDOWN_DEADLINE_MS,
+    ...(options.exit === undefined ? {} : { exit: options.exit }),
   });
-  failed.catch(() => undefined);
-  const fail = (what: string) => (error: unknown) => rejectFailed(new Error(`${what}: ${errorMessage(error)}`, { cause: error }));
-
-  const close = async (): Promise<void> => {
-    // Upstream first: stop new posts, let the scorer and aggregator finish what is in flight, then the dashboard.
-    for (const closer of closers.splice(0).reverse()) {
-      await closer().catch((error: unknown) => logger.warn({ err: errorMessage(error) }, 'a part failed to close'));
-    }
-  };
-
+  const env = options.env ?? process.env;
   try {
     const bus = createMemoryBus({ logger });
-    closers.push(() => bus.close());
+    runtime.onClose('bus', () => bus.close());
     const topics = topicNames();
     await bus.ensureTopics(Object.values(topics).map((name) => ({ name })));
 
     let images: DemoImages | null = null;
     if (options.demoImagesDir !== undefined) {
-      images = await startDemoImages({ dir: options.demoImagesDir, share: config.DEMO_IMAGE_SHARE });
-      const served = images;
-      closers.push(() => served.close());
+      const served = await startDemoImages({ dir: options.demoImagesDir, share: config.DEMO_IMAGE_SHARE });
+      runtime.onClose('demo-images', () => served.close());
+      images = served;
       progress.step(`serving ${images.imageCount} demo images from ${options.demoImagesDir} at ${images.baseUrl}`);
     }
 
-    const trendsConfig = parseConfig(trendsConfigSchema, env, 'trends');
-    const confusion = await loadConfusion(trendsConfig.TRENDS_CONFUSION_PATH).catch(() => null);
-    const trends = createTrendsService({
+    const trends = await createTrendsHost({
       bus,
       store: createMemoryTrendsStore(),
+      config: parseConfig(trendsConfigSchema, env, 'trends'),
       logger,
-      config: trendsConfig,
+      registry: runtime.registry,
       topics,
-      groupId: 'moodstream-trends',
-      confusion,
+      onFatal: runtime.crash('trends'),
     });
 
     progress.step('loading the emotion model (models/default)…');
@@ -100,81 +108,67 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions): Promise
       ),
       bus,
       logger,
-      onFatal: fail('the scorer stopped'),
+      registry: runtime.registry,
+      onFatal: runtime.crash('scorer'),
     });
     const dashboard = createDashboardApp({
       config: parseDashboardConfig(appEnv(env, { PORT: String(config.PORT), HOST: config.HOST })),
       logger,
       trends,
-      api: createTrendsHttpHandler(trends, { logger }),
+      ops: runtime,
       onProgress: (line) => progress.step(line),
     });
-    // Started side by side (the model load and a possible `next build` are the slow steps). If one fails, the
-    // others are still let finish starting, so nothing (a build child process, a worker thread) is left behind.
+    // Started side by side (the model load and a possible `next build` are the slow steps), registered in this order so
+    // the runtime closes them in reverse: the scorer finishes and commits its batch, the aggregator takes it in, then
+    // the dashboard goes. If one fails, the others still finish starting before the runtime closes them, so nothing
+    // (a build child process, a worker thread) is left behind.
     const started = await Promise.allSettled([
-      dashboard.start(),
-      scorer.start().then(() => {
+      runtime.start('dashboard', dashboard),
+      runtime.start('trends', trends),
+      runtime.start('scorer', scorer).then(() => {
         const engine = scorer.stats().engine;
         progress.step(`emotion model ready${engine === null ? '' : ` (${engine.modelVersion}, ${engine.backend})`}`);
       }),
-      trends.start(),
     ]);
-    // Closed in reverse: the scorer finishes and commits its batch, the aggregator takes it in, then the dashboard goes.
-    const [dashboardStarted, scorerStarted, trendsStarted] = started;
-    if (dashboardStarted.status === 'fulfilled') closers.push(() => dashboard.stop());
-    if (trendsStarted.status === 'fulfilled') closers.push(() => trends.stop());
-    if (scorerStarted.status === 'fulfilled') closers.push(() => scorer.stop());
     const failure = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failure !== undefined) throw failure.reason;
-    const { url, port } = (dashboardStarted as PromiseFulfilledResult<{ url: string; port: number }>).value;
-
-    const caughtUp = async (timeoutMs: number): Promise<void> => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const stats = scorer.stats();
-        // The scorer's consumer-lag gauge asks the bus for records not yet consumed by its group.
-        const gauge = await scorer.registry.getSingleMetric('moodstream_scorer_consumer_lag')?.get();
-        const lag = gauge?.values[0]?.value ?? Infinity;
-        if (lag === 0 && stats.waiting === 0 && stats.batchesInFlight === 0 && stats.received === stats.scored) return;
-        if (Date.now() > deadline) {
-          throw new Error(`the scorer has not caught up after ${timeoutMs} ms (lag ${lag}, received ${stats.received}, scored ${stats.scored}, ${stats.postsPerSecond.toFixed(0)} posts/s)`);
-        }
-        await sleep(200);
-      }
+    const address = dashboard.address();
+    if (address === null) throw new Error('the dashboard started without an address');
+    const caughtUp = (timeoutMs: number): Promise<void> => scorerCaughtUp(runtime, scorer, timeoutMs);
+    const close = async (): Promise<void> => {
+      await runtime.close('stack closed');
     };
+    const stack = { runtime, ...address, bus, topics, caughtUp, close };
 
     // Live mode keeps its cursors and request budget in the ingester's default store (a local file), so a
     // restart neither re-reads nor skips; archive runs need no store.
     const ingesterConfig = parseConfig(IngesterConfigSchema, env, 'ingester');
     if (config.TUMBLR_API_KEY !== undefined) {
-      const ingester = createIngesterApp({ config: { ...ingesterConfig, TUMBLR_API_KEY: config.TUMBLR_API_KEY }, bus, logger, run: { mode: 'live', tags: [] } });
-      await ingester.start();
-      closers.push(() => ingester.stop());
-      ingester.done.catch(fail('the ingester stopped'));
+      const ingester = createIngesterApp({
+        config: { ...ingesterConfig, TUMBLR_API_KEY: config.TUMBLR_API_KEY },
+        bus,
+        logger,
+        run: { mode: 'live', tags: [] },
+        registry: runtime.registry,
+        onFatal: runtime.crash('ingester'),
+      });
+      await runtime.start('ingester', ingester);
       progress.step(`polling live Tumblr for ${ingester.tags.join(', ')}`);
-      return { url, port, bus, topics, demo: null, failed, close, caughtUp };
+      return { ...stack, demo: null };
     }
 
+    // One finite archive run per demo lap, each with a registry of its own (a lap's counts are not the process's).
     const runArchive = async (file: string, speed: number): Promise<ArchiveRun> => {
-      const ingester: IngesterApp = createIngesterApp({ config: ingesterConfig, bus, logger, run: { mode: 'archive', file, speed } });
+      const ingester = createIngesterApp({ config: ingesterConfig, bus, logger, run: { mode: 'archive', file, speed } });
       await ingester.start();
       return { done: ingester.done, stop: () => ingester.stop() };
     };
     const demo = await startDemoRun({ config, images, runArchive });
-    closers.push(() => demo.stop());
-    demo.failed.catch(fail('the demo replay stopped'));
-    return {
-      url,
-      port,
-      bus,
-      topics,
-      demo: { posts: demo.posts, shift: demo.shift, historyDone: demo.historyDone },
-      failed,
-      close,
-      caughtUp,
-    };
+    runtime.onClose('demo', () => demo.stop());
+    demo.failed.catch(runtime.crash('demo'));
+    return { ...stack, demo: { posts: demo.posts, shift: demo.shift, historyDone: demo.historyDone } };
   } catch (error) {
-    await close();
+    await runtime.close('start failed');
     throw error;
   }
 }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
+import { sleep } from '@moodstream/core';
 import { REPO_ROOT } from './paths';
 
 /**
@@ -34,19 +35,16 @@ export function spawnLauncher(options: { args?: string[]; env?: Record<string, s
     child,
     output: () => text,
     exit,
-    waitFor: (pattern, timeoutMs) =>
-      new Promise((done, fail) => {
-        const started = Date.now();
-        const poll = setInterval(() => {
-          const match = text.match(pattern);
-          if (match !== null) {
-            clearInterval(poll);
-            done(match);
-          } else if (Date.now() - started > timeoutMs || child.exitCode !== null) {
-            clearInterval(poll);
-            fail(new Error(`no output matching ${pattern} within ${timeoutMs} ms (exit ${child.exitCode}); output:\n${text.slice(-3000)}`));
-          }
-        }, 100);
-      }),
+    async waitFor(pattern, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const match = text.match(pattern);
+        if (match !== null) return match;
+        if (Date.now() > deadline || child.exitCode !== null) {
+          throw new Error(`no output matching ${pattern} within ${timeoutMs} ms (exit ${child.exitCode}); output:\n${text.slice(-3000)}`);
+        }
+        await sleep(100);
+      }
+    },
   };
 }

@@ -99,6 +99,19 @@ after(async () => {
 });
 
 describe('dashboard end to end (embedded stack, headless Chromium)', { timeout: 8 * 60_000 }, () => {
+  it("serves the one process runtime's /healthz and /metrics on the dashboard's port", async () => {
+    const health = await fetch(`${stack.url}/healthz`);
+    assert.equal(health.status, 200);
+    const report = (await health.json()) as { ok: boolean; service: string; parts: Record<string, { ok: boolean }> };
+    assert.equal(report.service, 'moodstream');
+    assert.deepEqual(Object.keys(report.parts), ['bus', 'dashboard', 'trends', 'scorer', 'demo'], 'every part of the stack, in start order');
+    const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+    // The same names as in each app's own process, labelled with this process.
+    for (const name of ['moodstream_scorer_consumer_lag', 'moodstream_trends_consumer_lag', 'moodstream_dashboard_http_requests_total', 'moodstream_service_part_up']) {
+      assert.match(metrics, new RegExp(`^${name}\\{[^}]*service="moodstream"[^}]*\\} `, 'm'), name);
+    }
+  });
+
   it("the chart's newest point moves within 5 s of new posts", async () => {
     // Steady state: the start-up backlog (the demo's history) scored, as a person sees it a minute after start.
     await stack.demo?.historyDone;

@@ -3,10 +3,25 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import next from 'next';
-import { systemClock, type Clock, type Logger } from '@moodstream/core';
-import { createTrendsHttpHandler, type ApiError, type TrendsService } from '@moodstream/trends';
+import {
+  addOpsRoutes,
+  createRouter,
+  MoodstreamError,
+  sendError,
+  sendJson,
+  sleep,
+  systemClock,
+  type Clock,
+  type Logger,
+  type OpsSource,
+  type PartHealth,
+  type RouteHandler,
+  type Router,
+  type ServicePart,
+} from '@moodstream/core';
+import { createTrendsHttpHandler, type TrendsService } from '@moodstream/trends';
 import type { DashboardConfig } from './config';
-import { routeClass, type DashboardMetrics } from './metrics';
+import { createDashboardMetrics, routeClass, type DashboardMetrics } from './metrics';
 import { DASHBOARD_DIR, ensureNextBuild } from './server/next-build';
 import { attachSocketHub, type SocketHub } from './server/socket-hub';
 import type { TrendsEventSource, TrendsHttpHandler } from './trends-port';
@@ -14,14 +29,17 @@ import type { TrendsEventSource, TrendsHttpHandler } from './trends-port';
 interface DashboardAppBaseOptions {
   config: DashboardConfig;
   logger: Logger;
+  /**
+   * The process's ops source, usually its runtime (`ops: runtime`): served at /healthz and /metrics on the web port,
+   * and the registry the dashboard's own metrics go in.
+   */
+  ops: OpsSource;
   /** Given in the distributed mode: socket.io's Redis adapter shares live updates across dashboard instances. */
   redis?: Redis;
   /** Next.js development mode (compiles on demand, hot reload); default: the production build, built if stale. */
   dev?: boolean;
   /** Progress lines for a person watching start-up (the `next build` step); default: the logger. */
   onProgress?: (line: string) => void;
-  /** When given, served at /metrics and kept current. */
-  metrics?: DashboardMetrics;
   clock?: Clock;
 }
 
@@ -32,9 +50,18 @@ interface DashboardAppBaseOptions {
 export type DashboardAppOptions = DashboardAppBaseOptions &
   ({ trends: TrendsService; api?: TrendsHttpHandler } | { trends: TrendsEventSource; api: TrendsHttpHandler });
 
-export interface DashboardApp {
-  start(): Promise<{ url: string; port: number }>;
-  stop(): Promise<void>;
+export interface DashboardAddress {
+  url: string;
+  port: number;
+}
+
+/** A service part (`runtime.start('dashboard', app)`): the web server, socket.io and the Next.js views. */
+export interface DashboardApp extends ServicePart {
+  start(): Promise<DashboardAddress>;
+  /** Ok while listening; the detail counts connected browsers. */
+  health(): PartHealth;
+  /** Where it listens once started. */
+  address(): DashboardAddress | null;
 }
 
 /** Served by this server, not the trends API: settings the prebuilt page learns at run time. */
@@ -63,65 +90,56 @@ const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(JSON.stringify(body));
-}
-
-function apiError(code: string, message: string): ApiError {
-  return { error: { code, message } };
-}
-
 function publicUrl(host: string, port: number): string {
   const local = host === '0.0.0.0' || host === '::' || host === '127.0.0.1' || host === '::1' || host === 'localhost';
   return `http://${local ? 'localhost' : host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
+function isApiPath(path: string): boolean {
+  return path === '/api' || path.startsWith('/api/');
+}
+
 /**
- * The dashboard server: one Node HTTP server answering /healthz, the trends API under /api, socket.io live
- * updates, and the Next.js views for everything else. No I/O until start().
+ * The server's own routes on the core router: the ops routes, the page's run-time settings and the trends API under
+ * /api (every path there is the router's: an unknown one is a JSON 404, never a Next.js page). Anything else it
+ * does not claim falls through to Next.js.
+ */
+function createDashboardRouter(options: { config: DashboardConfig; logger: Logger; ops: OpsSource; api: TrendsHttpHandler }): Router {
+  const router = createRouter({ logger: options.logger, what: 'dashboard request', owns: isApiPath });
+  addOpsRoutes(router, options.ops);
+  router.get(UI_CONFIG_PATH, ({ res }) => sendJson(res, 200, { explicitThreshold: options.config.DASHBOARD_EXPLICIT_THRESHOLD }));
+  const toApi: RouteHandler = async ({ req, res, url }) => {
+    if (!(await options.api(req, res)) && !res.headersSent) throw new MoodstreamError('NOT_FOUND', `no API route ${req.method ?? 'GET'} ${url.pathname}`);
+  };
+  for (const path of ['/api', '/api/*']) router.get(path, toApi).post(path, toApi).delete(path, toApi);
+  return router;
+}
+
+/**
+ * The dashboard server: one Node HTTP server answering its own routes (/healthz, /metrics, /ui-config.json, the
+ * trends API under /api) through one router, socket.io live updates, and the Next.js views for everything else.
+ * No I/O until start().
  */
 export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
   const { config, logger } = options;
   const dev = options.dev ?? config.DASHBOARD_DEV;
+  const clock = options.clock ?? systemClock;
   const progress = options.onProgress ?? ((line: string) => logger.info(line));
   const api: TrendsHttpHandler = options.api ?? createTrendsHttpHandler(options.trends as TrendsService, { logger });
+  const metrics: DashboardMetrics = createDashboardMetrics(options.ops.registry);
+  const router = createDashboardRouter({ config, logger, ops: options.ops, api });
   let server: Server | null = null;
   let hub: SocketHub | null = null;
   let nextApp: ReturnType<typeof next> | null = null;
-  let ready = false;
+  let address: DashboardAddress | null = null;
   let stopping: Promise<void> | null = null;
 
-  const trendsHealthy = (): boolean => {
-    const healthy = (options.trends as Partial<TrendsService>).healthy;
-    return typeof healthy === 'function' ? healthy.call(options.trends) : true;
-  };
-
-  const handle = async (req: IncomingMessage, res: ServerResponse, nextHandler: (req: IncomingMessage, res: ServerResponse) => Promise<void>) => {
+  const serve = async (req: IncomingMessage, res: ServerResponse, nextHandler: (req: IncomingMessage, res: ServerResponse) => Promise<void>) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     if (!dev) res.setHeader('content-security-policy', CONTENT_SECURITY_POLICY);
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const metrics = options.metrics;
-    if (metrics !== undefined) res.once('finish', () => metrics.requests.inc({ route: routeClass(path), status: String(res.statusCode) }));
-    if (path === '/healthz') {
-      const trendsOk = trendsHealthy();
-      sendJson(res, ready && trendsOk ? 200 : 503, { ok: ready && trendsOk, trends: trendsOk, connections: hub?.connections() ?? 0 });
-      return;
-    }
-    if (path === '/metrics' && metrics !== undefined) {
-      const text = await metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': metrics.registry.contentType });
-      res.end(text);
-      return;
-    }
-    if (path === UI_CONFIG_PATH) {
-      sendJson(res, 200, { explicitThreshold: config.DASHBOARD_EXPLICIT_THRESHOLD });
-      return;
-    }
-    if (path === '/api' || path.startsWith('/api/')) {
-      if (!(await api(req, res)) && !res.headersSent) sendJson(res, 404, apiError('NOT_FOUND', `no API route ${req.method ?? 'GET'} ${path}`));
-      return;
-    }
+    res.once('finish', () => metrics.requests.inc({ route: routeClass(path), status: String(res.statusCode) }));
+    if (await router.handle(req, res)) return;
     await nextHandler(req, res);
   };
 
@@ -138,11 +156,8 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
       const nextHandler = nextApp.getRequestHandler();
 
       const http = createServer((req, res) => {
-        handle(req, res, nextHandler).catch((error: unknown) => {
-          logger.error({ err: error, url: req.url }, 'dashboard request failed');
-          if (!res.headersSent) sendJson(res, 500, apiError('INTERNAL', 'the dashboard failed to answer; see its log'));
-          else res.destroy();
-        });
+        // The router answers its own routes' errors; this catches Next.js failing to render a page.
+        serve(req, res, nextHandler).catch((error: unknown) => sendError(res, error, { logger, what: `dashboard request ${req.url ?? ''}` }));
       });
       http.on('upgrade', (req: IncomingMessage, socket, head) => {
         if ((req.url ?? '').startsWith('/_next/')) nextUpgrades.emit('upgrade', req, socket, head);
@@ -151,11 +166,11 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
         httpServer: http,
         trends: options.trends,
         logger,
-        clock: options.clock ?? systemClock,
+        clock,
         pushIntervalMs: config.DASHBOARD_PUSH_INTERVAL_MS,
         redis: options.redis,
         channel: config.DASHBOARD_SOCKET_CHANNEL,
-        metrics: options.metrics,
+        metrics,
       });
       await new Promise<void>((resolve, reject) => {
         http.once('error', reject);
@@ -165,25 +180,31 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
         });
       });
       server = http;
-      ready = true;
       const port = (http.address() as AddressInfo).port;
-      const url = publicUrl(config.HOST, port);
-      logger.info({ url, dev }, 'dashboard listening');
-      return { url, port };
+      address = { url: publicUrl(config.HOST, port), port };
+      logger.info({ url: address.url, dev }, 'dashboard listening');
+      return address;
     },
+
+    health() {
+      return { ok: address !== null && stopping === null, detail: { connections: hub?.connections() ?? 0 } };
+    },
+
+    address: () => address,
 
     stop() {
       stopping ??= (async () => {
-        ready = false;
         await hub?.close();
         const http = server;
         if (http !== null) {
+          // Browsers keep connections open; idle ones go now, busy ones once their response ends or after 2 s.
+          const closed = new AbortController();
+          void sleep(2_000, { clock, signal: closed.signal }).then((late) => late && http.closeAllConnections());
           await new Promise<void>((resolve) => {
             http.close(() => resolve());
-            // Browsers keep connections open; idle ones go now, busy ones once their response ends.
             http.closeIdleConnections();
-            setTimeout(() => http.closeAllConnections(), 2_000).unref();
           });
+          closed.abort();
         }
         await nextApp?.close();
       })();

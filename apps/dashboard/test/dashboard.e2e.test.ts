@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { createMemoryBus, type Bus, type Producer } from '@moodstream/bus';
-import { createLogger } from '@moodstream/core';
+import { createLogger, createMetricsRegistry } from '@moodstream/core';
 import { TOPICS, type ScoredPostInput } from '@moodstream/events';
 import { createMemoryTrendsStore, createTrendsService, trendsConfig, type TrendsService } from '@moodstream/trends';
 import { createDashboardApp, type DashboardApp } from '../src/app';
@@ -98,7 +98,13 @@ describe('dashboard in a browser, on the real trends service', { timeout: 300_00
       groupId: 'dashboard-e2e',
     });
     await trends.start();
-    app = createDashboardApp({ config: dashboardConfig({ PORT: 0, DASHBOARD_PUSH_INTERVAL_MS: 50 }), logger, trends, onProgress: (line) => process.stderr.write(`${line}\n`) });
+    app = createDashboardApp({
+      config: dashboardConfig({ PORT: 0, DASHBOARD_PUSH_INTERVAL_MS: 50 }),
+      logger,
+      trends,
+      ops: { registry: createMetricsRegistry('dashboard', { defaultMetrics: false }), health: () => ({ ok: true }) },
+      onProgress: (line) => process.stderr.write(`${line}\n`),
+    });
     base = (await app.start()).url;
 
     // Calm history from 40 to 13 minutes ago, plus three posts in their own quiet topic for the drill-down checks.

@@ -108,7 +108,12 @@ describe('dashboard main (distributed mode) on real Kafka and Redis', { timeout:
     assert.ok(pushed.some((u) => u.topic === 'harbour' && u.point.count === 25), 'the bucket was pushed to the watching browser');
     assert.ok((await redis.keys(`${redisPrefix}*`)).length > 0, 'aggregates live in Redis under the configured prefix');
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    assert.match(metrics, /^trends_posts_total\{outcome="added",app="dashboard"\} 50$/m, 'each post counted once under its topic and under "all"');
+    assert.match(metrics, /^moodstream_trends_events_total\{outcome="added",service="dashboard"\} 50$/m, 'each post counted once under its topic and under "all"');
+    assert.match(metrics, /^moodstream_dashboard_socket_connections\{service="dashboard"\} 1$/m, "the dashboard's own metrics in the same registry");
+    const report = (await (await fetch(`${base}/healthz`)).json()) as { ok: boolean; service: string; parts: Record<string, { ok: boolean }> };
+    assert.equal(report.service, 'dashboard');
+    assert.deepEqual(Object.keys(report.parts), ['redis', 'bus', 'trends', 'dashboard'], 'every part of the process reports on the web port');
+    assert.ok(Object.values(report.parts).every((part) => part.ok));
     socket.close();
   });
 
@@ -116,6 +121,6 @@ describe('dashboard main (distributed mode) on real Kafka and Redis', { timeout:
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     assert.equal(await exited, 0, output.slice(-2_000));
-    assert.match(output, /shutdown complete/);
+    assert.match(output, /"msg":"dashboard: closed"/);
   });
 });

@@ -16,7 +16,7 @@ const LOCK_DIR = '.next-build.lock';
 
 export class DashboardBuildError extends MoodstreamError {
   constructor(message: string) {
-    super('DASHBOARD_BUILD_FAILED', message, { retriable: false });
+    super('DASHBOARD_BUILD_FAILED', message);
   }
 }
 
@@ -50,10 +50,10 @@ export async function isBuildCurrent(dir = DASHBOARD_DIR): Promise<boolean> {
   return built !== null && buildId !== null && built.trim() === (await sourceDigest(dir));
 }
 
+/** Signal 0 only tests that the process exists (EPERM: it does, under another user). */
 function pidAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    return process.kill(pid, 0);
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }

@@ -2,7 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
 import { Server } from 'socket.io';
-import type { Clock, Logger } from '@moodstream/core';
+import { sleep, type Clock, type Logger } from '@moodstream/core';
 import type { Alert } from '@moodstream/events';
 import type { ClientToServerEvents, ReplayStatus, SeriesUpdate, ServerToClientEvents, TopicSummary } from '@moodstream/trends';
 import type { DashboardMetrics } from '../metrics';
@@ -103,24 +103,20 @@ export function attachSocketHub(options: {
       io.engine.close();
       // The adapter subscribes as soon as it is created; quitting before that connection is ready would
       // reject its pending SUBSCRIBE ("Connection is closed") outside any caller's reach.
-      await Promise.all([pub, sub].map((client) => (client === null ? undefined : untilSettled(client, 2_000))));
+      await Promise.all([pub, sub].map((client) => (client === null ? undefined : untilSettled(client, 2_000, options.clock))));
       await Promise.all([pub, sub].map((client) => (client === null ? undefined : client.quit().catch(() => client.disconnect()))));
     },
   };
 }
 
 /** Resolves once a Redis client is ready or ended, or after `ms`, whichever comes first. */
-function untilSettled(client: Redis, ms: number): Promise<void> {
-  if (client.status === 'ready' || client.status === 'end' || client.status === 'close') return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      client.off('ready', done);
-      client.off('end', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    client.once('ready', done);
-    client.once('end', done);
-  });
+async function untilSettled(client: Redis, ms: number, clock: Clock): Promise<void> {
+  if (client.status === 'ready' || client.status === 'end' || client.status === 'close') return;
+  const settled = new AbortController();
+  const done = (): void => settled.abort();
+  client.once('ready', done);
+  client.once('end', done);
+  await sleep(ms, { clock, signal: settled.signal });
+  client.off('ready', done);
+  client.off('end', done);
 }
