@@ -41,7 +41,8 @@ export async function runDistributed(config: StartConfig, demoImagesDir: string 
   const write = (line: string): void => {
     process.stdout.write(`${line}\n`);
   };
-  let children: Children | null = null;
+  // Every child process group started (the apps, the demo's current ingester run): a second Ctrl-C kills them all.
+  const spawned = new Set<Children>();
   let exitWith: (code: number) => void = () => undefined;
   const exited = new Promise<number>((resolve) => {
     exitWith = resolve;
@@ -52,7 +53,7 @@ export async function runDistributed(config: StartConfig, demoImagesDir: string 
     // The children get the whole budget (then SIGKILL); the launcher a little more to see them go.
     deadlineMs: config.SHUTDOWN_DEADLINE_MS + 5_000,
     exit: (code) => {
-      children?.kill();
+      for (const group of spawned) group.kill();
       exitWith(code);
     },
   });
@@ -83,7 +84,7 @@ export async function runDistributed(config: StartConfig, demoImagesDir: string 
     specs.push({ name: 'ingester', args: [INGESTER_MAIN, 'live'], env: { LOG_LEVEL: config.LOG_LEVEL, INGEST_STORE: process.env['INGEST_STORE'] ?? 'redis' } });
   }
   const apps = startChildren(specs, { cwd: REPO_ROOT, write });
-  children = apps;
+  spawned.add(apps);
   runtime.onClose('apps', () => apps.stop(config.SHUTDOWN_DEADLINE_MS));
   void apps.exited.then((result) => {
     if (result !== null) fail(result.name)(new Error(`${result.name} exited with code ${result.code}`));
@@ -104,7 +105,9 @@ export async function runDistributed(config: StartConfig, demoImagesDir: string 
         write,
         prefixWidth: 'dashboard'.length,
       });
+      spawned.add(run);
       const done = run.exited.then((result) => {
+        spawned.delete(run);
         if (result !== null) throw new Error(`ingester exited with code ${result.code}`);
       });
       return {
