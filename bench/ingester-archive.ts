@@ -22,7 +22,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createKafkaBus } from '@moodstream/bus';
-import { createLogger, parseConfig } from '@moodstream/core';
+import { createLimit, createLogger, parseConfig } from '@moodstream/core';
 import { EMOTIONS, TOPICS, type Post } from '@moodstream/events';
 import { createIngesterApp, IngesterConfigSchema } from '@moodstream/ingester';
 
@@ -74,14 +74,8 @@ async function baseline(posts: Post[]): Promise<number> {
   await bus.ensureTopics([{ name: TOPICS.posts }]);
   const producer = await bus.producer();
   const started = performance.now();
-  const inFlight = new Set<Promise<void>>();
-  for (let i = 0; i < posts.length; i += 1000) {
-    const sending = producer.send(TOPICS.posts, 'Post', posts.slice(i, i + 1000).map((p) => ({ key: p.id, value: p, timestamp: p.timestamp })));
-    inFlight.add(sending);
-    void sending.then(() => inFlight.delete(sending));
-    if (inFlight.size >= 4) await Promise.race(inFlight);
-  }
-  await Promise.all(inFlight);
+  const batches = Array.from({ length: Math.ceil(posts.length / 1000) }, (_, i) => posts.slice(i * 1000, (i + 1) * 1000));
+  await createLimit(4).map(batches, (batch) => producer.send(TOPICS.posts, 'Post', batch.map((p) => ({ key: p.id, value: p, timestamp: p.timestamp }))));
   const seconds = (performance.now() - started) / 1000;
   await producer.close();
   await bus.close();

@@ -1,13 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Redis } from 'ioredis';
-import { createKafkaBus } from '@moodstream/bus';
-import { TOPICS } from '@moodstream/events';
 import { generateTaggedPosts, startTumblrStandIn, type RequestLogEntry } from '@moodstream/tumblr';
+import { killSoon, openIngesterRun, postCounts, spawnIngester } from './support/ingester-harness';
 
 /**
  * The ingester's acceptance run, end to end against real Kafka and Redis: three tags × 500 posts with
@@ -16,28 +11,14 @@ import { generateTaggedPosts, startTumblrStandIn, type RequestLogEntry } from '@
  * exactly once, the restart must have resumed the saved cursors (no re-walk, no gap) and the calls
  * made must stay within 5% of the ideal.
  */
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BROKERS = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092';
-const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const TAGS = ['happy', 'sad', 'angry'];
 const PER_TAG = 500;
 const STORM = { fromRequest: 20, count: 4, retryAfterSeconds: 1 };
 /** The ingester is killed twice: after these numbers of successful calls (counted over the whole run). */
 const KILLS_AT_OK_CALL = [30, 55];
 
-function spawnIngester(env: NodeJS.ProcessEnv, args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/ingester/src/main.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
-
 test('3 tags × 500 posts, a 429 storm and kill -9 twice: every post once on Kafka, cursors resumed, calls ≤ ideal + 5%', { timeout: 300_000 }, async () => {
-  const run = randomBytes(4).toString('hex');
-  const prefix = `it-ingest-${run}-`;
-  const redisPrefix = `it-ingest-${run}`;
+  const run = openIngesterRun('it-ingest');
   const newest = Math.floor(Date.now() / 1000) - 60;
   const fixtures = generateTaggedPosts({ tags: TAGS, perTag: PER_TAG, overlap: 0.3, seed: 42, newestTimestamp: newest, spacingSeconds: 5 });
   let victim: ChildProcess | null = null;
@@ -50,38 +31,20 @@ test('3 tags × 500 posts, a 429 storm and kill -9 twice: every post once on Kaf
       const due = KILLS_AT_OK_CALL[killedAfter.length];
       if (victim !== null && due !== undefined && entry.status === 200 && ok >= due) {
         killedAfter.push(entry);
-        // A little after the answer, so the kill can land while that page is being produced.
-        const target = victim;
+        killSoon(victim);
         victim = null;
-        setTimeout(() => target.kill('SIGKILL'), 3 + Math.floor(Math.random() * 25));
       }
     },
   });
   const from = new Date((newest - 24 * 3600) * 1000).toISOString();
   const to = new Date((newest + 1) * 1000).toISOString();
   const args = ['backfill', ...TAGS.flatMap((t) => ['--tag', t]), '--from', from, '--to', to];
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    TUMBLR_API_URL: standIn.url,
-    TUMBLR_API_KEY: 'standin-key',
-    KAFKA_BROKERS: BROKERS,
-    MOODSTREAM_TOPIC_PREFIX: prefix,
-    INGEST_STORE: 'redis',
-    REDIS_URL,
-    INGEST_REDIS_PREFIX: redisPrefix,
-    INGEST_BUDGET_PER_MINUTE: '3000',
-    INGEST_BUDGET_PER_HOUR: '100000',
-    INGEST_BUDGET_PER_DAY: '100000',
-    METRICS_PORT: '0',
-    LOG_LEVEL: 'info',
-  };
-  const bus = createKafkaBus({ brokers: BROKERS.split(','), clientId: `it-ingest-${run}`, topicPrefix: prefix });
-  const redis = new Redis(REDIS_URL);
+  const env = run.env(standIn.url, { LOG_LEVEL: 'info' });
   try {
     const outputs: string[] = [];
     const restarts: number[] = [];
     for (let i = 0; i < KILLS_AT_OK_CALL.length; i++) {
-      const doomed = spawnIngester(env, args);
+      const doomed = spawnIngester(args, env);
       victim = doomed.child;
       const code = await doomed.exited;
       outputs.push(doomed.output());
@@ -90,22 +53,18 @@ test('3 tags × 500 posts, a 429 storm and kill -9 twice: every post once on Kaf
     }
     assert.equal(killedAfter.length, KILLS_AT_OK_CALL.length, 'every kill happened mid-run');
 
-    const last = spawnIngester(env, args);
+    const last = spawnIngester(args, env);
     const lastExit = await last.exited;
     outputs.push(last.output());
     assert.equal(lastExit, 0, `the restarted backfill finishes cleanly:\n${last.output().slice(-3000)}`);
 
     // Kafka holds every post exactly once, and nothing else.
-    const counts = new Map<string, number>();
     let records = 0;
-    for await (const batch of bus.readByTime({ topic: TOPICS.posts, eventType: 'Post', from: 0, to: Number.MAX_SAFE_INTEGER })) {
-      for (const record of batch) {
-        records++;
-        counts.set(record.value.id, (counts.get(record.value.id) ?? 0) + 1);
-        assert.equal(record.key, record.value.id, 'keyed by post id');
-        assert.equal(record.timestamp, record.value.timestamp, 'record timestamp = post timestamp');
-      }
-    }
+    const counts = await postCounts(run.bus, (record) => {
+      records++;
+      assert.equal(record.key, record.value.id, 'keyed by post id');
+      assert.equal(record.timestamp, record.value.timestamp, 'record timestamp = post timestamp');
+    });
     const twice = [...counts].filter(([, n]) => n > 1);
     assert.deepEqual(twice, [], 'no post twice');
     assert.equal(counts.size, fixtures.ids.length, 'every post present');
@@ -148,10 +107,6 @@ test('3 tags × 500 posts, a 429 storm and kill -9 twice: every post once on Kaf
   } finally {
     (victim as ChildProcess | null)?.kill('SIGKILL');
     await standIn.close();
-    await bus.deleteTopics([TOPICS.posts]).catch(() => undefined);
-    await bus.close();
-    const keys = await redis.keys(`${redisPrefix}:*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
+    await run.cleanup();
   }
 });

@@ -1,7 +1,4 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
@@ -10,10 +7,7 @@ import { createLogger, parseConfig } from '@moodstream/core';
 import { PostSchema, TOPICS, type Post } from '@moodstream/events';
 import { createIngesterApp, IngesterConfigSchema } from '@moodstream/ingester';
 import { RedisIngestStore, generateTaggedPosts, parseTumblrPost, startTumblrStandIn } from '@moodstream/tumblr';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BROKERS = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092';
-const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+import { BROKERS, REDIS_URL, spawnIngester } from './support/ingester-harness';
 const quietLogger = () => createLogger('ingester-int', { level: 'warn', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 
 test('redis store: cursors, produced ids, pending batch and budget persist; a commit is atomic', async () => {
@@ -81,15 +75,10 @@ test('a batch interrupted between produce and commit is reconciled with Kafka: t
   }
 });
 
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'apps/ingester/src/main.ts', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+async function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const ingester = spawnIngester(args, { ...process.env, ...env });
+  const code = await ingester.exited;
+  return { code, stdout: ingester.stdout(), stderr: ingester.stderr() };
 }
 
 test('CLI: an invalid key prints one clear line and exits non-zero, without the key anywhere', async () => {

@@ -1,5 +1,5 @@
 import type { Bus, Producer } from '@moodstream/bus';
-import { backoffDelay, createMetricsRegistry, errorMessage, systemClock, type Clock, type Logger, type Registry } from '@moodstream/core';
+import { AbortedError, createMetricsRegistry, errorMessage, retry, sleep, systemClock, type Clock, type Logger, type PartHealth, type Registry, type ServicePart } from '@moodstream/core';
 import { TOPICS, normaliseTag, type Post } from '@moodstream/events';
 import {
   EMPTY_CURSOR,
@@ -10,20 +10,22 @@ import {
   TAGGED_PAGE_LIMIT,
   TumblrAuthError,
   TumblrClient,
-  TumblrRateLimitError,
   initialBackfillCursor,
+  isTumblrTransient,
   parseTumblrPost,
   tumblrErrorKind,
+  tumblrRetryAfterMs,
   walkPage,
   type IngestStore,
   type TagCursor,
+  type TaggedPage,
 } from '@moodstream/tumblr';
 import { replayArchive } from './archive';
 import type { IngestMode } from './cli';
 import { watchedTopics, type IngesterConfig } from './config';
 import { createIngesterMetrics, type IngesterMetrics } from './metrics';
 import { PostRecorder } from './recorder';
-import { PostSink, StopRequested } from './sink';
+import { PostSink, type Backoff } from './sink';
 
 export interface IngesterAppOptions {
   config: IngesterConfig;
@@ -37,7 +39,10 @@ export interface IngesterAppOptions {
   run?: IngestMode;
   /** Tee every produced post to this NDJSON file. */
   record?: string | null;
+  /** The process's registry (`runtime.registry`); a fresh one when absent (tests, several runs in one process). */
   registry?: Registry;
+  /** Called once when the run fails by itself (a revoked key, an unreadable store): the runtime's crash policy. */
+  onFatal?: (error: unknown) => void;
 }
 
 export interface IngesterStats {
@@ -46,12 +51,17 @@ export interface IngesterStats {
   pages: number;
 }
 
-export interface IngesterApp {
+export interface IngesterApp extends ServicePart {
   /** Connects, recovers an interrupted batch, and starts the loop in the background. */
   start(): Promise<void>;
-  /** Stops polling, lets the page in hand finish (produce + commit), closes what it opened. */
+  /**
+   * Stops polling and cuts every wait short (backoff, budget, poll interval, archive timing); the page in hand
+   * finishes (produce + commit) when the bus is up. Closes what it opened.
+   */
   stop(): Promise<void>;
-  /** Settles when the run ends: backfill/archive finished, stop() called, or a fatal error (bad key). */
+  /** Not ok once the run has failed; the detail is the mode and the counts so far. */
+  health(): PartHealth;
+  /** Resolves when the run ends (backfill/archive finished, or stop()); rejects on a fatal error (bad key), as onFatal is called. */
   readonly done: Promise<void>;
   readonly registry: Registry;
   readonly metrics: IngesterMetrics;
@@ -84,37 +94,27 @@ export function createIngesterApp(options: IngesterAppOptions): IngesterApp {
   const metrics = createIngesterMetrics(registry, () => budget);
   const recorder = options.record ? new PostRecorder(options.record) : null;
   const tags = run.mode === 'live' ? watchedTopics(config, run.tags) : run.mode === 'backfill' ? run.tags.map(normaliseTag) : [];
-  const watched = new Set(run.mode === 'archive' ? [] : watchedTopics(config, run.mode === 'backfill' ? run.tags : run.tags));
+  const watched = new Set(run.mode === 'archive' ? [] : watchedTopics(config, run.tags));
+  // stop() aborts it: every wait of the run (backoff, budget, poll interval, archive timing) ends at once.
+  const stopping = new AbortController();
+  const { signal } = stopping;
+  const backoff: Backoff = { initialDelayMs: config.INGEST_BACKOFF_INITIAL_MS, maxDelayMs: config.INGEST_BACKOFF_MAX_MS, jitter: 0.5, clock, signal };
 
-  let stopping = false;
   let store: IngestStore | null = null;
   let ownsStore = false;
   let producer: Producer | null = null;
   let sink: PostSink | null = null;
   let loop: Promise<void> | null = null;
+  let failure: unknown = null;
   const stats: IngesterStats = { produced: 0, requests: 0, pages: 0 };
-  let wake: (() => void) | null = null;
   let resolveDone: () => void = () => undefined;
   let rejectDone: (error: unknown) => void = () => undefined;
   const done = new Promise<void>((resolve, reject) => {
     resolveDone = resolve;
     rejectDone = reject;
   });
-  // A caller that only awaits start()/stop() must not see an unhandled rejection.
+  // A caller that only awaits start()/stop() (or takes failures through onFatal) must not see an unhandled rejection.
   done.catch(() => undefined);
-
-  const sleep = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = clock.setTimeout(() => {
-        wake = null;
-        resolve();
-      }, ms);
-      wake = () => {
-        clock.clearTimeout(timer);
-        wake = null;
-        resolve();
-      };
-    });
 
   const openStore = async (): Promise<IngestStore> => {
     if (options.cursorStore !== undefined) return options.cursorStore;
@@ -132,12 +132,40 @@ export function createIngesterApp(options: IngesterAppOptions): IngesterApp {
   const cursorKeyFor = (tag: string): string =>
     run.mode === 'backfill' ? `backfill:${tag}:${run.from}:${run.to}` : `live:${tag}`;
 
-  /** One API call for one tag, its posts delivered and its cursor moved. */
-  const step = async (state: TagState, client: TumblrClient): Promise<void> => {
-    const requestedBefore = state.cursor.walk?.before ?? null;
-    const page = await client.tagged({ tag: state.tag, before: requestedBefore, limit: TAGGED_PAGE_LIMIT });
-    metrics.requests.inc({ tag: state.tag, outcome: 'ok' });
-    stats.pages++;
+  /**
+   * One `/tagged` call, paid for from the budget. A transient failure (429, 5xx, network, malformed answer) pauses
+   * every request — for the 429's Retry-After, else a jittered backoff — and the call is made again; a bad key is not.
+   */
+  const fetchPage = (state: TagState, client: TumblrClient, before: number | null): Promise<TaggedPage> =>
+    retry(
+      async () => {
+        if (!(await (budget as RequestBudget).acquire(signal))) throw new AbortedError('stopped while waiting for the request budget');
+        stats.requests++;
+        const page = await client.tagged({ tag: state.tag, before, limit: TAGGED_PAGE_LIMIT });
+        metrics.requests.inc({ tag: state.tag, outcome: 'ok' });
+        stats.pages++;
+        return page;
+      },
+      {
+        ...backoff,
+        retries: Infinity,
+        shouldRetry: isTumblrTransient,
+        delayFor: tumblrRetryAfterMs,
+        onRetry: (error, attempt, delayMs) => {
+          const kind = tumblrErrorKind(error);
+          metrics.requests.inc({ tag: state.tag, outcome: kind });
+          metrics.errors.inc({ kind });
+          logger.warn({ tag: state.tag, kind, err: errorMessage(error), attempt, delayMs }, 'Tumblr request failed; pausing all requests');
+          // Persisted, so a restart during the pause waits too; the waiting itself is retry's.
+          (budget as RequestBudget).pauseUntil(clock.now() + delayMs).catch((persistError: unknown) => {
+            logger.warn({ err: errorMessage(persistError) }, 'could not persist the request pause');
+          });
+        },
+      },
+    );
+
+  /** A page's posts parsed, the new ones delivered, the tag's cursor moved. A failure here is ours, not Tumblr's. */
+  const deliverPage = async (state: TagState, page: TaggedPage, requestedBefore: number | null): Promise<void> => {
     await budget?.observe(page.rateLimit);
     const now = clock.now();
     const posts: Post[] = [];
@@ -185,6 +213,18 @@ export function createIngesterApp(options: IngesterAppOptions): IngesterApp {
     }
   };
 
+  /** The batch written ahead before a failure is reconciled with the bus; the store is tried until it answers. */
+  const recoverPending = (): Promise<number> =>
+    retry(() => (sink as PostSink).recover(), {
+      ...backoff,
+      retries: Infinity,
+      shouldRetry: (error) => !(error instanceof AbortedError),
+      onRetry: (error, attempt, delayMs) => {
+        metrics.errors.inc({ kind: 'store' });
+        logger.warn({ err: errorMessage(error), attempt, delayMs }, 'recovering the pending batch failed; retrying');
+      },
+    });
+
   /** Round-robin over the tags that have work, one page per turn, every page paid for from the budget. */
   const pollTags = async (states: TagState[]): Promise<void> => {
     const client = new TumblrClient({
@@ -194,23 +234,13 @@ export function createIngesterApp(options: IngesterAppOptions): IngesterApp {
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
     let turn = 0;
-    let failures = 0;
     // Set when a page failed after its batch was written ahead (a store or bus failure): the batch
     // may be on the bus already, so it is reconciled before anything else is read.
     let needsRecovery = false;
-    while (!stopping) {
+    while (!signal.aborted) {
       if (needsRecovery) {
-        try {
-          stats.produced += await (sink as PostSink).recover();
-          needsRecovery = false;
-        } catch (error) {
-          if (error instanceof StopRequested) return;
-          metrics.errors.inc({ kind: 'store' });
-          const delay = backoffDelay(Math.min(failures++, 16), config.INGEST_BACKOFF_INITIAL_MS, config.INGEST_BACKOFF_MAX_MS, 0.5);
-          logger.warn({ err: errorMessage(error), delayMs: delay }, 'recovering the pending batch failed; retrying');
-          await sleep(delay);
-          continue;
-        }
+        stats.produced += await recoverPending();
+        needsRecovery = false;
       }
       const now = clock.now();
       const ready = (s: TagState): boolean => !s.finished && (s.cursor.walk !== null || s.dueAt <= now);
@@ -226,31 +256,18 @@ export function createIngesterApp(options: IngesterAppOptions): IngesterApp {
       if (chosen === undefined) {
         if (states.every((s) => s.finished)) return;
         const next = Math.min(...states.filter((s) => !s.finished).map((s) => s.dueAt));
-        await sleep(Math.max(10, next - now));
+        await sleep(Math.max(10, next - now), { clock, signal });
         continue;
       }
-      if (!(await (budget as RequestBudget).acquire(() => stopping))) return;
-      stats.requests++;
+      const before = chosen.cursor.walk?.before ?? null;
+      const page = await fetchPage(chosen, client, before);
       try {
-        await step(chosen, client);
-        failures = 0;
+        await deliverPage(chosen, page, before);
       } catch (error) {
-        if (error instanceof StopRequested) return;
-        if (error instanceof TumblrAuthError) throw error;
-        const kind = tumblrErrorKind(error);
-        if (kind === 'other') {
-          // The call itself succeeded; storing or producing its page did not.
-          needsRecovery = true;
-          metrics.errors.inc({ kind: 'pipeline' });
-        } else {
-          metrics.requests.inc({ tag: chosen.tag, outcome: kind });
-          metrics.errors.inc({ kind });
-        }
-        const retryAfter = error instanceof TumblrRateLimitError ? error.retryAfterMs : null;
-        const delay = retryAfter ?? backoffDelay(Math.min(failures, 16), config.INGEST_BACKOFF_INITIAL_MS, config.INGEST_BACKOFF_MAX_MS, 0.5);
-        failures++;
-        logger.warn({ tag: chosen.tag, kind, err: errorMessage(error), delayMs: delay }, 'Tumblr request failed; pausing all requests');
-        await (budget as RequestBudget).pauseUntil(clock.now() + delay);
+        if (error instanceof AbortedError) throw error;
+        needsRecovery = true;
+        metrics.errors.inc({ kind: 'pipeline' });
+        logger.warn({ tag: chosen.tag, err: errorMessage(error) }, 'storing or producing a page failed; reconciling it with the bus');
       }
     }
   };
@@ -263,7 +280,7 @@ export function createIngesterApp(options: IngesterAppOptions): IngesterApp {
         clock,
         logger,
         metrics,
-        isStopping: () => stopping,
+        signal,
         send: async (posts) => {
           await (sink as PostSink).produce(posts);
           await recorder?.append(posts);
@@ -285,12 +302,20 @@ export function createIngesterApp(options: IngesterAppOptions): IngesterApp {
     if (run.mode === 'backfill' && states.every((s) => s.finished)) logger.info({ tags, produced: stats.produced, requests: stats.requests }, 'backfill finished');
   };
 
+  /** The run ended by itself with an error: not a stop. */
+  const fail = (error: unknown): void => {
+    failure = error;
+    rejectDone(error);
+    options.onFatal?.(error);
+  };
+
   return {
     registry,
     metrics,
     tags,
     done,
     stats: () => ({ ...stats }),
+    health: () => ({ ok: failure === null, detail: { mode: run.mode, ...stats } }),
     async start() {
       if (run.mode !== 'archive' && (config.TUMBLR_API_KEY === undefined || config.TUMBLR_API_KEY === '')) {
         throw new TumblrAuthError(401);
@@ -302,27 +327,17 @@ export function createIngesterApp(options: IngesterAppOptions): IngesterApp {
         budget = new RequestBudget({ perMinute: config.INGEST_BUDGET_PER_MINUTE, perHour: config.INGEST_BUDGET_PER_HOUR, perDay: config.INGEST_BUDGET_PER_DAY }, clock, store);
         await budget.load();
       }
-      sink = new PostSink({
-        bus,
-        producer,
-        topic,
-        store: store ?? new MemoryIngestStore(),
-        metrics,
-        logger,
-        clock,
-        recorder,
-        isStopping: () => stopping,
-        backoff: { initialMs: config.INGEST_BACKOFF_INITIAL_MS, maxMs: config.INGEST_BACKOFF_MAX_MS },
-      });
+      sink = new PostSink({ bus, producer, topic, store: store ?? new MemoryIngestStore(), metrics, logger, recorder, backoff });
       if (store !== null) stats.produced += await sink.recover();
       logger.info({ mode: run.mode, tags, topic, store: store?.kind ?? 'none' }, 'ingester started');
       loop = runLoop().then(resolveDone, (error: unknown) => {
-        rejectDone(error);
+        // A wait cut short by stop() is how a stop ends the loop, not a failure.
+        if (signal.aborted && error instanceof AbortedError) resolveDone();
+        else fail(error);
       });
     },
     async stop() {
-      stopping = true;
-      wake?.();
+      stopping.abort(new Error('the ingester is stopping'));
       await loop;
       await producer?.close();
       producer = null;

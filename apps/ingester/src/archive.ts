@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { ValidationError, type Clock, type Logger } from '@moodstream/core';
+import { ValidationError, createLimit, sleep, type Clock, type Logger } from '@moodstream/core';
 import { PostSchema, describeZodError, type Post } from '@moodstream/events';
 import type { IngesterMetrics } from './metrics';
 
@@ -11,7 +11,8 @@ export interface ArchiveOptions {
   clock: Clock;
   logger: Logger;
   metrics: IngesterMetrics;
-  isStopping: () => boolean;
+  /** Ends the replay: no further line is read and a wait for the next post's time ends at once. */
+  signal: AbortSignal;
   /** Produces one batch; resolves when acknowledged (the sink retries failures). */
   send: (posts: Post[]) => Promise<void>;
   batchSize?: number;
@@ -35,7 +36,8 @@ export async function replayArchive(options: ArchiveOptions): Promise<ArchiveRes
   const maxInFlight = options.speed === 'max' ? (options.inFlight ?? 4) : 1;
   const seen = new Set<string>();
   const result: ArchiveResult = { produced: 0, duplicates: 0, skipped: 0 };
-  const inFlight = new Set<Promise<void>>();
+  // Batches go out in file order, `maxInFlight` at a time; the reader waits for a free slot (back-pressure).
+  const sending = createLimit(maxInFlight);
   let batch: Post[] = [];
   let firstTs: number | null = null;
   const startedAt = options.clock.now();
@@ -63,34 +65,43 @@ export async function replayArchive(options: ArchiveOptions): Promise<ArchiveRes
     }
   };
 
+  const throwIfFailed = (): void => {
+    if (failure !== null) throw failure;
+  };
+
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
     const posts = batch;
     batch = [];
-    const sending = sendValid(posts).then((sent) => {
-      result.produced += sent.length;
-      // One counter update per tag and batch: per-post label lookups cost more than the parsing.
-      const perTag = new Map<string, number>();
-      for (const post of sent) perTag.set(post.topics[0] ?? 'unknown', (perTag.get(post.topics[0] ?? 'unknown') ?? 0) + 1);
-      for (const [tag, n] of perTag) options.metrics.posts.inc({ tag, source: 'archive' }, n);
-    });
-    inFlight.add(sending);
-    void sending.then(
-      () => inFlight.delete(sending),
+    void sending.run(() => sendValid(posts)).then(
+      (sent) => {
+        result.produced += sent.length;
+        // One counter update per tag and batch: per-post label lookups cost more than the parsing.
+        const perTag = new Map<string, number>();
+        for (const post of sent) perTag.set(post.topics[0] ?? 'unknown', (perTag.get(post.topics[0] ?? 'unknown') ?? 0) + 1);
+        for (const [tag, n] of perTag) options.metrics.posts.inc({ tag, source: 'archive' }, n);
+      },
       (error: unknown) => {
         failure ??= error;
-        inFlight.delete(sending);
       },
     );
-    if (inFlight.size >= maxInFlight) await Promise.race(inFlight).catch(() => undefined);
-    if (failure !== null) throw failure;
+    // Every slot taken: read on only once one frees (a no-op run through the limit starts exactly then).
+    if (sending.activeCount + sending.pendingCount >= maxInFlight) await sending.run(() => undefined);
+    throwIfFailed();
+  };
+
+  /** Everything handed to the bus acknowledged (or failed). */
+  const drain = async (): Promise<void> => {
+    await flush();
+    await sending.idle();
+    throwIfFailed();
   };
 
   const lines = createInterface({ input: createReadStream(options.file, { encoding: 'utf8' }), crlfDelay: Infinity });
   try {
     for await (const line of lines) {
       lineNumber++;
-      if (options.isStopping()) break;
+      if (options.signal.aborted) break;
       if (line.trim() === '') continue;
       let json: unknown;
       try {
@@ -119,19 +130,14 @@ export async function replayArchive(options: ArchiveOptions): Promise<ArchiveRes
         const dueAt = startedAt + (post.timestamp - firstTs) / options.speed;
         const wait = dueAt - options.clock.now();
         if (wait > 0) {
-          await flush();
-          await Promise.allSettled(inFlight);
-          if (failure !== null) throw failure;
-          await new Promise<void>((resolve) => options.clock.setTimeout(resolve, wait));
-          if (options.isStopping()) break;
+          await drain();
+          if (!(await sleep(wait, { clock: options.clock, signal: options.signal }))) break;
         }
       }
       batch.push(post);
       if (batch.length >= batchSize) await flush();
     }
-    await flush();
-    await Promise.allSettled(inFlight);
-    if (failure !== null) throw failure;
+    await drain();
   } finally {
     lines.close();
   }

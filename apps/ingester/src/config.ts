@@ -5,6 +5,20 @@ import { EMOTIONS, normaliseTag } from '@moodstream/events';
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
 
 /**
+ * What every Kafka-connected process reads the same way (the bus and its topic names, the log level). It belongs in
+ * libs/core as one shared fragment (`kafkaEnv`) that each app spreads into its schema; until then it is kept apart here.
+ */
+const sharedEnv = {
+  KAFKA_BROKERS: z
+    .string()
+    .default('127.0.0.1:9092')
+    .transform((value) => splitList(value))
+    .refine((list) => list.length > 0, { message: 'needs at least one host:port' }),
+  MOODSTREAM_TOPIC_PREFIX: z.string().default(''),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+};
+
+/**
  * The ingester's environment, parsed at boot with `parseConfig`. CLI flags (modes, --tag, --file, …)
  * are separate: see cli.ts.
  */
@@ -19,12 +33,6 @@ export const IngesterConfigSchema = z
     INGEST_STATE_FILE: z.string().default('.data/ingester-state.jsonl'),
     REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
     INGEST_REDIS_PREFIX: z.string().min(1).default('moodstream:ingester'),
-    KAFKA_BROKERS: z
-      .string()
-      .default('127.0.0.1:9092')
-      .transform((value) => splitList(value))
-      .refine((list) => list.length > 0, { message: 'needs at least one host:port' }),
-    MOODSTREAM_TOPIC_PREFIX: z.string().default(''),
     /** Posts with fewer known English words are dropped (the study: 5); 0 keeps all. */
     INGEST_MIN_ENGLISH_WORDS: int(5),
     INGEST_BUDGET_PER_MINUTE: int(300, 1),
@@ -38,8 +46,9 @@ export const IngesterConfigSchema = z
     /** Backoff bounds for 5xx, malformed answers and 429s without Retry-After. */
     INGEST_BACKOFF_INITIAL_MS: int(1_000, 1),
     INGEST_BACKOFF_MAX_MS: int(300_000, 1),
+    /** The ops port: /metrics and /healthz (ports of the other services: DEVELOPERS.md). */
     METRICS_PORT: int(9464),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    ...sharedEnv,
   })
   .passthrough();
 

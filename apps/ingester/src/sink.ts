@@ -1,15 +1,12 @@
 import type { Bus, Producer } from '@moodstream/bus';
-import { ValidationError, backoffDelay, errorMessage, type Clock, type Logger } from '@moodstream/core';
+import { ValidationError, errorMessage, retry, type Logger, type RetryOptions } from '@moodstream/core';
 import { PostSchema, type Post } from '@moodstream/events';
 import type { IngestStore, PendingBatch, TagCursor } from '@moodstream/tumblr';
 import type { IngesterMetrics } from './metrics';
 import type { PostRecorder } from './recorder';
 
-export class StopRequested extends Error {
-  constructor() {
-    super('stop requested');
-  }
-}
+/** How the ingester backs off and when it stops waiting: its clock, its stop signal, its backoff bounds. */
+export type Backoff = Pick<RetryOptions, 'initialDelayMs' | 'maxDelayMs' | 'jitter' | 'clock' | 'signal'>;
 
 /**
  * Where posts leave the ingester. For each page: drop ids already produced, write the batch ahead to the
@@ -26,10 +23,8 @@ export class PostSink {
       store: IngestStore;
       metrics: IngesterMetrics;
       logger: Logger;
-      clock: Clock;
       recorder: PostRecorder | null;
-      isStopping: () => boolean;
-      backoff: { initialMs: number; maxMs: number };
+      backoff: Backoff;
     },
   ) {}
 
@@ -88,22 +83,24 @@ export class PostSink {
     return missing.length;
   }
 
-  /** Retries until the bus acknowledges. Only a stop request ends the attempts (the batch stays pending). */
+  /**
+   * Retries until the bus acknowledges; only a stop ends the attempts (AbortedError: the batch stays pending and is
+   * recovered at the next start). A produce begun after the stop still makes its one attempt, so the page in hand
+   * finishes when the bus is up.
+   */
   async produce(posts: Post[]): Promise<void> {
     const messages = posts.map((post) => ({ key: post.id, value: post, timestamp: post.timestamp }));
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.deps.producer.send(this.deps.topic, 'Post', messages);
-        return;
-      } catch (error) {
-        // An event the schema refuses will be refused again: the caller must sort the batch out.
-        if (error instanceof ValidationError) throw error;
-        this.deps.metrics.errors.inc({ kind: 'produce' });
-        if (this.deps.isStopping()) throw new StopRequested();
-        const delay = backoffDelay(Math.min(attempt, 16), this.deps.backoff.initialMs, this.deps.backoff.maxMs, 0.5);
-        this.deps.logger.warn({ err: errorMessage(error), attempt: attempt + 1, delayMs: delay, posts: posts.length }, 'produce failed; retrying');
-        await new Promise<void>((resolve) => this.deps.clock.setTimeout(resolve, delay));
-      }
-    }
+    const { backoff, metrics, logger } = this.deps;
+    const stopping = backoff.signal?.aborted === true;
+    await retry(() => this.deps.producer.send(this.deps.topic, 'Post', messages), {
+      ...backoff,
+      ...(stopping ? { retries: 0, signal: undefined } : { retries: Infinity }),
+      // An event the schema refuses will be refused again: the caller must sort the batch out.
+      shouldRetry: (error) => !(error instanceof ValidationError),
+      onRetry: (error, attempt, delayMs) => {
+        metrics.errors.inc({ kind: 'produce' });
+        logger.warn({ err: errorMessage(error), attempt, delayMs, posts: posts.length }, 'produce failed; retrying');
+      },
+    });
   }
 }

@@ -1,10 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createMemoryBus } from '@moodstream/bus';
 import { TOPICS, type Post } from '@moodstream/events';
-import { MemoryIngestStore, badPosts, generateTaggedPosts, startTumblrStandIn } from '@moodstream/tumblr';
+import { FileIngestStore, MemoryIngestStore, badPosts, buildPost, generateTaggedPosts, startTumblrStandIn } from '@moodstream/tumblr';
 import { createIngesterApp } from '../src/app';
-import { capturedLogger, testConfig } from './helpers';
+import { capturedLogger, testConfig, waitFor } from './helpers';
 
 async function readAll(bus: ReturnType<typeof createMemoryBus>): Promise<Post[]> {
   const posts: Post[] = [];
@@ -55,10 +58,6 @@ test('backfill of two overlapping tags produces each post once, with all its top
 });
 
 test('live: reads history once, picks up new posts on the next poll, resumes from the file store after a restart', async () => {
-  const { mkdtempSync, rmSync, readFileSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const { FileIngestStore } = await import('@moodstream/tumblr');
   const dir = mkdtempSync(join(tmpdir(), 'ingest-live-'));
   const now = Math.floor(Date.now() / 1000);
   const fixtures = generateTaggedPosts({ tags: ['happy', 'sad'], perTag: 30, overlap: 0.2, newestTimestamp: now - 100, seed: 3 });
@@ -70,7 +69,6 @@ test('live: reads history once, picks up new posts on the next poll, resumes fro
     const app = createIngesterApp({ config, bus, logger: capturedLogger().logger, cursorStore: FileIngestStore.open(join(dir, 'state.jsonl')), run: { mode: 'live', tags: [] }, record });
     return app;
   };
-  const { waitFor } = await import('./helpers');
   let app = startApp();
   try {
     await app.start();
@@ -79,7 +77,6 @@ test('live: reads history once, picks up new posts on the next poll, resumes fro
     const callsAfterFirst = standIn.requestLog.length;
 
     // New posts while the ingester is down, and more after it is back.
-    const { buildPost } = await import('@moodstream/tumblr');
     standIn.addPosts([buildPost({ id: 900000000000000001n, timestamp: now - 50, watched: ['happy'], format: 'npf' })]);
     app = startApp();
     await app.start();
@@ -177,9 +174,6 @@ test('an invalid key ends the run with TumblrAuthError and no retries', async ()
 });
 
 test('archive: replays an NDJSON file at N× real time and at max speed, dropping repeats and bad lines', async () => {
-  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'ingest-archive-'));
   const file = join(dir, 'posts.ndjson');
   const base = { blog: 'b', url: 'https://b.tumblr.com/post/1', topics: ['happy'], tags: ['happy'], text: 'a good day', imageUrl: null, noteCount: null, source: 'live', label: 'happy', ingestedAt: 0 };

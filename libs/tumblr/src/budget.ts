@@ -1,4 +1,4 @@
-import type { Clock } from '@moodstream/core';
+import { createSerialQueue, sleep, type Clock } from '@moodstream/core';
 import type { RateLimitInfo } from './client';
 import type { BucketState, BudgetState, IngestStore } from './store/types';
 
@@ -52,7 +52,8 @@ export class RequestBudget {
   private buckets: Record<string, BucketState> = {};
   private pausedUntil = 0;
   private used = 0;
-  private queue: Promise<void> = Promise.resolve();
+  /** Callers are served one at a time, in the order they asked. */
+  private readonly turns = createSerialQueue();
 
   constructor(
     limits: BudgetLimits,
@@ -97,17 +98,17 @@ export class RequestBudget {
 
   /**
    * Waits for a token in every bucket, takes them and persists the new state. Callers are served in
-   * the order they asked (fairness across tags is the scheduler's job: it asks in turn).
+   * the order they asked (fairness across tags is the scheduler's job: it asks in turn). Resolves false,
+   * taking nothing, when `signal` fires first (shutdown).
    */
-  acquire(isStopping: () => boolean = () => false): Promise<boolean> {
-    const turn = this.queue.then(async () => {
-      for (;;) {
-        if (isStopping()) return false;
-        const wait = this.waitMs();
-        if (wait === 0) break;
+  acquire(signal?: AbortSignal): Promise<boolean> {
+    return this.turns.run(async () => {
+      // Re-checked after every wait: a 429 or the server's count may have moved the goalposts meanwhile.
+      for (let wait = this.waitMs(); wait > 0; wait = this.waitMs()) {
         if (!Number.isFinite(wait)) throw new Error('request budget is zero: no request can ever be made');
-        await this.sleep(Math.min(wait, 1_000));
+        if (!(await sleep(wait, { clock: this.clock, signal }))) return false;
       }
+      if (signal?.aborted === true) return false;
       for (const spec of this.specs) {
         const bucket = this.buckets[spec.name];
         if (bucket !== undefined) bucket.tokens -= 1;
@@ -116,11 +117,6 @@ export class RequestBudget {
       await this.persist();
       return true;
     });
-    this.queue = turn.then(
-      () => undefined,
-      () => undefined,
-    );
-    return turn;
   }
 
   /** Nothing may be sent before `until` (epoch ms): a 429 with Retry-After, or a jittered backoff. */
@@ -162,9 +158,5 @@ export class RequestBudget {
   private persist(): Promise<void> {
     const state: BudgetState = { buckets: { ...this.buckets }, pausedUntil: this.pausedUntil };
     return this.store.saveBudget(JSON.parse(JSON.stringify(state)) as BudgetState);
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => this.clock.setTimeout(resolve, ms));
   }
 }

@@ -2,10 +2,11 @@ import { MoodstreamError } from '@moodstream/core';
 
 /** 401/403: the key is wrong or revoked. Retrying cannot help; the ingester exits non-zero. */
 export class TumblrAuthError extends MoodstreamError {
-  readonly status: number;
-  constructor(status: number) {
-    super('TUMBLR_AUTH', `Tumblr rejected the API key (HTTP ${status}): check TUMBLR_API_KEY`, { retriable: false });
-    this.status = status;
+  /** What Tumblr answered (401 or 403); `status` is the code's own, from the closed list. */
+  readonly httpStatus: number;
+  constructor(httpStatus: number) {
+    super('TUMBLR_AUTH', `Tumblr rejected the API key (HTTP ${httpStatus}): check TUMBLR_API_KEY`);
+    this.httpStatus = httpStatus;
   }
 }
 
@@ -13,17 +14,18 @@ export class TumblrAuthError extends MoodstreamError {
 export class TumblrRateLimitError extends MoodstreamError {
   readonly retryAfterMs: number | null;
   constructor(retryAfterMs: number | null) {
-    super('TUMBLR_RATE_LIMITED', `Tumblr answered 429 Limit Exceeded${retryAfterMs === null ? '' : ` (retry after ${retryAfterMs} ms)`}`, { retriable: true });
+    super('TUMBLR_RATE_LIMITED', `Tumblr answered 429 Limit Exceeded${retryAfterMs === null ? '' : ` (retry after ${retryAfterMs} ms)`}`);
     this.retryAfterMs = retryAfterMs;
   }
 }
 
 /** 5xx, timeouts and connection failures: transient. */
 export class TumblrServerError extends MoodstreamError {
-  readonly status: number | null;
-  constructor(status: number | null, message: string, options: { cause?: unknown } = {}) {
-    super('TUMBLR_UNAVAILABLE', message, { retriable: true, ...options });
-    this.status = status;
+  /** What Tumblr answered; null when no answer came (timeout, connection refused). */
+  readonly httpStatus: number | null;
+  constructor(httpStatus: number | null, message: string, options: { cause?: unknown } = {}) {
+    super('TUMBLR_UNAVAILABLE', message, options);
+    this.httpStatus = httpStatus;
   }
 }
 
@@ -31,16 +33,26 @@ export class TumblrServerError extends MoodstreamError {
 export class TumblrResponseError extends MoodstreamError {
   readonly kind: 'not-json' | 'bad-envelope' | 'too-large' | 'unexpected-status';
   constructor(kind: TumblrResponseError['kind'], message: string) {
-    super('TUMBLR_BAD_RESPONSE', message, { retriable: true });
+    super('TUMBLR_BAD_RESPONSE', message);
     this.kind = kind;
   }
 }
 
-/** A short label for metrics (`errors by kind`). */
+/** A short label for metrics (`errors by kind`); 'other' for anything that is not a failed Tumblr call. */
 export function tumblrErrorKind(error: unknown): string {
   if (error instanceof TumblrAuthError) return 'auth';
   if (error instanceof TumblrRateLimitError) return 'rate-limited';
-  if (error instanceof TumblrServerError) return error.status === null ? 'network' : 'server';
+  if (error instanceof TumblrServerError) return error.httpStatus === null ? 'network' : 'server';
   if (error instanceof TumblrResponseError) return `response-${error.kind}`;
   return 'other';
+}
+
+/** A failed Tumblr call worth making again (429, 5xx, network, malformed answer): not a bad key, not our own failure. */
+export function isTumblrTransient(error: unknown): boolean {
+  return error instanceof MoodstreamError && tumblrErrorKind(error) !== 'other' && error.retriable;
+}
+
+/** How long a failed call asks to wait before the next one (a 429's Retry-After); undefined: back off. */
+export function tumblrRetryAfterMs(error: unknown): number | undefined {
+  return error instanceof TumblrRateLimitError && error.retryAfterMs !== null ? error.retryAfterMs : undefined;
 }

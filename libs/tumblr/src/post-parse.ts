@@ -147,49 +147,34 @@ function isNpf(raw: Obj): boolean {
 }
 
 /** Text and image candidates of a post; null when the shape is unusable. */
+/** Where each legacy post type keeps its words, in reading order. */
+const LEGACY_TEXT_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  photo: ['caption'],
+  text: ['title', 'body'],
+  chat: ['title', 'body'],
+  quote: ['text', 'source'],
+  link: ['title', 'description'],
+  answer: ['question', 'answer'],
+  video: ['caption'],
+  audio: ['caption'],
+};
+
 function extractContent(raw: Obj, maxText: number): { plain: PlainText; images: ImageCandidate[] } | null {
   if (isNpf(raw)) return npfContent(raw, maxText);
   const type = str(raw['type']);
-  const parts: string[] = [];
+  // Own keys only: a post whose type is "constructor" must not find Object's.
+  const fields = type !== undefined && Object.hasOwn(LEGACY_TEXT_FIELDS, type) ? LEGACY_TEXT_FIELDS[type] : undefined;
+  if (fields === undefined) return null;
+  const parts = fields.map((field) => raw[field]).filter((value): value is string => typeof value === 'string' && value.trim() !== '');
   const images: ImageCandidate[] = [];
-  const add = (value: unknown): void => {
-    if (typeof value === 'string' && value.trim() !== '') parts.push(value);
-  };
-  switch (type) {
-    case 'photo': {
-      add(raw['caption']);
-      const photos = Array.isArray(raw['photos']) ? raw['photos'] : [];
-      const first = photos.find(isObj);
-      if (first !== undefined) {
-        images.push(...candidates(first['alt_sizes']));
-        const original = candidate(first['original_size']);
-        if (original !== null) images.push(original);
-      }
-      break;
+  if (type === 'photo') {
+    const photos = Array.isArray(raw['photos']) ? raw['photos'] : [];
+    const first = photos.find(isObj);
+    if (first !== undefined) {
+      images.push(...candidates(first['alt_sizes']));
+      const original = candidate(first['original_size']);
+      if (original !== null) images.push(original);
     }
-    case 'text':
-    case 'chat':
-      add(raw['title']);
-      add(raw['body']);
-      break;
-    case 'quote':
-      add(raw['text']);
-      add(raw['source']);
-      break;
-    case 'link':
-      add(raw['title']);
-      add(raw['description']);
-      break;
-    case 'answer':
-      add(raw['question']);
-      add(raw['answer']);
-      break;
-    case 'video':
-    case 'audio':
-      add(raw['caption']);
-      break;
-    default:
-      return null;
   }
   return { plain: htmlToText(parts.join('\n'), maxText), images };
 }

@@ -13,20 +13,16 @@ test('bucket sizes never allow more than the limit in any window', () => {
 /** Drives acquire() in virtual time and counts grants per hour. */
 async function grantsIn(budget: RequestBudget, clock: VirtualClock, ms: number): Promise<number[]> {
   const times: number[] = [];
-  let stop = false;
+  const stop = new AbortController();
   const loop = (async () => {
-    while (!stop) {
-      if (!(await budget.acquire(() => stop))) break;
-      times.push(clock.now());
-    }
+    while (await budget.acquire(stop.signal)) times.push(clock.now());
   })();
   for (let t = 0; t < ms; t += 1_000) {
     clock.advance(1_000);
     await new Promise((resolve) => setImmediate(resolve));
     await new Promise((resolve) => setImmediate(resolve));
   }
-  stop = true;
-  clock.advance(2_000);
+  stop.abort();
   await loop;
   return times;
 }
@@ -66,4 +62,23 @@ test('a 429 pause and an exhausted server window stop every request until their 
   assert.equal(budget.waitMs(), 0);
   await budget.observe({ perHourRemaining: 0, perHourResetMs: 60_000, perDayRemaining: 100, perDayResetMs: 1_000_000 });
   assert.equal(budget.waitMs(), 60_000);
+});
+
+test('a caller waiting for a token gives up at once when its signal fires, taking nothing; the next caller is served', async () => {
+  const clock = new VirtualClock(0);
+  const store = new MemoryIngestStore();
+  const budget = new RequestBudget({ perMinute: 10, perHour: 10, perDay: 10 }, clock, store);
+  await budget.load();
+  assert.equal(await budget.acquire(), true, 'capacity 1');
+  const stop = new AbortController();
+  const waiting = budget.acquire(stop.signal);
+  const next = budget.acquire();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(clock.pendingTimers(), 1, 'the first caller waits for a refill');
+  stop.abort();
+  assert.equal(await waiting, false);
+  assert.equal(budget.snapshot().used, 1, 'nothing taken by the caller that gave up');
+  clock.advance(budget.waitMs());
+  assert.equal(await next, true, 'the queue moved on to the next caller');
+  assert.equal(budget.snapshot().used, 2);
 });

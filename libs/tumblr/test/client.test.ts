@@ -54,12 +54,12 @@ test('401, 429 (with and without Retry-After), 5xx and malformed answers become 
   const errors: unknown[] = [];
   try {
     const bad = new TumblrClient({ apiKey: 'wrong-' + SECRET, baseUrl: standIn.url });
-    await assert.rejects(bad.tagged({ tag: 'happy' }), (e: unknown) => e instanceof TumblrAuthError && !e.retriable);
+    await assert.rejects(bad.tagged({ tag: 'happy' }), (e: unknown) => e instanceof TumblrAuthError && !e.retriable && e.code === 'TUMBLR_AUTH' && e.httpStatus === 401);
     const client = new TumblrClient({ apiKey: SECRET, baseUrl: standIn.url });
     const expectations: [new (...args: never[]) => Error, (e: never) => boolean][] = [
       [TumblrRateLimitError, (e: TumblrRateLimitError) => e.retryAfterMs === 7000],
       [TumblrRateLimitError, (e: TumblrRateLimitError) => e.retryAfterMs === null],
-      [TumblrServerError, (e: TumblrServerError) => e.status === 502],
+      [TumblrServerError, (e: TumblrServerError) => e.httpStatus === 502],
       [TumblrResponseError, (e: TumblrResponseError) => e.kind === 'not-json'],
       [TumblrResponseError, (e: TumblrResponseError) => e.kind === 'bad-envelope'],
       [TumblrResponseError, (e: TumblrResponseError) => e.kind === 'not-json'],
@@ -75,7 +75,7 @@ test('401, 429 (with and without Retry-After), 5xx and malformed answers become 
     const down = new TumblrClient({ apiKey: SECRET, baseUrl: 'http://127.0.0.1:1' });
     await assert.rejects(down.tagged({ tag: 'happy' }), (e: unknown) => {
       errors.push(e);
-      return e instanceof TumblrServerError && e.status === null;
+      return e instanceof TumblrServerError && e.httpStatus === null;
     });
     for (const e of errors) assert.doesNotMatch(JSON.stringify({ message: (e as Error).message, stack: (e as Error).stack }), new RegExp(SECRET));
   } finally {
@@ -118,7 +118,7 @@ test('a fault injected at run time for a span of time affects exactly the calls 
     const client = new TumblrClient({ apiKey: 'standin-key', baseUrl: standIn.url });
     await client.tagged({ tag: 'happy' });
     standIn.inject({ kind: 'server-error', forMs: 300, status: 503 });
-    await assert.rejects(client.tagged({ tag: 'happy' }), (e: unknown) => e instanceof TumblrServerError && e.status === 503);
+    await assert.rejects(client.tagged({ tag: 'happy' }), (e: unknown) => e instanceof TumblrServerError && e.httpStatus === 503);
     await new Promise((resolve) => setTimeout(resolve, 350));
     assert.equal((await client.tagged({ tag: 'happy' })).posts.length, 3);
     assert.deepEqual(standIn.requestLog.map((r) => r.status), [200, 503, 200]);

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sleep } from '@moodstream/core';
 import { imageFor } from './images';
 import { INVALID_UTF8_MARKER, type RawTumblrPost } from './fixtures';
 
@@ -98,6 +99,10 @@ export async function startTumblrStandIn(options: StandInOptions = {}): Promise<
   const counters = { hour: { windowStart: 0, used: 0 }, day: { windowStart: 0, used: 0 }, minute: { windowStart: 0, used: 0 } };
   let requestCount = 0;
   let baseUrl = '';
+  // Aborted by close(): a slow answer still waiting then gives up instead of holding the close.
+  const closing = new AbortController();
+  /** Waits `ms` unless the stand-in closes first (false: leave the request unanswered, its socket is gone). */
+  const pause = (ms: number): Promise<boolean> => sleep(ms, { signal: closing.signal });
 
   const addPosts = (more: RawTumblrPost[]): void => {
     for (const post of more) {
@@ -149,7 +154,7 @@ export async function startTumblrStandIn(options: StandInOptions = {}): Promise<
       requestLog.push(entry);
       options.onRequest?.(entry);
     };
-    if (behaviours.latencyMs !== undefined) await delay(behaviours.latencyMs);
+    if (behaviours.latencyMs !== undefined && !(await pause(behaviours.latencyMs))) return;
 
     if (url.searchParams.get('api_key') !== apiKey) {
       log(401, 0, null);
@@ -166,7 +171,7 @@ export async function startTumblrStandIn(options: StandInOptions = {}): Promise<
       log(status, 0, 'server-error');
       return envelope(res, status, status === 503 ? 'Service Unavailable' : 'Internal Server Error', [], {});
     }
-    if (fault?.kind === 'slow') await delay(fault.delayMs ?? 2000);
+    if (fault?.kind === 'slow' && !(await pause(fault.delayMs ?? 2000))) return;
 
     const minute = take(counters.minute, 60_000, limits.perMinute);
     const hour = take(counters.hour, 3_600_000, limits.perHour);
@@ -217,7 +222,7 @@ export async function startTumblrStandIn(options: StandInOptions = {}): Promise<
       if (url.pathname.startsWith('/images/')) {
         const file = decodeURIComponent(url.pathname.slice('/images/'.length));
         const delayMs = Number(url.searchParams.get('delayMs') ?? 0);
-        if (delayMs > 0) await delay(Math.min(delayMs, 30_000));
+        if (delayMs > 0 && !(await pause(Math.min(delayMs, 30_000)))) return;
         const image = await imageFor(file);
         res.writeHead(image.status, { 'content-type': image.contentType, 'content-length': String(image.body.length), 'cache-control': 'no-store' });
         res.end(req.method === 'HEAD' ? undefined : image.body);
@@ -253,6 +258,7 @@ export async function startTumblrStandIn(options: StandInOptions = {}): Promise<
     okCalls: () => requestLog.filter((r) => r.status === 200).length,
     close: () =>
       new Promise<void>((resolve) => {
+        closing.abort();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
@@ -302,5 +308,3 @@ function malformed(res: ServerResponse, kind: Malformation, headers: Record<stri
   res.writeHead(200, { 'content-type': contentType, 'content-length': String(body.length), ...headers });
   res.end(body);
 }
-
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
