@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ConfigError } from './errors';
 
 /**
@@ -27,3 +27,26 @@ export function splitList(value: string | undefined): string[] {
     .map((part) => part.trim())
     .filter((part) => part.length > 0);
 }
+
+const brokerList = (text: z.ZodString | z.ZodDefault<z.ZodString>) =>
+  text.transform((value) => splitList(value)).refine((list) => list.length > 0, { message: 'needs at least one host:port' });
+
+/** Where the bus is, read the same way by every Kafka-connected process; spread into an app's schema. */
+export const kafkaEnv = {
+  KAFKA_BROKERS: brokerList(z.string().default('127.0.0.1:9092')),
+  MOODSTREAM_TOPIC_PREFIX: z.string().default(''),
+};
+
+/**
+ * The distributed mode's connections, required without a default (`npm start` runs without them), with a hint that
+ * says so when missing.
+ */
+export const distributedEnv = {
+  ...kafkaEnv,
+  KAFKA_BROKERS: brokerList(z.string({ required_error: 'required in the distributed mode (e.g. 127.0.0.1:9092); `npm start` runs without it' })),
+  REDIS_URL: z.string({ required_error: 'required in the distributed mode (e.g. redis://127.0.0.1:6379); `npm start` runs without it' }).url(),
+};
+
+export const logLevelEnv = {
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+};
