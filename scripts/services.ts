@@ -2,6 +2,8 @@
  * Brings up the real services the integration tests and the distributed mode need:
  * a single-node Apache Kafka broker (KRaft) built from the official jars on Maven Central,
  * and a Redis server from Debian's redis-server. Both run detached and outlive this script.
+ * Also installs what the tests need of the system when it is missing and we may (root with apt-get):
+ * Java, Maven, redis-server, and the chromium the browser tests drive (`ensureChromium`).
  *
  *   node --import tsx scripts/services.ts up|down|status
  *
@@ -15,6 +17,7 @@ import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { probeKafka } from '@moodstream/bus';
+import { AbortedError, retry, sleep } from '@moodstream/core';
 
 export const KAFKA_VERSION = '3.9.1';
 export const SCALA_VERSION = '2.13';
@@ -52,9 +55,10 @@ const REDIS_LOG = join(STATE, 'redis.log');
 const REDIS_PID = join(STATE, 'redis.pid');
 const LOCK = join(STATE, 'services.lock');
 
+/** Kept a plain Error on purpose: a script's failure to start a service is never answered over HTTP nor retried. */
 export class ServiceError extends Error {
   constructor(
-    readonly service: 'kafka' | 'redis',
+    readonly service: 'kafka' | 'redis' | 'chromium',
     message: string,
   ) {
     super(`${service}: ${message}`);
@@ -68,6 +72,12 @@ export interface Services {
 }
 
 type Say = (line: string) => void;
+
+/** Whether a service answers, and if not, why. */
+interface Probe {
+  ok: boolean;
+  reason: string;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Small process helpers
@@ -93,8 +103,6 @@ function which(command: string): string | null {
   return result.status === 0 && found.length > 0 ? found : null;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 function tail(file: string, lines = 25): string {
   if (!existsSync(file)) return '(no log file)';
   const text = readFileSync(file, 'utf8').trimEnd().split('\n');
@@ -105,51 +113,150 @@ function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }
 
-let aptUpdated = false;
+export type AptOutcome = { ok: true } | { ok: false; reason: string };
 
-/** Installs Debian packages when we may (root, apt-get present); returns false when we may not. */
-function aptInstall(packages: string[], say: Say): boolean {
-  if (!isRoot() || which('apt-get') === null) return false;
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  if (!aptUpdated) {
-    say(`apt-get update (to install ${packages.join(', ')})`);
-    spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
-    aptUpdated = true;
-  }
-  say(`apt-get install ${packages.join(' ')}`);
-  const result = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], {
-    encoding: 'utf8',
-    env,
-  });
-  return result.status === 0;
+/** What `aptInstall` runs, in order: the package lists are refreshed once per process. */
+export function aptInstallCommands(packages: string[]): { update: string[]; install: string[] } {
+  return {
+    update: ['apt-get', 'update', '-qq'],
+    install: ['apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...packages],
+  };
 }
 
-/** One starter at a time: `npm test` in two terminals must not launch two brokers. */
-async function withLock<T>(fn: () => Promise<T>): Promise<T> {
-  mkdirSync(STATE, { recursive: true });
-  const deadline = Date.now() + KAFKA_START_TIMEOUT_MS + 60_000;
+let aptUpdated = false;
+
+function lastLines(text: string, lines = 15): string {
+  return text.trim().split('\n').slice(-lines).join('\n');
+}
+
+/** Installs Debian packages when we may (root, apt-get present); otherwise, or when apt fails, says why. */
+function aptInstall(packages: string[], say: Say): AptOutcome {
+  if (!isRoot()) return { ok: false, reason: 'not running as root, so nothing is installed' };
+  if (which('apt-get') === null) return { ok: false, reason: 'apt-get not found, so nothing is installed' };
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const { update, install } = aptInstallCommands(packages);
+  const run = (argv: string[]) => spawnSync(argv[0] as string, argv.slice(1), { encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 });
+  if (!aptUpdated) {
+    say(`${update.join(' ')} (to install ${packages.join(', ')})`);
+    const updated = run(update);
+    // Not fatal: the install below may still succeed from the lists already there, and says so if not.
+    if (updated.status !== 0) say(`apt-get update failed (exit ${updated.status}): ${lastLines(`${updated.stdout}${updated.stderr}`, 3)}`);
+    aptUpdated = true;
+  }
+  say(install.join(' '));
+  const result = run(install);
+  if (result.status === 0) return { ok: true };
+  const output = result.error?.message ?? lastLines(`${result.stdout}${result.stderr}`);
+  return { ok: false, reason: `${install.join(' ')} failed (exit ${result.status}):\n${output}` };
+}
+
+/** A command or file found on the system, else its Debian package installed; null with the reason when neither worked. */
+function findOrInstall(
+  find: () => string | null,
+  packages: string[],
+  say: Say,
+  install: (packages: string[], say: Say) => AptOutcome = aptInstall,
+): { path: string } | { path: null; reason: string } {
+  const found = find();
+  if (found !== null) return { path: found };
+  const outcome = install(packages, say);
+  if (!outcome.ok) return { path: null, reason: outcome.reason };
+  const installed = find();
+  return installed === null ? { path: null, reason: `${packages.join(', ')} installed, but still not found` } : { path: installed };
+}
+
+/** Takes the lock file, taking over one left by a dead process; returns the live holder's pid when it is taken. */
+function tryLock(): number | null {
   for (;;) {
     try {
       const fd = openSync(LOCK, 'wx');
       writeFileSync(fd, String(process.pid));
       closeSync(fd);
-      break;
+      return null;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = readPid(LOCK);
-      if (holder === null || !isAlive(holder)) {
-        rmSync(LOCK, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) throw new Error(`services lock ${LOCK} held by pid ${holder} for too long`);
-      await sleep(500);
+      if (holder !== null && isAlive(holder)) return holder;
+      rmSync(LOCK, { force: true });
     }
+  }
+}
+
+/** One starter at a time: `npm test` in two terminals must not launch two brokers. */
+async function withLock<T>(fn: () => Promise<T>): Promise<T> {
+  mkdirSync(STATE, { recursive: true });
+  const deadline = AbortSignal.timeout(KAFKA_START_TIMEOUT_MS + 60_000);
+  for (let holder = tryLock(); holder !== null; holder = tryLock()) {
+    if (!(await sleep(500, { signal: deadline }))) throw new Error(`services lock ${LOCK} held by pid ${holder} for too long`);
   }
   try {
     return await fn();
   } finally {
     if (readPid(LOCK) === process.pid) rmSync(LOCK, { force: true });
   }
+}
+
+/** A probe that has not answered yet: the one failure `waitUntilAnswering` tries again. */
+class NotAnswering extends Error {}
+
+/**
+ * Probes every `everyMs` until the service answers or `timeoutMs` passes (then: not ok, with the last reason).
+ * `stillStarting` may throw to give up early, e.g. when the process being waited for has exited.
+ */
+async function waitUntilAnswering(probe: () => Promise<Probe>, options: { everyMs: number; timeoutMs: number; stillStarting?: () => void }): Promise<Probe> {
+  let last: Probe = { ok: false, reason: 'never probed' };
+  try {
+    await retry(
+      async () => {
+        options.stillStarting?.();
+        last = await probe();
+        if (!last.ok) throw new NotAnswering(last.reason);
+      },
+      {
+        retries: Infinity,
+        initialDelayMs: options.everyMs,
+        maxDelayMs: options.everyMs,
+        jitter: 0,
+        shouldRetry: (error) => error instanceof NotAnswering,
+        signal: AbortSignal.timeout(options.timeoutMs),
+      },
+    );
+    return last;
+  } catch (error) {
+    if (error instanceof AbortedError || error instanceof NotAnswering) return last;
+    throw error;
+  }
+}
+
+/** How each service is found when it already runs: someone else's (named in an environment variable), or ours. */
+interface ServiceSpec {
+  service: 'kafka' | 'redis';
+  envVar: 'KAFKA_BROKERS' | 'REDIS_URL';
+  defaultAddress: string;
+  /** "the Kafka broker", "the Redis server" */
+  what: string;
+  answers(address: string): Promise<Probe>;
+}
+
+/** The address the service is expected at: the environment's, else our default. */
+function addressOf(spec: ServiceSpec): string {
+  return process.env[spec.envVar]?.trim() || spec.defaultAddress;
+}
+
+/** The address of a service that already answers; null when we must start it. Someone else's must answer. */
+async function alreadyAnswering(spec: ServiceSpec, say: Say): Promise<string | null> {
+  const external = process.env[spec.envVar];
+  if (external !== undefined && external.trim() !== '') {
+    const probe = await spec.answers(external);
+    if (!probe.ok) throw new ServiceError(spec.service, `${spec.envVar}=${external} is set but does not answer: ${probe.reason}`);
+    say(`using ${spec.envVar}=${external} (not starting ${spec.what.replace(/^the /, 'a ')})`);
+    return external;
+  }
+  if ((await spec.answers(spec.defaultAddress)).ok) {
+    say(`reusing ${spec.what} already answering on ${spec.defaultAddress}`);
+    return spec.defaultAddress;
+  }
+  return null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -162,10 +269,12 @@ function parseBrokers(value: string): string[] {
     .filter((b) => b.length > 0);
 }
 
-async function kafkaAnswers(brokers: string): Promise<{ ok: boolean; reason: string }> {
+async function kafkaAnswers(brokers: string): Promise<Probe> {
   const result = await probeKafka(parseBrokers(brokers), 2_000);
   return result.ok ? { ok: true, reason: '' } : { ok: false, reason: result.reason };
 }
+
+const KAFKA: ServiceSpec = { service: 'kafka', envVar: 'KAFKA_BROKERS', defaultAddress: DEFAULT_KAFKA_BROKERS, what: 'the Kafka broker', answers: kafkaAnswers };
 
 function javaMajorVersion(java: string): number | null {
   const result = spawnSync(java, ['-version'], { encoding: 'utf8' });
@@ -177,10 +286,10 @@ function javaMajorVersion(java: string): number | null {
 }
 
 function requireJava(say: Say): string {
-  let java = which('java');
-  if (java === null && aptInstall(['openjdk-17-jre-headless'], say)) java = which('java');
+  const found = findOrInstall(() => which('java'), ['openjdk-17-jre-headless'], say);
+  const java = found.path;
   if (java === null) {
-    throw new ServiceError('kafka', 'Java 17 not found on PATH (install openjdk-17-jre-headless), or set KAFKA_BROKERS to a broker you run');
+    throw new ServiceError('kafka', `Java 17 not found on PATH (install openjdk-17-jre-headless), or set KAFKA_BROKERS to a broker you run (${found.reason})`);
   }
   const major = javaMajorVersion(java);
   if (major === null || major < 17) {
@@ -234,12 +343,12 @@ log4j.logger.kafka.log.LogCleaner=WARN
 function ensureJars(say: Say): void {
   const marker = join(JAR_CACHE, '.complete');
   if (existsSync(marker)) return;
-  let mvn = which('mvn');
-  if (mvn === null && aptInstall(['maven'], say)) mvn = which('mvn');
+  const found = findOrInstall(() => which('mvn'), ['maven'], say);
+  const mvn = found.path;
   if (mvn === null) {
     throw new ServiceError(
       'kafka',
-      `Maven (mvn) not found: it is needed once to fetch Kafka ${KAFKA_VERSION} from Maven Central into ${JAR_DIR}. Install maven, or set KAFKA_BROKERS`,
+      `Maven (mvn) not found: it is needed once to fetch Kafka ${KAFKA_VERSION} from Maven Central into ${JAR_DIR}. Install maven, or set KAFKA_BROKERS (${found.reason})`,
     );
   }
   mkdirSync(JAR_CACHE, { recursive: true });
@@ -365,52 +474,46 @@ async function startKafka(say: Say): Promise<void> {
   child.unref();
   say(`starting Kafka ${KAFKA_VERSION} (pid ${child.pid}, log ${KAFKA_LOG})`);
 
-  let lastReason = '';
-  while (Date.now() - started < KAFKA_START_TIMEOUT_MS) {
-    if (exitCode !== null) {
+  const probe = await waitUntilAnswering(() => kafkaAnswers(DEFAULT_KAFKA_BROKERS), {
+    everyMs: 500,
+    timeoutMs: KAFKA_START_TIMEOUT_MS,
+    stillStarting: () => {
+      if (exitCode === null) return;
       rmSync(KAFKA_PID, { force: true });
       throw new ServiceError('kafka', `broker exited with code ${exitCode} during start-up; last lines of ${KAFKA_LOG}:\n${tail(KAFKA_LOG)}`);
-    }
-    const probe = await kafkaAnswers(DEFAULT_KAFKA_BROKERS);
-    if (probe.ok) {
-      say(`Kafka ${KAFKA_VERSION} answers on ${DEFAULT_KAFKA_BROKERS} after ${((Date.now() - started) / 1000).toFixed(1)}s`);
-      return;
-    }
-    lastReason = probe.reason;
-    await sleep(500);
+    },
+  });
+  if (!probe.ok) {
+    throw new ServiceError(
+      'kafka',
+      `broker did not answer on ${DEFAULT_KAFKA_BROKERS} within ${KAFKA_START_TIMEOUT_MS / 1000}s (last error: ${probe.reason}); last lines of ${KAFKA_LOG}:\n${tail(KAFKA_LOG)}`,
+    );
   }
-  throw new ServiceError(
-    'kafka',
-    `broker did not answer on ${DEFAULT_KAFKA_BROKERS} within ${KAFKA_START_TIMEOUT_MS / 1000}s (last error: ${lastReason}); last lines of ${KAFKA_LOG}:\n${tail(KAFKA_LOG)}`,
-  );
+  say(`Kafka ${KAFKA_VERSION} answers on ${DEFAULT_KAFKA_BROKERS} after ${((Date.now() - started) / 1000).toFixed(1)}s`);
 }
 
-async function waitForExistingKafka(pid: number, say: Say): Promise<boolean> {
+/** Another `up` started the broker and is still waiting for it: wait too, as long as that process lives. */
+async function waitForExistingKafka(pid: number, say: Say): Promise<void> {
   say(`Kafka process ${pid} exists but does not answer yet: waiting for it`);
-  const deadline = Date.now() + KAFKA_START_TIMEOUT_MS;
-  while (Date.now() < deadline && isAlive(pid)) {
-    if ((await kafkaAnswers(DEFAULT_KAFKA_BROKERS)).ok) return true;
-    await sleep(500);
+  const probe = await waitUntilAnswering(() => kafkaAnswers(DEFAULT_KAFKA_BROKERS), {
+    everyMs: 500,
+    timeoutMs: KAFKA_START_TIMEOUT_MS,
+    stillStarting: () => {
+      if (!isAlive(pid)) throw new ServiceError('kafka', `process ${pid} from ${KAFKA_PID} exited before the broker answered; last lines of ${KAFKA_LOG}:\n${tail(KAFKA_LOG)}`);
+    },
+  });
+  if (!probe.ok) {
+    throw new ServiceError('kafka', `process ${pid} from ${KAFKA_PID} is running but the broker never answered; last lines of ${KAFKA_LOG}:\n${tail(KAFKA_LOG)}`);
   }
-  return false;
 }
 
 async function kafkaUp(say: Say): Promise<string> {
-  const external = process.env['KAFKA_BROKERS'];
-  if (external !== undefined && external.trim() !== '') {
-    const probe = await kafkaAnswers(external);
-    if (!probe.ok) throw new ServiceError('kafka', `KAFKA_BROKERS=${external} is set but does not answer: ${probe.reason}`);
-    say(`using KAFKA_BROKERS=${external} (not starting a broker)`);
-    return external;
-  }
-  if ((await kafkaAnswers(DEFAULT_KAFKA_BROKERS)).ok) {
-    say(`reusing the Kafka broker already answering on ${DEFAULT_KAFKA_BROKERS}`);
-    return DEFAULT_KAFKA_BROKERS;
-  }
+  const running = await alreadyAnswering(KAFKA, say);
+  if (running !== null) return running;
   const pid = readPid(KAFKA_PID);
   if (pid !== null && isAlive(pid)) {
-    if (await waitForExistingKafka(pid, say)) return DEFAULT_KAFKA_BROKERS;
-    throw new ServiceError('kafka', `process ${pid} from ${KAFKA_PID} is running but the broker never answered; last lines of ${KAFKA_LOG}:\n${tail(KAFKA_LOG)}`);
+    await waitForExistingKafka(pid, say);
+    return DEFAULT_KAFKA_BROKERS;
   }
   for (const port of [KAFKA_PORT, CONTROLLER_PORT]) {
     if (await portInUse(port)) {
@@ -429,8 +532,8 @@ async function stopPid(pidFile: string, name: string, say: Say, timeoutMs: numbe
     return;
   }
   process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + timeoutMs;
-  while (isAlive(pid) && Date.now() < deadline) await sleep(250);
+  const deadline = AbortSignal.timeout(timeoutMs);
+  while (isAlive(pid) && (await sleep(250, { signal: deadline })));
   if (isAlive(pid)) {
     say(`${name}: pid ${pid} ignored SIGTERM for ${timeoutMs / 1000}s, sending SIGKILL`);
     process.kill(pid, 'SIGKILL');
@@ -448,7 +551,7 @@ function redisHostPort(url: string): { host: string; port: number } {
 }
 
 /** A bare RESP PING, so checking Redis needs no client library. */
-async function redisAnswers(url: string): Promise<{ ok: boolean; reason: string }> {
+async function redisAnswers(url: string): Promise<Probe> {
   const { host, port } = redisHostPort(url);
   return new Promise((resolvePing) => {
     const socket = connect({ host, port });
@@ -470,25 +573,19 @@ async function redisAnswers(url: string): Promise<{ ok: boolean; reason: string 
   });
 }
 
+const REDIS: ServiceSpec = { service: 'redis', envVar: 'REDIS_URL', defaultAddress: DEFAULT_REDIS_URL, what: 'the Redis server', answers: redisAnswers };
+
 function findRedisServer(say: Say): string {
-  const candidates = [which('redis-server'), '/usr/bin/redis-server', '/usr/sbin/redis-server'];
-  for (const candidate of candidates) if (candidate !== null && existsSync(candidate)) return candidate;
-  if (aptInstall(['redis-server'], say) && existsSync('/usr/bin/redis-server')) return '/usr/bin/redis-server';
-  throw new ServiceError('redis', 'redis-server not found (install Debian package redis-server, or set REDIS_URL)');
+  const find = (): string | null =>
+    [which('redis-server'), '/usr/bin/redis-server', '/usr/sbin/redis-server'].find((c): c is string => c !== null && existsSync(c)) ?? null;
+  const found = findOrInstall(find, ['redis-server'], say);
+  if (found.path === null) throw new ServiceError('redis', `redis-server not found (install Debian package redis-server, or set REDIS_URL): ${found.reason}`);
+  return found.path;
 }
 
 async function redisUp(say: Say): Promise<string> {
-  const external = process.env['REDIS_URL'];
-  if (external !== undefined && external.trim() !== '') {
-    const ping = await redisAnswers(external);
-    if (!ping.ok) throw new ServiceError('redis', `REDIS_URL=${external} is set but does not answer: ${ping.reason}`);
-    say(`using REDIS_URL=${external} (not starting a server)`);
-    return external;
-  }
-  if ((await redisAnswers(DEFAULT_REDIS_URL)).ok) {
-    say(`reusing the Redis server already answering on ${DEFAULT_REDIS_URL}`);
-    return DEFAULT_REDIS_URL;
-  }
+  const running = await alreadyAnswering(REDIS, say);
+  if (running !== null) return running;
   const server = findRedisServer(say);
   mkdirSync(STATE, { recursive: true });
   const started = Date.now();
@@ -510,17 +607,45 @@ async function redisUp(say: Say): Promise<string> {
   if (result.status !== 0) {
     throw new ServiceError('redis', `${server} failed to start (exit ${result.status}): ${`${result.stdout}${result.stderr}`.trim()}\n${tail(REDIS_LOG)}`);
   }
-  let lastReason = '';
-  while (Date.now() - started < REDIS_START_TIMEOUT_MS) {
-    const ping = await redisAnswers(DEFAULT_REDIS_URL);
-    if (ping.ok) {
-      say(`Redis answers on ${DEFAULT_REDIS_URL} after ${((Date.now() - started) / 1000).toFixed(1)}s`);
-      return DEFAULT_REDIS_URL;
-    }
-    lastReason = ping.reason;
-    await sleep(200);
+  const ping = await waitUntilAnswering(() => redisAnswers(DEFAULT_REDIS_URL), { everyMs: 200, timeoutMs: REDIS_START_TIMEOUT_MS });
+  if (!ping.ok) throw new ServiceError('redis', `server did not answer on ${DEFAULT_REDIS_URL} (${ping.reason}); last lines of ${REDIS_LOG}:\n${tail(REDIS_LOG)}`);
+  say(`Redis answers on ${DEFAULT_REDIS_URL} after ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  return DEFAULT_REDIS_URL;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chromium, for the browser (e2e) tests
+
+/** Where the browser tests look for Debian's chromium unless CHROMIUM_PATH says otherwise. */
+export const DEBIAN_CHROMIUM = '/usr/bin/chromium';
+
+export interface ChromiumOptions {
+  /** Where Debian's package puts it; tests move it. */
+  path?: string;
+  /** Default: apt-get (as root). Tests pass a stand-in. */
+  install?: (packages: string[], say: Say) => AptOutcome;
+}
+
+/**
+ * The browser the e2e tests drive: returns its path, installing Debian's chromium with apt-get first when it is missing
+ * (as for redis-server). A path set in CHROMIUM_PATH is only checked: it is someone else's browser.
+ */
+export function ensureChromium(say: Say, options: ChromiumOptions = {}): string {
+  const custom = process.env['CHROMIUM_PATH']?.trim() || undefined;
+  if (options.path === undefined && custom !== undefined) {
+    if (existsSync(custom)) return custom;
+    throw new ServiceError('chromium', `CHROMIUM_PATH=${custom} does not exist (point it at a Chromium executable, or unset it to use ${DEBIAN_CHROMIUM})`);
   }
-  throw new ServiceError('redis', `server did not answer on ${DEFAULT_REDIS_URL} (${lastReason}); last lines of ${REDIS_LOG}:\n${tail(REDIS_LOG)}`);
+  const path = options.path ?? DEBIAN_CHROMIUM;
+  if (existsSync(path)) return path;
+  say(`${path} is missing: installing Debian's chromium for the browser tests (first run only, a few minutes)`);
+  const started = Date.now();
+  const found = findOrInstall(() => (existsSync(path) ? path : null), ['chromium'], say, options.install);
+  if (found.path === null) {
+    throw new ServiceError('chromium', `${path} not found and not installed: ${found.reason}\nInstall Debian package chromium (apt-get install chromium), or set CHROMIUM_PATH to a Chromium executable`);
+  }
+  say(`installed ${path} in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  return path;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -543,8 +668,8 @@ export async function servicesDown(say: Say = (line) => console.log(line)): Prom
 }
 
 export async function servicesStatus(say: Say = (line) => console.log(line)): Promise<boolean> {
-  const brokers = process.env['KAFKA_BROKERS']?.trim() || DEFAULT_KAFKA_BROKERS;
-  const redisUrl = process.env['REDIS_URL']?.trim() || DEFAULT_REDIS_URL;
+  const brokers = addressOf(KAFKA);
+  const redisUrl = addressOf(REDIS);
   const kafka = await kafkaAnswers(brokers);
   const redis = await redisAnswers(redisUrl);
   const kafkaPid = readPid(KAFKA_PID);

@@ -1,6 +1,7 @@
 /**
- * `npm test`: brings Kafka and Redis up (scripts/services.ts), then runs every test file with
- * node:test, one file at a time, against those real services.
+ * `npm test`: sets up what the tests need (scripts/services.ts: Kafka and Redis up, and Debian's chromium installed
+ * for the browser tests when it is missing), then runs every test file with node:test, one file at a time, against
+ * those real services.
  *
  *   npm test                      all tests
  *   npm test -- libs/bus trends   only files whose path contains one of the words
@@ -14,7 +15,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { servicesUp } from './services';
+import { ensureChromium, servicesUp } from './services';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** A hung test must fail the run, not stall CI: 5 minutes per test (and per file), TEST_TIMEOUT_MS to change. */
@@ -107,6 +108,31 @@ function runNodeTest(files: string[], env: NodeJS.ProcessEnv, tapFile: string): 
   });
 }
 
+/**
+ * What the chosen files need besides node: Kafka and Redis for integration and e2e files (their addresses go into
+ * `env`), Debian's chromium for e2e files. Returns why the run cannot go on, or null when everything is there.
+ */
+async function setUp(files: string[], env: NodeJS.ProcessEnv): Promise<string | null> {
+  const reason = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+  if (files.some((file) => testKind(file) !== 'unit')) {
+    try {
+      const services = await servicesUp((line) => console.log(`[services] ${line}`));
+      env['KAFKA_BROKERS'] = services.kafkaBrokers;
+      env['REDIS_URL'] = services.redisUrl;
+    } catch (error) {
+      return `integration tests cannot run because a service did not start:\n${reason(error)}\n(people without Java can run unit tests only with SKIP_INTEGRATION=1; CI never does)`;
+    }
+  }
+  if (files.some((file) => testKind(file) === 'e2e')) {
+    try {
+      ensureChromium((line) => console.log(`[chromium] ${line}`));
+    } catch (error) {
+      return `browser tests cannot run without Chromium:\n${reason(error)}`;
+    }
+  }
+  return null;
+}
+
 async function main(argv: string[]): Promise<number> {
   const started = Date.now();
   const filters = argv.filter((arg) => arg.length > 0);
@@ -126,17 +152,11 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const env: NodeJS.ProcessEnv = { ...process.env };
-  if (files.some((file) => testKind(file) !== 'unit')) {
-    try {
-      const services = await servicesUp((line) => console.log(`[services] ${line}`));
-      env['KAFKA_BROKERS'] = services.kafkaBrokers;
-      env['REDIS_URL'] = services.redisUrl;
-    } catch (error) {
-      console.error(`integration tests cannot run because a service did not start:\n${error instanceof Error ? error.message : String(error)}`);
-      console.error('(people without Java can run unit tests only with SKIP_INTEGRATION=1; CI never does)');
-      console.log(`0 passed, ${files.length} failed, 0 skipped`);
-      return 1;
-    }
+  const notReady = await setUp(files, env);
+  if (notReady !== null) {
+    console.error(notReady);
+    console.log(`0 passed, ${files.length} failed, 0 skipped`);
+    return 1;
   }
 
   const counts: Record<Kind, number> = { unit: 0, integration: 0, e2e: 0 };

@@ -120,6 +120,18 @@ test('docker-compose.yml: Kafka in KRaft mode at the tested version, Redis 7, an
     assert.ok(spec?.depends_on?.['kafka'], `${app} must wait for Kafka`);
   }
 
+  // Each app's healthcheck asks the one ops endpoint, /healthz, on the port the app's own environment gives it.
+  const opsPortVariable: Record<string, string> = { ingester: 'METRICS_PORT', scorer: 'SCORER_METRICS_PORT', dashboard: 'PORT' };
+  const opsPorts: number[] = [];
+  for (const [app, variable] of Object.entries(opsPortVariable)) {
+    const port = Number(services[app]?.environment?.[variable]);
+    assert.ok(Number.isInteger(port) && port > 0, `${app}: ${variable} is not set to a port`);
+    opsPorts.push(port);
+    const check = JSON.stringify(services[app]?.healthcheck?.test ?? null);
+    assert.ok(check.includes(`http://127.0.0.1:${port}/healthz`), `${app}: the healthcheck does not ask /healthz on ${variable}=${port}: ${check}`);
+  }
+  assert.equal(new Set(opsPorts).size, opsPorts.length, `the apps' ops ports collide: ${opsPorts.join(', ')}`);
+
   const hostPorts = Object.values(services).flatMap((s) => (s.ports ?? []).map((p) => p.split(':')[0]));
   assert.equal(new Set(hostPorts).size, hostPorts.length, `host ports collide: ${hostPorts.join(', ')}`);
 });

@@ -1,16 +1,18 @@
 /**
  * scripts/services.ts for real: a private Kafka + Redis pair on free ports and in a temporary state
  * folder (the shared pair on 9092/6379 is left alone), started, reused, reported and stopped.
+ * And the chromium set-up `npm test` does for the browser tests, with apt-get stood in for.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { probeKafka } from '@moodstream/bus';
+import { DEBIAN_CHROMIUM, ServiceError, aptInstallCommands, ensureChromium, type AptOutcome } from '../scripts/services';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const state = mkdtempSync(join(tmpdir(), 'moodstream-services-test-'));
@@ -121,4 +123,63 @@ test('with KAFKA_BROKERS / REDIS_URL set, up starts nothing and says which servi
   assert.match(deadKafka.output, new RegExp(`^kafka: KAFKA_BROKERS=127\\.0\\.0\\.1:${ports.kafka} is set but does not answer: .*ECONNREFUSED`, 'm'));
   assert.equal(pidFrom('kafka.pid'), null, 'no broker was started');
   assert.equal(pidFrom('redis.pid'), null, 'no Redis was started');
+});
+
+test('chromium for the browser tests: one already there is used as it is; a missing one is installed with apt-get, and a failed install says why', () => {
+  const lines: string[] = [];
+  const say = (line: string): void => void lines.push(line);
+  const asked: string[][] = [];
+  const failingApt = (packages: string[]): AptOutcome => {
+    asked.push(packages);
+    return { ok: false, reason: `${aptInstallCommands(packages).install.join(' ')} failed (exit 100):\nE: Unable to locate package chromium` };
+  };
+
+  // Already installed: returned as it is, nothing run, nothing said.
+  assert.equal(ensureChromium(say, { path: process.execPath, install: failingApt }), process.execPath);
+  assert.deepEqual(asked, []);
+  assert.deepEqual(lines, []);
+
+  // What it would run as root.
+  assert.deepEqual(aptInstallCommands(['chromium']), {
+    update: ['apt-get', 'update', '-qq'],
+    install: ['apt-get', 'install', '-y', '-qq', '--no-install-recommends', 'chromium'],
+  });
+  assert.equal(DEBIAN_CHROMIUM, '/usr/bin/chromium', 'where the browser tests look for it');
+
+  // Missing, and apt fails: a progress line first, then an error with apt's own words and what to do.
+  const missing = join(state, 'bin', 'chromium');
+  assert.throws(
+    () => ensureChromium(say, { path: missing, install: failingApt }),
+    (error: unknown) =>
+      error instanceof ServiceError &&
+      error.service === 'chromium' &&
+      error.message.includes(`chromium: ${missing} not found and not installed: apt-get install -y -qq --no-install-recommends chromium failed (exit 100):`) &&
+      error.message.includes('E: Unable to locate package chromium') &&
+      error.message.includes('Install Debian package chromium'),
+  );
+  assert.deepEqual(asked, [['chromium']]);
+  assert.match(lines[0] ?? '', /is missing: installing Debian's chromium for the browser tests/);
+
+  // Missing, and apt succeeds.
+  lines.length = 0;
+  const installed = join(state, 'chromium');
+  const installingApt = (): AptOutcome => {
+    writeFileSync(installed, '');
+    return { ok: true };
+  };
+  assert.equal(ensureChromium(say, { path: installed, install: installingApt }), installed);
+  assert.match(lines.at(-1) ?? '', /^installed .+ in [\d.]+s$/);
+});
+
+test('chromium: a CHROMIUM_PATH that does not exist is an error, never an apt-get install', () => {
+  const before = process.env['CHROMIUM_PATH'];
+  process.env['CHROMIUM_PATH'] = join(state, 'elsewhere', 'chrome');
+  try {
+    assert.throws(() => ensureChromium(() => undefined), /^ServiceError: chromium: CHROMIUM_PATH=.*elsewhere\/chrome does not exist/);
+    process.env['CHROMIUM_PATH'] = process.execPath;
+    assert.equal(ensureChromium(() => undefined), process.execPath);
+  } finally {
+    if (before === undefined) delete process.env['CHROMIUM_PATH'];
+    else process.env['CHROMIUM_PATH'] = before;
+  }
 });

@@ -1,19 +1,13 @@
-import { backoffDelay, errorMessage, isRetriable, type Logger } from '@moodstream/core';
-import { decodeEvent, type EventOf, type EventTypeName } from '@moodstream/events';
-import type { BatchContext, BusRecord, ConsumerOptions, RawBusRecord } from './types';
-
-export interface RetryBackoff {
-  initialMs: number;
-  maxMs: number;
-}
-
-export const DEFAULT_RETRY_BACKOFF: RetryBackoff = { initialMs: 200, maxMs: 10_000 };
-export const DEFAULT_MAX_BATCH_SIZE = 100;
+import { AbortedError, errorMessage, isRetriable, retry, type Clock, type Logger } from '@moodstream/core';
+import type { EventOf, EventTypeName } from '@moodstream/events';
+import { decodeEvent } from './codec';
+import { RETRY_JITTER, type ResolvedConsumerOptions, type RetryBackoff } from './options';
+import type { BatchContext, BusRecord, RawBusRecord } from './types';
 
 export interface FetchedBatchSteps<N extends EventTypeName> {
   /** Records of one partition in offset order. */
   records: RawBusRecord[];
-  options: ConsumerOptions<N>;
+  options: ResolvedConsumerOptions<N>;
   context: BatchContext;
   /** Produces the record to the dead-letter topic; resolves once it is stored. */
   sendDeadLetter(record: RawBusRecord, reason: string): Promise<void>;
@@ -26,10 +20,14 @@ export interface FetchedBatchSteps<N extends EventTypeName> {
    * false after an abort or crash, or when the partition moved to another member.
    */
   mayCommit(): boolean;
-  /** Waits for a retry; may end early when the consumer stops. */
-  sleep(ms: number): Promise<void>;
   backoff: RetryBackoff;
+  /** The clock redelivery backoffs wait on. */
+  clock: Clock;
+  /** The consumer's: fires on stop, abort or crash and cuts a redelivery backoff short. */
+  signal: AbortSignal;
   logger: Logger;
+  /** For the backoff's jitter; tests pin it. */
+  random?: () => number;
 }
 
 export type FetchedBatchOutcome = { kind: 'done' } | { kind: 'interrupted' } | { kind: 'crashed'; error: unknown };
@@ -76,32 +74,62 @@ export async function processFetchedBatch<N extends EventTypeName>(steps: Fetche
     options.onDeadLetter?.(decoded.reason, { topic: record.topic, partition: record.partition, offset: record.offset });
   }
 
-  const size = Math.max(1, options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE);
+  const size = options.maxBatchSize;
   if (valid.length === 0) return (await commitOrInterrupt(steps, nextOffset(last.offset))) ? { kind: 'done' } : { kind: 'interrupted' };
   for (let start = 0; start < valid.length; start += size) {
     const chunk = valid.slice(start, start + size);
     const isLastChunk = start + size >= valid.length;
     // The last chunk also covers dead letters that trail it.
     const commitTo = nextOffset(isLastChunk ? last.offset : (chunk.at(-1) as BusRecord<unknown>).offset);
-    for (let attempt = 0; ; attempt++) {
-      if (!steps.shouldContinue()) return { kind: 'interrupted' };
-      try {
-        await options.handler(chunk, steps.context);
-        break;
-      } catch (error) {
-        if (!isRetriable(error)) return { kind: 'crashed', error };
-        const delay = backoffDelay(attempt, steps.backoff.initialMs, steps.backoff.maxMs, 0.2);
-        logger.warn(
-          { err: error, topic: chunk[0]?.topic, partition: chunk[0]?.partition, attempt: attempt + 1, delayMs: delay },
-          `handler failed with a retriable error; redelivering the batch: ${errorMessage(error)}`,
-        );
-        await steps.sleep(delay);
-        await steps.context.heartbeat().catch(() => undefined);
-      }
-    }
+    const handled = await handleWithRedelivery(steps, chunk);
+    if (handled !== 'done') return handled;
     if (!steps.mayCommit() || !(await commitOrInterrupt(steps, commitTo))) return { kind: 'interrupted' };
   }
   return { kind: 'done' };
+}
+
+/**
+ * Hands one chunk to the handler; a retriable failure redelivers the same chunk after a backoff on the consumer's
+ * clock, for as long as the consumer runs and owns the partition. A stop (the signal) ends the backoff at once.
+ */
+async function handleWithRedelivery<N extends EventTypeName>(
+  steps: FetchedBatchSteps<N>,
+  chunk: BusRecord<EventOf<N>>[],
+): Promise<'done' | FetchedBatchOutcome> {
+  const { options, context, logger } = steps;
+  if (!steps.shouldContinue()) return { kind: 'interrupted' };
+  try {
+    await retry(
+      async (attempt) => {
+        if (attempt > 0) {
+          // The partition may have moved, or the consumer begun stopping, while we waited.
+          if (!steps.shouldContinue()) throw new AbortedError('the partition moved or the consumer stopped during a backoff');
+          await context.heartbeat().catch(() => undefined);
+        }
+        await options.handler(chunk, context);
+      },
+      {
+        retries: Infinity,
+        initialDelayMs: steps.backoff.initialMs,
+        maxDelayMs: steps.backoff.maxMs,
+        jitter: RETRY_JITTER,
+        ...(steps.random === undefined ? {} : { random: steps.random }),
+        shouldRetry: (error) => isRetriable(error) && steps.shouldContinue(),
+        onRetry: (error, attempt, delayMs) =>
+          logger.warn(
+            { err: error, topic: chunk[0]?.topic, partition: chunk[0]?.partition, attempt, delayMs },
+            `handler failed with a retriable error; redelivering the batch: ${errorMessage(error)}`,
+          ),
+        clock: steps.clock,
+        signal: steps.signal,
+      },
+    );
+    return 'done';
+  } catch (error) {
+    // Retriable failures end only because the consumer stopped or lost the partition: someone gets the records again.
+    if (isRetriable(error) || (error instanceof AbortedError && !steps.shouldContinue())) return { kind: 'interrupted' };
+    return { kind: 'crashed', error };
+  }
 }
 
 /** A failed commit (typically a rebalance racing it) only means the records will be seen again. */

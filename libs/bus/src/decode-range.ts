@@ -1,4 +1,5 @@
-import { decodeEvent, type EventOf, type EventTypeName } from '@moodstream/events';
+import type { EventOf, EventTypeName } from '@moodstream/events';
+import { decodeEvent } from './codec';
 import type { BusRecord, RawBusRecord, TimeRangeOptions } from './types';
 
 /** Turns raw record batches into parsed ones; a record that fails parsing is reported and skipped. */

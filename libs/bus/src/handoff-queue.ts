@@ -2,6 +2,9 @@
  * Hands items from a push-style source (a kafkajs eachBatch callback) to a pull-style reader
  * (an async iterator), one at a time: `push` resolves only when the reader took the item, so a
  * slow reader slows the source down instead of piling records up in memory.
+ *
+ * Kept by hand: node:stream and events.on buffer ahead of the reader and leave a waiting writer hanging when the
+ * reader leaves early, and no maintained package offers this rendezvous without either.
  */
 export class HandoffQueue<T> implements AsyncIterable<T> {
   private readonly items: { item: T; taken: () => void }[] = [];

@@ -1,4 +1,5 @@
 import { HEADERS, type Headers } from '@moodstream/events';
+import type { RawBusRecord, RawMessage } from './types';
 
 /** kafkajs hands headers over as Buffers (or arrays of them); the bus speaks plain strings. */
 export function headersToStrings(raw: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined): Headers {
@@ -28,4 +29,9 @@ export function deadLetterHeaders(
     [HEADERS.dlqSourcePartition]: String(source.partition),
     [HEADERS.dlqSourceOffset]: source.offset,
   };
+}
+
+/** The record as it goes to the dead-letter topic: same key, bytes and time, the dead-letter headers added. */
+export function deadLetterMessage(record: RawBusRecord, reason: string): RawMessage {
+  return { key: record.key, value: record.value, timestamp: record.timestamp, headers: deadLetterHeaders(record.headers, reason, record) };
 }

@@ -1,7 +1,8 @@
 export * from './types';
+export * from './codec';
 export * from './errors';
 export * from './probe';
 export { createBus, type CreateBusOptions } from './create-bus';
 export { createKafkaBus, type KafkaBus, type KafkaBusOptions } from './kafka-bus';
 export { createMemoryBus, type MemoryBusOptions } from './memory-bus';
-export type { RetryBackoff } from './batch-processing';
+export type { RetryBackoff } from './options';

@@ -9,45 +9,21 @@ import {
   type KafkaMessage,
   type Producer as KafkaJsProducer,
 } from 'kafkajs';
-import { createLogger, errorMessage, type Logger } from '@moodstream/core';
-import { encodeEvent, type EventOf, type EventTypeName } from '@moodstream/events';
-import { DEFAULT_RETRY_BACKOFF, processFetchedBatch, type FetchedBatchOutcome, type RetryBackoff } from './batch-processing';
+import { errorMessage, sleep, type Logger } from '@moodstream/core';
+import type { EventOf, EventTypeName } from '@moodstream/events';
+import { processFetchedBatch } from './batch-processing';
+import { ConsumerLifecycle } from './consumer-lifecycle';
 import { decodeRange } from './decode-range';
+import { encodeMessages } from './encode-messages';
 import { BusClosedError, BusError, wrapKafkaError } from './errors';
 import { HandoffQueue } from './handoff-queue';
-import { deadLetterHeaders, headersToStrings } from './headers';
+import { deadLetterMessage, headersToStrings } from './headers';
 import { kafkaLogCreator } from './kafka-logger';
+import { resolveConsumerOptions, resolveKafkaBusOptions, type KafkaBusOptions, type ResolvedConsumerOptions, type ResolvedKafkaBusOptions } from './options';
 import { TopicNaming } from './topic-naming';
-import type {
-  BatchContext,
-  Bus,
-  BusRecord,
-  Consumer,
-  ConsumerOptions,
-  EventInput,
-  OutgoingMessage,
-  Producer,
-  RawBusRecord,
-  RawMessage,
-  RawTimeRangeOptions,
-  TimeRangeOptions,
-} from './types';
+import type { Bus, BusRecord, Consumer, ConsumerOptions, EventInput, OutgoingMessage, Producer, RawBusRecord, RawMessage, RawTimeRangeOptions, TimeRangeOptions } from './types';
 
-export interface KafkaBusOptions {
-  brokers: string[];
-  clientId: string;
-  logger?: Logger;
-  /** Prepended to every topic name and group id, so several deployments or tests can share a cluster. */
-  topicPrefix?: string;
-  /** Backoff between redeliveries of a batch whose handler failed with a retriable error. */
-  retryBackoff?: RetryBackoff;
-  /** How long an idle fetch waits on the broker for new records (also bounds how fast `start()` returns). */
-  maxWaitTimeMs?: number;
-  /** Partitions for topics `ensureTopics` creates without an explicit count. */
-  defaultPartitions?: number;
-  /** How long `start()` waits to join the group. */
-  joinTimeoutMs?: number;
-}
+export type { KafkaBusOptions } from './options';
 
 /** The Kafka bus, with the few cluster-admin extras tests and tools need. */
 export interface KafkaBus extends Bus {
@@ -76,18 +52,13 @@ class KafkaProducer implements Producer {
   ) {}
 
   async send<N extends EventTypeName>(topic: string, type: N, messages: OutgoingMessage<EventInput<N>>[]): Promise<void> {
-    // Validate the whole list first: nothing of a list with one bad event is produced.
-    const records = messages.map((message) => {
-      const event = encodeEvent(type, message.value);
-      return { key: message.key, value: event.value, timestamp: message.timestamp, headers: { ...message.headers, ...event.headers } };
-    });
-    await this.sendRaw(topic, records);
+    await this.sendRaw(topic, encodeMessages(type, messages));
   }
 
   async sendRaw(topic: string, messages: RawMessage[]): Promise<void> {
     this.bus.assertOpen(`produce to ${topic}`);
     if (messages.length === 0) return;
-    const now = Date.now();
+    const now = this.bus.options.clock.now();
     try {
       await this.producer.send({
         topic: this.bus.naming.physical(topic),
@@ -110,33 +81,26 @@ class KafkaProducer implements Producer {
   }
 }
 
-type ConsumerState = 'idle' | 'running' | 'stopping' | 'stopped' | 'aborted' | 'crashed';
-
 class KafkaConsumer<N extends EventTypeName> implements Consumer {
-  private state: ConsumerState = 'idle';
+  private readonly lifecycle: ConsumerLifecycle;
   private readonly consumer: KafkaJsConsumer;
   private readonly groupId: string;
   private readonly logger: Logger;
-  private readonly aborted: Promise<'aborted'>;
-  private signalAbort: () => void = () => undefined;
-  private wake: (() => void) | null = null;
   private disconnecting: Promise<void> | null = null;
 
   constructor(
     private readonly bus: KafkaBusImpl,
-    private readonly options: ConsumerOptions<N>,
+    private readonly options: ResolvedConsumerOptions<N>,
   ) {
+    this.lifecycle = new ConsumerLifecycle(options.groupId);
     this.groupId = bus.naming.group(options.groupId);
     this.logger = bus.logger.child({ groupId: options.groupId });
-    this.aborted = new Promise((resolve) => {
-      this.signalAbort = () => resolve('aborted');
-    });
-    const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
+    const sessionTimeout = options.sessionTimeoutMs;
     this.consumer = bus.kafka.consumer({
       groupId: this.groupId,
       sessionTimeout,
       heartbeatInterval: Math.max(500, Math.min(3_000, Math.floor(sessionTimeout / 5))),
-      maxWaitTimeInMs: bus.maxWaitTimeMs,
+      maxWaitTimeInMs: bus.options.maxWaitTimeMs,
       allowAutoTopicCreation: true,
       retry: { retries: 8 },
     });
@@ -145,21 +109,20 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
         this.logger.warn({ err: payload.error }, 'kafka consumer failed; kafkajs restarts it');
         return;
       }
-      if (this.state === 'running') this.crash(wrapKafkaError(`consumer of group ${options.groupId}`, payload.error));
+      if (this.lifecycle.running) this.crash(wrapKafkaError(`consumer of group ${options.groupId}`, payload.error));
     });
   }
 
   async start(): Promise<void> {
-    if (this.state !== 'idle') throw new BusError('BUS_CONSUMER_STATE', `consumer of group ${this.options.groupId} was already started`);
     this.bus.assertOpen('consumer.start');
-    this.state = 'running';
+    this.lifecycle.start();
     this.bus.trackConsumer(this);
     const ready = this.joinedAndFetching();
     try {
       await this.consumer.connect();
       await this.consumer.subscribe({
         topics: this.options.topics.map((t) => this.bus.naming.physical(t)),
-        fromBeginning: this.options.fromBeginning ?? false,
+        fromBeginning: this.options.fromBeginning,
       });
       await this.consumer.run({
         autoCommit: false,
@@ -170,7 +133,8 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
       await ready.promise;
     } catch (error) {
       ready.cancel();
-      this.state = 'crashed';
+      // A stop() during start-up is not a crash: it finishes the stop itself.
+      if (this.lifecycle.running) this.lifecycle.crash();
       await this.disconnect();
       throw wrapKafkaError(`starting a consumer of group ${this.options.groupId} on ${this.options.topics.join(', ')}`, error);
     }
@@ -182,10 +146,10 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
    */
   private joinedAndFetching(): { promise: Promise<void>; cancel: () => void } {
     const removers: (() => void)[] = [];
-    let timer: NodeJS.Timeout | undefined;
+    const settled = new AbortController();
     const cancel = (): void => {
       for (const remove of removers.splice(0)) remove();
-      if (timer !== undefined) clearTimeout(timer);
+      settled.abort();
     };
     const promise = new Promise<void>((resolve, reject) => {
       let joined = false;
@@ -199,53 +163,50 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
           resolve();
         }),
       );
-      const timeoutMs = this.bus.joinTimeoutMs;
-      timer = setTimeout(() => {
+      const timeoutMs = this.bus.options.joinTimeoutMs;
+      // The wait ends early once joined (or given up), and when the consumer is stopped meanwhile.
+      void sleep(timeoutMs, { clock: this.bus.options.clock, signal: AbortSignal.any([settled.signal, this.lifecycle.signal]) }).then((slept) => {
+        if (settled.signal.aborted) return;
         cancel();
-        reject(new BusError('BUS_JOIN_TIMEOUT', `did not join group ${this.options.groupId} within ${timeoutMs} ms`, { retriable: true }));
-      }, timeoutMs);
+        reject(
+          slept
+            ? new BusError('BUS_JOIN_TIMEOUT', `did not join group ${this.options.groupId} within ${timeoutMs} ms`)
+            : new BusError('BUS_CONSUMER_STATE', `consumer of group ${this.options.groupId} was stopped before it joined`),
+        );
+      });
     });
     return { promise, cancel };
   }
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
-    if (this.state !== 'running') return;
+    if (!this.lifecycle.running) return;
     const logicalTopic = this.bus.naming.logical(batch.topic);
-    const isStopping = (): boolean => this.state !== 'running';
-    const context: BatchContext = {
-      get stopping() {
-        return isStopping();
-      },
-      heartbeat: () => heartbeat(),
-    };
-    const processing = processFetchedBatch({
-      records: batch.messages.map((m) => toRawRecord(logicalTopic, batch.partition, m)),
-      options: this.options,
-      context,
-      backoff: this.bus.retryBackoff,
-      logger: this.logger,
-      sendDeadLetter: (record, reason) =>
-        this.bus.produceInternal(this.options.deadLetterTopic, [
-          { key: record.key, value: record.value, timestamp: record.timestamp, headers: deadLetterHeaders(record.headers, reason, record) },
-        ]),
-      shouldContinue: () => this.state === 'running' && isRunning() && !isStale(),
-      mayCommit: () => (this.state === 'running' || this.state === 'stopping') && !isStale(),
-      commit: async (next) => {
-        resolveOffset((BigInt(next) - 1n).toString());
-        await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
-      },
-      sleep: (ms) => this.interruptibleSleep(ms),
-    });
     // An abort must not wait for a hung handler: leave its batch behind, uncommitted.
-    const outcome: FetchedBatchOutcome | 'aborted' = await Promise.race([processing, this.aborted]);
+    const outcome = await this.lifecycle.untilAborted(
+      processFetchedBatch({
+        records: batch.messages.map((m) => toRawRecord(logicalTopic, batch.partition, m)),
+        options: this.options,
+        context: this.lifecycle.context(() => heartbeat()),
+        backoff: this.bus.options.retryBackoff,
+        clock: this.bus.options.clock,
+        signal: this.lifecycle.signal,
+        logger: this.logger,
+        sendDeadLetter: (record, reason) => this.bus.produceInternal(this.options.deadLetterTopic, [deadLetterMessage(record, reason)]),
+        shouldContinue: () => this.lifecycle.running && isRunning() && !isStale(),
+        mayCommit: () => this.lifecycle.mayCommit && !isStale(),
+        commit: async (next) => {
+          resolveOffset((BigInt(next) - 1n).toString());
+          await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
+        },
+      }),
+    );
     if (outcome === 'aborted') return;
     if (outcome.kind === 'crashed') this.crash(outcome.error);
   }
 
   private crash(error: unknown): void {
-    if (this.state === 'crashed' || this.state === 'aborted' || this.state === 'stopped') return;
-    this.state = 'crashed';
+    if (!this.lifecycle.crash()) return;
     this.logger.error({ err: error }, `consumer stopped after a non-retriable error: ${errorMessage(error)}`);
     // Not awaited here: kafkajs's disconnect waits for the running eachBatch, which called us.
     void this.disconnect().then(() => {
@@ -262,20 +223,17 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
   }
 
   async stop(): Promise<void> {
-    if (this.state === 'idle') {
-      this.state = 'stopped';
-      return;
-    }
-    if (this.state === 'running') this.state = 'stopping';
-    this.wake?.();
+    const neverStarted = this.lifecycle.state === 'idle';
+    this.lifecycle.beginStop();
+    if (neverStarted) return;
     await this.disconnect();
-    if (this.state === 'stopping') this.state = 'stopped';
+    this.lifecycle.finishStop();
   }
 
   async abort(): Promise<void> {
-    if (this.state === 'running' || this.state === 'stopping') this.state = 'aborted';
-    this.signalAbort();
-    this.wake?.();
+    const neverStarted = this.lifecycle.state === 'idle';
+    this.lifecycle.abort();
+    if (neverStarted) return;
     await this.disconnect();
   }
 
@@ -299,47 +257,28 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
       throw wrapKafkaError(`measuring the lag of group ${this.options.groupId}`, error);
     }
   }
-
-  private interruptibleSleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.wake = null;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wake = done;
-    });
-  }
 }
 
 class KafkaBusImpl implements KafkaBus {
   readonly kind = 'kafka' as const;
   readonly kafka: Kafka;
+  /** Validated, with every default applied (options.ts). */
+  readonly options: ResolvedKafkaBusOptions;
   readonly logger: Logger;
   readonly naming: TopicNaming;
-  readonly retryBackoff: RetryBackoff;
-  readonly maxWaitTimeMs: number;
-  readonly joinTimeoutMs: number;
   readonly brokers: readonly string[];
-  private readonly defaultPartitions: number;
-  private readonly clientId: string;
   private adminClient: Promise<Admin> | null = null;
   private internalProducer: Promise<KafkaProducer> | null = null;
   private readonly producers = new Set<KafkaProducer>();
   private readonly consumers = new Set<Consumer>();
   private closed = false;
 
-  constructor(options: KafkaBusOptions) {
-    if (options.brokers.length === 0) throw new BusError('BUS_CONFIG', 'createKafkaBus needs at least one broker address');
-    this.brokers = [...options.brokers];
-    this.clientId = options.clientId;
-    this.logger = (options.logger ?? createLogger('moodstream-bus', { level: 'warn' })).child({ bus: 'kafka' });
-    this.naming = new TopicNaming(options.topicPrefix ?? '');
-    this.retryBackoff = options.retryBackoff ?? DEFAULT_RETRY_BACKOFF;
-    this.maxWaitTimeMs = options.maxWaitTimeMs ?? 1_000;
-    this.joinTimeoutMs = options.joinTimeoutMs ?? 60_000;
-    this.defaultPartitions = options.defaultPartitions ?? 3;
+  constructor(input: KafkaBusOptions) {
+    const options = resolveKafkaBusOptions(input);
+    this.options = options;
+    this.brokers = options.brokers;
+    this.logger = options.logger;
+    this.naming = new TopicNaming(options.topicPrefix);
     this.kafka = new Kafka({
       clientId: options.clientId,
       brokers: [...this.brokers],
@@ -418,7 +357,7 @@ class KafkaBusImpl implements KafkaBus {
 
   consumer<N extends EventTypeName>(options: ConsumerOptions<N>): Consumer {
     this.assertOpen('consumer');
-    return new KafkaConsumer(this, options);
+    return new KafkaConsumer(this, resolveConsumerOptions(options));
   }
 
   async ensureTopics(topics: { name: string; partitions?: number }[]): Promise<void> {
@@ -427,7 +366,7 @@ class KafkaBusImpl implements KafkaBus {
     try {
       await admin.createTopics({
         waitForLeaders: true,
-        topics: topics.map((t) => ({ topic: this.naming.physical(t.name), numPartitions: t.partitions ?? this.defaultPartitions })),
+        topics: topics.map((t) => ({ topic: this.naming.physical(t.name), numPartitions: t.partitions ?? this.options.defaultPartitions })),
       });
     } catch (error) {
       throw wrapKafkaError(`creating topics ${topics.map((t) => t.name).join(', ')}`, error);
@@ -489,8 +428,8 @@ class KafkaBusImpl implements KafkaBus {
     }
     if (ranges.size === 0) return;
 
-    const groupId = this.naming.group(`${this.clientId}.read-by-time.${randomUUID()}`);
-    const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: this.maxWaitTimeMs, retry: { retries: 8 } });
+    const groupId = this.naming.group(`${this.options.clientId}.read-by-time.${randomUUID()}`);
+    const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: this.options.maxWaitTimeMs, retry: { retries: 8 } });
     const queue = new HandoffQueue<RawBusRecord[]>();
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) queue.fail(wrapKafkaError(`reading ${options.topic} by time`, payload.error));

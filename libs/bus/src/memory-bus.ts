@@ -1,41 +1,17 @@
-import { createLogger, type Logger } from '@moodstream/core';
-import { encodeEvent, type EventOf, type EventTypeName, type Headers } from '@moodstream/events';
-import {
-  DEFAULT_RETRY_BACKOFF,
-  processFetchedBatch,
-  type FetchedBatchOutcome,
-  type RetryBackoff,
-} from './batch-processing';
+import type { Logger } from '@moodstream/core';
+import type { EventOf, EventTypeName, Headers } from '@moodstream/events';
+import { processFetchedBatch } from './batch-processing';
+import { ConsumerLifecycle } from './consumer-lifecycle';
+import { decodeRange } from './decode-range';
+import { encodeMessages } from './encode-messages';
 import { BusClosedError, BusError } from './errors';
-import { deadLetterHeaders } from './headers';
+import { deadLetterMessage } from './headers';
+import { resolveConsumerOptions, resolveMemoryBusOptions, type MemoryBusOptions, type ResolvedConsumerOptions, type ResolvedMemoryBusOptions } from './options';
 import { partitionForKey } from './partitioner';
 import { TopicNaming } from './topic-naming';
-import type {
-  BatchContext,
-  Bus,
-  BusRecord,
-  Consumer,
-  ConsumerOptions,
-  EventInput,
-  OutgoingMessage,
-  Producer,
-  RawBusRecord,
-  RawMessage,
-  RawTimeRangeOptions,
-  TimeRangeOptions,
-} from './types';
-import { decodeRange } from './decode-range';
+import type { Bus, BusRecord, Consumer, ConsumerOptions, EventInput, OutgoingMessage, Producer, RawBusRecord, RawMessage, RawTimeRangeOptions, TimeRangeOptions } from './types';
 
-export interface MemoryBusOptions {
-  logger?: Logger;
-  /** Prepended to every topic name and group id, as with the Kafka bus. */
-  topicPrefix?: string;
-  /** Partitions of topics created implicitly (by a produce or a subscription); Kafka's num.partitions. */
-  defaultPartitions?: number;
-  retryBackoff?: RetryBackoff;
-  /** Most records handed from one partition to one batch-processing round. */
-  fetchSize?: number;
-}
+export type { MemoryBusOptions } from './options';
 
 interface StoredRecord {
   offset: number;
@@ -61,11 +37,6 @@ interface GroupMember {
   stop(): Promise<void>;
 }
 
-/**
- * One consumer group: members, the committed offset of each partition, and who owns which
- * partition. Assignment is recomputed on every join and leave; a member keeps partitions it
- * already had, so a rebalance only moves what must move.
- */
 function toBusRecord(logicalTopic: string, partition: number, record: StoredRecord): RawBusRecord {
   return {
     topic: logicalTopic,
@@ -78,6 +49,12 @@ function toBusRecord(logicalTopic: string, partition: number, record: StoredReco
   };
 }
 
+/**
+ * One consumer group: members, the committed offset of each partition, and who owns which partition. Every join and
+ * leave recomputes the assignment round-robin (like Kafka's eager round-robin assignor, not a sticky one), so a
+ * rebalance may move more partitions than strictly needed; only a partition whose owner changed is handed over
+ * (`assign` restarts it from the committed offset), the others keep their member and position.
+ */
 class MemoryGroup {
   readonly members: GroupMember[] = [];
   readonly committed = new Map<string, number>();
@@ -124,17 +101,7 @@ class MemoryProducer implements Producer {
   constructor(private readonly bus: MemoryBusImpl) {}
 
   async send<N extends EventTypeName>(topic: string, type: N, messages: OutgoingMessage<EventInput<N>>[]): Promise<void> {
-    // Validate the whole list first: nothing of a list with one bad event is produced.
-    const encoded = messages.map((message) => ({ message, event: encodeEvent(type, message.value) }));
-    this.bus.append(
-      topic,
-      encoded.map(({ message, event }) => ({
-        key: message.key,
-        value: event.value,
-        timestamp: message.timestamp,
-        headers: { ...message.headers, ...event.headers },
-      })),
-    );
+    this.bus.append(topic, encodeMessages(type, messages));
   }
 
   async sendRaw(topic: string, messages: RawMessage[]): Promise<void> {
@@ -144,69 +111,55 @@ class MemoryProducer implements Producer {
   async close(): Promise<void> {}
 }
 
-type MemberState = 'idle' | 'running' | 'stopping' | 'stopped' | 'aborted' | 'crashed';
-
 class MemoryConsumer<N extends EventTypeName> implements Consumer, GroupMember {
   readonly physicalTopics: string[];
-  private state: MemberState = 'idle';
+  private readonly lifecycle: ConsumerLifecycle;
   private readonly positions = new Map<string, { topic: string; partition: number; offset: number }>();
   private loop: Promise<void> | null = null;
+  /** Ends the wait for new records (a produce, a rebalance, a stop). */
   private wake: (() => void) | null = null;
-  private abortSignal: (() => void) | null = null;
-  private readonly aborted: Promise<'aborted'>;
   private readonly group: MemoryGroup;
   private readonly logger: Logger;
-  private readonly context: BatchContext;
 
   constructor(
     private readonly bus: MemoryBusImpl,
-    private readonly options: ConsumerOptions<N>,
+    private readonly options: ResolvedConsumerOptions<N>,
   ) {
+    this.lifecycle = new ConsumerLifecycle(options.groupId);
     this.physicalTopics = options.topics.map((t) => bus.naming.physical(t));
     this.group = bus.group(bus.naming.group(options.groupId));
     this.logger = bus.logger.child({ groupId: options.groupId });
-    this.aborted = new Promise((resolve) => {
-      this.abortSignal = () => resolve('aborted');
-    });
-    const isStopping = (): boolean => this.state !== 'running';
-    this.context = {
-      get stopping() {
-        return isStopping();
-      },
-      heartbeat: async () => undefined,
-    };
   }
 
   /** Called by the group when a partition becomes this member's. */
   assign(topic: string, partition: number, committed: number | undefined): void {
     const end = this.bus.topic(topic).partitions[partition]?.length ?? 0;
-    const offset = committed ?? (this.options.fromBeginning === true ? 0 : end);
+    const offset = committed ?? (this.options.fromBeginning ? 0 : end);
     this.positions.set(tpKey(topic, partition), { topic, partition, offset });
   }
 
   async start(): Promise<void> {
-    if (this.state !== 'idle') throw new BusError('BUS_CONSUMER_STATE', `consumer of group ${this.options.groupId} was already started`);
     this.bus.assertOpen('consumer.start');
+    this.lifecycle.start();
     for (const topic of this.physicalTopics) this.bus.topic(topic);
-    this.state = 'running';
     this.bus.consumers.add(this);
     this.group.join(this);
     this.loop = this.run();
   }
 
   async stop(): Promise<void> {
-    if (this.state === 'running') this.state = 'stopping';
+    this.lifecycle.beginStop();
     this.wake?.();
     await this.loop;
-    this.leave('stopped');
+    this.leave();
+    this.lifecycle.finishStop();
   }
 
   async abort(): Promise<void> {
-    if (this.state === 'running' || this.state === 'stopping') this.state = 'aborted';
-    this.abortSignal?.();
+    this.lifecycle.abort();
     this.wake?.();
     await this.loop;
-    this.leave('aborted');
+    this.leave();
   }
 
   async lag(): Promise<number> {
@@ -224,9 +177,8 @@ class MemoryConsumer<N extends EventTypeName> implements Consumer, GroupMember {
     this.wake?.();
   }
 
-  private leave(finalState: MemberState): void {
+  private leave(): void {
     if (this.bus.consumers.delete(this)) this.group.leave(this);
-    if (this.state !== 'crashed' && this.state !== 'aborted') this.state = finalState;
     this.positions.clear();
   }
 
@@ -239,7 +191,7 @@ class MemoryConsumer<N extends EventTypeName> implements Consumer, GroupMember {
       // Rotate so one busy partition cannot starve the others.
       this.positions.delete(tpKey(position.topic, position.partition));
       this.positions.set(tpKey(position.topic, position.partition), position);
-      const slice = stored.slice(position.offset, position.offset + this.bus.fetchSize);
+      const slice = stored.slice(position.offset, position.offset + this.bus.options.fetchSize);
       return {
         topic: position.topic,
         partition: position.partition,
@@ -250,7 +202,7 @@ class MemoryConsumer<N extends EventTypeName> implements Consumer, GroupMember {
   }
 
   private async run(): Promise<void> {
-    while (this.state === 'running') {
+    while (this.lifecycle.running) {
       const fetched = this.nextFetch();
       if (fetched === null) {
         await new Promise<void>((resolve) => {
@@ -261,33 +213,31 @@ class MemoryConsumer<N extends EventTypeName> implements Consumer, GroupMember {
       }
       const { topic, partition } = fetched;
       const owns = (): boolean => this.group.owns(this, topic, partition);
-      const processing = processFetchedBatch({
-        records: fetched.records,
-        options: this.options,
-        context: this.context,
-        backoff: this.bus.retryBackoff,
-        logger: this.logger,
-        sendDeadLetter: async (record, reason) => {
-          this.bus.append(this.options.deadLetterTopic, [
-            { key: record.key, value: record.value, timestamp: record.timestamp, headers: deadLetterHeaders(record.headers, reason, record) },
-          ]);
-        },
-        shouldContinue: () => this.state === 'running' && owns(),
-        mayCommit: () => (this.state === 'running' || this.state === 'stopping') && owns(),
-        commit: async (next) => {
-          // A member that lost the partition in a rebalance may not commit for it (Kafka rejects it too).
-          if (!owns()) throw new BusError('BUS_NOT_OWNER', `partition ${topic}/${partition} moved to another member`, { retriable: true });
-          this.group.committed.set(tpKey(topic, partition), Number(next));
-          const position = this.positions.get(tpKey(topic, partition));
-          if (position !== undefined) position.offset = Number(next);
-        },
-        sleep: (ms) => this.interruptibleSleep(ms),
-      });
-      const outcome: FetchedBatchOutcome | 'aborted' = await Promise.race([processing, this.aborted]);
+      const outcome = await this.lifecycle.untilAborted(
+        processFetchedBatch({
+          records: fetched.records,
+          options: this.options,
+          context: this.lifecycle.context(async () => undefined),
+          backoff: this.bus.options.retryBackoff,
+          clock: this.bus.options.clock,
+          signal: this.lifecycle.signal,
+          logger: this.logger,
+          sendDeadLetter: async (record, reason) => this.bus.append(this.options.deadLetterTopic, [deadLetterMessage(record, reason)]),
+          shouldContinue: () => this.lifecycle.running && owns(),
+          mayCommit: () => this.lifecycle.mayCommit && owns(),
+          commit: async (next) => {
+            // A member that lost the partition in a rebalance may not commit for it (Kafka rejects it too).
+            if (!owns()) throw new BusError('BUS_NOT_OWNER', `partition ${topic}/${partition} moved to another member`);
+            this.group.committed.set(tpKey(topic, partition), Number(next));
+            const position = this.positions.get(tpKey(topic, partition));
+            if (position !== undefined) position.offset = Number(next);
+          },
+        }),
+      );
       if (outcome === 'aborted') return;
       if (outcome.kind === 'crashed') {
-        this.state = 'crashed';
-        this.leave('crashed');
+        this.lifecycle.crash();
+        this.leave();
         this.logger.error({ err: outcome.error }, 'consumer stopped: the handler failed with a non-retriable error');
         this.options.onCrash?.(outcome.error);
         return;
@@ -301,40 +251,23 @@ class MemoryConsumer<N extends EventTypeName> implements Consumer, GroupMember {
       await new Promise((resolve) => setImmediate(resolve));
     }
   }
-
-  private interruptibleSleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake = null;
-        resolve();
-      }, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        this.wake = null;
-        resolve();
-      };
-    });
-  }
 }
 
 class MemoryBusImpl implements Bus {
   readonly kind = 'memory' as const;
+  /** Validated, with every default applied (options.ts). */
+  readonly options: ResolvedMemoryBusOptions;
   readonly logger: Logger;
   readonly naming: TopicNaming;
-  readonly retryBackoff: RetryBackoff;
-  readonly fetchSize: number;
   readonly consumers = new Set<GroupMember>();
   private readonly topics = new Map<string, MemoryTopic>();
   private readonly groups = new Map<string, MemoryGroup>();
-  private readonly defaultPartitions: number;
   private closed = false;
 
-  constructor(options: MemoryBusOptions) {
-    this.logger = (options.logger ?? createLogger('moodstream-bus', { level: 'warn' })).child({ bus: 'memory' });
-    this.naming = new TopicNaming(options.topicPrefix ?? '');
-    this.retryBackoff = options.retryBackoff ?? DEFAULT_RETRY_BACKOFF;
-    this.fetchSize = options.fetchSize ?? 500;
-    this.defaultPartitions = options.defaultPartitions ?? 3;
+  constructor(input: MemoryBusOptions) {
+    this.options = resolveMemoryBusOptions(input);
+    this.logger = this.options.logger;
+    this.naming = new TopicNaming(this.options.topicPrefix);
   }
 
   assertOpen(what: string): void {
@@ -342,7 +275,7 @@ class MemoryBusImpl implements Bus {
   }
 
   /** Topics spring into existence on first use, like a broker with auto.create.topics.enable. */
-  topic(physicalName: string, partitions = this.defaultPartitions): MemoryTopic {
+  topic(physicalName: string, partitions = this.options.defaultPartitions): MemoryTopic {
     let topic = this.topics.get(physicalName);
     if (topic === undefined) {
       topic = { partitions: Array.from({ length: Math.max(1, partitions) }, () => []), nextRoundRobin: 0 };
@@ -363,7 +296,7 @@ class MemoryBusImpl implements Bus {
   append(logicalTopic: string, messages: RawMessage[]): void {
     this.assertOpen(`produce to ${logicalTopic}`);
     const topic = this.topic(this.naming.physical(logicalTopic));
-    const now = Date.now();
+    const now = this.options.clock.now();
     for (const message of messages) {
       const partition =
         message.key === null ? topic.nextRoundRobin++ % topic.partitions.length : partitionForKey(message.key, topic.partitions.length);
@@ -406,7 +339,7 @@ class MemoryBusImpl implements Bus {
 
   consumer<N extends EventTypeName>(options: ConsumerOptions<N>): Consumer {
     this.assertOpen('consumer');
-    return new MemoryConsumer(this, options);
+    return new MemoryConsumer(this, resolveConsumerOptions(options));
   }
 
   readByTime<N extends EventTypeName>(options: TimeRangeOptions<N>): AsyncIterable<BusRecord<EventOf<N>>[]> {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MoodstreamError, createLogger } from '@moodstream/core';
-import { encodeEvent } from '@moodstream/events';
+import { AbortedError, MoodstreamError, VirtualClock, createLogger } from '@moodstream/core';
 import { processFetchedBatch, type FetchedBatchSteps } from '../src/batch-processing';
+import { encodeEvent } from '../src/codec';
 import type { RawBusRecord } from '../src/index';
 import { makePost } from './contract';
 
@@ -25,6 +25,8 @@ function steps(records: RawBusRecord[], overrides: Partial<FetchedBatchSteps<'Po
       eventType: 'Post',
       deadLetterTopic: 'dlq',
       maxBatchSize: 2,
+      fromBeginning: false,
+      sessionTimeoutMs: 30_000,
       handler: handler ?? (async (batch) => void log.batches.push(batch.map((r) => r.offset))),
     },
     context: { stopping: false, heartbeat: async () => undefined },
@@ -32,8 +34,9 @@ function steps(records: RawBusRecord[], overrides: Partial<FetchedBatchSteps<'Po
     commit: async (next) => void log.commits.push(next),
     shouldContinue: () => true,
     mayCommit: () => true,
-    sleep: async () => undefined,
     backoff: { initialMs: 1, maxMs: 1 },
+    clock: new VirtualClock(),
+    signal: new AbortController().signal,
     logger,
     ...rest,
   };
@@ -57,7 +60,7 @@ test('a batch of nothing but dead letters is committed past its end', async () =
 test('a retriable dead-letter failure leaves the whole batch uncommitted; a permanent one crashes', async () => {
   const transient = steps([good(0), bad(1)], {
     sendDeadLetter: async () => {
-      throw new MoodstreamError('X', 'broker away', { retriable: true });
+      throw new MoodstreamError('BUS_KAFKA_UNAVAILABLE', 'broker away');
     },
   });
   assert.deepEqual(await processFetchedBatch(transient.s), { kind: 'interrupted' });
@@ -66,32 +69,110 @@ test('a retriable dead-letter failure leaves the whole batch uncommitted; a perm
 
   const permanent = steps([bad(0)], {
     sendDeadLetter: async () => {
-      throw new MoodstreamError('X', 'not authorised', { retriable: false });
+      throw new MoodstreamError('BUS_KAFKA_FAILED', 'not authorised');
     },
   });
   const outcome = await processFetchedBatch(permanent.s);
   assert.equal(outcome.kind, 'crashed');
 });
 
-test('retriable handler errors back off and retry the same chunk; a stop during backoff leaves it uncommitted', async () => {
-  let stopping = false;
-  const sleeps: number[] = [];
-  let calls = 0;
+/** Lets the batch's promise chain run up to its next wait on the virtual clock. */
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** A handler that always fails retriably, noting the virtual time of each call. */
+function busyHandler(clock: VirtualClock, calls: number[]): FetchedBatchSteps<'Post'>['options']['handler'] {
+  return async () => {
+    calls.push(clock.now());
+    throw new MoodstreamError('TOO_MANY_REQUESTS', 'busy');
+  };
+}
+
+test('retriable handler errors retry the same chunk after a growing backoff on the injected clock; a stop during the backoff ends it at once, uncommitted', async () => {
+  const clock = new VirtualClock();
+  const stop = new AbortController();
+  const calls: number[] = [];
+  let heartbeats = 0;
   const { s, log } = steps([good(0), good(1)], {
-    handler: async () => {
-      calls++;
-      if (calls === 3) stopping = true;
-      throw new MoodstreamError('X', 'busy', { retriable: true });
-    },
-    sleep: async (ms) => void sleeps.push(ms),
-    shouldContinue: () => !stopping,
+    handler: busyHandler(clock, calls),
+    context: { stopping: false, heartbeat: async () => void heartbeats++ },
+    shouldContinue: () => !stop.signal.aborted,
     backoff: { initialMs: 100, maxMs: 1_000 },
+    // Jitter 0.2 with random 0.5: each delay is 90% of 100, 200, 400 ms.
+    random: () => 0.5,
+    clock,
+    signal: stop.signal,
   });
-  assert.deepEqual(await processFetchedBatch(s), { kind: 'interrupted' });
-  assert.equal(calls, 3);
-  assert.equal(sleeps.length, 3);
-  assert.ok(sleeps[0]! >= 80 && sleeps[0]! <= 100 && sleeps[1]! >= 160 && sleeps[2]! >= 320, `delays grow: ${sleeps.join(',')}`);
+  const outcome = processFetchedBatch(s);
+  await settle();
+  assert.deepEqual(calls, [0]);
+  clock.advance(89);
+  await settle();
+  assert.deepEqual(calls, [0], 'not redelivered before the backoff has passed');
+  clock.advance(1);
+  await settle();
+  clock.advance(180);
+  await settle();
+  assert.deepEqual(calls, [0, 90, 270], 'delays grow: 90 ms, then 180 ms');
+  assert.equal(heartbeats, 2, 'the session is kept alive before each redelivery');
+
+  // Stopped 10 ms into the 360 ms backoff: no more time needs to pass for the batch to end.
+  clock.advance(10);
+  stop.abort();
+  assert.deepEqual(await outcome, { kind: 'interrupted' });
+  assert.equal(clock.pendingTimers(), 0, 'the backoff timer was cancelled');
+  assert.equal(clock.now(), 280);
+  assert.deepEqual(calls, [0, 90, 270], 'no attempt after the stop');
   assert.deepEqual(log.commits, []);
+});
+
+test('a partition lost during the backoff is not handled again; a non-retriable error crashes at once', async () => {
+  const clock = new VirtualClock();
+  const calls: number[] = [];
+  let owned = true;
+  const lost = steps([good(0)], { handler: busyHandler(clock, calls), shouldContinue: () => owned, backoff: { initialMs: 100, maxMs: 100 }, clock });
+  const outcome = processFetchedBatch(lost.s);
+  await settle();
+  owned = false;
+  clock.advance(100);
+  assert.deepEqual(await outcome, { kind: 'interrupted' });
+  assert.deepEqual(calls, [0]);
+
+  const failure = new MoodstreamError('MODEL_OUTPUT_INVALID', 'NaN scores');
+  let attempts = 0;
+  const permanent = steps([good(0)], {
+    handler: async () => {
+      attempts++;
+      throw failure;
+    },
+    clock,
+  });
+  assert.deepEqual(await processFetchedBatch(permanent.s), { kind: 'crashed', error: failure });
+  assert.equal(attempts, 1);
+  assert.deepEqual(permanent.log.commits, []);
+});
+
+test('a handler that gives up with AbortedError because its consumer is stopping leaves the batch uncommitted, not crashed', async () => {
+  const { s, log } = steps([good(0)], {
+    handler: async () => {
+      throw new AbortedError('shutting down');
+    },
+    shouldContinue: () => false,
+    mayCommit: () => true,
+  });
+  // shouldContinue is false from the start: the handler is not even called.
+  assert.deepEqual(await processFetchedBatch(s), { kind: 'interrupted' });
+  assert.deepEqual(log.batches, []);
+
+  let stopping = false;
+  const midway = steps([good(0)], {
+    handler: async () => {
+      stopping = true;
+      throw new AbortedError('shutting down');
+    },
+    shouldContinue: () => !stopping,
+  });
+  assert.deepEqual(await processFetchedBatch(midway.s), { kind: 'interrupted' });
+  assert.deepEqual(midway.log.commits, []);
 });
 
 test('a finished chunk is not committed once the partition may no longer be committed (abort, lost partition)', async () => {

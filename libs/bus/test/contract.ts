@@ -27,13 +27,13 @@ export const testLogger = createLogger('bus-test', { level: process.env['LOG_LEV
 
 class TransientFailure extends MoodstreamError {
   constructor(message: string) {
-    super('TEST_TRANSIENT', message, { retriable: true });
+    super('TOO_MANY_REQUESTS', message);
   }
 }
 
 class PermanentFailure extends MoodstreamError {
   constructor(message: string) {
-    super('TEST_PERMANENT', message, { retriable: false });
+    super('MODEL_FORMAT_INVALID', message);
   }
 }
 

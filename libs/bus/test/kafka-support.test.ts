@@ -8,20 +8,28 @@ import { HandoffQueue } from '../src/handoff-queue';
 import { deadLetterHeaders, headersToStrings } from '../src/headers';
 import { kafkaLogCreator } from '../src/kafka-logger';
 
-test('wrapKafkaError keeps kafkajs retriable judgement, and looks through "retries exceeded"', () => {
+test('wrapKafkaError maps kafkajs judgement onto the closed codes, names the kafkajs error, and looks through "retries exceeded"', () => {
   const connection = Object.assign(new Error('Connection error: ECONNREFUSED'), { name: 'KafkaJSConnectionError', retriable: true });
   const wrapped = wrapKafkaError('producing 3 record(s) to moodstream.posts', connection);
   assert.ok(wrapped instanceof BusError);
+  assert.equal(wrapped.code, 'BUS_KAFKA_UNAVAILABLE');
   assert.equal(wrapped.retriable, true);
-  assert.equal(wrapped.message, 'producing 3 record(s) to moodstream.posts: Connection error: ECONNREFUSED');
+  assert.equal(wrapped.message, 'producing 3 record(s) to moodstream.posts: Connection error: ECONNREFUSED (KafkaJSConnectionError)');
   assert.equal(wrapped.cause, connection);
 
   const exhausted = Object.assign(new Error('retries exceeded'), { name: 'KafkaJSNumberOfRetriesExceeded', retriable: false, originalError: connection });
-  assert.equal(wrapKafkaError('x', exhausted).retriable, true);
+  const gaveUp = wrapKafkaError('x', exhausted);
+  assert.equal(gaveUp.code, 'BUS_KAFKA_UNAVAILABLE');
+  assert.equal(gaveUp.retriable, true);
+  assert.equal(gaveUp.message, 'x: retries exceeded (KafkaJSNumberOfRetriesExceeded)');
   const authorisation = Object.assign(new Error('not authorised'), { name: 'KafkaJSProtocolError', retriable: false, type: 'TOPIC_AUTHORIZATION_FAILED' });
   const denied = wrapKafkaError('x', authorisation);
   assert.equal(denied.retriable, false);
-  assert.equal(denied.code, 'KAFKA_TOPIC_AUTHORIZATION_FAILED');
+  assert.equal(denied.code, 'BUS_KAFKA_FAILED');
+  assert.equal(denied.message, 'x: not authorised (KafkaJSProtocolError TOPIC_AUTHORIZATION_FAILED)');
+  assert.equal(denied.status, 500);
+  assert.equal(wrapKafkaError('x', 'a bare string').code, 'BUS_KAFKA_FAILED', 'anything that is not a kafkajs error is permanent');
+  assert.equal(wrapKafkaError('y', denied), denied, 'a BusError passes through unchanged');
 });
 
 test('kafkajs log lines reach our logger; routine ones are demoted', () => {
