@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   INTERNAL: { retriable: false, status: 500 },
   /** Work given up because its AbortSignal fired (shutdown, a caller's timeout). */
   ABORTED: { retriable: false, status: 503 },
+  /** Something this work depends on is away for now (a handler asking for its batch to be tried again later). */
+  DEPENDENCY_UNAVAILABLE: { retriable: true, status: 503 },
   /** A part of a service stopped working; the runtime's crash policy takes the process down. */
   SERVICE_PART_FAILED: { retriable: false, status: 500 },
 
