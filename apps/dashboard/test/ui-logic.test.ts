@@ -1,20 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EMOTIONS, WINDOW_MS as EVENTS_WINDOW_MS } from '@moodstream/events';
+import { EMOTIONS } from '@moodstream/events';
 import { describeRise, mergeAlert, mergeAlerts, viewForAlert } from '../src/ui/alerts';
 import { formatBucket, formatCount, formatPercent, formatPValue, formatTime, fromDateTimeLocal, toDateTimeLocal } from '../src/ui/format';
-import { EMOTION_COLORS, EMOTION_ORDER } from '../src/ui/palette';
+import { EMOTION_COLORS, EMOTION_LABELS } from '../src/ui/palette';
 import { imageHoldReason, isHttpUrl } from '../src/ui/PostsPanel';
 import { hasCorrected, leadingEmotion, mergePoint, toChartRows, totalCount, trimBefore, updateMatches } from '../src/ui/series';
 import { DEFAULT_VIEW, parseViewState, viewStateQuery } from '../src/ui/url-state';
-import { WINDOW_MS, allowedWindows, bucketStart, fitWindow, windowForSpan } from '../src/ui/windows';
+import { RANGE_MS, allowedWindows, fitWindow, liveSpan, windowForSpan } from '../src/ui/windows';
 import { makeAlert, makePoint } from './support/fake-trends';
 
 const MIN = 60_000;
 
 describe('palette', () => {
-  it('lists the emotions in the order of libs/events, so probability vectors line up', () => {
-    assert.deepEqual([...EMOTION_ORDER], [...EMOTIONS]);
+  it('is keyed by exactly the emotions of libs/events', () => {
+    assert.deepEqual(Object.keys(EMOTION_COLORS).sort(), [...EMOTIONS].sort());
+    assert.deepEqual(Object.keys(EMOTION_LABELS).sort(), [...EMOTIONS].sort());
   });
 
   it('gives each emotion its own valid colour', () => {
@@ -25,8 +26,8 @@ describe('palette', () => {
 });
 
 describe('windows', () => {
-  it('keeps the browser copy of WINDOW_MS equal to libs/events', () => {
-    assert.deepEqual(WINDOW_MS, EVENTS_WINDOW_MS);
+  it('spans the ranges it names', () => {
+    assert.deepEqual(RANGE_MS, { '1h': 60 * MIN, '24h': 24 * 60 * MIN, '7d': 7 * 24 * 60 * MIN });
   });
 
   it('offers only windows giving a readable number of buckets per range', () => {
@@ -45,9 +46,9 @@ describe('windows', () => {
     assert.equal(windowForSpan(30 * 24 * 60 * MIN), '1h');
   });
 
-  it('finds the bucket holding a time', () => {
-    assert.equal(bucketStart(5 * MIN + 59_999, '1m'), 5 * MIN);
-    assert.equal(bucketStart(7 * MIN, '5m'), 5 * MIN);
+  it('ends a live span with the bucket now in progress', () => {
+    assert.deepEqual(liveSpan(7 * MIN + 1, '5m', 60 * MIN), { from: -50 * MIN, to: 10 * MIN });
+    assert.deepEqual(liveSpan(5 * MIN + 59_999, '1m', 2 * MIN), { from: 4 * MIN, to: 6 * MIN });
   });
 });
 
@@ -171,7 +172,8 @@ describe('formatting', () => {
     const t = Date.UTC(2026, 10, 27, 14, 5);
     assert.equal(formatTime(t, 3_600_000, 'UTC'), '14:05');
     assert.equal(formatTime(t, 7 * 86_400_000, 'UTC'), '27 Nov, 14:05');
-    assert.equal(formatBucket(t, '1m', MIN, 'UTC'), '14:05–14:06');
+    assert.equal(formatBucket(t, '1m', 'UTC'), '14:05–14:06');
+    assert.equal(formatBucket(Date.UTC(2026, 10, 27, 13), '1h', 'UTC'), '27 Nov, 13:00–14:00');
   });
 
   it('round-trips datetime-local values', () => {

@@ -1,15 +1,6 @@
 import { z } from 'zod';
 import { EmotionSchema } from './emotions';
-
-export const WindowSizeSchema = z.enum(['1m', '5m', '1h', '1d']);
-export type WindowSize = z.infer<typeof WindowSizeSchema>;
-
-export const WINDOW_MS: Record<WindowSize, number> = {
-  '1m': 60_000,
-  '5m': 300_000,
-  '1h': 3_600_000,
-  '1d': 86_400_000,
-};
+import { WindowSizeSchema } from './windows';
 
 export const AlertSchema = z
   .object({

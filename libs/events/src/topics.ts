@@ -32,6 +32,12 @@ export const EVENT_TYPES = {
 export type EventTypeName = keyof typeof EVENT_TYPES;
 export type EventOf<N extends EventTypeName> = z.infer<(typeof EVENT_TYPES)[N]['schema']>;
 
+/**
+ * Record headers as the bus hands them over: plain strings by name. A wire shape rather than a Kafka one, so it lives
+ * next to the header names instead of with the Buffer codec in libs/bus.
+ */
+export type Headers = Record<string, string>;
+
 export const HEADERS = {
   eventType: 'ms-event-type',
   schemaVersion: 'ms-schema-version',

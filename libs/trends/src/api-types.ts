@@ -1,175 +1,33 @@
-import { z } from 'zod';
-import { AlertSchema, EMOTIONS, EmotionSchema, WindowSizeSchema, type Emotion } from '@moodstream/events';
-
 /**
- * The contract between libs/trends (producer of these shapes) and apps/dashboard (consumer):
- * HTTP API bodies under /api and the live events pushed over socket.io.
+ * The HTTP/socket contract now lives in @moodstream/events (it is shared with the browser, which must not load this
+ * Node package). Re-exported under its old names so existing importers of libs/trends keep compiling.
  */
-
-const timeParam = z.union([
-  z.coerce.number().int().nonnegative(),
-  z
-    .string()
-    .refine((s) => !Number.isNaN(Date.parse(s)), { message: 'must be epoch ms or an ISO-8601 time' })
-    .transform((s) => Date.parse(s)),
-]);
-
-/** "all" is the whole population; anything else a watched topic. */
-export const ALL_TOPICS = 'all';
-
-export const SeriesQuerySchema = z
-  .object({
-    topic: z.string().min(1).max(140).default(ALL_TOPICS),
-    window: WindowSizeSchema.default('1m'),
-    /** Inclusive, epoch ms or ISO. Defaults to `to` − 1 h. */
-    from: timeParam.optional(),
-    /** Exclusive, epoch ms or ISO. Defaults to now. */
-    to: timeParam.optional(),
-    /** Read an isolated replay namespace instead of live aggregates. */
-    replay: z.string().min(1).max(64).optional(),
-  })
-  .strict();
-export type SeriesQuery = z.infer<typeof SeriesQuerySchema>;
-
-export const ShareEstimateSchema = z.object({
-  /** Mean calibrated probability of the emotion over the bucket's posts. */
-  share: z.number().min(0).max(1),
-  /** 95% interval of the share. */
-  lo: z.number().min(0).max(1),
-  hi: z.number().min(0).max(1),
-});
-export type ShareEstimate = z.infer<typeof ShareEstimateSchema>;
-
-const perEmotion = <T extends z.ZodTypeAny>(item: T) =>
-  z.object(Object.fromEntries(EMOTIONS.map((e) => [e, item])) as Record<Emotion, T>);
-
-export const SeriesPointSchema = z.object({
-  /** Bucket start, epoch ms. */
-  start: z.number().int().nonnegative(),
-  count: z.number().int().nonnegative(),
-  shares: perEmotion(ShareEstimateSchema),
-  /** Shares corrected for the classifier's confusion (adjusted classify-and-count); null when unavailable. */
-  corrected: perEmotion(z.number().min(0).max(1)).nullable(),
-  /** How many posts had each emotion as their top prediction. */
-  topCounts: perEmotion(z.number().int().nonnegative()),
-  explicitCount: z.number().int().nonnegative(),
-});
-export type SeriesPoint = z.infer<typeof SeriesPointSchema>;
-
-export const SeriesResponseSchema = z.object({
-  topic: z.string(),
-  window: WindowSizeSchema,
-  from: z.number(),
-  to: z.number(),
-  replay: z.string().nullable(),
-  points: z.array(SeriesPointSchema),
-});
-export type SeriesResponse = z.infer<typeof SeriesResponseSchema>;
-
-export const TopicSummarySchema = z.object({
-  topic: z.string(),
-  /** Posts in the last 24 h. */
-  count: z.number().int().nonnegative(),
-  lastSeen: z.number().int().nonnegative().nullable(),
-});
-export type TopicSummary = z.infer<typeof TopicSummarySchema>;
-
-export const AlertsQuerySchema = z
-  .object({
-    topic: z.string().min(1).max(140).optional(),
-    replay: z.string().min(1).max(64).optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(100),
-  })
-  .strict();
-export type AlertsQuery = z.infer<typeof AlertsQuerySchema>;
-
-export const ExamplePostsQuerySchema = z
-  .object({
-    topic: z.string().min(1).max(140).default(ALL_TOPICS),
-    window: WindowSizeSchema.default('1m'),
-    /** Bucket start, epoch ms or ISO. */
-    start: timeParam,
-    emotion: EmotionSchema.optional(),
-    replay: z.string().min(1).max(64).optional(),
-    limit: z.coerce.number().int().min(1).max(100).default(20),
-  })
-  .strict();
-export type ExamplePostsQuery = z.infer<typeof ExamplePostsQuerySchema>;
-
-export const ExamplePostSchema = z.object({
-  postId: z.string(),
-  timestamp: z.number(),
-  /** User text: render as text, never HTML. */
-  text: z.string(),
-  imageUrl: z.string().nullable(),
-  url: z.string().nullable(),
-  probabilities: z.array(z.number()).length(EMOTIONS.length),
-  topEmotion: EmotionSchema,
-  modality: z.enum(['text', 'image', 'both']),
-  /** 0..1; the dashboard hides images above its threshold behind a click. */
-  explicit: z.number().nullable(),
-});
-export type ExamplePost = z.infer<typeof ExamplePostSchema>;
-
-export const ReplayRequestSchema = z
-  .object({
-    topic: z.string().min(1).max(140),
-    from: timeParam,
-    to: timeParam,
-    /** Multiple of real time, or "max" for flat out. */
-    speed: z.union([z.literal('max'), z.coerce.number().positive().max(1_000_000)]).default(60),
-    /** Re-score past Posts with the current model instead of re-reading past ScoredPosts. */
-    rescore: z.boolean().default(false),
-  })
-  .strict()
-  .refine((r) => r.to > r.from, { message: '`to` must be after `from`', path: ['to'] });
-export type ReplayRequest = z.infer<typeof ReplayRequestSchema>;
-
-export const ReplayStateSchema = z.enum(['running', 'paused', 'done', 'stopped', 'failed']);
-export const ReplayStatusSchema = z.object({
-  id: z.string(),
-  topic: z.string(),
-  from: z.number(),
-  to: z.number(),
-  speed: z.union([z.literal('max'), z.number()]),
-  rescore: z.boolean(),
-  state: ReplayStateSchema,
-  /** 0..1 share of the time range replayed. */
-  progress: z.number().min(0).max(1),
-  /** The replayed clock: the historical time reached so far, epoch ms. */
-  cursor: z.number(),
-  processed: z.number().int().nonnegative(),
-  alerts: z.number().int().nonnegative(),
-  startedAt: z.number(),
-  finishedAt: z.number().nullable(),
-  error: z.string().nullable(),
-});
-export type ReplayStatus = z.infer<typeof ReplayStatusSchema>;
-
-/** Pushed live (socket.io event `series`) whenever a bucket changes. */
-export const SeriesUpdateSchema = z.object({
-  topic: z.string(),
-  window: WindowSizeSchema,
-  replay: z.string().nullable(),
-  point: SeriesPointSchema,
-});
-export type SeriesUpdate = z.infer<typeof SeriesUpdateSchema>;
-
-/** socket.io events server → browser. */
-export interface ServerToClientEvents {
-  series: (update: SeriesUpdate) => void;
-  alert: (alert: z.infer<typeof AlertSchema>) => void;
-  replay: (status: ReplayStatus) => void;
-  topics: (topics: TopicSummary[]) => void;
-}
-
-/** socket.io events browser → server. */
-export interface ClientToServerEvents {
-  /** Limit `series` pushes to one topic and window (and optionally a replay). */
-  watch: (selection: { topic: string; window: z.infer<typeof WindowSizeSchema>; replay?: string | null }) => void;
-}
-
-/** Error body of every 4xx/5xx from the API. */
-export interface ApiError {
-  error: { code: string; message: string };
-}
+export {
+  ALL_TOPICS,
+  AlertsQuerySchema,
+  ExamplePostSchema,
+  ExamplePostsQuerySchema,
+  ReplayRequestSchema,
+  ReplayStateSchema,
+  ReplayStatusSchema,
+  SeriesPointSchema,
+  SeriesQuerySchema,
+  SeriesResponseSchema,
+  SeriesUpdateSchema,
+  ShareEstimateSchema,
+  TopicSummarySchema,
+  type AlertsQuery,
+  type ApiError,
+  type ClientToServerEvents,
+  type ExamplePost,
+  type ExamplePostsQuery,
+  type ReplayRequest,
+  type ReplayStatus,
+  type SeriesPoint,
+  type SeriesQuery,
+  type SeriesResponse,
+  type SeriesUpdate,
+  type ServerToClientEvents,
+  type ShareEstimate,
+  type TopicSummary,
+} from '@moodstream/events';

@@ -1,7 +1,7 @@
 'use client';
 
 import { useState } from 'react';
-import type { Alert } from '@moodstream/events';
+import { ALL_TOPICS, type Alert } from '@moodstream/events';
 import { describeRise } from './alerts';
 import { describeError } from './api';
 import { formatAgo, formatBucket, formatCount, formatPercent, formatPValue, formatTime } from './format';
@@ -9,7 +9,6 @@ import type { Loadable } from './hooks';
 import { EmotionDot } from './Legend';
 import { EMOTION_COLORS, EMOTION_LABELS } from './palette';
 import { Empty, ErrorBox, Loading } from './States';
-import { WINDOW_MS } from './windows';
 
 export interface AlertFeedProps {
   state: Loadable<Alert[]>;
@@ -70,7 +69,7 @@ function AlertItem({ alert, now, hrefFor, onShow, onAcknowledge }: { alert: Aler
         <EmotionDot emotion={alert.emotion} />
         <strong>{EMOTION_LABELS[alert.emotion]}</strong>
         <span className="alert-topic">
-          on <span className="topic-name">{alert.topic === 'all' ? 'all topics' : `#${alert.topic}`}</span>
+          on <span className="topic-name">{alert.topic === ALL_TOPICS ? 'all topics' : `#${alert.topic}`}</span>
         </span>
         <time className="alert-time" dateTime={new Date(alert.firedAt).toISOString()} title={new Date(alert.firedAt).toLocaleString()}>
           {alert.replayId !== null ? `fired ${formatTime(alert.firedAt, 0)} (replayed)` : formatAgo(alert.firedAt, now)}
@@ -83,7 +82,7 @@ function AlertItem({ alert, now, hrefFor, onShow, onAcknowledge }: { alert: Aler
         <span className="dim">{describeRise(alert)}</span>
       </div>
       <div className="alert-meta dim">
-        {alert.window.size} window {formatBucket(alert.window.start, alert.window.size, WINDOW_MS[alert.window.size])} · {formatCount(alert.count)} posts · z = {alert.statistic.toFixed(1)} · p = {formatPValue(alert.pValue)}
+        {alert.window.size} window {formatBucket(alert.window.start, alert.window.size)} · {formatCount(alert.count)} posts · z = {alert.statistic.toFixed(1)} · p = {formatPValue(alert.pValue)}
       </div>
       <div className="alert-actions">
         {link(false, 'Show on chart', 'alert-show')}

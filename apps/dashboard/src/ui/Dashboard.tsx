@@ -1,8 +1,7 @@
 'use client';
 
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import type { Alert, Emotion } from '@moodstream/events';
-import type { SeriesPoint, TopicSummary } from '@moodstream/trends';
+import { ALL_TOPICS, bucketStart, type Alert, type Emotion, type SeriesPoint, type TopicSummary } from '@moodstream/events';
 import { AlertFeed } from './AlertFeed';
 import { viewForAlert } from './alerts';
 import { EmotionChart } from './EmotionChart';
@@ -16,7 +15,7 @@ import { hasCorrected, leadingEmotion, toChartRows, totalCount, type ShareMode }
 import { Empty, ErrorBox, Loading } from './States';
 import { TopBar } from './TopBar';
 import { DEFAULT_VIEW, parseViewState, viewStateQuery, type LiveViewState } from './url-state';
-import { LIVE_WINDOWS, RANGES, RANGE_MS, allowedWindows, bucketStart, fitWindow, liveSpan } from './windows';
+import { LIVE_WINDOWS, RANGES, RANGE_MS, allowedWindows, fitWindow, liveSpan } from './windows';
 
 /** The live view: the chosen topic's six emotion shares over time, the alert feed and the posts drill-down. */
 export function Dashboard() {
@@ -95,7 +94,7 @@ export function Dashboard() {
           <section className="card chart-card" id="chart" aria-label="Emotion shares over time">
             <div className="card-head">
               <h1>
-                {view.topic === 'all' ? 'All topics' : `#${view.topic}`}
+                {view.topic === ALL_TOPICS ? 'All topics' : `#${view.topic}`}
                 <span className="dim"> · share of each emotion per {view.window} bucket{view.mode === 'corrected' ? ' (confusion-corrected)' : ', 95% bands'}</span>
               </h1>
             </div>
@@ -108,7 +107,7 @@ export function Dashboard() {
               {series.status === 'error' && <ErrorBox message={`The chart could not load: ${series.error}`} onRetry={reload} testId="chart-error" />}
               {mounted && series.status === 'ready' && points.length === 0 && (
                 <Empty testId="chart-empty">
-                  No posts {view.topic === 'all' ? '' : `tagged #${view.topic} `}in the last {view.range} yet. The chart fills in as posts are scored — no reload needed.
+                  No posts {view.topic === ALL_TOPICS ? '' : `tagged #${view.topic} `}in the last {view.range} yet. The chart fills in as posts are scored — no reload needed.
                 </Empty>
               )}
             </div>
@@ -132,6 +131,7 @@ export function Dashboard() {
                 emotion={view.emotion}
                 replay={null}
                 explicitThreshold={uiConfig.explicitThreshold}
+                settingsError={uiConfig.error}
                 onEmotionChange={(emotion) => navigate({ ...view, emotion })}
                 onClose={() => navigate({ ...view, posts: false, emotion: null })}
               />
@@ -153,13 +153,13 @@ function toggle(set: ReadonlySet<Emotion>, e: Emotion): ReadonlySet<Emotion> {
 }
 
 function TopicPicker({ topics, value, onChange }: { topics: Loadable<TopicSummary[]>; value: string; onChange: (topic: string) => void }) {
-  const list = (topics.data ?? []).filter((t) => t.topic !== 'all').sort((a, b) => b.count - a.count || a.topic.localeCompare(b.topic));
-  const known = value === 'all' || list.some((t) => t.topic === value);
+  const list = (topics.data ?? []).filter((t) => t.topic !== ALL_TOPICS).sort((a, b) => b.count - a.count || a.topic.localeCompare(b.topic));
+  const known = value === ALL_TOPICS || list.some((t) => t.topic === value);
   return (
     <label className="topic-picker">
       <span className="control-label">Topic</span>
       <select value={value} onChange={(e) => onChange(e.target.value)} data-testid="topic-picker">
-        <option value="all">All topics</option>
+        <option value={ALL_TOPICS}>All topics</option>
         {!known && <option value={value}>#{value}</option>}
         {list.map((t) => (
           <option key={t.topic} value={t.topic}>

@@ -1,6 +1,6 @@
 'use client';
 
-import type { Emotion, WindowSize } from '@moodstream/events';
+import { EMOTIONS, WINDOW_MS, bucketStart, type Emotion, type WindowSize } from '@moodstream/events';
 import {
   Area,
   Bar,
@@ -16,9 +16,8 @@ import {
   type TooltipProps,
 } from 'recharts';
 import { formatBucket, formatCount, formatPercent, formatTime } from './format';
-import { EMOTION_COLORS, EMOTION_LABELS, EMOTION_ORDER } from './palette';
+import { EMOTION_COLORS, EMOTION_LABELS } from './palette';
 import type { ChartRow, ShareMode } from './series';
-import { WINDOW_MS, bucketStart } from './windows';
 
 export interface EmotionChartProps {
   rows: ChartRow[];
@@ -61,10 +60,10 @@ export function EmotionChart({ rows, mode, window, from, to, hidden, highlight, 
             <Tooltip content={<ChartTooltip mode={mode} window={window} hidden={hidden} />} cursor={{ stroke: '#5b6b80', strokeDasharray: '3 3' }} isAnimationActive={false} />
             {marked !== null && <ReferenceArea x1={marked} x2={marked + width} fill="#ffffff" fillOpacity={0.1} stroke="#ffffff" strokeOpacity={0.5} strokeDasharray="4 3" ifOverflow="extendDomain" />}
             {mode === 'raw' &&
-              EMOTION_ORDER.filter((e) => !hidden.has(e)).map((e) => (
+              EMOTIONS.filter((e) => !hidden.has(e)).map((e) => (
                 <Area key={`${e}-band`} dataKey={`${e}Band`} stroke="none" fill={EMOTION_COLORS[e]} fillOpacity={0.13} isAnimationActive={false} activeDot={false} legendType="none" />
               ))}
-            {EMOTION_ORDER.filter((e) => !hidden.has(e)).map((e) => (
+            {EMOTIONS.filter((e) => !hidden.has(e)).map((e) => (
               <Line
                 key={e}
                 dataKey={e}
@@ -106,11 +105,11 @@ function ChartTooltip({ active, payload, mode, window, hidden }: TooltipProps<nu
   return (
     <div className="tooltip">
       <div className="tooltip-title">
-        {formatBucket(row.start, window, WINDOW_MS[window])} · {formatCount(row.count)} posts
+        {formatBucket(row.start, window)} · {formatCount(row.count)} posts
       </div>
       <table>
         <tbody>
-          {EMOTION_ORDER.filter((e) => !hidden.has(e)).map((e) => {
+          {EMOTIONS.filter((e) => !hidden.has(e)).map((e) => {
             const band = row[`${e}Band`];
             const value = row[e];
             return (
@@ -136,7 +135,7 @@ function CountTooltip({ active, payload, window }: TooltipProps<number, string> 
   if (row === null) return null;
   return (
     <div className="tooltip">
-      {formatBucket(row.start, window, WINDOW_MS[window])} · {formatCount(row.count)} posts
+      {formatBucket(row.start, window)} · {formatCount(row.count)} posts
     </div>
   );
 }

@@ -1,11 +1,11 @@
-import type { Emotion } from '@moodstream/events';
-import { EMOTION_COLORS, EMOTION_LABELS, EMOTION_ORDER } from './palette';
+import { EMOTIONS, type Emotion } from '@moodstream/events';
+import { EMOTION_COLORS, EMOTION_LABELS } from './palette';
 
 /** The emotion key; clicking an entry hides or shows that emotion on the chart. */
 export function Legend({ hidden, onToggle }: { hidden?: ReadonlySet<Emotion>; onToggle?: (emotion: Emotion) => void }) {
   return (
     <ul className="legend" data-testid="legend" aria-label="Emotion colours">
-      {EMOTION_ORDER.map((e) => {
+      {EMOTIONS.map((e) => {
         const off = hidden?.has(e) ?? false;
         const swatch = <span className="swatch" style={{ background: EMOTION_COLORS[e] }} aria-hidden="true" />;
         return (

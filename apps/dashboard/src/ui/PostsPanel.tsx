@@ -1,15 +1,13 @@
 'use client';
 
 import { useEffect, useState } from 'react';
-import type { Emotion, WindowSize } from '@moodstream/events';
-import type { ExamplePost } from '@moodstream/trends';
+import { ALL_TOPICS, EMOTIONS, type Emotion, type ExamplePost, type WindowSize } from '@moodstream/events';
 import { api, describeError } from './api';
 import { formatBucket, formatPercent } from './format';
 import { EmotionDot } from './Legend';
-import { EMOTION_LABELS, EMOTION_ORDER } from './palette';
+import { EMOTION_LABELS } from './palette';
 import { ProbabilityBars } from './ProbabilityBars';
 import { Empty, ErrorBox, Loading } from './States';
-import { WINDOW_MS } from './windows';
 
 export interface PostsPanelProps {
   topic: string;
@@ -19,6 +17,8 @@ export interface PostsPanelProps {
   replay: string | null;
   /** Null while unknown: then every image with an explicit score is hidden. */
   explicitThreshold: number | null;
+  /** Why the server's settings could not be read (the threshold is then 0), or null. */
+  settingsError?: string | null;
   onEmotionChange: (emotion: Emotion | null) => void;
   onClose: () => void;
 }
@@ -45,7 +45,7 @@ export function imageHoldReason(post: Pick<ExamplePost, 'explicit'>, threshold: 
 }
 
 /** Drill-down into one bucket: its example posts, each with text, thumbnail and the model's probabilities. */
-export function PostsPanel({ topic, window, start, emotion, replay, explicitThreshold, onEmotionChange, onClose }: PostsPanelProps) {
+export function PostsPanel({ topic, window, start, emotion, replay, explicitThreshold, settingsError = null, onEmotionChange, onClose }: PostsPanelProps) {
   const [state, setState] = useState<{ status: 'loading' } | { status: 'ready'; posts: ExamplePost[] } | { status: 'error'; error: string }>({ status: 'loading' });
   const [generation, setGeneration] = useState(0);
 
@@ -65,7 +65,7 @@ export function PostsPanel({ topic, window, start, emotion, replay, explicitThre
     <section className="card posts-card" data-testid="posts-panel" aria-label="Posts in the selected bucket">
       <div className="card-head">
         <h2>
-          Posts · {topic === 'all' ? 'all topics' : `#${topic}`} · {formatBucket(start, window, WINDOW_MS[window])}
+          Posts · {topic === ALL_TOPICS ? 'all topics' : `#${topic}`} · {formatBucket(start, window)}
         </h2>
         <button type="button" className="btn btn-small btn-ghost" onClick={onClose} aria-label="Close posts" data-testid="posts-close">
           ✕
@@ -75,13 +75,14 @@ export function PostsPanel({ topic, window, start, emotion, replay, explicitThre
         <button type="button" className={emotion === null ? 'chip on' : 'chip'} onClick={() => onEmotionChange(null)}>
           All emotions
         </button>
-        {EMOTION_ORDER.map((e) => (
+        {EMOTIONS.map((e) => (
           <button key={e} type="button" className={emotion === e ? 'chip on' : 'chip'} onClick={() => onEmotionChange(e)} data-testid={`posts-filter-${e}`}>
             <EmotionDot emotion={e} />
             {EMOTION_LABELS[e]}
           </button>
         ))}
       </div>
+      {settingsError !== null && <ErrorBox message={`Image screening settings unavailable, so every image waits for a click: ${settingsError}`} testId="posts-settings-error" />}
       {(state.status === 'loading' || (state.status === 'ready' && explicitThreshold === null)) && <Loading label="Loading posts…" testId="posts-loading" />}
       {state.status === 'error' && <ErrorBox message={`Posts unavailable: ${state.error}`} onRetry={() => setGeneration((g) => g + 1)} />}
       {state.status === 'ready' && explicitThreshold !== null && state.posts.length === 0 && <Empty testId="posts-empty">No example posts stored for this bucket{emotion !== null ? ` with ${emotion} on top` : ''}.</Empty>}

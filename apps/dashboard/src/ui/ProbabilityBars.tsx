@@ -1,11 +1,12 @@
-import { EMOTION_COLORS, EMOTION_LABELS, EMOTION_ORDER } from './palette';
+import { EMOTIONS } from '@moodstream/events';
+import { EMOTION_COLORS, EMOTION_LABELS } from './palette';
 import { formatPercent } from './format';
 
 /** The model's six probabilities for one post, one small bar each, in the shared colours. */
 export function ProbabilityBars({ probabilities }: { probabilities: readonly number[] }) {
   return (
     <ul className="probs" aria-label="Predicted probabilities">
-      {EMOTION_ORDER.map((e, i) => {
+      {EMOTIONS.map((e, i) => {
         const p = probabilities[i] ?? 0;
         return (
           <li key={e} className="prob" title={`${EMOTION_LABELS[e]} ${formatPercent(p)}`}>

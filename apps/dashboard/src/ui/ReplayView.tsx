@@ -1,19 +1,18 @@
 'use client';
 
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
-import type { Alert, Emotion } from '@moodstream/events';
-import type { ReplayStatus } from '@moodstream/trends';
+import { ALL_TOPICS, bucketStart, type Alert, type Emotion, type ReplayStatus } from '@moodstream/events';
 import { AlertFeed } from './AlertFeed';
 import { api, describeError } from './api';
 import { EmotionChart } from './EmotionChart';
-import { formatCount, formatPercent, formatTime, fromDateTimeLocal, toDateTimeLocal } from './format';
+import { WITH_DATE, formatCount, formatPercent, formatTime, fromDateTimeLocal, toDateTimeLocal } from './format';
 import { useAlerts, useMounted, useNow, useReplays, useSeries, useTopics, useUiConfig } from './hooks';
 import { Legend } from './Legend';
 import { PostsPanel } from './PostsPanel';
 import { toChartRows } from './series';
 import { Empty, ErrorBox, Loading } from './States';
 import { TopBar } from './TopBar';
-import { bucketStart, windowForSpan } from './windows';
+import { RANGE_MS, windowForSpan } from './windows';
 
 export const REPLAY_SPEEDS = ['1', '10', '60', '600', '3600', 'max'] as const;
 type SpeedOption = (typeof REPLAY_SPEEDS)[number];
@@ -24,8 +23,8 @@ export function ReplayView() {
   const now = useNow(5_000);
   const topics = useTopics();
   const uiConfig = useUiConfig();
-  const { replays, upsert } = useReplays();
-  const [topic, setTopic] = useState('all');
+  const { replays, upsert, error: replaysError } = useReplays();
+  const [topic, setTopic] = useState<string>(ALL_TOPICS);
   const [fromText, setFromText] = useState('');
   const [toText, setToText] = useState('');
   const [speed, setSpeed] = useState<SpeedOption>('60');
@@ -38,12 +37,12 @@ export function ReplayView() {
   // Defaults need the browser's clock and zone, so they are filled in after mount.
   useEffect(() => {
     const end = Date.now();
-    setFromText(toDateTimeLocal(end - 3_600_000));
+    setFromText(toDateTimeLocal(end - RANGE_MS['1h']));
     setToText(toDateTimeLocal(end));
   }, []);
 
   const active = replays.find((r) => r.id === activeId) ?? null;
-  const span = active !== null ? active.to - active.from : 3_600_000;
+  const span = active !== null ? active.to - active.from : RANGE_MS['1h'];
   const window = windowForSpan(span);
   const { state: series, reload } = useSeries(active !== null ? { topic: active.topic, window, replay: active.id, from: active.from, to: active.to } : null);
   const points = series.data ?? [];
@@ -82,7 +81,7 @@ export function ReplayView() {
     }
   };
 
-  const topicList = (topics.data ?? []).filter((t) => t.topic !== 'all').sort((a, b) => b.count - a.count);
+  const topicList = (topics.data ?? []).filter((t) => t.topic !== ALL_TOPICS).sort((a, b) => b.count - a.count);
 
   return (
     <>
@@ -98,7 +97,7 @@ export function ReplayView() {
               <label>
                 <span className="control-label">Topic</span>
                 <select value={topic} onChange={(e) => setTopic(e.target.value)} data-testid="replay-topic">
-                  <option value="all">All topics</option>
+                  <option value={ALL_TOPICS}>All topics</option>
                   {topicList.map((t) => (
                     <option key={t.topic} value={t.topic}>
                       #{t.topic}
@@ -129,6 +128,7 @@ export function ReplayView() {
               </button>
             </form>
             {formError !== null && <ErrorBox message={formError} testId="replay-error" />}
+            {replaysError !== null && <ErrorBox message={`Replay progress unavailable: ${replaysError}`} testId="replay-updates-error" />}
             {replays.length > 0 && (
               <details className="past-replays">
                 <summary>Earlier replays ({replays.length})</summary>
@@ -136,7 +136,7 @@ export function ReplayView() {
                   {replays.map((r) => (
                     <li key={r.id}>
                       <button type="button" className="linkish" onClick={() => { setActiveId(r.id); setSelected(null); }}>
-                        {r.topic === 'all' ? 'all topics' : `#${r.topic}`} · {formatTime(r.from, 2 * 86_400_000)} → {formatTime(r.to, 2 * 86_400_000)} · {r.state}
+                        {r.topic === ALL_TOPICS ? 'all topics' : `#${r.topic}`} · {formatTime(r.from, WITH_DATE)} → {formatTime(r.to, WITH_DATE)} · {r.state}
                       </button>
                     </li>
                   ))}
@@ -190,6 +190,7 @@ export function ReplayView() {
                 emotion={selected.emotion}
                 replay={active.id}
                 explicitThreshold={uiConfig.explicitThreshold}
+                settingsError={uiConfig.error}
                 onEmotionChange={(emotion) => setSelected({ start: selected.start, emotion })}
                 onClose={() => setSelected(null)}
               />
@@ -208,7 +209,7 @@ function ReplayControls({ status, busy, now, onAction }: { status: ReplayStatus;
     <div className="replay-status" data-testid="replay-status" data-replay-id={status.id}>
       <div className="card-head">
         <h2>
-          {status.topic === 'all' ? 'All topics' : `#${status.topic}`} <span className="dim">· {status.speed === 'max' ? 'max speed' : `${status.speed}×`}</span>
+          {status.topic === ALL_TOPICS ? 'All topics' : `#${status.topic}`} <span className="dim">· {status.speed === 'max' ? 'max speed' : `${status.speed}×`}</span>
         </h2>
         <span className={`badge state-${status.state}`} data-testid="replay-state">
           {status.state}

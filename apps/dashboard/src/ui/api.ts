@@ -1,8 +1,31 @@
-import type { Alert, Emotion, WindowSize } from '@moodstream/events';
-import type { ApiError, ExamplePost, ReplayStatus, SeriesResponse, TopicSummary } from '@moodstream/trends';
+import type { z } from 'zod';
+import {
+  AlertSchema,
+  AlertsResponseSchema,
+  ApiErrorSchema,
+  ExamplePostsResponseSchema,
+  ReplayStatusSchema,
+  ReplaysResponseSchema,
+  SeriesResponseSchema,
+  TopicsResponseSchema,
+  UI_CONFIG_PATH,
+  UiConfigSchema,
+  describeZodError,
+  type Alert,
+  type Emotion,
+  type ExamplePost,
+  type ReplayStatus,
+  type SeriesResponse,
+  type TopicSummary,
+  type UiConfig,
+  type WindowSize,
+} from '@moodstream/events';
+import { recordRejection } from './contract-log';
 
 /**
- * The browser's calls to the trends HTTP API, all in one place. Paths and bodies follow libs/trends/src/api-types.ts.
+ * The browser's calls to the dashboard server, all in one place. Every answer is parsed with its schema from
+ * @moodstream/events before the page uses it: a server speaking another version of the contract shows up as an error
+ * state rather than as a crash deep inside a chart.
  */
 
 export class ApiRequestError extends Error {
@@ -16,7 +39,14 @@ export class ApiRequestError extends Error {
   }
 }
 
-async function request<T>(path: string, init?: RequestInit): Promise<T> {
+/** The code of an ApiRequestError whose answer arrived but did not match the contract. */
+export const BAD_ANSWER = 'BAD_ANSWER';
+
+export function isBadAnswer(error: unknown): boolean {
+  return error instanceof ApiRequestError && error.code === BAD_ANSWER;
+}
+
+async function request<S extends z.ZodTypeAny>(path: string, schema: S, init?: RequestInit): Promise<z.output<S>> {
   let res: Response;
   try {
     res = await fetch(path, { ...init, headers: { accept: 'application/json', ...(init?.body !== undefined ? { 'content-type': 'application/json' } : {}) } });
@@ -25,18 +55,25 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
   }
   const text = await res.text();
   let body: unknown = null;
-  if (text.length > 0) {
+  let json = text.length > 0;
+  if (json) {
     try {
       body = JSON.parse(text);
     } catch {
-      body = null;
+      json = false;
     }
   }
   if (!res.ok) {
-    const error = (body as Partial<ApiError> | null)?.error;
-    throw new ApiRequestError(res.status, error?.code ?? `HTTP_${res.status}`, error?.message ?? `${res.status} ${res.statusText}`);
+    // An error body that is not ours (a proxy's HTML page) still leaves the status to report.
+    const error = ApiErrorSchema.safeParse(body);
+    if (error.success) throw new ApiRequestError(res.status, error.data.error.code, error.data.error.message);
+    throw new ApiRequestError(res.status, `HTTP_${res.status}`, `${res.status} ${res.statusText}`);
   }
-  return body as T;
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const problem = json ? describeZodError(parsed.error) : 'the body is not JSON';
+  recordRejection(`${init?.method ?? 'GET'} ${path}`, problem);
+  throw new ApiRequestError(res.status, BAD_ANSWER, `the server's answer is not what this page expects (${problem})`);
 }
 
 function query(params: Record<string, string | number | null | undefined>): string {
@@ -45,37 +82,34 @@ function query(params: Record<string, string | number | null | undefined>): stri
   return q.toString();
 }
 
-/** Accepts both a bare array and `{ <key>: [...] }`, so a list endpoint may add paging fields later. */
-function list<T>(body: unknown, key: string): T[] {
-  if (Array.isArray(body)) return body as T[];
-  const inner = (body as Record<string, unknown> | null)?.[key];
-  return Array.isArray(inner) ? (inner as T[]) : [];
-}
-
 export const api = {
   async topics(): Promise<TopicSummary[]> {
-    return list<TopicSummary>(await request('/api/topics'), 'topics');
+    return (await request('/api/topics', TopicsResponseSchema)).topics;
   },
   series(params: { topic: string; window: WindowSize; from: number; to: number; replay?: string | null }): Promise<SeriesResponse> {
-    return request(`/api/series?${query(params)}`);
+    return request(`/api/series?${query(params)}`, SeriesResponseSchema);
   },
   async alerts(params: { topic?: string; replay?: string | null; limit?: number }): Promise<Alert[]> {
-    return list<Alert>(await request(`/api/alerts?${query(params)}`), 'alerts');
+    return (await request(`/api/alerts?${query(params)}`, AlertsResponseSchema)).alerts;
   },
-  acknowledge(id: string): Promise<unknown> {
-    return request(`/api/alerts/${encodeURIComponent(id)}/ack`, { method: 'POST' });
+  /** Resolves with the alert as the server now stores it. */
+  acknowledge(id: string): Promise<Alert> {
+    return request(`/api/alerts/${encodeURIComponent(id)}/ack`, AlertSchema, { method: 'POST' });
   },
   async posts(params: { topic: string; window: WindowSize; start: number; emotion?: Emotion | null; replay?: string | null; limit?: number }): Promise<ExamplePost[]> {
-    return list<ExamplePost>(await request(`/api/posts?${query(params)}`), 'posts');
+    return (await request(`/api/posts?${query(params)}`, ExamplePostsResponseSchema)).posts;
   },
   startReplay(body: { topic: string; from: number; to: number; speed: number | 'max' }): Promise<ReplayStatus> {
-    return request('/api/replays', { method: 'POST', body: JSON.stringify(body) });
+    return request('/api/replays', ReplayStatusSchema, { method: 'POST', body: JSON.stringify(body) });
   },
   async replays(): Promise<ReplayStatus[]> {
-    return list<ReplayStatus>(await request('/api/replays'), 'replays');
+    return (await request('/api/replays', ReplaysResponseSchema)).replays;
   },
   replayAction(id: string, action: 'pause' | 'resume' | 'stop'): Promise<ReplayStatus> {
-    return request(`/api/replays/${encodeURIComponent(id)}/${action}`, { method: 'POST' });
+    return request(`/api/replays/${encodeURIComponent(id)}/${action}`, ReplayStatusSchema, { method: 'POST' });
+  },
+  uiConfig(): Promise<UiConfig> {
+    return request(UI_CONFIG_PATH, UiConfigSchema);
   },
 };
 

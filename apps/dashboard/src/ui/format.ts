@@ -1,6 +1,9 @@
-import type { WindowSize } from '@moodstream/events';
+import { WINDOW_MS, type WindowSize } from '@moodstream/events';
 
 const LOCALE = 'en-GB';
+
+/** Pass as formatTime's span when a time must carry its date whatever it sits next to. */
+export const WITH_DATE = 2 * WINDOW_MS['1d'];
 
 export function formatPercent(share: number, digits = 1): string {
   if (!Number.isFinite(share)) return '–';
@@ -16,7 +19,7 @@ export function formatCount(n: number): string {
 /** Axis and label time: clock time for spans within a day, date and time beyond. */
 export function formatTime(ms: number, spanMs: number, timeZone?: string): string {
   const options: Intl.DateTimeFormatOptions =
-    spanMs > 86_400_000
+    spanMs > WINDOW_MS['1d']
       ? { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }
       : { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
   if (timeZone !== undefined) options.timeZone = timeZone;
@@ -24,9 +27,9 @@ export function formatTime(ms: number, spanMs: number, timeZone?: string): strin
 }
 
 /** A bucket as a person reads it: "14:05–14:06" or "27 Nov 13:00–14:00". */
-export function formatBucket(start: number, window: WindowSize, widthMs: number, timeZone?: string): string {
-  const span = window === '1h' || window === '1d' ? 2 * 86_400_000 : 0;
-  return `${formatTime(start, span, timeZone)}–${formatTime(start + widthMs, 0, timeZone)}`;
+export function formatBucket(start: number, window: WindowSize, timeZone?: string): string {
+  const span = window === '1h' || window === '1d' ? WITH_DATE : 0;
+  return `${formatTime(start, span, timeZone)}–${formatTime(start + WINDOW_MS[window], 0, timeZone)}`;
 }
 
 /** "42 s ago", "5 min ago", "3 h ago", "2 d ago". */

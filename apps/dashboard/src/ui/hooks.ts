@@ -1,16 +1,27 @@
 import { useCallback, useEffect, useState } from 'react';
-import type { Alert } from '@moodstream/events';
-import type { ReplayStatus, SeriesPoint, SeriesUpdate, TopicSummary } from '@moodstream/trends';
+import type { Alert, ReplayStatus, SeriesPoint, SeriesUpdate, TopicSummary } from '@moodstream/events';
 import { mergeAlert, mergeAlerts } from './alerts';
-import { api, describeError } from './api';
+import { api, describeError, isBadAnswer } from './api';
 import { mergePoint, updateMatches, type SeriesSelection } from './series';
-import { getSocket } from './socket';
-import { liveSpan } from './windows';
+import { getSocket, onServerEvent } from './socket';
+import { RANGE_MS, liveSpan } from './windows';
 
 export type Loadable<T> =
   | { status: 'loading'; data: T | null }
   | { status: 'ready'; data: T }
   | { status: 'error'; data: T | null; error: string };
+
+/**
+ * New data for what is already shown. A standing error stays until the user reloads: otherwise the next good push
+ * would hide that an earlier one was refused and the view may be missing it.
+ */
+function withData<T>(prev: Loadable<T>, data: T): Loadable<T> {
+  return prev.status === 'error' ? { ...prev, data } : { status: 'ready', data };
+}
+
+function failed<T>(prev: Loadable<T>, error: string): Loadable<T> {
+  return { status: 'error', data: prev.data, error };
+}
 
 export function useConnection(): boolean {
   const [connected, setConnected] = useState(false);
@@ -54,6 +65,8 @@ export function useSeries(request: SeriesRequest | null): { state: Loadable<Seri
     const leftEdge = () => (request.rangeMs !== undefined ? liveSpan(Date.now(), request.window, request.rangeMs).from : (request.from ?? -Infinity));
     let cancelled = false;
     let pending: SeriesPoint[] | null = [];
+    /** Why a push was refused since the last fetch; the fetch must not paper over it. */
+    let refused: string | null = null;
 
     const onUpdate = (update: SeriesUpdate) => {
       if (!updateMatches(update, selection)) return;
@@ -65,12 +78,16 @@ export function useSeries(request: SeriesRequest | null): { state: Loadable<Seri
       setState((prev) => {
         const points = prev.data ?? [];
         const merged = mergePoint(points, update.point, leftEdge());
-        return merged === points && prev.status === 'ready' ? prev : { status: 'ready', data: merged };
+        return merged === points && prev.status !== 'loading' ? prev : withData(prev, merged);
       });
+    };
+    const onInvalid = (error: string) => {
+      refused = error;
+      setState((prev) => failed(prev, error));
     };
     const watch = () => socket.emit('watch', selection);
     const load = () => {
-      const live = liveSpan(Date.now(), request.window, request.rangeMs ?? 3_600_000);
+      const live = liveSpan(Date.now(), request.window, request.rangeMs ?? RANGE_MS['1h']);
       const to = request.to ?? live.to;
       const from = request.from ?? live.from;
       setState((prev) => ({ status: 'loading', data: prev.data }));
@@ -80,29 +97,31 @@ export function useSeries(request: SeriesRequest | null): { state: Loadable<Seri
           let points = res.points.slice().sort((a, b) => a.start - b.start);
           for (const p of pending ?? []) points = mergePoint(points, p, leftEdge());
           pending = null;
-          setState({ status: 'ready', data: points });
+          setState(refused === null ? { status: 'ready', data: points } : { status: 'error', data: points, error: refused });
         },
         (error: unknown) => {
           if (cancelled) return;
           pending = null;
-          setState((prev) => ({ status: 'error', data: prev.data, error: describeError(error) }));
+          setState((prev) => failed(prev, describeError(error)));
         },
       );
     };
     const onReconnect = () => {
       watch();
       pending = [];
+      // The fresh fetch supersedes whatever was refused while connected before.
+      refused = null;
       load();
     };
 
     setState({ status: 'loading', data: null });
-    socket.on('series', onUpdate);
+    const stopSeries = onServerEvent(socket, 'series', onUpdate, onInvalid);
     socket.on('connect', onReconnect);
     if (socket.connected) watch();
     load();
     return () => {
       cancelled = true;
-      socket.off('series', onUpdate);
+      stopSeries();
       socket.off('connect', onReconnect);
     };
     // `key` stands for every field of `request`, so a new but equal request object does not refetch.
@@ -116,19 +135,24 @@ export function useTopics(): Loadable<TopicSummary[]> {
   useEffect(() => {
     const socket = getSocket();
     let cancelled = false;
-    const onTopics = (topics: TopicSummary[]) => setState({ status: 'ready', data: topics });
-    socket.on('topics', onTopics);
+    // Each push is the whole list, so a good one fully replaces whatever was refused before.
+    const stopTopics = onServerEvent(
+      socket,
+      'topics',
+      (topics) => setState({ status: 'ready', data: topics }),
+      (error) => setState((prev) => failed(prev, error)),
+    );
     api.topics().then(
       (topics) => {
         if (!cancelled) setState({ status: 'ready', data: topics });
       },
       (error: unknown) => {
-        if (!cancelled) setState((prev) => ({ status: 'error', data: prev.data, error: describeError(error) }));
+        if (!cancelled) setState((prev) => failed(prev, describeError(error)));
       },
     );
     return () => {
       cancelled = true;
-      socket.off('topics', onTopics);
+      stopTopics();
     };
   }, []);
   return state;
@@ -144,10 +168,15 @@ export function useAlerts(replay: string | null): {
     const socket = getSocket();
     let cancelled = false;
     let pending: Alert[] | null = [];
+    let refused: string | null = null;
     const onAlert = (alert: Alert) => {
       if ((alert.replayId ?? null) !== replay) return;
       if (pending !== null) pending.push(alert);
-      else setState((prev) => ({ status: 'ready', data: mergeAlert(prev.data ?? [], alert) }));
+      else setState((prev) => withData(prev, mergeAlert(prev.data ?? [], alert)));
+    };
+    const onInvalid = (error: string) => {
+      refused = error;
+      setState((prev) => failed(prev, error));
     };
     const load = () => {
       api.alerts({ replay, limit: 100 }).then(
@@ -157,37 +186,39 @@ export function useAlerts(replay: string | null): {
           const own = alerts.filter((a) => (a.replayId ?? null) === replay);
           const merged = mergeAlerts(mergeAlerts([], own), pending ?? []);
           pending = null;
-          setState({ status: 'ready', data: merged });
+          setState(refused === null ? { status: 'ready', data: merged } : { status: 'error', data: merged, error: refused });
         },
         (error: unknown) => {
           if (cancelled) return;
           pending = null;
-          setState((prev) => ({ status: 'error', data: prev.data, error: describeError(error) }));
+          setState((prev) => failed(prev, describeError(error)));
         },
       );
     };
     setState({ status: 'loading', data: null });
-    socket.on('alert', onAlert);
+    const stopAlerts = onServerEvent(socket, 'alert', onAlert, onInvalid);
     load();
     return () => {
       cancelled = true;
-      socket.off('alert', onAlert);
+      stopAlerts();
     };
   }, [replay]);
 
   const acknowledge = useCallback(async (id: string) => {
-    await api.acknowledge(id);
-    setState((prev) =>
-      prev.data === null ? prev : { ...prev, data: prev.data.map((a) => (a.id === id ? { ...a, acknowledged: true } : a)) },
-    );
+    const stored = await api.acknowledge(id);
+    setState((prev) => (prev.data === null ? prev : { ...prev, data: prev.data.map((a) => (a.id === stored.id ? stored : a)) }));
   }, []);
 
   return { state, acknowledge };
 }
 
-/** Replay statuses by id, kept current by `replay` pushes. */
-export function useReplays(): { replays: ReplayStatus[]; upsert: (status: ReplayStatus) => void } {
+/**
+ * Replay statuses by id, kept current by `replay` pushes. `error` says why a push or the list was refused: the
+ * statuses shown may then be stale.
+ */
+export function useReplays(): { replays: ReplayStatus[]; upsert: (status: ReplayStatus) => void; error: string | null } {
   const [replays, setReplays] = useState<ReplayStatus[]>([]);
+  const [error, setError] = useState<string | null>(null);
   const upsert = useCallback((status: ReplayStatus) => {
     setReplays((prev) => {
       const rest = prev.filter((r) => r.id !== status.id);
@@ -197,21 +228,23 @@ export function useReplays(): { replays: ReplayStatus[]; upsert: (status: Replay
   useEffect(() => {
     const socket = getSocket();
     let cancelled = false;
-    socket.on('replay', upsert);
+    const stopReplays = onServerEvent(socket, 'replay', upsert, setError);
     api.replays().then(
       (list) => {
         if (!cancelled) for (const r of list) upsert(r);
       },
-      () => {
-        // The list is a convenience; starting a replay still works without it.
+      (failure: unknown) => {
+        // The list is a convenience (starting a replay works without it), so only an answer that breaks the contract
+        // is worth showing: that one would break the pushes too.
+        if (!cancelled && isBadAnswer(failure)) setError(describeError(failure));
       },
     );
     return () => {
       cancelled = true;
-      socket.off('replay', upsert);
+      stopReplays();
     };
   }, [upsert]);
-  return { replays, upsert };
+  return { replays, upsert, error };
 }
 
 /** Re-renders every `ms` so "5 min ago" labels and the live chart's moving left edge stay true. */
@@ -224,35 +257,32 @@ export function useNow(ms: number): number {
   return now;
 }
 
-/** Settings the server decides at run time (the page itself is built ahead of time). */
-export interface UiConfig {
+/** Settings the server decides at run time (the page itself is built ahead of time), as far as they are known. */
+export interface UiSettings {
   /** Null until the server has said: every scored image stays hidden meanwhile. */
   explicitThreshold: number | null;
+  /** Why the settings could not be read; the threshold is then 0. */
+  error: string | null;
 }
 
-export const UI_CONFIG_PATH = '/ui-config.json';
-
-export function useUiConfig(): UiConfig {
-  const [config, setConfig] = useState<UiConfig>({ explicitThreshold: null });
+export function useUiConfig(): UiSettings {
+  const [settings, setSettings] = useState<UiSettings>({ explicitThreshold: null, error: null });
   useEffect(() => {
     let cancelled = false;
-    fetch(UI_CONFIG_PATH)
-      .then((res) => (res.ok ? (res.json() as Promise<{ explicitThreshold?: unknown }>) : null))
-      .then(
-        (body) => {
-          if (cancelled) return;
-          // Without a usable setting, threshold 0 keeps every scored image behind its click (the safe side).
-          setConfig({ explicitThreshold: typeof body?.explicitThreshold === 'number' ? body.explicitThreshold : 0 });
-        },
-        () => {
-          if (!cancelled) setConfig({ explicitThreshold: 0 });
-        },
-      );
+    api.uiConfig().then(
+      (config) => {
+        if (!cancelled) setSettings({ explicitThreshold: config.explicitThreshold, error: null });
+      },
+      (error: unknown) => {
+        // Without a usable setting, threshold 0 keeps every scored image behind its click (the safe side).
+        if (!cancelled) setSettings({ explicitThreshold: 0, error: describeError(error) });
+      },
+    );
     return () => {
       cancelled = true;
     };
   }, []);
-  return config;
+  return settings;
 }
 
 /** False during server rendering and the first client render, so time-dependent output never mismatches. */

@@ -1,6 +1,4 @@
-import type { Emotion, WindowSize } from '@moodstream/events';
-import type { SeriesPoint, SeriesUpdate } from '@moodstream/trends';
-import { EMOTION_ORDER } from './palette';
+import { EMOTIONS, type Emotion, type SeriesPoint, type SeriesUpdate, type WindowSize } from '@moodstream/events';
 
 /** What one chart is showing; a `series` push is applied only when it matches. */
 export interface SeriesSelection {
@@ -49,7 +47,7 @@ export type ChartRow = { start: number; count: number } & Partial<Record<Emotion
 export function toChartRows(points: readonly SeriesPoint[], mode: ShareMode): ChartRow[] {
   return points.map((p) => {
     const row: ChartRow = { start: p.start, count: p.count };
-    for (const e of EMOTION_ORDER) {
+    for (const e of EMOTIONS) {
       if (mode === 'corrected') {
         if (p.corrected !== null) row[e] = p.corrected[e];
       } else {
@@ -72,9 +70,9 @@ export function totalCount(points: readonly SeriesPoint[]): number {
 
 /** The emotion with the largest share in a bucket (ties go to the earlier emotion). */
 export function leadingEmotion(point: SeriesPoint, mode: ShareMode): Emotion {
-  let best: Emotion = EMOTION_ORDER[0];
+  let best: Emotion = EMOTIONS[0];
   let bestValue = -1;
-  for (const e of EMOTION_ORDER) {
+  for (const e of EMOTIONS) {
     const value = mode === 'corrected' && point.corrected !== null ? point.corrected[e] : point.shares[e].share;
     if (value > bestValue) {
       best = e;

@@ -1,7 +1,17 @@
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, ServerToClientEvents } from '@moodstream/trends';
+import {
+  SERVER_EVENT_SCHEMAS,
+  describeZodError,
+  type ClientToServerEvents,
+  type ServerEventName,
+  type ServerEventPayload,
+} from '@moodstream/events';
+import { recordRejection } from './contract-log';
 
-export type DashboardSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+/** What arrives off the wire: every payload is unknown until its schema has passed it (see onServerEvent). */
+type UncheckedServerEvents = { [E in ServerEventName]: (payload: unknown) => void };
+
+export type DashboardSocket = Socket<UncheckedServerEvents, ClientToServerEvents>;
 
 let shared: DashboardSocket | null = null;
 
@@ -11,4 +21,33 @@ export function getSocket(): DashboardSocket {
     shared = io({ path: '/socket.io', transports: ['websocket', 'polling'], reconnectionDelayMax: 5_000 });
   }
   return shared;
+}
+
+/**
+ * Listens for a server event, handing on only payloads that match its schema. A mismatching one is logged and
+ * described to `onInvalid` instead, for the caller's error state. Returns the function that stops listening.
+ */
+export function onServerEvent<E extends ServerEventName>(
+  socket: DashboardSocket,
+  event: E,
+  onValid: (payload: ServerEventPayload<E>) => void,
+  onInvalid: (message: string) => void,
+): () => void {
+  const schema = SERVER_EVENT_SCHEMAS[event];
+  const listener = (payload: unknown): void => {
+    const parsed = schema.safeParse(payload);
+    if (parsed.success) {
+      onValid(parsed.data as ServerEventPayload<E>);
+      return;
+    }
+    const problem = describeZodError(parsed.error);
+    recordRejection(`socket.io ${event}`, problem);
+    onInvalid(`a live ${event} update is not what this page expects (${problem})`);
+  };
+  // Widened to every event name: socket.io's listener types cannot be resolved for a generic one.
+  const name: ServerEventName = event;
+  socket.on(name, listener);
+  return () => {
+    socket.off(name, listener);
+  };
 }

@@ -1,5 +1,4 @@
-import type { Emotion } from '@moodstream/events';
-import { EMOTION_ORDER } from './palette';
+import { ALL_TOPICS, isEmotion, type Emotion } from '@moodstream/events';
 import type { ShareMode } from './series';
 import { LIVE_WINDOWS, RANGES, fitWindow, type LiveWindow, type RangeName } from './windows';
 
@@ -17,7 +16,7 @@ export interface LiveViewState {
 }
 
 export const DEFAULT_VIEW: LiveViewState = {
-  topic: 'all',
+  topic: ALL_TOPICS,
   window: '1m',
   range: '1h',
   mode: 'raw',
@@ -45,7 +44,7 @@ export function parseViewState(search: string): LiveViewState {
     mode: pick(q.get('mode'), ['raw', 'corrected'] as const, DEFAULT_VIEW.mode),
     at,
     posts: at !== null && q.get('posts') === '1',
-    emotion: emotionRaw !== null && (EMOTION_ORDER as readonly string[]).includes(emotionRaw) ? (emotionRaw as Emotion) : null,
+    emotion: emotionRaw !== null && isEmotion(emotionRaw) ? emotionRaw : null,
   };
 }
 

@@ -1,27 +1,22 @@
-import type { WindowSize } from '@moodstream/events';
+import { WINDOW_MS, bucketStart, type WindowSize } from '@moodstream/events';
+
+/**
+ * The time choices the views offer. Window widths and bucket arithmetic come from @moodstream/events, so the page cuts
+ * time exactly as the aggregator does.
+ */
 
 /** Bucket widths the live view offers (1d exists in the store but is not a useful live resolution). */
 export const LIVE_WINDOWS = ['1m', '5m', '1h'] as const satisfies readonly WindowSize[];
 export type LiveWindow = (typeof LIVE_WINDOWS)[number];
 
-/**
- * Bucket width in ms. A copy of libs/events' WINDOW_MS for the browser bundle (see palette.ts for why);
- * a unit test keeps the two equal.
- */
-export const WINDOW_MS: Readonly<Record<WindowSize, number>> = {
-  '1m': 60_000,
-  '5m': 300_000,
-  '1h': 3_600_000,
-  '1d': 86_400_000,
-};
-
 export const RANGES = ['1h', '24h', '7d'] as const;
 export type RangeName = (typeof RANGES)[number];
 
+/** Ranges are whole hours and days, so they are spelt in window widths rather than restated in ms. */
 export const RANGE_MS: Readonly<Record<RangeName, number>> = {
-  '1h': 3_600_000,
-  '24h': 86_400_000,
-  '7d': 7 * 86_400_000,
+  '1h': WINDOW_MS['1h'],
+  '24h': WINDOW_MS['1d'],
+  '7d': 7 * WINDOW_MS['1d'],
 };
 
 /** Past this many buckets a chart is unreadable and slow to draw on a phone. */
@@ -45,12 +40,6 @@ export function fitWindow(range: RangeName, window: LiveWindow): LiveWindow {
 export function windowForSpan(spanMs: number): LiveWindow {
   for (const w of LIVE_WINDOWS) if (spanMs / WINDOW_MS[w] <= MAX_BUCKETS) return w;
   return '1h';
-}
-
-/** The start of the bucket holding `t`. */
-export function bucketStart(t: number, window: WindowSize): number {
-  const width = WINDOW_MS[window];
-  return Math.floor(t / width) * width;
 }
 
 /** A live chart's span: `rangeMs` ending with the bucket now in progress, aligned to bucket edges. */

@@ -1,24 +1,19 @@
-import type { z } from 'zod';
 import { ValidationError } from '@moodstream/core';
-import { EVENT_TYPES, HEADERS, type EventOf, type EventTypeName } from './topics';
+import { EVENT_TYPES, HEADERS, describeZodError, type EventOf, type EventTypeName, type Headers } from '@moodstream/events';
+import type { EventInput } from './types';
 
-export type Headers = Record<string, string>;
+/**
+ * Events as Kafka records: JSON bytes plus the type and schema-version headers. Here at the bus edge rather than in
+ * libs/events because it needs Node's Buffer and core's ValidationError, which the browser must not load.
+ */
 
 export interface EncodedEvent {
   value: Buffer;
   headers: Headers;
 }
 
-/** Readable one-line summary of a zod failure: "path: message; path: message". */
-export function describeZodError(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 8)
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
-    .join('; ');
-}
-
 /** Validates before encoding: nothing malformed is ever produced. */
-export function encodeEvent<N extends EventTypeName>(type: N, event: z.input<(typeof EVENT_TYPES)[N]['schema']>): EncodedEvent {
+export function encodeEvent<N extends EventTypeName>(type: N, event: EventInput<N>): EncodedEvent {
   const { schema, version } = EVENT_TYPES[type];
   const parsed = schema.safeParse(event);
   if (!parsed.success) {
