@@ -10,6 +10,12 @@ let base: string;
 let port: number;
 let png: Buffer;
 const requests: { path: string; host: string | undefined }[] = [];
+/** Paths the fixture server answers with a redirect: status and Location. */
+const REDIRECTS: Record<string, [number, string]> = {
+  '/to-private': [302, 'http://10.0.0.1/x.jpg'],
+  '/to-ok': [301, '/ok.png'],
+  '/loop': [302, '/loop'],
+};
 
 before(async () => {
   png = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 200, g: 10, b: 10 } } })
@@ -17,6 +23,12 @@ before(async () => {
     .toBuffer();
   server = createServer((req, res) => {
     requests.push({ path: req.url ?? '', host: req.headers.host });
+    const redirect = REDIRECTS[req.url ?? ''];
+    if (redirect !== undefined) {
+      res.writeHead(redirect[0], { location: redirect[1] });
+      res.end();
+      return;
+    }
     switch (req.url) {
       case '/ok.png':
         // A lying header: the bytes decide.
@@ -38,18 +50,6 @@ before(async () => {
       case '/declares-huge.png':
         res.writeHead(200, { 'content-type': 'image/png', 'content-length': String(50 * 1024 * 1024) });
         res.write(png.subarray(0, 16));
-        return;
-      case '/to-private':
-        res.writeHead(302, { location: 'http://10.0.0.1/x.jpg' });
-        res.end();
-        return;
-      case '/to-ok':
-        res.writeHead(301, { location: '/ok.png' });
-        res.end();
-        return;
-      case '/loop':
-        res.writeHead(302, { location: '/loop' });
-        res.end();
         return;
       case '/silent':
         return; // never answers
