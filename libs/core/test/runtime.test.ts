@@ -26,7 +26,7 @@ test('parts close in reverse order of start, plain resources included, and healt
   await runtime.start('web', part('web'));
   const healthy = runtime.health();
   assert.equal(healthy.ok, true);
-  assert.deepEqual(healthy['parts'], { bus: { state: 'running', ok: true }, consumer: { state: 'running', ok: true, detail: { lag: 0 } }, web: { state: 'running', ok: true } });
+  assert.deepEqual(healthy.parts, { bus: { state: 'running', ok: true }, consumer: { state: 'running', ok: true, detail: { lag: 0 } }, web: { state: 'running', ok: true } });
   assert.equal(await runtime.close(), 0);
   assert.deepEqual(events, ['start consumer', 'start web', 'stop web', 'stop consumer', 'close bus']);
   assert.equal(runtime.health().ok, false, 'a closed service is not healthy');
@@ -46,7 +46,7 @@ test('crash policy: a part that dies closes every other part gracefully, then th
   await flush();
   assert.deepEqual(exits, [1], 'exits once, non-zero');
   assert.deepEqual(events.slice(2), ['stop web', 'stop scorer', 'close bus'], 'the others closed in order; the dead part is still asked to release what it holds');
-  const scorer = (runtime.health()['parts'] as Record<string, { state: string; error?: string }>)['scorer'];
+  const scorer = runtime.health().parts['scorer'];
   assert.equal(scorer?.state, 'failed');
   assert.equal(scorer?.error, 'consumer died');
 });
@@ -84,7 +84,7 @@ test('a part that fails to start is reported failed; finish() ends a finite run 
   const { runtime, exits, events, part } = harness();
   await runtime.start('ok', part('ok'));
   await assert.rejects(runtime.start('broken', part('broken', { start: async () => Promise.reject(new Error('no model')) })), /no model/);
-  assert.equal((runtime.health()['parts'] as Record<string, { state: string }>)['broken']?.state, 'failed');
+  assert.equal(runtime.health().parts['broken']?.state, 'failed');
   await runtime.finish();
   assert.deepEqual(exits, [0]);
   assert.ok(events.includes('stop ok'));

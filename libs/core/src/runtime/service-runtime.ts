@@ -12,6 +12,20 @@ export interface PartHealth {
   detail?: unknown;
 }
 
+export interface PartReport {
+  state: PartState;
+  ok: boolean;
+  detail?: unknown;
+  /** Why the part failed (its first failure). */
+  error?: string;
+}
+
+/** What `/healthz` answers for a service: 200 while `ok`, 503 otherwise. */
+export interface ServiceHealth extends HealthReport {
+  service: string;
+  parts: Record<string, PartReport>;
+}
+
 /** Anything the runtime can start, watch and close: an app, a consumer, a server. */
 export interface ServicePart {
   start?(): Promise<unknown>;
@@ -53,7 +67,7 @@ export interface ServiceRuntime {
   finish(): Promise<void>;
   /** Graceful close of every part in reverse order; resolves with the exit code it chose. Idempotent. */
   close(reason?: string): Promise<number>;
-  health(): HealthReport;
+  health(): ServiceHealth;
   installSignals(signals?: NodeJS.Signals[]): () => void;
 }
 
@@ -83,7 +97,7 @@ export function createServiceRuntime(options: ServiceRuntimeOptions): ServiceRun
     exit(code);
   };
 
-  const partHealth = (entry: Entry): { state: PartState; ok: boolean; detail?: unknown; error?: string } => {
+  const partHealth = (entry: Entry): PartReport => {
     const reported = entry.state === 'running' ? entry.health?.() : undefined;
     const ok = entry.state === 'running' && (reported?.ok ?? true);
     return { state: entry.state, ok, ...(reported?.detail === undefined ? {} : { detail: reported.detail }), ...(entry.error === undefined ? {} : { error: entry.error }) };
