@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { TrendsMetricsHooks, TrendsService } from './service';
 
-/** Prometheus metrics of an aggregator process; returns the hooks to pass to createTrendsService. */
+/** The trends service's Prometheus metrics, named the same in every host process (createTrendsHost registers them); returns the hooks to pass to createTrendsService. */
 export function createTrendsMetrics(registry: Registry, service: () => TrendsService | null): TrendsMetricsHooks {
   const events = new Counter({
     name: 'moodstream_trends_events_total',

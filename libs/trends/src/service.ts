@@ -107,8 +107,6 @@ export interface TrendsService {
   /** Live watermark (event time), for health and metrics. */
   watermark(): number | null;
   consumerLag(): Promise<number>;
-  /** @deprecated use `health().ok`; kept until every host runs the service through the runtime. */
-  healthy(): boolean;
 }
 
 /**
@@ -381,7 +379,6 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
     ingest: (posts) => ingest(posts),
     watermark: () => engine.watermark,
     consumerLag: async () => (consumer === null ? 0 : consumer.lag()),
-    healthy: () => crashed === null,
     health: () => ({
       ok: crashed === null,
       detail: { watermark: engine.watermark, consuming: consumer !== null, ...(crashed === null ? {} : { crashed }) },
