@@ -1,22 +1,8 @@
 import { z } from 'zod';
-import { splitList } from '@moodstream/core';
+import { kafkaEnv, logLevelEnv, splitList } from '@moodstream/core';
 import { EMOTIONS, normaliseTag } from '@moodstream/events';
 
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
-
-/**
- * What every Kafka-connected process reads the same way (the bus and its topic names, the log level). It belongs in
- * libs/core as one shared fragment (`kafkaEnv`) that each app spreads into its schema; until then it is kept apart here.
- */
-const sharedEnv = {
-  KAFKA_BROKERS: z
-    .string()
-    .default('127.0.0.1:9092')
-    .transform((value) => splitList(value))
-    .refine((list) => list.length > 0, { message: 'needs at least one host:port' }),
-  MOODSTREAM_TOPIC_PREFIX: z.string().default(''),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-};
 
 /**
  * The ingester's environment, parsed at boot with `parseConfig`. CLI flags (modes, --tag, --file, …)
@@ -48,7 +34,8 @@ export const IngesterConfigSchema = z
     INGEST_BACKOFF_MAX_MS: int(300_000, 1),
     /** The ops port: /metrics and /healthz (ports of the other services: DEVELOPERS.md). */
     METRICS_PORT: int(9464),
-    ...sharedEnv,
+    ...kafkaEnv,
+    ...logLevelEnv,
   })
   .passthrough();
 

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { splitList } from '@moodstream/core';
+import { kafkaEnv, splitList } from '@moodstream/core';
 
 const int = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 
@@ -10,12 +10,7 @@ const int = (fallback: number, min: number, max: number) => z.coerce.number().in
  * p99 latency at low offered load far below a second.
  */
 export const ScorerConfigSchema = z.object({
-  KAFKA_BROKERS: z
-    .string()
-    .default('127.0.0.1:9092')
-    .transform((value) => splitList(value))
-    .refine((list) => list.length > 0, { message: 'needs at least one host:port' }),
-  MOODSTREAM_TOPIC_PREFIX: z.string().default(''),
+  ...kafkaEnv,
   SCORER_GROUP_ID: z.string().min(1).default('moodstream-scorer'),
   /** Start a new group at the oldest retained post rather than only new ones. */
   SCORER_FROM_BEGINNING: z

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Redis } from 'ioredis';
 import { createKafkaBus } from '@moodstream/bus';
-import { splitList, type ServiceRuntime } from '@moodstream/core';
+import { distributedEnv, type ServiceRuntime } from '@moodstream/core';
 import type { Post, ScoredPost } from '@moodstream/events';
 import { trendsConfigSchema } from './config';
 import { createTrendsHost } from './host';
@@ -13,12 +13,7 @@ export const AGGREGATOR_METRICS_PORT = 9466;
 
 /** Settings of the standalone aggregator and the replay CLI: the trends settings plus where Kafka and Redis are. */
 export const standaloneConfigSchema = trendsConfigSchema.extend({
-  KAFKA_BROKERS: z
-    .string({ required_error: 'set KAFKA_BROKERS (host:port[,host:port])' })
-    .transform((value) => splitList(value))
-    .refine((list) => list.length > 0, { message: 'needs at least one host:port' }),
-  REDIS_URL: z.string({ required_error: 'set REDIS_URL (redis://host:port)' }).url(),
-  MOODSTREAM_TOPIC_PREFIX: z.string().default(''),
+  ...distributedEnv,
   TRENDS_GROUP_ID: z.string().min(1).default('moodstream-trends'),
   TRENDS_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(AGGREGATOR_METRICS_PORT),
   TRENDS_METRICS_HOST: z.string().default('127.0.0.1'),
