@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { createKafkaBus } from '@moodstream/bus';
-import { runService, splitList } from '@moodstream/core';
+import { distributedEnv, logLevelEnv, runService } from '@moodstream/core';
 import { createRedisTrendsStore, createTrendsHost, DEFAULT_TRENDS_GROUP_ID, trendsConfigSchema } from '@moodstream/trends';
 import { createDashboardApp } from './app';
 import { DashboardConfigSchema } from './config';
@@ -13,16 +13,11 @@ import { DashboardConfigSchema } from './config';
  * group and relay live updates to each other through Redis.
  */
 const MainConfigSchema = DashboardConfigSchema.merge(trendsConfigSchema).extend({
-  KAFKA_BROKERS: z
-    .string({ required_error: 'required in the distributed mode (e.g. 127.0.0.1:9092); `npm start` runs without it' })
-    .transform(splitList)
-    .refine((list) => list.length > 0, { message: 'name at least one broker' }),
-  REDIS_URL: z.string({ required_error: 'required in the distributed mode (e.g. redis://127.0.0.1:6379)' }).url(),
-  MOODSTREAM_TOPIC_PREFIX: z.string().default(''),
+  ...distributedEnv,
+  ...logLevelEnv,
   /** 0: serve only (another process aggregates); replays still run here. */
   DASHBOARD_AGGREGATE: z.enum(['0', '1']).default('1'),
   TRENDS_GROUP_ID: z.string().min(1).default(DEFAULT_TRENDS_GROUP_ID),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
 });
 
