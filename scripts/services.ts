@@ -17,7 +17,7 @@ import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { probeKafka } from '@moodstream/bus';
-import { AbortedError, retry, sleep } from '@moodstream/core';
+import { AbortedError, isProcessAlive, retry, sleep, withProcessLock } from '@moodstream/core';
 
 export const KAFKA_VERSION = '3.9.1';
 export const SCALA_VERSION = '2.13';
@@ -81,15 +81,6 @@ interface Probe {
 
 // ---------------------------------------------------------------------------------------------
 // Small process helpers
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function readPid(file: string): number | null {
   if (!existsSync(file)) return null;
@@ -165,35 +156,13 @@ function findOrInstall(
   return installed === null ? { path: null, reason: `${packages.join(', ')} installed, but still not found` } : { path: installed };
 }
 
-/** Takes the lock file, taking over one left by a dead process; returns the live holder's pid when it is taken. */
-function tryLock(): number | null {
-  for (;;) {
-    try {
-      const fd = openSync(LOCK, 'wx');
-      writeFileSync(fd, String(process.pid));
-      closeSync(fd);
-      return null;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = readPid(LOCK);
-      if (holder !== null && isAlive(holder)) return holder;
-      rmSync(LOCK, { force: true });
-    }
-  }
-}
-
 /** One starter at a time: `npm test` in two terminals must not launch two brokers. */
-async function withLock<T>(fn: () => Promise<T>): Promise<T> {
+async function withLock<T>(say: Say, fn: () => Promise<T>): Promise<T> {
   mkdirSync(STATE, { recursive: true });
-  const deadline = AbortSignal.timeout(KAFKA_START_TIMEOUT_MS + 60_000);
-  for (let holder = tryLock(); holder !== null; holder = tryLock()) {
-    if (!(await sleep(500, { signal: deadline }))) throw new Error(`services lock ${LOCK} held by pid ${holder} for too long`);
-  }
-  try {
-    return await fn();
-  } finally {
-    if (readPid(LOCK) === process.pid) rmSync(LOCK, { force: true });
-  }
+  return withProcessLock(LOCK, fn, {
+    signal: AbortSignal.timeout(KAFKA_START_TIMEOUT_MS + 60_000),
+    onWait: (holder) => say(`services: waiting for another starter (pid ${holder}) to finish…`),
+  });
 }
 
 /** A probe that has not answered yet: the one failure `waitUntilAnswering` tries again. */
@@ -499,7 +468,7 @@ async function waitForExistingKafka(pid: number, say: Say): Promise<void> {
     everyMs: 500,
     timeoutMs: KAFKA_START_TIMEOUT_MS,
     stillStarting: () => {
-      if (!isAlive(pid)) throw new ServiceError('kafka', `process ${pid} from ${KAFKA_PID} exited before the broker answered; last lines of ${KAFKA_LOG}:\n${tail(KAFKA_LOG)}`);
+      if (!isProcessAlive(pid)) throw new ServiceError('kafka', `process ${pid} from ${KAFKA_PID} exited before the broker answered; last lines of ${KAFKA_LOG}:\n${tail(KAFKA_LOG)}`);
     },
   });
   if (!probe.ok) {
@@ -511,7 +480,7 @@ async function kafkaUp(say: Say): Promise<string> {
   const running = await alreadyAnswering(KAFKA, say);
   if (running !== null) return running;
   const pid = readPid(KAFKA_PID);
-  if (pid !== null && isAlive(pid)) {
+  if (pid !== null && isProcessAlive(pid)) {
     await waitForExistingKafka(pid, say);
     return DEFAULT_KAFKA_BROKERS;
   }
@@ -526,15 +495,15 @@ async function kafkaUp(say: Say): Promise<string> {
 
 async function stopPid(pidFile: string, name: string, say: Say, timeoutMs: number): Promise<void> {
   const pid = readPid(pidFile);
-  if (pid === null || !isAlive(pid)) {
+  if (pid === null || !isProcessAlive(pid)) {
     rmSync(pidFile, { force: true });
     say(`${name}: not running (nothing started by this project)`);
     return;
   }
   process.kill(pid, 'SIGTERM');
   const deadline = AbortSignal.timeout(timeoutMs);
-  while (isAlive(pid) && (await sleep(250, { signal: deadline })));
-  if (isAlive(pid)) {
+  while (isProcessAlive(pid) && (await sleep(250, { signal: deadline })));
+  if (isProcessAlive(pid)) {
     say(`${name}: pid ${pid} ignored SIGTERM for ${timeoutMs / 1000}s, sending SIGKILL`);
     process.kill(pid, 'SIGKILL');
   }
@@ -653,7 +622,7 @@ export function ensureChromium(say: Say, options: ChromiumOptions = {}): string 
 
 /** Starts (or reuses) both services; throws a ServiceError naming the one that failed and why. */
 export async function servicesUp(say: Say = (line) => console.log(line)): Promise<Services> {
-  return withLock(async () => {
+  return withLock(say, async () => {
     const redisUrl = await redisUp((line) => say(`redis: ${line}`));
     const kafkaBrokers = await kafkaUp((line) => say(`kafka: ${line}`));
     return { kafkaBrokers, redisUrl };
@@ -661,7 +630,7 @@ export async function servicesUp(say: Say = (line) => console.log(line)): Promis
 }
 
 export async function servicesDown(say: Say = (line) => console.log(line)): Promise<void> {
-  await withLock(async () => {
+  await withLock(say, async () => {
     await stopPid(KAFKA_PID, 'kafka', say, 60_000);
     await stopPid(REDIS_PID, 'redis', say, 15_000);
   });
@@ -674,7 +643,7 @@ export async function servicesStatus(say: Say = (line) => console.log(line)): Pr
   const redis = await redisAnswers(redisUrl);
   const kafkaPid = readPid(KAFKA_PID);
   const redisPid = readPid(REDIS_PID);
-  const owned = (pid: number | null): string => (pid !== null && isAlive(pid) ? ` (started by this project, pid ${pid})` : '');
+  const owned = (pid: number | null): string => (pid !== null && isProcessAlive(pid) ? ` (started by this project, pid ${pid})` : '');
   say(`kafka ${brokers}: ${kafka.ok ? 'up' : `down (${kafka.reason})`}${owned(kafkaPid)}`);
   say(`redis ${redisUrl}: ${redis.ok ? 'up' : `down (${redis.reason})`}${owned(redisPid)}`);
   return kafka.ok && redis.ok;

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import next from 'next';
+import { UI_CONFIG_PATH, type UiConfig } from '@moodstream/events';
 import {
   addOpsRoutes,
   createRouter,
@@ -65,7 +66,6 @@ export interface DashboardApp extends ServicePart {
 }
 
 /** Served by this server, not the trends API: settings the prebuilt page learns at run time. */
-const UI_CONFIG_PATH = '/ui-config.json';
 
 const SECURITY_HEADERS: Record<string, string> = {
   'x-content-type-options': 'nosniff',
@@ -107,7 +107,8 @@ function isApiPath(path: string): boolean {
 function createDashboardRouter(options: { config: DashboardConfig; logger: Logger; ops: OpsSource; api: TrendsHttpHandler }): Router {
   const router = createRouter({ logger: options.logger, what: 'dashboard request', owns: isApiPath });
   addOpsRoutes(router, options.ops);
-  router.get(UI_CONFIG_PATH, ({ res }) => sendJson(res, 200, { explicitThreshold: options.config.DASHBOARD_EXPLICIT_THRESHOLD }));
+  const uiConfig: UiConfig = { explicitThreshold: options.config.DASHBOARD_EXPLICIT_THRESHOLD };
+  router.get(UI_CONFIG_PATH, ({ res }) => sendJson(res, 200, uiConfig));
   const toApi: RouteHandler = async ({ req, res, url }) => {
     if (!(await options.api(req, res)) && !res.headersSent) throw new MoodstreamError('NOT_FOUND', `no API route ${req.method ?? 'GET'} ${url.pathname}`);
   };

@@ -1,18 +1,19 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MoodstreamError, sleep } from '@moodstream/core';
+import { MoodstreamError, withProcessLock } from '@moodstream/core';
 
 /** apps/dashboard: Next.js's project directory (app/, next.config.mjs, .next/). */
 export const DASHBOARD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Everything `next build` compiles into the browser bundle; a change to any of it makes the build stale. */
-const BUILD_INPUTS = ['app', 'src/ui', 'next.config.mjs', 'tsconfig.next.json', 'package.json'];
+const BUILD_INPUTS = ['app', 'src/ui', '../../libs/events/src', 'next.config.mjs', 'tsconfig.next.json', 'package.json'];
 const HASH_FILE = 'moodstream-source-hash';
-const LOCK_DIR = '.next-build.lock';
+/** Several test files and a launcher may want a build at once: one builds, the others wait for it. */
+const LOCK_FILE = '.next-build.pid';
 
 export class DashboardBuildError extends MoodstreamError {
   constructor(message: string) {
@@ -50,45 +51,6 @@ export async function isBuildCurrent(dir = DASHBOARD_DIR): Promise<boolean> {
   return built !== null && buildId !== null && built.trim() === (await sourceDigest(dir));
 }
 
-/** Signal 0 only tests that the process exists (EPERM: it does, under another user). */
-function pidAlive(pid: number): boolean {
-  try {
-    return process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** A directory as a cross-process lock (mkdir is atomic); a lock left by a dead process is taken over. */
-async function withBuildLock<T>(dir: string, onWait: () => void, fn: () => Promise<T>): Promise<T> {
-  const lock = join(dir, LOCK_DIR);
-  let announced = false;
-  for (;;) {
-    try {
-      await mkdir(lock);
-      await writeFile(join(lock, 'pid'), String(process.pid));
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number(await readFile(join(lock, 'pid'), 'utf8').catch(() => 'NaN'));
-      if (Number.isInteger(holder) && !pidAlive(holder)) {
-        await rm(lock, { recursive: true, force: true });
-        continue;
-      }
-      if (!announced) {
-        onWait();
-        announced = true;
-      }
-      await sleep(500);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await rm(lock, { recursive: true, force: true });
-  }
-}
-
 export interface EnsureBuildResult {
   /** False when the existing build was current. */
   built: boolean;
@@ -107,9 +69,8 @@ export async function ensureNextBuild(
   const progress = options.onProgress ?? (() => undefined);
   const started = Date.now();
   if (options.force !== true && (await isBuildCurrent(dir))) return { built: false, ms: Date.now() - started };
-  return withBuildLock(
-    dir,
-    () => progress('dashboard: waiting for another process to finish building it…'),
+  return withProcessLock(
+    join(dir, LOCK_FILE),
     async () => {
       // Another process may have finished the build while this one waited for the lock.
       if (options.force !== true && (await isBuildCurrent(dir))) return { built: false, ms: Date.now() - started };
@@ -121,6 +82,7 @@ export async function ensureNextBuild(
       progress(`dashboard: built in ${(ms / 1000).toFixed(1)} s`);
       return { built: true, ms };
     },
+    { onWait: (holder) => progress(`dashboard: waiting for another process (pid ${holder}) to finish building it…`) },
   );
 }
 

@@ -88,7 +88,7 @@ export class FakeTrends {
       if (alert === undefined) return json(res, 404, { error: { code: 'NOT_FOUND', message: `no alert ${id}` } });
       alert.acknowledged = true;
       this.acknowledged.push(id);
-      return json(res, 200, { alert });
+      return json(res, 200, alert);
     }
     if (req.method === 'GET' && path === '/api/posts') {
       const start = Number(q.get('start'));
