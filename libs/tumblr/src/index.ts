@@ -5,6 +5,7 @@ export * from './html-text';
 export * from './english-words';
 export * from './labels';
 export * from './image-pick';
+export * from './post-content';
 export * from './post-parse';
 export * from './store/index';
 export * from './standin/index';

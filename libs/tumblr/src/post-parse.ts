@@ -1,7 +1,8 @@
 import { normaliseTag, PostSchema, describeZodError, type Post, type PostInput } from '@moodstream/events';
 import { countEnglishWords } from './english-words';
-import { htmlToText, plainToText, type PlainText } from './html-text';
-import { pickImageUrl, MIN_SHORT_SIDE, type ImageCandidate } from './image-pick';
+import { cleanCharacters } from './html-text';
+import { extractContent } from './post-content';
+import { pickImageUrl, MIN_SHORT_SIDE } from './image-pick';
 import { labelFromTags, removeEmotionHashtags } from './labels';
 
 /** Why a post was dropped. Each is counted in metrics under this name. */
@@ -52,7 +53,16 @@ export function parseTumblrPost(raw: unknown, ctx: ParseContext): ParseResult {
   if (id === undefined) return { ok: false, reason: 'missing-id' };
   const skip = (reason: SkipReason, detail?: string): ParseResult => ({ ok: false, reason, id, ...(detail === undefined ? {} : { detail }) });
 
-  const blog = str(raw['blog_name']) ?? (isObj(raw['blog']) ? str(raw['blog']['name']) : undefined);
+  const cleaned = new Set<CleanReason>();
+  // Every text field gets the same character hygiene as the post's words: undecodable bytes and lone
+  // surrogates become nothing, and the post counts as repaired.
+  const clean = (value: string): string => {
+    const result = cleanCharacters(value);
+    if (result.invalidUtf8) cleaned.add('invalid-utf8');
+    return result.text;
+  };
+  const rawBlog = str(raw['blog_name']) ?? (isObj(raw['blog']) ? str(raw['blog']['name']) : undefined);
+  const blog = rawBlog === undefined ? undefined : clean(rawBlog);
   if (blog === undefined || blog.trim() === '' || blog.length > 256) return skip('missing-blog');
 
   const url = str(raw['post_url']);
@@ -61,12 +71,11 @@ export function parseTumblrPost(raw: unknown, ctx: ParseContext): ParseResult {
   const seconds = raw['timestamp'];
   if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds <= 0 || seconds > 32_503_680_000) return skip('bad-timestamp');
 
-  const cleaned = new Set<CleanReason>();
   const rawTags = raw['tags'] ?? [];
   if (!Array.isArray(rawTags)) return skip('bad-tags');
   const tags: string[] = [];
   for (const tag of rawTags) {
-    const normalised = typeof tag === 'string' ? normaliseTag(tag) : '';
+    const normalised = typeof tag === 'string' ? normaliseTag(clean(tag)) : '';
     if (normalised === '' || normalised.length > MAX_TAG_LENGTH || tags.length >= MAX_TAGS) {
       cleaned.add('tags-dropped');
       continue;
@@ -82,8 +91,12 @@ export function parseTumblrPost(raw: unknown, ctx: ParseContext): ParseResult {
   if (plain.invalidUtf8) cleaned.add('invalid-utf8');
   if (plain.truncated) cleaned.add('text-truncated');
   const text = removeEmotionHashtags(plain.text);
+  const imageUrl = pickImageUrl(images, ctx.minImageShortSide ?? MIN_SHORT_SIDE);
 
-  if (ctx.minEnglishWords > 0) {
+  // The model scores text, image or both: a picture without words is an image-only post. Only words are
+  // judged for English (the study's filter was about prose); a post with neither has nothing to score.
+  if (text === '' && imageUrl === null) return skip('no-content');
+  if (text !== '' && ctx.minEnglishWords > 0) {
     const known = countEnglishWords(text);
     if (known < ctx.minEnglishWords) return skip('too-few-english-words', `${known} known words`);
   }
@@ -98,7 +111,7 @@ export function parseTumblrPost(raw: unknown, ctx: ParseContext): ParseResult {
     topics,
     tags,
     text,
-    imageUrl: pickImageUrl(images, ctx.minImageShortSide ?? MIN_SHORT_SIDE),
+    imageUrl,
     noteCount: typeof noteCount === 'number' && Number.isInteger(noteCount) && noteCount >= 0 ? noteCount : null,
     source: ctx.source,
     label: labelFromTags(tags),
@@ -127,83 +140,4 @@ function isHttpUrl(value: string): boolean {
   } catch {
     return false;
   }
-}
-
-function candidate(value: unknown): ImageCandidate | null {
-  if (!isObj(value)) return null;
-  const url = str(value['url']);
-  const width = value['width'];
-  const height = value['height'];
-  if (url === undefined || typeof width !== 'number' || typeof height !== 'number') return null;
-  return { url, width, height };
-}
-
-function candidates(list: unknown): ImageCandidate[] {
-  return Array.isArray(list) ? list.map(candidate).filter((c): c is ImageCandidate => c !== null) : [];
-}
-
-function isNpf(raw: Obj): boolean {
-  return Array.isArray(raw['content']) && (raw['type'] === 'blocks' || raw['is_blocks_post_format'] === true || raw['object_type'] === 'post' || !('caption' in raw || 'body' in raw));
-}
-
-/** Text and image candidates of a post; null when the shape is unusable. */
-/** Where each legacy post type keeps its words, in reading order. */
-const LEGACY_TEXT_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  photo: ['caption'],
-  text: ['title', 'body'],
-  chat: ['title', 'body'],
-  quote: ['text', 'source'],
-  link: ['title', 'description'],
-  answer: ['question', 'answer'],
-  video: ['caption'],
-  audio: ['caption'],
-};
-
-function extractContent(raw: Obj, maxText: number): { plain: PlainText; images: ImageCandidate[] } | null {
-  if (isNpf(raw)) return npfContent(raw, maxText);
-  const type = str(raw['type']);
-  // Own keys only: a post whose type is "constructor" must not find Object's.
-  const fields = type !== undefined && Object.hasOwn(LEGACY_TEXT_FIELDS, type) ? LEGACY_TEXT_FIELDS[type] : undefined;
-  if (fields === undefined) return null;
-  const parts = fields.map((field) => raw[field]).filter((value): value is string => typeof value === 'string' && value.trim() !== '');
-  const images: ImageCandidate[] = [];
-  if (type === 'photo') {
-    const photos = Array.isArray(raw['photos']) ? raw['photos'] : [];
-    const first = photos.find(isObj);
-    if (first !== undefined) {
-      images.push(...candidates(first['alt_sizes']));
-      const original = candidate(first['original_size']);
-      if (original !== null) images.push(original);
-    }
-  }
-  return { plain: htmlToText(parts.join('\n'), maxText), images };
-}
-
-function npfContent(raw: Obj, maxText: number): { plain: PlainText; images: ImageCandidate[] } | null {
-  const blocks = blocksOf(raw['content']);
-  let texts = blocks.texts;
-  let images = blocks.images;
-  // A reblog with no words of its own: the study's text is the original poster's.
-  if (texts.length === 0 && Array.isArray(raw['trail'])) {
-    const first = raw['trail'].find(isObj);
-    if (first !== undefined) {
-      const trail = blocksOf(first['content']);
-      texts = trail.texts;
-      if (images.length === 0) images = trail.images;
-    }
-  }
-  return { plain: plainToText(texts.join('\n'), maxText), images };
-}
-
-function blocksOf(content: unknown): { texts: string[]; images: ImageCandidate[] } {
-  const texts: string[] = [];
-  let images: ImageCandidate[] = [];
-  if (!Array.isArray(content)) return { texts, images };
-  for (const block of content) {
-    if (!isObj(block)) continue;
-    if (block['type'] === 'text' && typeof block['text'] === 'string') texts.push(block['text']);
-    // Only the first image block's sizes: one picture per post.
-    if (block['type'] === 'image' && images.length === 0) images = candidates(block['media']);
-  }
-  return { texts, images };
 }

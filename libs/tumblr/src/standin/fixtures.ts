@@ -156,7 +156,8 @@ export function buildPost(input: BuildPostInput): RawTumblrPost {
         type: 'blocks',
         is_blocks_post_format: true,
         content: [
-          { type: 'image', media: sizes.map((s) => ({ ...sizeObject(s), type: 'image/jpeg' })), alt_text: 'a picture' },
+          // No alt text: most posts have none, and it would be read as words.
+          { type: 'image', media: sizes.map((s) => ({ ...sizeObject(s), type: 'image/jpeg' })) },
           { type: 'text', text: body },
         ],
         layout: [],
