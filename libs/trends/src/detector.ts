@@ -1,7 +1,9 @@
 import { EMOTION_COUNT, EMOTIONS, type Emotion } from '@moodstream/events';
 import type { BucketStats } from './bucket';
+import { betweenVariance, DISPERSION_CAP, foldResidual, freshDispersion, type DispersionState } from './dispersion';
 import { meanShare, perPostVariance } from './estimate';
-import { upperTail } from './normal';
+import { upperTail, Z95 } from './normal';
+import { foldSeasonal, freshSeasonal, hourOfDay, seasonalForecast, type SeasonalState } from './seasonal';
 
 export interface DetectorSettings {
   /** Family-wise level α; each test uses α / pairs (Bonferroni). */
@@ -12,6 +14,15 @@ export interface DetectorSettings {
   alpha: number;
   warmupWindows: number;
   cooldownWindows: number;
+  /**
+   * Count the share's real movement between windows in the variance (see dispersion.ts). Off, the statistic
+   * uses sampling variance alone — the pre-issue-11 detector, kept for the bench's "before" row.
+   */
+  overdispersion?: boolean;
+  /** EWMA weight of the between-window variance estimate (memory ≈ 1/weight windows). */
+  dispersionWeight?: number;
+  /** Correct the baseline for the hour of day once learnt (see seasonal.ts). */
+  seasonal?: boolean;
 }
 
 /** Per topic × emotion memory between windows. Plain JSON so it can be persisted and restored. */
@@ -27,6 +38,10 @@ export interface PairState {
   firing: boolean;
   /** No new alert before this window start (set when an alert resolves). */
   quietUntil: number;
+  /** Between-window variance; absent in state written before it existed (then it starts fresh). */
+  dispersion?: DispersionState;
+  /** Hour-of-day correction; absent in state written before it existed. */
+  seasonal?: SeasonalState;
 }
 
 export interface DetectorState {
@@ -38,6 +53,7 @@ export interface PairVerdict {
   emotion: Emotion;
   emotionIndex: number;
   observed: number;
+  /** The forecast share tested against: the baseline, plus the hour-of-day correction when it applies. */
   expected: number;
   count: number;
   statistic: number;
@@ -46,19 +62,53 @@ export interface PairVerdict {
   significant: boolean;
   /** True exactly when this window makes the pair alert. */
   fires: boolean;
+  /** Why: the numbers behind the statistic. */
+  explanation: VerdictExplanation;
 }
 
-const freshPair = (): PairState => ({ baseline: null, baselineSe2: 0, windows: 0, streak: 0, firing: false, quietUntil: 0 });
+export interface VerdictExplanation {
+  /** observed − expected, and its 95% interval with the test's standard deviation. */
+  effect: number;
+  effectLo: number;
+  effectHi: number;
+  /** Plain EWMA baseline share and the windows folded into it. */
+  baseline: number;
+  baselineWindows: number;
+  /** Hour-of-day index in the expected share (null when the hour is not learnt yet, or off) and the UTC hour. */
+  seasonalIndex: number | null;
+  hourOfDay: number;
+  /** Standard deviations of the window's sampling noise, the baseline's noise and the between-window movement. */
+  samplingSd: number;
+  baselineSd: number;
+  betweenSd: number;
+  totalSd: number;
+}
+
+const freshPair = (): PairState => ({
+  baseline: null,
+  baselineSe2: 0,
+  windows: 0,
+  streak: 0,
+  firing: false,
+  quietUntil: 0,
+  dispersion: freshDispersion(),
+  seasonal: freshSeasonal(),
+});
 
 /** Variance floor, so a window of identical scores cannot produce an infinite statistic. */
 const MIN_VARIANCE = 1e-6;
+/** Smallest share the relative dispersion is scaled by. */
+const MIN_SCALE = 1e-3;
+/** Default memory of the between-window variance: about 100 windows (under two hours of 1-minute windows). */
+export const DEFAULT_DISPERSION_WEIGHT = 0.01;
 
 /**
  * Spike detection per topic × emotion, one closed window at a time:
- * z = (observed − EWMA baseline) / √(σ²/n + Var(baseline)), one-sided, with σ² the per-post variance of the
- * emotion's probability in the window. A window is significant when n ≥ min count, the baseline is warm and
- * p < α / pairs. An alert fires when `forWindows` consecutive windows are significant, then holds (no repeat)
- * until a window is not significant, after which the pair stays quiet for the cool-down.
+ * z = (observed − expected) / √(σ²/n + Var(baseline) + τ²), one-sided, with σ² the per-post variance of the
+ * emotion's probability in the window, expected the EWMA baseline (the hour-of-day forecast once learnt) and τ²
+ * how much the share really moves between windows (dispersion.ts). A window is significant when n ≥ min count,
+ * the baseline is warm and p < α / pairs. An alert fires when `forWindows` consecutive windows are significant,
+ * then holds (no repeat) until a window is not significant, after which the pair stays quiet for the cool-down.
  */
 export class SpikeDetector {
   private readonly state: DetectorState;
@@ -96,61 +146,97 @@ export class SpikeDetector {
     for (const topic of windows.keys()) this.watch(topic);
     const pairs = Math.max(pairsOverride ?? 0, this.topics().length * EMOTION_COUNT);
     const threshold = this.settings.level / Math.max(1, pairs);
-    const { alpha } = this.settings;
     const verdicts: PairVerdict[] = [];
     for (const [topic, states] of Object.entries(this.state.pairs)) {
       const stats = windows.get(topic) ?? null;
-      const count = stats?.count ?? 0;
-      states.forEach((pair, i) => {
-        const usable = stats !== null && count >= this.settings.minCount;
-        let observed = 0;
-        let statistic = 0;
-        let pValue = 1;
-        let se2 = 0;
-        if (usable) {
-          observed = meanShare(stats, i);
-          se2 = Math.max(perPostVariance(stats, i), MIN_VARIANCE) / count;
-        }
-        const expected = pair.baseline ?? 0;
-        const warm = pair.baseline !== null && pair.windows >= this.settings.warmupWindows;
-        if (usable && warm) {
-          // An EWMA of independent estimates with variance v has variance v · α / (2 − α).
-          const baselineVariance = (pair.baselineSe2 * alpha) / (2 - alpha);
-          statistic = (observed - expected) / Math.sqrt(se2 + baselineVariance);
-          pValue = upperTail(statistic);
-        }
-        const significant = usable && warm && observed > expected && pValue < threshold;
-        pair.streak = significant ? pair.streak + 1 : 0;
-        let fires = false;
-        if (significant) {
-          if (!pair.firing && pair.streak >= this.settings.forWindows && windowStart >= pair.quietUntil) {
-            pair.firing = true;
-            fires = true;
-          }
-        } else if (pair.firing) {
-          pair.firing = false;
-          pair.quietUntil = windowStart + (this.settings.cooldownWindows + 1) * windowMs;
-        }
-        if (usable) {
-          pair.baseline = pair.baseline === null ? observed : alpha * observed + (1 - alpha) * pair.baseline;
-          pair.baselineSe2 = pair.windows === 0 ? se2 : alpha * se2 + (1 - alpha) * pair.baselineSe2;
-          pair.windows += 1;
-        }
-        verdicts.push({
-          topic,
-          emotion: EMOTIONS[i] as Emotion,
-          emotionIndex: i,
-          observed,
-          expected,
-          count,
-          statistic,
-          pValue,
-          threshold,
-          significant,
-          fires,
-        });
-      });
+      states.forEach((pair, i) => verdicts.push(this.evaluatePair(topic, i, pair, stats, windowStart, windowMs, threshold)));
     }
     return verdicts;
+  }
+
+  private evaluatePair(topic: string, i: number, pair: PairState, stats: BucketStats | null, windowStart: number, windowMs: number, threshold: number): PairVerdict {
+    const { alpha } = this.settings;
+    const overdispersion = this.settings.overdispersion ?? true;
+    // State persisted before these existed loads without them: they start fresh, the rest carries on.
+    pair.dispersion ??= freshDispersion();
+    pair.seasonal ??= freshSeasonal();
+    const count = stats?.count ?? 0;
+    const usable = stats !== null && count >= this.settings.minCount;
+    const observed = usable ? meanShare(stats, i) : 0;
+    const se2 = usable ? Math.max(perPostVariance(stats, i), MIN_VARIANCE) / count : 0;
+    const baseline = pair.baseline ?? 0;
+    const seasonal = (this.settings.seasonal ?? true) ? seasonalForecast(pair.seasonal, windowStart, windowMs) : null;
+    const expected = seasonal?.forecast ?? baseline;
+    // An EWMA of independent estimates with variance v has variance v · α / (2 − α).
+    const baselineVariance = (pair.baselineSe2 * alpha) / (2 - alpha);
+    // Dispersion is relative to the forecast (dispersion.ts); the floor keeps an emotion that is never there from
+    // dividing by zero.
+    const scale = Math.max(expected, MIN_SCALE);
+    const between = overdispersion ? betweenVariance(pair.dispersion) * scale * scale : 0;
+    const total = se2 + baselineVariance + between;
+    const warm = pair.baseline !== null && pair.windows >= this.settings.warmupWindows;
+    let statistic = 0;
+    let pValue = 1;
+    if (usable && warm) {
+      statistic = (observed - expected) / Math.sqrt(total);
+      pValue = upperTail(statistic);
+    }
+    const significant = usable && warm && observed > expected && pValue < threshold;
+    pair.streak = significant ? pair.streak + 1 : 0;
+    let fires = false;
+    if (significant) {
+      if (!pair.firing && pair.streak >= this.settings.forWindows && windowStart >= pair.quietUntil) {
+        pair.firing = true;
+        fires = true;
+      }
+    } else if (pair.firing) {
+      pair.firing = false;
+      pair.quietUntil = windowStart + (this.settings.cooldownWindows + 1) * windowMs;
+    }
+    if (usable) {
+      // What is normal is learnt outside alert episodes only: a significant window, and the cool-down after an
+      // alert (while the baseline, which did follow the spike, comes back down), would teach the dispersion and
+      // the hour-of-day index that spikes are normal, and the next spike would be missed.
+      const learns = !significant && windowStart >= pair.quietUntil;
+      if (pair.baseline !== null && learns) {
+        const weight = this.settings.dispersionWeight ?? DEFAULT_DISPERSION_WEIGHT;
+        pair.dispersion = foldResidual(pair.dispersion, (observed - expected) / scale, (se2 + baselineVariance) / (scale * scale), weight);
+      }
+      // The hour-of-day model learns from the share clipped to the forecast ± 3 sd (Huber), like the dispersion.
+      const limit = DISPERSION_CAP * Math.sqrt(total);
+      const clipped = !warm ? observed : expected + Math.max(-limit, Math.min(limit, observed - expected));
+      foldSeasonal(pair.seasonal, windowStart, windowMs, clipped, alpha, learns);
+      pair.baseline = pair.baseline === null ? observed : alpha * observed + (1 - alpha) * pair.baseline;
+      pair.baselineSe2 = pair.windows === 0 ? se2 : alpha * se2 + (1 - alpha) * pair.baselineSe2;
+      pair.windows += 1;
+    }
+    const totalSd = Math.sqrt(total);
+    const effect = observed - expected;
+    return {
+      topic,
+      emotion: EMOTIONS[i] as Emotion,
+      emotionIndex: i,
+      observed,
+      expected,
+      count,
+      statistic,
+      pValue,
+      threshold,
+      significant,
+      fires,
+      explanation: {
+        effect,
+        effectLo: effect - Z95 * totalSd,
+        effectHi: effect + Z95 * totalSd,
+        baseline,
+        baselineWindows: pair.windows - (usable ? 1 : 0),
+        seasonalIndex: seasonal?.index ?? null,
+        hourOfDay: hourOfDay(windowStart),
+        samplingSd: Math.sqrt(se2),
+        baselineSd: Math.sqrt(baselineVariance),
+        betweenSd: Math.sqrt(between),
+        totalSd,
+      },
+    };
   }
 }

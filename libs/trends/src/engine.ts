@@ -5,7 +5,7 @@ import { ALL_TOPICS, type SeriesUpdate } from './api-types';
 import type { BucketStats } from './bucket';
 import type { TrendsConfig } from './config';
 import type { ConfusionMatrix } from './confusion';
-import { SpikeDetector, type DetectorState } from './detector';
+import { SpikeDetector, type DetectorSettings, type DetectorState } from './detector';
 import { toSeriesPoint } from './estimate';
 import { planWrites } from './plan';
 import type { BucketRef, Retention, TrendsStore } from './store';
@@ -338,7 +338,8 @@ export class TrendsEngine {
 
 const clamp01 = (x: number): number => (Number.isNaN(x) ? 0 : x < 0 ? 0 : x > 1 ? 1 : x);
 
-function detectorSettings(config: TrendsConfig) {
+/** The detector's settings from the trends config (the alert bench builds its detector the same way). */
+export function detectorSettings(config: TrendsConfig): DetectorSettings {
   return {
     level: config.TRENDS_ALERT_LEVEL,
     forWindows: config.TRENDS_ALERT_FOR_WINDOWS,

@@ -10,6 +10,7 @@ export * from './normal';
 export * from './plan';
 export * from './engine';
 export * from './synthetic';
+export * from './synthetic-windows';
 export * from './alert-id';
 export { createMemoryTrendsStore } from './memory-store';
 export { createRedisTrendsStore, RedisStoreError } from './redis-store';
