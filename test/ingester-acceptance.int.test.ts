@@ -110,3 +110,57 @@ test('3 tags × 500 posts, a 429 storm and kill -9 twice: every post once on Kaf
     await run.cleanup();
   }
 });
+
+/**
+ * The day's budget runs out mid-backfill: Tumblr answers 429 with no Retry-After, only `X-Ratelimit-Perday-
+ * Remaining: 0` and the seconds to its reset. The ingester must send nothing until then — not a blind backoff
+ * every second — even across a `kill -9` during the wait, and then finish with every post once.
+ */
+test('daily limit exhausted: no request until the reset the headers gave, across a kill -9; every post once', { timeout: 120_000 }, async () => {
+  const run = openIngesterRun('it-ingest-day');
+  const newest = Math.floor(Date.now() / 1000) - 60;
+  const fixtures = generateTaggedPosts({ tags: ['happy', 'sad'], perTag: 60, overlap: 0.2, seed: 9, newestTimestamp: newest, spacingSeconds: 5 });
+  const RESET_SECONDS = 6;
+  const standIn = await startTumblrStandIn({
+    posts: fixtures.posts,
+    behaviours: { faults: [{ kind: 'rate-limit', fromRequest: 3, count: 1, retryAfterSeconds: null, exhausted: 'day', resetSeconds: RESET_SECONDS }] },
+  });
+  const from = new Date((newest - 24 * 3600) * 1000).toISOString();
+  const to = new Date((newest + 1) * 1000).toISOString();
+  const args = ['backfill', '--tag', 'happy', '--tag', 'sad', '--from', from, '--to', to];
+  // A blind backoff would come back within 0.1–0.2 s.
+  const env = run.env(standIn.url, { LOG_LEVEL: 'info', INGEST_BACKOFF_INITIAL_MS: '100', INGEST_BACKOFF_MAX_MS: '200' });
+  let first: ReturnType<typeof spawnIngester> | null = null;
+  try {
+    first = spawnIngester(args, env);
+    const doomed = first;
+    const deadline = Date.now() + 30_000;
+    while (!standIn.requestLog.some((r) => r.status === 429)) {
+      if (Date.now() > deadline) throw new Error(`no 429 reached:\n${doomed.output().slice(-2000)}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const limited = standIn.requestLog.find((r) => r.status === 429) as RequestLogEntry;
+    // Killed during the wait: the pause must come back from the store, not from memory.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    doomed.child.kill('SIGKILL');
+    assert.equal(await doomed.exited, null);
+    const last = spawnIngester(args, env);
+    const code = await last.exited;
+    assert.equal(code, 0, `the backfill finishes after the reset:\n${last.output().slice(-3000)}`);
+
+    const after = standIn.requestLog.filter((r) => r.n > limited.n);
+    assert.ok(after.length > 0);
+    const waited = (after[0] as RequestLogEntry).at - limited.at;
+    assert.ok(waited >= RESET_SECONDS * 1000 - 50, `the next request came ${waited} ms after the 429, not after the ${RESET_SECONDS} s reset`);
+    assert.equal(standIn.requestLog.filter((r) => r.status === 429).length, 1, 'one 429, nothing sent into the spent day');
+
+    const counts = await postCounts(run.bus);
+    assert.equal(counts.size, fixtures.ids.length, 'every post present');
+    assert.deepEqual([...counts].filter(([, n]) => n > 1), [], 'no post twice');
+    process.stdout.write(`# daily limit: waited ${waited} ms after the 429 for a ${RESET_SECONDS} s reset, across a kill -9; posts=${counts.size}\n`);
+  } finally {
+    first?.child.kill('SIGKILL');
+    await standIn.close();
+    await run.cleanup();
+  }
+});

@@ -10,6 +10,7 @@ import {
   TAGGED_PAGE_LIMIT,
   TumblrAuthError,
   TumblrClient,
+  TumblrRejectedError,
   initialBackfillCursor,
   isTumblrTransient,
   parseTumblrPost,
@@ -77,6 +78,8 @@ interface TagState {
   /** live: earliest time of the next poll when no walk is in progress. */
   dueAt: number;
   finished: boolean;
+  /** Tumblr refused this tag for good (404, other permanent 4xx): it is not asked for again in this run. */
+  paused: boolean;
 }
 
 /**
@@ -166,7 +169,6 @@ export function createIngesterApp(options: IngesterAppOptions): IngesterApp {
 
   /** A page's posts parsed, the new ones delivered, the tag's cursor moved. A failure here is ours, not Tumblr's. */
   const deliverPage = async (state: TagState, page: TaggedPage, requestedBefore: number | null): Promise<void> => {
-    await budget?.observe(page.rateLimit);
     const now = clock.now();
     const posts: Post[] = [];
     const rawTimestamps: number[] = [];
@@ -225,6 +227,20 @@ export function createIngesterApp(options: IngesterAppOptions): IngesterApp {
       },
     });
 
+  /**
+   * Tumblr refused a tag for good: logged once with the tag, counted, and the tag left alone for the rest of the run
+   * (its cursor untouched, so a later run tries it afresh). A live run with every tag refused has nothing left to do
+   * and fails, rather than idling as if healthy.
+   */
+  const pauseTag = (state: TagState, error: TumblrRejectedError, states: TagState[]): void => {
+    state.paused = true;
+    state.finished = true;
+    metrics.requests.inc({ tag: state.tag, outcome: 'rejected' });
+    metrics.errors.inc({ kind: 'rejected' });
+    logger.error({ tag: state.tag, status: error.httpStatus, err: error.message }, 'Tumblr refused this tag; it is paused for this run');
+    if (run.mode === 'live' && states.every((s) => s.paused)) throw error;
+  };
+
   /** Round-robin over the tags that have work, one page per turn, every page paid for from the budget. */
   const pollTags = async (states: TagState[]): Promise<void> => {
     const client = new TumblrClient({
@@ -232,6 +248,13 @@ export function createIngesterApp(options: IngesterAppOptions): IngesterApp {
       baseUrl: config.TUMBLR_API_URL,
       timeoutMs: config.INGEST_REQUEST_TIMEOUT_MS,
       ...(options.fetch ? { fetch: options.fetch } : {}),
+      // Every answer's counts reach the budget (a 429's too): an exhausted window pauses every request until its
+      // reset, persisted, so a restart waits too.
+      onRateLimit: (info) => {
+        (budget as RequestBudget).observe(info).catch((persistError: unknown) => {
+          logger.warn({ err: errorMessage(persistError) }, 'could not persist the rate-limit state');
+        });
+      },
     });
     let turn = 0;
     // Set when a page failed after its batch was written ahead (a store or bus failure): the batch
@@ -260,7 +283,14 @@ export function createIngesterApp(options: IngesterAppOptions): IngesterApp {
         continue;
       }
       const before = chosen.cursor.walk?.before ?? null;
-      const page = await fetchPage(chosen, client, before);
+      let page: TaggedPage;
+      try {
+        page = await fetchPage(chosen, client, before);
+      } catch (error) {
+        if (!(error instanceof TumblrRejectedError)) throw error;
+        pauseTag(chosen, error, states);
+        continue;
+      }
       try {
         await deliverPage(chosen, page, before);
       } catch (error) {
@@ -295,11 +325,14 @@ export function createIngesterApp(options: IngesterAppOptions): IngesterApp {
       const cursorKey = cursorKeyFor(tag);
       const saved = await (store as IngestStore).getCursor(cursorKey);
       const cursor = saved ?? (run.mode === 'backfill' ? initialBackfillCursor(run.to) : EMPTY_CURSOR);
-      states.push({ tag, cursorKey, cursor, dueAt: 0, finished: run.mode === 'backfill' && cursor.done === true });
+      states.push({ tag, cursorKey, cursor, dueAt: 0, finished: run.mode === 'backfill' && cursor.done === true, paused: false });
       if (saved !== null) logger.info({ tag, cursor: saved }, 'resuming from the saved cursor');
     }
     await pollTags(states);
-    if (run.mode === 'backfill' && states.every((s) => s.finished)) logger.info({ tags, produced: stats.produced, requests: stats.requests }, 'backfill finished');
+    if (run.mode === 'backfill' && states.every((s) => s.finished)) {
+      const paused = states.filter((s) => s.paused).map((s) => s.tag);
+      logger.info({ tags, paused, produced: stats.produced, requests: stats.requests }, 'backfill finished');
+    }
   };
 
   /** The run ended by itself with an error: not a stop. */

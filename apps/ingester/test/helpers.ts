@@ -37,3 +37,18 @@ export async function waitFor(predicate: () => boolean | Promise<boolean>, timeo
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** Tumblr answers scripted per call, with nothing on the network; every timer of the app runs on a virtual clock. */
+export function scriptedTumblr(answer: (call: number, url: URL) => Response): { fetch: typeof globalThis.fetch; calls: () => number; urls: URL[] } {
+  let calls = 0;
+  const urls: URL[] = [];
+  const fetch: typeof globalThis.fetch = (input) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    urls.push(url);
+    return Promise.resolve(answer(++calls, url));
+  };
+  return { fetch, calls: () => calls, urls };
+}
+
+export const emptyPage = (headers: Record<string, string> = {}): Response =>
+  new Response(JSON.stringify({ meta: { status: 200, msg: 'OK' }, response: [] }), { status: 200, headers });

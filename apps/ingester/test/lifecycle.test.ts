@@ -4,16 +4,7 @@ import { createMemoryBus } from '@moodstream/bus';
 import { VirtualClock, createServiceRuntime } from '@moodstream/core';
 import { MemoryIngestStore } from '@moodstream/tumblr';
 import { createIngesterApp } from '../src/app';
-import { capturedLogger, testConfig, waitFor } from './helpers';
-
-/** Tumblr answers scripted per call, with nothing on the network; every timer of the app runs on a virtual clock. */
-function scriptedTumblr(answer: (call: number) => Response): { fetch: typeof globalThis.fetch; calls: () => number } {
-  let calls = 0;
-  const fetch: typeof globalThis.fetch = () => Promise.resolve(answer(++calls));
-  return { fetch, calls: () => calls };
-}
-
-const emptyPage = (): Response => new Response(JSON.stringify({ meta: { status: 200, msg: 'OK' }, response: [] }), { status: 200 });
+import { capturedLogger, emptyPage, scriptedTumblr, testConfig, waitFor } from './helpers';
 
 function failIfSlow<T>(promise: Promise<T>, what: string, ms = 2_000): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

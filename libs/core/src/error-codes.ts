@@ -43,6 +43,8 @@ export const ERROR_CODES = {
   TUMBLR_RATE_LIMITED: { retriable: true, status: 503 },
   TUMBLR_UNAVAILABLE: { retriable: true, status: 503 },
   TUMBLR_BAD_RESPONSE: { retriable: true, status: 502 },
+  /** Tumblr refused the request itself (404, 400, other permanent 4xx): asking again the same way cannot help. */
+  TUMBLR_REJECTED: { retriable: false, status: 502 },
 
   // Image fetching: never retried at the batch level, the post degrades to text-only instead.
   IMAGE_BAD_URL: { retriable: false, status: 400 },

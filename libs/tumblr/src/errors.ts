@@ -10,12 +10,24 @@ export class TumblrAuthError extends MoodstreamError {
   }
 }
 
-/** 429: wait `retryAfterMs` when Tumblr said how long, else back off with jitter. */
+/**
+ * 429: wait `retryAfterMs` when Tumblr said how long — its Retry-After, else the reset of the window its
+ * rate-limit headers show exhausted — and back off with jitter only when it said nothing.
+ */
 export class TumblrRateLimitError extends MoodstreamError {
   readonly retryAfterMs: number | null;
   constructor(retryAfterMs: number | null) {
     super('TUMBLR_RATE_LIMITED', `Tumblr answered 429 Limit Exceeded${retryAfterMs === null ? '' : ` (retry after ${retryAfterMs} ms)`}`);
     this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** 404, 400 and the other permanent 4xx: this request will be refused again, so its tag is paused, not retried. */
+export class TumblrRejectedError extends MoodstreamError {
+  readonly httpStatus: number;
+  constructor(httpStatus: number, message: string) {
+    super('TUMBLR_REJECTED', message);
+    this.httpStatus = httpStatus;
   }
 }
 
@@ -44,6 +56,7 @@ export function tumblrErrorKind(error: unknown): string {
   if (error instanceof TumblrRateLimitError) return 'rate-limited';
   if (error instanceof TumblrServerError) return error.httpStatus === null ? 'network' : 'server';
   if (error instanceof TumblrResponseError) return `response-${error.kind}`;
+  if (error instanceof TumblrRejectedError) return 'rejected';
   return 'other';
 }
 

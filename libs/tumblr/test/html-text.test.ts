@@ -52,14 +52,19 @@ test('pictures of a legacy body are read: srcset renditions sized from the origi
 
 /**
  * Hostile bodies must cost bounded time: each is parsed under the issue's 100 ms. The parser is warmed on a
- * slice of the same body first, as it is in a running ingester: a cold JIT alone costs tens of ms.
+ * slice of the same body first, as it is in a running ingester (a cold JIT alone costs tens of ms), and the
+ * best of three runs is kept: the tests share two cores with other work, and a quadratic parser fails all three
+ * by seconds (the regex version took 29 s on the 180,000-character body).
  */
 const within = (label: string, body: string, ms: number): void => {
   for (let i = 0; i < 3; i++) htmlContent(body.slice(0, 65_536), 20_000);
-  const started = performance.now();
-  htmlContent(body, 20_000);
-  const took = performance.now() - started;
-  assert.ok(took < ms, `${label}: ${took.toFixed(1)} ms`);
+  let best = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const started = performance.now();
+    htmlContent(body, 20_000);
+    best = Math.min(best, performance.now() - started);
+  }
+  assert.ok(best < ms, `${label}: ${best.toFixed(1)} ms`);
 };
 
 test('unclosed tags are linear: 180,000 chars of "<a " parse in under 100 ms', () => {

@@ -11,7 +11,7 @@ import { INVALID_UTF8_MARKER, type RawTumblrPost } from './fixtures';
  * Tumblr sends, and it can be scripted to misbehave. See README.md beside this file.
  */
 
-export type FaultKind = 'rate-limit' | 'server-error' | 'slow' | 'malformed';
+export type FaultKind = 'rate-limit' | 'server-error' | 'slow' | 'malformed' | 'envelope-status';
 export type Malformation = 'truncated-json' | 'html' | 'no-envelope' | 'wrong-types' | 'huge-body';
 
 export interface ScriptedFault {
@@ -24,6 +24,14 @@ export interface ScriptedFault {
   forMs?: number;
   /** rate-limit: the Retry-After header in seconds; null omits the header. Default 1. */
   retryAfterSeconds?: number | null;
+  /**
+   * rate-limit: the window the answer's `X-Ratelimit-*` headers show spent (remaining 0, resetting in
+   * `resetSeconds`), as Tumblr reports a key's exhausted hour or day.
+   */
+  exhausted?: 'hour' | 'day';
+  resetSeconds?: number;
+  /** envelope-status: the HTTP status on the answer line (default 401), while the envelope's `meta.status` says `metaStatus` (default 429). */
+  metaStatus?: number;
   /** server-error: the status (default 503). */
   status?: number;
   /** slow: how long to wait before answering (default 2000 ms). */
@@ -39,6 +47,8 @@ export interface StandInBehaviours {
   faults?: ScriptedFault[];
   /** Added to every API answer. */
   latencyMs?: number;
+  /** Tags Tumblr refuses, with the status it answers (404: `{ meta: { status: 404, msg: "Not Found" } }`). */
+  refusedTags?: Record<string, number>;
 }
 
 export interface RequestLogEntry {
@@ -164,7 +174,16 @@ export async function startTumblrStandIn(options: StandInOptions = {}): Promise<
     if (fault?.kind === 'rate-limit') {
       log(429, 0, 'rate-limit');
       const retry = fault.retryAfterSeconds === undefined ? 1 : fault.retryAfterSeconds;
-      return envelope(res, 429, 'Limit Exceeded', [], retry === null ? {} : { 'retry-after': String(retry) });
+      const spent: Record<string, string> =
+        fault.exhausted === undefined
+          ? {}
+          : { [`x-ratelimit-per${fault.exhausted}-remaining`]: '0', [`x-ratelimit-per${fault.exhausted}-reset`]: String(fault.resetSeconds ?? 3600) };
+      return envelope(res, 429, 'Limit Exceeded', [], { ...spent, ...(retry === null ? {} : { 'retry-after': String(retry) }) });
+    }
+    if (fault?.kind === 'envelope-status') {
+      const metaStatus = fault.metaStatus ?? 429;
+      log(fault.status ?? 401, 0, 'envelope-status');
+      return envelope(res, fault.status ?? 401, statusMessage(metaStatus), [], { 'retry-after': '1' }, undefined, metaStatus);
     }
     if (fault?.kind === 'server-error') {
       const status = fault.status ?? 503;
@@ -193,6 +212,11 @@ export async function startTumblrStandIn(options: StandInOptions = {}): Promise<
       log(400, 0, null);
       return envelope(res, 400, 'Bad Request', [], headers, { errors: [{ title: 'Bad Request', detail: 'tag is required' }] });
     }
+    const refused = behaviours.refusedTags?.[tagParam.toLowerCase()];
+    if (refused !== undefined) {
+      log(refused, 0, null);
+      return envelope(res, refused, statusMessage(refused), [], headers);
+    }
     const candidates = byTag.get(tagParam.toLowerCase()) ?? [];
     const page = candidates.filter((p) => before === null || !Number.isFinite(before) || timestampOf(p) < before).slice(0, limit);
 
@@ -204,8 +228,8 @@ export async function startTumblrStandIn(options: StandInOptions = {}): Promise<
     return envelope(res, 200, 'OK', page, headers);
   };
 
-  const envelope = (res: ServerResponse, status: number, msg: string, page: RawTumblrPost[], headers: Record<string, string>, response?: unknown): void => {
-    const body = serialise({ meta: { status, msg }, response: response ?? page }, baseUrl);
+  const envelope = (res: ServerResponse, status: number, msg: string, page: RawTumblrPost[], headers: Record<string, string>, response?: unknown, metaStatus = status): void => {
+    const body = serialise({ meta: { status: metaStatus, msg }, response: response ?? page }, baseUrl);
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length), ...headers });
     res.end(body);
   };
@@ -263,6 +287,11 @@ export async function startTumblrStandIn(options: StandInOptions = {}): Promise<
         server.close(() => resolve());
       }),
   };
+}
+
+function statusMessage(status: number): string {
+  const messages: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Limit Exceeded' };
+  return messages[status] ?? 'Error';
 }
 
 function timestampOf(post: RawTumblrPost): number {
