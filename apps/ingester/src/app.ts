@@ -13,6 +13,7 @@ import {
   TumblrRejectedError,
   initialBackfillCursor,
   isTumblrTransient,
+  pagingSeconds,
   parseTumblrPost,
   tumblrErrorKind,
   tumblrRetryAfterMs,
@@ -172,10 +173,11 @@ export function createIngesterApp(options: IngesterAppOptions): IngesterApp {
     const now = clock.now();
     const posts: Post[] = [];
     const rawTimestamps: number[] = [];
+    const featuredMs = new Map<string, number>();
     for (const raw of page.posts) {
-      const ts = typeof raw === 'object' && raw !== null ? (raw as { timestamp?: unknown }).timestamp : undefined;
-      if (typeof ts === 'number' && Number.isFinite(ts)) rawTimestamps.push(ts);
-      else rawTimestamps.push(NaN);
+      // A featured tag is paged by `featured_timestamp`, everything else by `timestamp`.
+      const paging = pagingSeconds(raw);
+      rawTimestamps.push(paging);
       const parsed = parseTumblrPost(raw, {
         foundUnder: state.tag,
         watchedTopics: watched,
@@ -185,6 +187,7 @@ export function createIngesterApp(options: IngesterAppOptions): IngesterApp {
       });
       if (parsed.ok) {
         posts.push(parsed.post);
+        if (Number.isFinite(paging) && paging * 1000 !== parsed.post.timestamp) featuredMs.set(parsed.post.id, paging * 1000);
         for (const reason of parsed.cleaned) metrics.cleaned.inc({ reason });
       } else {
         metrics.skipped.inc({ reason: parsed.reason });
@@ -198,6 +201,7 @@ export function createIngesterApp(options: IngesterAppOptions): IngesterApp {
       ...(run.mode === 'backfill' ? { ceilingMs: run.to } : {}),
       requestedBefore,
       rawTimestamps,
+      featuredMs,
       posts,
       limit: TAGGED_PAGE_LIMIT,
     });

@@ -16,8 +16,14 @@ export interface WalkPageInput {
   ceilingMs?: number;
   /** The `before` this page was requested with (null: the newest page). */
   requestedBefore: number | null;
-  /** Timestamps (epoch s) of every post object in the page, parsable or not, in page order. */
+  /**
+   * Paging timestamps (epoch s) of every post object in the page, parsable or not, in page order: the post's
+   * `featured_timestamp` when it has one (a featured tag is ordered, and paged, by when posts were featured —
+   * the `/tagged` documentation), else its `timestamp`.
+   */
   rawTimestamps: number[];
+  /** Paging time (epoch ms) of the parsed posts that were featured; absent ids page by their own timestamp. */
+  featuredMs?: ReadonlyMap<string, number>;
   /** The page's posts that parsed. */
   posts: Post[];
   /** The page size asked for (20). */
@@ -38,17 +44,29 @@ export function initialBackfillCursor(toMs: number): TagCursor {
   return { newestTs: null, newestIds: [], walk: { top: toMs, topIds: [], before: Math.ceil(toMs / 1000) }, done: false };
 }
 
+/** A page's `featured_timestamp`, else `timestamp`, as paging seconds; NaN when neither is a number. */
+export function pagingSeconds(raw: unknown): number {
+  if (typeof raw !== 'object' || raw === null) return NaN;
+  const { featured_timestamp: featured, timestamp } = raw as { featured_timestamp?: unknown; timestamp?: unknown };
+  if (typeof featured === 'number' && Number.isFinite(featured) && featured > 0) return featured;
+  return typeof timestamp === 'number' && Number.isFinite(timestamp) ? timestamp : NaN;
+}
+
 export function walkPage(input: WalkPageInput): WalkPageResult {
   const { cursor, mode } = input;
+  // Live walks compare paging times (the order the pages come in); a backfill's window is about when posts were made.
+  const pagedAt = (p: Post): number => input.featuredMs?.get(p.id) ?? p.timestamp;
+  const at = mode === 'live' ? pagedAt : (p: Post): number => p.timestamp;
   const floor = mode === 'live' ? (cursor.newestTs ?? input.floorMs) : input.floorMs;
   const floorIds = new Set(mode === 'live' && cursor.newestTs !== null ? cursor.newestIds : []);
   const floorInclusive = mode === 'backfill' || cursor.newestTs === null;
   const ceiling = input.ceilingMs ?? Infinity;
 
   const fresh = input.posts.filter((p) => {
-    if (p.timestamp >= ceiling) return false;
-    if (p.timestamp > floor) return true;
-    return p.timestamp === floor && (floorInclusive || !floorIds.has(p.id));
+    const t = at(p);
+    if (t >= ceiling) return false;
+    if (t > floor) return true;
+    return t === floor && (floorInclusive || !floorIds.has(p.id));
   });
 
   const seconds = input.rawTimestamps.filter((t) => Number.isFinite(t));
@@ -60,8 +78,8 @@ export function walkPage(input: WalkPageInput): WalkPageResult {
   // A new live walk starts at the newest post of its first page.
   let walk = cursor.walk;
   if (mode === 'live' && walk === null && maxSec !== null) {
-    const top = Math.max(...input.posts.map((p) => p.timestamp), maxSec * 1000);
-    walk = { top, topIds: input.posts.filter((p) => p.timestamp === top).map((p) => p.id), before: null };
+    const top = Math.max(...input.posts.map(pagedAt), maxSec * 1000);
+    walk = { top, topIds: input.posts.filter((p) => pagedAt(p) === top).map((p) => p.id), before: null };
   }
 
   if (finished) {

@@ -47,6 +47,11 @@ export interface StandInBehaviours {
   faults?: ScriptedFault[];
   /** Added to every API answer. */
   latencyMs?: number;
+  /**
+   * Featured tags: as the `/tagged` documentation describes, their posts come ordered by `featured_timestamp`
+   * and `before` compares with it; only posts that carry one are listed.
+   */
+  featuredTags?: string[];
   /** Tags Tumblr refuses, with the status it answers (404: `{ meta: { status: 404, msg: "Not Found" } }`). */
   refusedTags?: Record<string, number>;
 }
@@ -217,8 +222,11 @@ export async function startTumblrStandIn(options: StandInOptions = {}): Promise<
       log(refused, 0, null);
       return envelope(res, refused, statusMessage(refused), [], headers);
     }
-    const candidates = byTag.get(tagParam.toLowerCase()) ?? [];
-    const page = candidates.filter((p) => before === null || !Number.isFinite(before) || timestampOf(p) < before).slice(0, limit);
+    const featured = behaviours.featuredTags?.includes(tagParam.toLowerCase()) === true;
+    const pagedAt = featured ? featuredTimestampOf : timestampOf;
+    const listed = byTag.get(tagParam.toLowerCase()) ?? [];
+    const candidates = featured ? listed.filter((p) => featuredTimestampOf(p) > 0).sort((a, b) => featuredTimestampOf(b) - featuredTimestampOf(a)) : listed;
+    const page = candidates.filter((p) => before === null || !Number.isFinite(before) || pagedAt(p) < before).slice(0, limit);
 
     if (fault?.kind === 'malformed') {
       log(200, 0, 'malformed');
@@ -292,6 +300,11 @@ export async function startTumblrStandIn(options: StandInOptions = {}): Promise<
 function statusMessage(status: number): string {
   const messages: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Limit Exceeded' };
   return messages[status] ?? 'Error';
+}
+
+function featuredTimestampOf(post: RawTumblrPost): number {
+  const t = post['featured_timestamp'];
+  return typeof t === 'number' ? t : 0;
 }
 
 function timestampOf(post: RawTumblrPost): number {
