@@ -2,6 +2,35 @@ import { z } from 'zod';
 import { EmotionSchema } from './emotions';
 import { WindowSizeSchema } from './windows';
 
+const nonNegative = z.number().nonnegative();
+
+/**
+ * Why an alert fired and how sure it is. Optional: alerts stored before it existed have none, and still parse.
+ * Shares are fractions (0.12 = 12%).
+ */
+export const AlertExplanationSchema = z
+  .object({
+    /** observed − expected and its 95% interval (± 1.96 × the test's standard deviation). */
+    effect: z.object({ difference: z.number(), lo: z.number(), hi: z.number(), /** observed / expected; null when expected is 0. */ ratio: nonNegative.nullable() }).strict(),
+    baseline: z
+      .object({
+        /** The plain EWMA baseline share, and how many windows it has folded in. */
+        share: z.number().min(0).max(1),
+        windows: z.number().int().nonnegative(),
+        /** "ewma" — expected is the plain baseline; "hour-of-day" — expected is the hour-of-day forecast. */
+        method: z.enum(['ewma', 'hour-of-day']),
+        /** UTC hour of the window and, with "hour-of-day", that hour's learnt index (expected − level). */
+        hourOfDay: z.number().int().min(0).max(23),
+        seasonalIndex: z.number().nullable(),
+      })
+      .strict(),
+    /** Standard deviations (share units) in the test: sampling, baseline, real between-window movement, total. */
+    dispersion: z.object({ samplingSd: nonNegative, baselineSd: nonNegative, betweenSd: nonNegative, totalSd: nonNegative }).strict(),
+  })
+  .strict();
+
+export type AlertExplanation = z.infer<typeof AlertExplanationSchema>;
+
 export const AlertSchema = z
   .object({
     id: z.string().min(1).max(200),
@@ -18,7 +47,7 @@ export const AlertSchema = z
       .refine((w) => w.end > w.start, { message: 'window end must be after its start' }),
     /** Share of the emotion in the window that fired. */
     observed: z.number().min(0).max(1),
-    /** Baseline share (EWMA of the preceding windows). */
+    /** Expected share: the EWMA baseline of the preceding windows, or its hour-of-day forecast (see explanation). */
     expected: z.number().min(0).max(1),
     count: z.number().int().nonnegative(),
     /** One-sided z statistic of observed vs expected. */
@@ -31,6 +60,7 @@ export const AlertSchema = z
     /** Set when the alert came from an isolated replay rather than live data. */
     replayId: z.string().nullable().default(null),
     acknowledged: z.boolean().default(false),
+    explanation: AlertExplanationSchema.optional(),
   })
   .strict();
 

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import {
+  AlertSchema,
   AlertsResponseSchema,
   ApiErrorSchema,
   EMOTIONS,
@@ -50,4 +52,16 @@ test('error bodies and the UI config have their shapes too', () => {
   assert.equal(ApiErrorSchema.safeParse('<html>502</html>').success, false);
   assert.equal(UiConfigSchema.safeParse({ explicitThreshold: 0.5 }).success, true);
   assert.equal(UiConfigSchema.safeParse({ explicitThreshold: '0.5' }).success, false);
+});
+
+test('an alert explains itself when it can, and alerts stored before explanations existed still parse', () => {
+  const load = (name: string): unknown => JSON.parse(readFileSync(new URL(`../fixtures/valid/${name}`, import.meta.url), 'utf8'));
+  const old = AlertSchema.parse(load('alert.json'));
+  assert.equal(old.explanation, undefined);
+  const explained = AlertSchema.parse(load('alert-explained.json'));
+  assert.equal(explained.explanation?.baseline.method, 'hour-of-day');
+  const broken = structuredClone(load('alert-explained.json')) as { explanation: { dispersion: { totalSd: number } } };
+  broken.explanation.dispersion.totalSd = -1;
+  assert.equal(AlertSchema.safeParse(broken).success, false, 'a negative standard deviation is not an explanation');
+  assert.equal(AlertsResponseSchema.safeParse({ alerts: [old, explained] }).success, true);
 });

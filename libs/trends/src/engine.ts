@@ -1,11 +1,11 @@
 import { createSerialQueue, type Clock, type Limit, type Logger } from '@moodstream/core';
-import { EMOTION_COUNT, WINDOW_MS, type Alert, type ScoredPost, type WindowSize } from '@moodstream/events';
+import { EMOTION_COUNT, WINDOW_MS, type Alert, type AlertExplanation, type ScoredPost, type WindowSize } from '@moodstream/events';
 import { alertId } from './alert-id';
 import { ALL_TOPICS, type SeriesUpdate } from './api-types';
 import type { BucketStats } from './bucket';
 import type { TrendsConfig } from './config';
 import type { ConfusionMatrix } from './confusion';
-import { SpikeDetector, type DetectorSettings, type DetectorState } from './detector';
+import { SpikeDetector, type DetectorSettings, type DetectorState, type PairVerdict } from './detector';
 import { toSeriesPoint } from './estimate';
 import { planWrites } from './plan';
 import type { BucketRef, Retention, TrendsStore } from './store';
@@ -281,6 +281,7 @@ export class TrendsEngine {
         firedAt: this.options.replayId === null ? this.options.clock.now() : end + this.options.config.TRENDS_ALERT_SETTLE_MS,
         replayId: this.options.replayId,
         acknowledged: false,
+        explanation: alertExplanation(verdict),
       };
       const stored = await this.options.store.saveAlert(alert, this.alertTtlMs());
       if (!stored) continue;
@@ -337,6 +338,25 @@ export class TrendsEngine {
 }
 
 const clamp01 = (x: number): number => (Number.isNaN(x) ? 0 : x < 0 ? 0 : x > 1 ? 1 : x);
+/** JSON has no NaN or Infinity: keep every number finite (and non-negative where the schema says so). */
+const finite = (x: number): number => (Number.isFinite(x) ? x : 0);
+const nonNegative = (x: number): number => Math.max(0, finite(x));
+
+/** The verdict's numbers as the Alert event carries them (why it fired, how sure). */
+function alertExplanation(verdict: PairVerdict): AlertExplanation {
+  const e = verdict.explanation;
+  return {
+    effect: { difference: finite(e.effect), lo: finite(e.effectLo), hi: finite(e.effectHi), ratio: verdict.expected > 0 ? nonNegative(verdict.observed / verdict.expected) : null },
+    baseline: {
+      share: clamp01(e.baseline),
+      windows: Math.max(0, Math.floor(e.baselineWindows)),
+      method: e.seasonalIndex === null ? 'ewma' : 'hour-of-day',
+      hourOfDay: e.hourOfDay,
+      seasonalIndex: e.seasonalIndex === null ? null : finite(e.seasonalIndex),
+    },
+    dispersion: { samplingSd: nonNegative(e.samplingSd), baselineSd: nonNegative(e.baselineSd), betweenSd: nonNegative(e.betweenSd), totalSd: nonNegative(e.totalSd) },
+  };
+}
 
 /** The detector's settings from the trends config (the alert bench builds its detector the same way). */
 export function detectorSettings(config: TrendsConfig): DetectorSettings {

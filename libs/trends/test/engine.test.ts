@@ -127,6 +127,14 @@ describe('TrendsEngine alerts (synthetic stream, virtual time)', () => {
     assert.ok(Math.abs(alert.threshold - 0.01 / 30) < 1e-12, 'Bonferroni over 5 topics × 6 emotions');
     assert.ok(alert.examplePostIds.length > 0);
     assert.equal(alert.replayId, null);
+    // It says why: the effect with its interval, the baseline it beat, the dispersion used.
+    const why = alert.explanation ?? assert.fail('the alert carries no explanation');
+    assert.ok(Math.abs(why.effect.difference - (alert.observed - alert.expected)) < 1e-9);
+    assert.ok(why.effect.lo > 0 && why.effect.lo < why.effect.difference && why.effect.difference < why.effect.hi);
+    assert.equal(why.baseline.method, 'ewma', 'under 3 days of history the plain baseline stands alone');
+    assert.ok(why.baseline.windows >= config.TRENDS_ALERT_WARMUP_WINDOWS);
+    assert.ok(why.dispersion.totalSd >= why.dispersion.samplingSd && why.dispersion.samplingSd > 0);
+    assert.ok(Math.abs(alert.statistic * why.dispersion.totalSd - why.effect.difference) < 1e-6, 'z = effect / total sd');
   });
 
   it('fires at the K-th window with K = 3, and not at all with K = 4', async () => {

@@ -1,7 +1,7 @@
 'use client';
 
 import { useState } from 'react';
-import { ALL_TOPICS, type Alert } from '@moodstream/events';
+import { ALL_TOPICS, type Alert, type AlertExplanation } from '@moodstream/events';
 import { describeRise } from './alerts';
 import { describeError } from './api';
 import { formatAgo, formatBucket, formatCount, formatPercent, formatPValue, formatTime } from './format';
@@ -81,8 +81,11 @@ function AlertItem({ alert, now, hrefFor, onShow, onAcknowledge }: { alert: Aler
         </span>
         <span className="dim">{describeRise(alert)}</span>
       </div>
+      {alert.explanation !== undefined && <AlertWhy alert={alert} why={alert.explanation} />}
       <div className="alert-meta dim">
         {alert.window.size} window {formatBucket(alert.window.start, alert.window.size)} · {formatCount(alert.count)} posts · z = {alert.statistic.toFixed(1)} · p = {formatPValue(alert.pValue)}
+        {' < '}
+        <span data-testid="alert-threshold">{formatPValue(alert.threshold)}</span> needed
       </div>
       <div className="alert-actions">
         {link(false, 'Show on chart', 'alert-show')}
@@ -116,5 +119,38 @@ function AlertItem({ alert, now, hrefFor, onShow, onAcknowledge }: { alert: Aler
       </div>
       {ackError !== null && <div className="inline-error">Could not acknowledge: {ackError}</div>}
     </li>
+  );
+}
+
+/** Share points with a sign: "+21.0 pts". */
+const points = (share: number): string => `${share >= 0 ? '+' : '−'}${Math.abs(share * 100).toFixed(1)} pts`;
+
+/**
+ * Why the alert fired and how sure it is (alerts stored before explanations existed have none and skip this):
+ * the rise with its 95% interval, the baseline it beat and where it came from, and the spread it was judged by.
+ */
+function AlertWhy({ alert, why }: { alert: Alert; why: AlertExplanation }) {
+  const hour = `${String(why.baseline.hourOfDay).padStart(2, '0')}:00 UTC`;
+  const source =
+    why.baseline.method === 'hour-of-day'
+      ? `usual for ${hour} (EWMA of ${formatCount(why.baseline.windows)} windows ${points(why.baseline.seasonalIndex ?? 0)} for the hour)`
+      : `EWMA of ${formatCount(why.baseline.windows)} windows`;
+  return (
+    <div className="alert-why" data-testid="alert-why">
+      <div>
+        <span data-testid="alert-effect">{points(why.effect.difference)}</span>{' '}
+        <span className="dim" data-testid="alert-interval">
+          (95% CI {points(why.effect.lo)} to {points(why.effect.hi)})
+        </span>
+        {why.effect.ratio !== null && <span className="dim"> · {why.effect.ratio.toFixed(1)}×</span>}
+      </div>
+      <div className="dim" data-testid="alert-baseline">
+        baseline {formatPercent(alert.expected)}: {source}
+      </div>
+      <div className="dim" data-testid="alert-dispersion">
+        spread ±{(why.dispersion.totalSd * 100).toFixed(1)} pts: real movement ±{(why.dispersion.betweenSd * 100).toFixed(1)}, sampling ±
+        {(why.dispersion.samplingSd * 100).toFixed(1)}
+      </div>
+    </div>
   );
 }
