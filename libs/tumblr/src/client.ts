@@ -26,6 +26,8 @@ export interface TumblrClientOptions {
   /** Bodies larger than this are refused (a page of 20 posts is far smaller). */
   maxBodyBytes?: number;
   userAgent?: string;
+  /** Ask for NPF (default true). False gets the legacy rendering: kept for comparing the two, not for ingesting. */
+  npf?: boolean;
   /**
    * Called with the rate-limit headers of every answer that has them — 429s and errors included — before the
    * call resolves or throws, so the budget hears an exhausted window even from a failed call.
@@ -45,6 +47,7 @@ export class TumblrClient {
   private readonly maxBodyBytes: number;
   private readonly userAgent: string;
   private readonly onRateLimit: ((info: RateLimitInfo) => void) | undefined;
+  private readonly npf: boolean;
 
   constructor(options: TumblrClientOptions) {
     this.apiKey = options.apiKey;
@@ -55,6 +58,7 @@ export class TumblrClient {
     // Tumblr asks for one consistent User-Agent per application.
     this.userAgent = options.userAgent ?? 'moodstream-ingester/0.1';
     this.onRateLimit = options.onRateLimit;
+    this.npf = options.npf ?? true;
   }
 
   /**
@@ -65,7 +69,7 @@ export class TumblrClient {
   async tagged(params: { tag: string; before?: number | null; limit?: number }): Promise<TaggedPage> {
     const url = new URL('/v2/tagged', this.baseUrl);
     url.searchParams.set('tag', params.tag);
-    url.searchParams.set('npf', 'true');
+    if (this.npf) url.searchParams.set('npf', 'true');
     if (params.before !== undefined && params.before !== null) url.searchParams.set('before', String(params.before));
     url.searchParams.set('limit', String(Math.min(TAGGED_PAGE_LIMIT, Math.max(1, params.limit ?? TAGGED_PAGE_LIMIT))));
     url.searchParams.set('api_key', this.apiKey);

@@ -1,3 +1,4 @@
 export * from './server';
 export * from './fixtures';
 export * from './images';
+export * from './npf-fixtures';

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { sleep } from '@moodstream/core';
 import { imageFor } from './images';
 import { INVALID_UTF8_MARKER, type RawTumblrPost } from './fixtures';
+import { legacyRendering } from './npf-fixtures';
 
 /**
  * A local stand-in for the Tumblr API v2 `/v2/tagged` endpoint and an image host, for tests and for
@@ -233,7 +234,10 @@ export async function startTumblrStandIn(options: StandInOptions = {}): Promise<
       return malformed(res, fault.malformation ?? 'truncated-json', headers);
     }
     log(200, page.length, fault?.kind ?? null);
-    return envelope(res, 200, 'OK', page, headers);
+    // Without npf=true, Tumblr renders posts made in the apps (NPF) as legacy text with HTML bodies.
+    const npf = url.searchParams.get('npf') === 'true';
+    const shaped = npf ? page : page.map((p) => (p['is_blocks_post_format'] === true && Array.isArray(p['content']) ? legacyRendering(p) : p));
+    return envelope(res, 200, 'OK', shaped, headers);
   };
 
   const envelope = (res: ServerResponse, status: number, msg: string, page: RawTumblrPost[], headers: Record<string, string>, response?: unknown, metaStatus = status): void => {
