@@ -1,11 +1,15 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Redis } from 'ioredis';
 import next from 'next';
 import { UI_CONFIG_PATH, type UiConfig } from '@moodstream/events';
 import {
+  AccessRefusedError,
   addOpsRoutes,
+  createOperatorAccess,
+  createRateLimiter,
   createRouter,
   MoodstreamError,
   sendError,
@@ -22,7 +26,7 @@ import {
 } from '@moodstream/core';
 import { createTrendsHttpHandler, type TrendsService } from '@moodstream/trends';
 import type { DashboardConfig } from './config';
-import { createDashboardMetrics, routeClass, type DashboardMetrics } from './metrics';
+import { createDashboardMetrics, routeClass, type DashboardMetrics, type RefusalReason } from './metrics';
 import { DASHBOARD_DIR, ensureNextBuild } from './server/next-build';
 import { attachSocketHub, type SocketHub } from './server/socket-hub';
 import type { TrendsEventSource, TrendsHttpHandler } from './trends-port';
@@ -95,6 +99,39 @@ function publicUrl(host: string, port: number): string {
   return `http://${local ? 'localhost' : host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
+/** Longest request target (path and query) answered; no route needs more. Longer: 414 URI_TOO_LONG. */
+export const MAX_REQUEST_TARGET_BYTES = 8 * 1024;
+
+/** A raw HTTP/1.1 answer for a connection the parser gave up on (no request object exists), then closed. */
+function rawAnswer(status: string, body?: { error: { code: string; message: string } }): string {
+  const json = body === undefined ? '' : JSON.stringify(body);
+  const type = body === undefined ? '' : 'Content-Type: application/json; charset=utf-8\r\n';
+  return `HTTP/1.1 ${status}\r\n${type}Content-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`;
+}
+
+/**
+ * Node's parser refuses a request whose head is over its 16 KB limit before any handler sees it (a 431 by default).
+ * When the request line alone is that long — a huge query string — the answer is 414 URI_TOO_LONG, as for any target
+ * over MAX_REQUEST_TARGET_BYTES; other parse errors keep Node's answers (431, 400).
+ */
+function answerClientError(error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex, onUriTooLong: () => void): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  if (error.code === 'HPE_HEADER_OVERFLOW') {
+    const lineEnd = error.rawPacket?.indexOf('\r\n') ?? -1;
+    if (error.rawPacket !== undefined && (lineEnd === -1 || lineEnd > MAX_REQUEST_TARGET_BYTES)) {
+      onUriTooLong();
+      socket.end(rawAnswer('414 URI Too Long', { error: { code: 'URI_TOO_LONG', message: `the request target is over ${MAX_REQUEST_TARGET_BYTES} bytes` } }));
+      return;
+    }
+    socket.end(rawAnswer('431 Request Header Fields Too Large'));
+    return;
+  }
+  socket.end(rawAnswer('400 Bad Request'));
+}
+
 function isApiPath(path: string): boolean {
   return path === '/api' || path.startsWith('/api/');
 }
@@ -104,7 +141,14 @@ function isApiPath(path: string): boolean {
  * /api (every path there is the router's: an unknown one is a JSON 404, never a Next.js page). Anything else it
  * does not claim falls through to Next.js.
  */
-function createDashboardRouter(options: { config: DashboardConfig; logger: Logger; ops: OpsSource; api: TrendsHttpHandler }): Router {
+function createDashboardRouter(options: {
+  config: DashboardConfig;
+  logger: Logger;
+  ops: OpsSource;
+  api: TrendsHttpHandler;
+  clock: Clock;
+  refuse: (reason: RefusalReason) => void;
+}): Router {
   const router = createRouter({ logger: options.logger, what: 'dashboard request', owns: isApiPath });
   addOpsRoutes(router, options.ops);
   const uiConfig: UiConfig = { explicitThreshold: options.config.DASHBOARD_EXPLICIT_THRESHOLD };
@@ -112,7 +156,37 @@ function createDashboardRouter(options: { config: DashboardConfig; logger: Logge
   const toApi: RouteHandler = async ({ req, res, url }) => {
     if (!(await options.api(req, res)) && !res.headersSent) throw new MoodstreamError('NOT_FOUND', `no API route ${req.method ?? 'GET'} ${url.pathname}`);
   };
-  for (const path of ['/api', '/api/*']) router.get(path, toApi).post(path, toApi).delete(path, toApi);
+  const { refuse, config, logger } = options;
+  // Write actions (every POST/DELETE under /api): per-address rate first (it also slows guessing the token), then the
+  // credential. Answers carry their own headers (Retry-After, WWW-Authenticate), so they are sent here, not thrown.
+  const writeRate = createRateLimiter({ perMinute: config.DASHBOARD_WRITE_RATE_PER_MINUTE, clock: options.clock });
+  const access = createOperatorAccess({ token: config.DASHBOARD_OPERATOR_TOKEN });
+  const mayWrite = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const rate = writeRate.take(req.socket.remoteAddress ?? 'unknown');
+    if (!rate.allowed) {
+      refuse('rate_limited');
+      const message = `too many write actions from this address (at most ${config.DASHBOARD_WRITE_RATE_PER_MINUTE} a minute): try again in ${rate.retryAfterSeconds} s`;
+      sendError(res, new MoodstreamError('TOO_MANY_REQUESTS', message), { logger, headers: { 'retry-after': String(rate.retryAfterSeconds) } });
+      return false;
+    }
+    try {
+      access.check(req);
+      return true;
+    } catch (error) {
+      if (!(error instanceof AccessRefusedError)) throw error;
+      refuse(error.reason);
+      sendError(res, error, { logger, ...(error.reason === 'unauthorized' ? { headers: { 'www-authenticate': 'Bearer realm="moodstream"' } } : {}) });
+      return false;
+    }
+  };
+  const toWrite: RouteHandler = async (context) => {
+    if (!mayWrite(context.req, context.res)) return;
+    await toApi(context);
+    // Refused inside the trends API: the replay limit (429) or the body cap (413).
+    if (context.res.statusCode === 429) refuse('replays');
+    if (context.res.statusCode === 413) refuse('body_too_large');
+  };
+  for (const path of ['/api', '/api/*']) router.get(path, toApi).post(path, toWrite).delete(path, toWrite);
   return router;
 }
 
@@ -126,9 +200,11 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
   const dev = options.dev ?? config.DASHBOARD_DEV;
   const clock = options.clock ?? systemClock;
   const progress = options.onProgress ?? ((line: string) => logger.info(line));
-  const api: TrendsHttpHandler = options.api ?? createTrendsHttpHandler(options.trends as TrendsService, { logger });
+  const api: TrendsHttpHandler =
+    options.api ?? createTrendsHttpHandler(options.trends as TrendsService, { logger, maxConcurrentReplays: config.TRENDS_MAX_CONCURRENT_REPLAYS });
   const metrics: DashboardMetrics = createDashboardMetrics(options.ops.registry);
-  const router = createDashboardRouter({ config, logger, ops: options.ops, api });
+  const refuse = (reason: RefusalReason): void => metrics.refused.inc({ reason });
+  const router = createDashboardRouter({ config, logger, ops: options.ops, api, clock, refuse });
   let server: Server | null = null;
   let hub: SocketHub | null = null;
   let nextApp: ReturnType<typeof next> | null = null;
@@ -140,6 +216,11 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
     if (!dev) res.setHeader('content-security-policy', CONTENT_SECURITY_POLICY);
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     res.once('finish', () => metrics.requests.inc({ route: routeClass(path), status: String(res.statusCode) }));
+    if ((req.url ?? '').length > MAX_REQUEST_TARGET_BYTES) {
+      refuse('uri_too_long');
+      sendError(res, new MoodstreamError('URI_TOO_LONG', `the request target is over ${MAX_REQUEST_TARGET_BYTES} bytes`), { logger });
+      return;
+    }
     if (await router.handle(req, res)) return;
     await nextHandler(req, res);
   };
@@ -160,6 +241,7 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
         // The router answers its own routes' errors; this catches Next.js failing to render a page.
         serve(req, res, nextHandler).catch((error: unknown) => sendError(res, error, { logger, what: `dashboard request ${req.url ?? ''}` }));
       });
+      http.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, () => refuse('uri_too_long')));
       http.on('upgrade', (req: IncomingMessage, socket, head) => {
         if ((req.url ?? '').startsWith('/_next/')) nextUpgrades.emit('upgrade', req, socket, head);
       });

@@ -16,6 +16,19 @@ export const DashboardConfigSchema = z.object({
   DASHBOARD_PUSH_INTERVAL_MS: z.coerce.number().int().min(0).max(10_000).default(250),
   /** Redis pub/sub channel prefix the dashboard instances share live updates on (distributed mode). */
   DASHBOARD_SOCKET_CHANNEL: z.string().min(1).max(200).default('moodstream-dashboard'),
+  /**
+   * The operator credential for write actions (acknowledging alerts, starting and steering replays), sent as
+   * `Authorization: Bearer <token>`. Unset: write actions only from loopback. Never logged.
+   */
+  DASHBOARD_OPERATOR_TOKEN: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? undefined : v))
+    .refine((v) => v === undefined || v.length >= 16, 'use at least 16 characters (e.g. `openssl rand -hex 24`)'),
+  /** Write actions each client address may make per minute (a token bucket, this burst at most); over it: 429. */
+  DASHBOARD_WRITE_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(30),
+  /** Replays running (or paused) at once on this instance; one more is refused with 429, from loopback too. */
+  TRENDS_MAX_CONCURRENT_REPLAYS: z.coerce.number().int().min(1).max(100).default(4),
   /** Run Next.js in development mode (on-demand compilation, hot reload) instead of the production build. */
   DASHBOARD_DEV: z
     .enum(['0', '1', 'true', 'false'])

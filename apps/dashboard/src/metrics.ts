@@ -8,7 +8,12 @@ export interface DashboardMetrics {
   readonly sockets: Gauge;
   readonly pushes: Counter<'event'>;
   readonly requests: Counter<'route' | 'status'>;
+  /** Requests refused to protect the instance or its write actions, by reason. */
+  readonly refused: Counter<'reason'>;
 }
+
+/** Why the dashboard refused a request (the `reason` label of moodstream_dashboard_refused_total). */
+export type RefusalReason = 'unauthorized' | 'not_loopback' | 'cross_site' | 'rate_limited' | 'replays' | 'body_too_large' | 'uri_too_long';
 
 export function createDashboardMetrics(registry: Registry): DashboardMetrics {
   return {
@@ -17,6 +22,12 @@ export function createDashboardMetrics(registry: Registry): DashboardMetrics {
       name: 'moodstream_dashboard_pushes_total',
       help: 'Live events sent to browsers, by event (series counted after coalescing)',
       labelNames: ['event'] as const,
+      registers: [registry],
+    }),
+    refused: new Counter({
+      name: 'moodstream_dashboard_refused_total',
+      help: 'Requests refused: write actions without the credential or from another site, over the rate or replay limits, bodies or URLs too large',
+      labelNames: ['reason'] as const,
       registers: [registry],
     }),
     requests: new Counter({ name: 'moodstream_dashboard_http_requests_total', help: 'HTTP requests by route class and status', labelNames: ['route', 'status'] as const, registers: [registry] }),

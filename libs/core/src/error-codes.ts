@@ -16,6 +16,8 @@ export const ERROR_CODES = {
   METHOD_NOT_ALLOWED: { retriable: false, status: 405 },
   CONFLICT: { retriable: false, status: 409 },
   BODY_TOO_LARGE: { retriable: false, status: 413 },
+  /** A request target (path and query) longer than any route needs: refused before it is parsed. */
+  URI_TOO_LONG: { retriable: false, status: 414 },
   UNSUPPORTED_MEDIA_TYPE: { retriable: false, status: 415 },
   TOO_MANY_REQUESTS: { retriable: true, status: 429 },
   /** Anything not raised on purpose: a bug or an unexpected library failure. */

@@ -19,7 +19,14 @@ function found<T>(value: T | null, what: string, id: string): T {
  * `{ alerts }`, `{ posts }`, `{ replays }`), single resources bare (SeriesResponse, Alert, ReplayStatus); errors are
  * `{ error: { code, message } }` with the status of their code (see ERROR_CODES in libs/core).
  */
-export function createTrendsRouter(service: TrendsService, options: { logger?: Logger | undefined } = {}): Router {
+export interface TrendsHttpOptions {
+  logger?: Logger | undefined;
+  /** Replays running or paused at once; one more is refused with 429 TOO_MANY_REQUESTS (default: no limit). */
+  maxConcurrentReplays?: number | undefined;
+}
+
+export function createTrendsRouter(service: TrendsService, options: TrendsHttpOptions = {}): Router {
+  const maxReplays = options.maxConcurrentReplays ?? Infinity;
   const router = createRouter({ logger: options.logger, owns: isApiPath, what: 'trends API request' })
     .get('/api/topics', async ({ res }) => sendJson(res, 200, { topics: await service.topics() }))
     .get('/api/series', async ({ res, url }) => sendJson(res, 200, await service.series(parseInput(SeriesQuerySchema, queryObject(url.searchParams), 'series query'))))
@@ -33,6 +40,11 @@ export function createTrendsRouter(service: TrendsService, options: { logger?: L
     .get('/api/replays', ({ res }) => sendJson(res, 200, { replays: service.listReplays() }))
     .post('/api/replays', async ({ req, res }) => {
       const request = parseInput(ReplayRequestSchema, await readJsonBody(req, MAX_BODY_BYTES), 'replay request');
+      // Counted and started with no await in between, so concurrent requests cannot both take the last place.
+      const active = service.listReplays().filter((r) => r.state === 'running' || r.state === 'paused').length;
+      if (active >= maxReplays) {
+        throw new MoodstreamError('TOO_MANY_REQUESTS', `${active} replays are already running or paused here (at most ${maxReplays}): stop one or wait for one to finish`);
+      }
       sendJson(res, 201, service.startReplay(request));
     })
     .get('/api/replays/:id', ({ res, params }) => sendJson(res, 200, found(service.replayStatus(params['id']!), 'replay', params['id']!)));
@@ -51,7 +63,7 @@ export function createTrendsRouter(service: TrendsService, options: { logger?: L
  * The same API as a plain handler: answers everything under /api and resolves true; resolves false for other
  * paths so the caller can fall through (to Next.js).
  */
-export function createTrendsHttpHandler(service: TrendsService, options: { logger?: Logger | undefined } = {}): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
+export function createTrendsHttpHandler(service: TrendsService, options: TrendsHttpOptions = {}): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
   const router = createTrendsRouter(service, options);
   return (req, res) => router.handle(req, res);
 }
