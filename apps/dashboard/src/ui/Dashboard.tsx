@@ -1,7 +1,7 @@
 'use client';
 
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { ALL_TOPICS, bucketStart, type Alert, type Emotion, type SeriesPoint, type TopicSummary } from '@moodstream/events';
+import { ALL_TOPICS, bucketStart, type Alert, type Emotion, type SeriesPoint, type TopicSummary, type WindowSize } from '@moodstream/events';
 import { AlertFeed } from './AlertFeed';
 import { viewForAlert } from './alerts';
 import { EmotionChart } from './EmotionChart';
@@ -11,7 +11,7 @@ import { EmotionDot, Legend } from './Legend';
 import { EMOTION_LABELS } from './palette';
 import { PostsPanel } from './PostsPanel';
 import { Segmented } from './Segmented';
-import { hasCorrected, leadingEmotion, toChartRows, totalCount, type ShareMode } from './series';
+import { hasCorrected, isPartial, lastComplete, leadingEmotion, toChartRows, totalCount, type ShareMode } from './series';
 import { Empty, ErrorBox, Loading } from './States';
 import { TopBar } from './TopBar';
 import { DEFAULT_VIEW, parseViewState, viewStateQuery, type LiveViewState } from './url-state';
@@ -44,7 +44,7 @@ export function Dashboard() {
   const rangeMs = RANGE_MS[view.range];
   const { state: series, reload } = useSeries(mounted ? { topic: view.topic, window: view.window, replay: null, rangeMs } : null);
   const points = series.data ?? [];
-  const rows = useMemo(() => toChartRows(points, view.mode), [points, view.mode]);
+  const rows = useMemo(() => toChartRows(points, view.mode, { window: view.window, now }), [points, view.mode, view.window, now]);
   const { from, to } = liveSpan(now, view.window, rangeMs);
   const latest = points[points.length - 1];
   const correctedAvailable = hasCorrected(points);
@@ -85,6 +85,8 @@ export function Dashboard() {
         <Summary
           points={points}
           mode={view.mode}
+          window={view.window}
+          now={now}
           rangeLabel={view.range}
           loading={series.status === 'loading' && points.length === 0}
           onOpenLatest={(start) => navigate({ ...view, at: start, posts: true, emotion: null }, true)}
@@ -172,10 +174,29 @@ function TopicPicker({ topics, value, onChange }: { topics: Loadable<TopicSummar
   );
 }
 
-function Summary({ points, mode, rangeLabel, loading, onOpenLatest }: { points: SeriesPoint[]; mode: ShareMode; rangeLabel: string; loading: boolean; onOpenLatest: (start: number) => void }) {
+function Summary({
+  points,
+  mode,
+  window,
+  now,
+  rangeLabel,
+  loading,
+  onOpenLatest,
+}: {
+  points: SeriesPoint[];
+  mode: ShareMode;
+  window: WindowSize;
+  now: number;
+  rangeLabel: string;
+  loading: boolean;
+  onOpenLatest: (start: number) => void;
+}) {
   const latest = points[points.length - 1];
-  const lead = latest !== undefined ? leadingEmotion(latest, mode) : null;
-  const leadShare = latest !== undefined && lead !== null ? (mode === 'corrected' && latest.corrected !== null ? latest.corrected[lead] : latest.shares[lead].share) : null;
+  const filling = latest !== undefined && isPartial(latest, window, now);
+  // The leading mood is read from the last complete window: the newest one may hold a single post.
+  const complete = lastComplete(points, window, now);
+  const lead = complete !== undefined ? leadingEmotion(complete, mode) : null;
+  const leadShare = complete !== undefined && lead !== null ? (mode === 'corrected' && complete.corrected !== null ? complete.corrected[lead] : complete.shares[lead].share) : null;
   return (
     <section className="summary" aria-label="Summary">
       <div className="stat">
@@ -185,7 +206,15 @@ function Summary({ points, mode, rangeLabel, loading, onOpenLatest }: { points: 
         </span>
       </div>
       <div className="stat">
-        <span className="stat-label">Newest bucket</span>
+        <span className="stat-label">
+          Newest bucket
+          {filling && (
+            <span className="dim" data-testid="latest-partial">
+              {' '}
+              · still filling
+            </span>
+          )}
+        </span>
         <span className="stat-value" data-testid="chart-latest-time" data-start={latest?.start ?? ''}>
           {latest !== undefined ? (
             // Also the keyboard's way into the drill-down: the chart itself is mouse and touch only.
@@ -204,8 +233,8 @@ function Summary({ points, mode, rangeLabel, loading, onOpenLatest }: { points: 
         </span>
       </div>
       <div className="stat">
-        <span className="stat-label">Leading mood</span>
-        <span className="stat-value" data-testid="leading-emotion">
+        <span className="stat-label">Leading mood{complete !== undefined ? ` · ${formatTime(complete.start, 0)}` : ''}</span>
+        <span className="stat-value" data-testid="leading-emotion" data-start={complete?.start ?? ''}>
           {lead !== null && leadShare !== null ? (
             <>
               <EmotionDot emotion={lead} /> {EMOTION_LABELS[lead]} {formatPercent(leadShare, 0)}

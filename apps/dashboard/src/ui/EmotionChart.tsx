@@ -48,6 +48,7 @@ export function EmotionChart({ rows, mode, window, from, to, hidden, highlight, 
   };
   const tick = (t: number) => formatTime(t, span);
   const domain: [number, number] = [from, to];
+  const partial = rows.find((r) => r.partial === true);
 
   return (
     <div className="chart-wrap">
@@ -64,6 +65,26 @@ export function EmotionChart({ rows, mode, window, from, to, hidden, highlight, 
                 <Area key={`${e}-band`} dataKey={`${e}Band`} stroke="none" fill={EMOTION_COLORS[e]} fillOpacity={0.13} isAnimationActive={false} activeDot={false} legendType="none" />
               ))}
             {EMOTIONS.filter((e) => !hidden.has(e)).map((e) => (
+              // The still-filling newest bucket: dashed from the last complete bucket, a hollow dot, its band behind.
+              <Line
+                key={`${e}-partial`}
+                dataKey={`${e}Partial`}
+                stroke={EMOTION_COLORS[e]}
+                strokeWidth={1.5}
+                strokeDasharray="4 3"
+                dot={(props: { cx?: number; cy?: number; index?: number; payload?: ChartRow }) =>
+                  props.payload?.partial === true && props.cx !== undefined && props.cy !== undefined ? (
+                    <circle key={`${e}-partial-dot-${props.index ?? 0}`} cx={props.cx} cy={props.cy} r={3} fill="none" stroke={EMOTION_COLORS[e]} strokeWidth={1.5} />
+                  ) : (
+                    <g key={`${e}-partial-none-${props.index ?? 0}`} />
+                  )
+                }
+                activeDot={{ r: 4 }}
+                isAnimationActive={false}
+                legendType="none"
+              />
+            ))}
+            {EMOTIONS.filter((e) => !hidden.has(e)).map((e) => (
               <Line
                 key={e}
                 dataKey={e}
@@ -79,6 +100,11 @@ export function EmotionChart({ rows, mode, window, from, to, hidden, highlight, 
           </ComposedChart>
         </ResponsiveContainer>
       </div>
+      {partial !== undefined && (
+        <div className="chart-partial dim" data-testid="chart-partial" data-start={partial.start} data-count={partial.count}>
+          Dashed: the {formatBucket(partial.start, window)} bucket is still filling ({formatCount(partial.count)} posts so far); its band is wide until it closes.
+        </div>
+      )}
       <div className="chart-counts" aria-label="Posts per bucket">
         <ResponsiveContainer>
           <BarChart data={rows} margin={{ top: 4, right: 12, bottom: 0, left: 0 }} onClick={select} style={{ cursor: onSelectBucket ? 'pointer' : 'default' }}>
@@ -105,13 +131,13 @@ function ChartTooltip({ active, payload, mode, window, hidden }: TooltipProps<nu
   return (
     <div className="tooltip">
       <div className="tooltip-title">
-        {formatBucket(row.start, window)} · {formatCount(row.count)} posts
+        {formatBucket(row.start, window)} · {formatCount(row.count)} posts{row.partial === true ? ' · still filling' : ''}
       </div>
       <table>
         <tbody>
           {EMOTIONS.filter((e) => !hidden.has(e)).map((e) => {
             const band = row[`${e}Band`];
-            const value = row[e];
+            const value = row[e] ?? row[`${e}Partial`];
             return (
               <tr key={e}>
                 <td>

@@ -1,4 +1,4 @@
-import { EMOTIONS, type Emotion, type SeriesPoint, type SeriesUpdate, type WindowSize } from '@moodstream/events';
+import { EMOTIONS, WINDOW_MS, type Emotion, type SeriesPoint, type SeriesUpdate, type WindowSize } from '@moodstream/events';
 
 /** What one chart is showing; a `series` push is applied only when it matches. */
 export interface SeriesSelection {
@@ -40,12 +40,32 @@ export function trimBefore(points: readonly SeriesPoint[], from: number): Series
 /** Raw shares carry 95% bands; corrected shares (adjusted classify-and-count) are point estimates. */
 export type ShareMode = 'raw' | 'corrected';
 
-/** One row per bucket, flat for recharts: `<emotion>` is the share, `<emotion>Band` its [lo, hi]. */
-export type ChartRow = { start: number; count: number } & Partial<Record<Emotion, number>> &
-  Partial<Record<`${Emotion}Band`, [number, number]>>;
+/**
+ * One row per bucket, flat for recharts: `<emotion>` is the share, `<emotion>Band` its [lo, hi]. The newest bucket,
+ * while it still fills, is `partial`: its shares go to `<emotion>Partial` instead (drawn dashed, from the last
+ * complete bucket, which carries them too so the dashed segment starts where the solid line ends).
+ */
+export type ChartRow = { start: number; count: number; partial?: boolean } & Partial<Record<Emotion, number>> &
+  Partial<Record<`${Emotion}Band`, [number, number]>> &
+  Partial<Record<`${Emotion}Partial`, number>>;
 
-export function toChartRows(points: readonly SeriesPoint[], mode: ShareMode): ChartRow[] {
-  return points.map((p) => {
+/** A bucket is still filling until its window has ended by the browser's clock. */
+export function isPartial(point: SeriesPoint, window: WindowSize, now: number): boolean {
+  return point.start + WINDOW_MS[window] > now;
+}
+
+/** The newest bucket whose window has ended: what headline figures are read from, never one that holds one post. */
+export function lastComplete(points: readonly SeriesPoint[], window: WindowSize, now: number): SeriesPoint | undefined {
+  for (let i = points.length - 1; i >= 0; i--) {
+    const point = points[i] as SeriesPoint;
+    if (!isPartial(point, window, now)) return point;
+  }
+  return undefined;
+}
+
+/** `live` marks the newest bucket partial while it fills (a replay or a past range has none). */
+export function toChartRows(points: readonly SeriesPoint[], mode: ShareMode, live?: { window: WindowSize; now: number }): ChartRow[] {
+  const rows = points.map((p) => {
     const row: ChartRow = { start: p.start, count: p.count };
     for (const e of EMOTIONS) {
       if (mode === 'corrected') {
@@ -57,6 +77,19 @@ export function toChartRows(points: readonly SeriesPoint[], mode: ShareMode): Ch
     }
     return row;
   });
+  const newest = points[points.length - 1];
+  const last = rows[rows.length - 1];
+  if (live === undefined || newest === undefined || last === undefined || !isPartial(newest, live.window, live.now)) return rows;
+  last.partial = true;
+  const previous = rows[rows.length - 2];
+  for (const e of EMOTIONS) {
+    const value = last[e];
+    delete last[e];
+    if (value !== undefined) last[`${e}Partial`] = value;
+    const before = previous?.[e];
+    if (previous !== undefined && before !== undefined) previous[`${e}Partial`] = before;
+  }
+  return rows;
 }
 
 /** Whether any point in view can show corrected shares (the model may ship without a confusion matrix). */
