@@ -22,7 +22,9 @@ export function countEnglishWords(text: string): number {
   const known = vocabulary();
   let count = 0;
   for (const match of text.toLowerCase().matchAll(/[a-z]+(?:['’][a-z]+)*/g)) {
-    const token = match[0].replace(/’/g, "'").replace(CONTRACTION, '');
+    // Most tokens have no apostrophe: they skip both rewrites.
+    const word = match[0];
+    const token = word.includes('’') || word.includes("'") ? word.replace(/’/g, "'").replace(CONTRACTION, '') : word;
     if (known.has(token)) count++;
   }
   return count;

@@ -30,6 +30,8 @@ export interface HtmlContent extends PlainText {
  */
 const MAX_INPUT = 262_144;
 
+const MAX_ATTRIBUTES = 64;
+
 /** Elements whose contents are code or embedded documents, never the user's words. */
 const DROPPED = new Set(['script', 'style', 'iframe', 'object', 'noscript', 'template', 'svg', 'math', 'head', 'title', 'textarea', 'select']);
 /** Void elements that embed something executable: reported, nothing to skip (they have no contents). */
@@ -43,6 +45,8 @@ const BLOCK = new Set([
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 // eslint-disable-next-line no-control-regex
+const SUSPECT = /[\uD800-\uDFFF\uFFFD\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
 
 /**
@@ -50,6 +54,8 @@ const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
  * alone is valid JSON but not text) and control characters other than newline and tab.
  */
 export function cleanCharacters(text: string): { text: string; invalidUtf8: boolean } {
+  // Almost all text is clean: one scan decides, and only dirty text pays for the three rewrites.
+  if (!SUSPECT.test(text)) return { text, invalidUtf8: false };
   const withoutSurrogates = text.replace(LONE_SURROGATE, '');
   const invalidUtf8 = withoutSurrogates.length !== text.length || text.includes('\uFFFD');
   return { text: withoutSurrogates.replace(/\uFFFD/g, '').replace(CONTROL, ''), invalidUtf8 };
@@ -127,6 +133,7 @@ export function htmlContent(html: string, maxLength: number): HtmlContent {
   let attribName = '';
   let attribValue = '';
   let attribs: Record<string, string> = {};
+  let attribCount = 0;
 
   const addText = (text: string): void => {
     if (dropDepth === 0 && raw.length < keepChars) raw += text;
@@ -160,20 +167,24 @@ export function htmlContent(html: string, maxLength: number): HtmlContent {
       onopentagname: (start, end) => {
         tagName = lower(input.slice(start, end));
         attribs = {};
+        attribCount = 0;
       },
+      // Attributes past the first MAX_ATTRIBUTES of a tag are skipped unread: no real tag has that many, and a
+      // hostile one (`<a <a <a …`) would otherwise cost a string per attribute.
       onattribname: (start, end) => {
-        attribName = lower(input.slice(start, end));
+        attribCount++;
+        attribName = attribCount > MAX_ATTRIBUTES ? '' : lower(input.slice(start, end));
         attribValue = '';
       },
       onattribdata: (start, end) => {
-        attribValue += input.slice(start, end);
+        if (attribName !== '') attribValue += input.slice(start, end);
       },
       onattribentity: (codepoint) => {
-        attribValue += String.fromCodePoint(codepoint);
+        if (attribName !== '') attribValue += String.fromCodePoint(codepoint);
       },
       onattribend: () => {
         // The first of two same-named attributes wins, as in a browser.
-        if (!Object.hasOwn(attribs, attribName)) attribs[attribName] = attribValue;
+        if (attribName !== '' && !Object.hasOwn(attribs, attribName)) attribs[attribName] = attribValue;
       },
       onopentagend: () => openTag(false),
       onselfclosingtag: () => openTag(true),
