@@ -1,4 +1,5 @@
 export * from './emotions';
+export * from './argmax';
 export * from './windows';
 export * from './post';
 export * from './scored-post';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { EmotionSchema, ProbabilitiesSchema } from './emotions';
+import { argmaxEmotion } from './argmax';
+import { EMOTION_COUNT, EMOTIONS, EmotionSchema, ProbabilitiesSchema } from './emotions';
 import { TopicSchema } from './post';
 
 export const ModalitySchema = z.enum(['text', 'image', 'both']);
@@ -41,7 +42,19 @@ export const ScoredPostSchema = z
     imageUrl: z.string().url().nullable().default(null),
     url: z.string().url().nullable().default(null),
   })
-  .strict();
+  .strict()
+  .superRefine((post, ctx) => {
+    // topEmotion is the argmax of the probabilities (ties: the first in EMOTIONS order), never a second opinion.
+    if (post.probabilities.length !== EMOTION_COUNT) return;
+    const top = argmaxEmotion(post.probabilities);
+    if (post.topEmotion === top) return;
+    const p = (emotion: string) => post.probabilities[EMOTIONS.indexOf(emotion as (typeof EMOTIONS)[number])];
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      path: ['topEmotion'],
+      message: `must be the most probable emotion '${top}' (${p(top)}), not '${post.topEmotion}' (${p(post.topEmotion)})`,
+    });
+  });
 
 export type ScoredPost = z.infer<typeof ScoredPostSchema>;
 export type ScoredPostInput = z.input<typeof ScoredPostSchema>;

@@ -31,6 +31,7 @@ const BROKEN: Record<string, string> = {
   'post-extra-field.json': "(root): Unrecognized key(s) in object: 'html'",
   'scored-post-probabilities-not-summing.json': 'probabilities: probabilities must sum to 1',
   'scored-post-five-probabilities.json': 'probabilities: must hold 6 probabilities (happy, sad, angry, surprised, scared, disgusted)',
+  'scored-post-top-emotion-not-argmax.json': "topEmotion: must be the most probable emotion 'sad' (0.4), not 'happy' (0.05)",
   'scored-post-bad-modality.json': "modality: Invalid enum value. Expected 'text' | 'image' | 'both', received 'audio'",
   'alert-window-backwards.json': 'window: window end must be after its start',
   'alert-share-above-one.json': 'observed: Number must be less than or equal to 1',
