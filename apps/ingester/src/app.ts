@@ -1,33 +1,18 @@
 import type { Bus, Producer } from '@moodstream/bus';
-import { AbortedError, createMetricsRegistry, errorMessage, retry, sleep, systemClock, type Clock, type Logger, type PartHealth, type Registry, type ServicePart } from '@moodstream/core';
-import { TOPICS, normaliseTag, type Post } from '@moodstream/events';
-import {
-  EMPTY_CURSOR,
-  FileIngestStore,
-  MemoryIngestStore,
-  RedisIngestStore,
-  RequestBudget,
-  TAGGED_PAGE_LIMIT,
-  TumblrAuthError,
-  TumblrClient,
-  TumblrRejectedError,
-  initialBackfillCursor,
-  isTumblrTransient,
-  pagingSeconds,
-  parseTumblrPost,
-  tumblrErrorKind,
-  tumblrRetryAfterMs,
-  walkPage,
-  type IngestStore,
-  type TagCursor,
-  type TaggedPage,
-} from '@moodstream/tumblr';
-import { replayArchive } from './archive';
+import { AbortedError, createMetricsRegistry, systemClock, type Clock, type Logger, type PartHealth, type Registry, type ServicePart } from '@moodstream/core';
+import { TOPICS, normaliseTag } from '@moodstream/events';
+import { FileIngestStore, MemoryIngestStore, RedisIngestStore, RequestBudget, TumblrAuthError, type IngestStore } from '@moodstream/tumblr';
+import { runArchive } from './archive-runner';
+import { runBackfill } from './backfill-runner';
 import type { IngestMode } from './cli';
 import { watchedTopics, type IngesterConfig } from './config';
+import { runLive } from './live-runner';
 import { createIngesterMetrics, type IngesterMetrics } from './metrics';
 import { PostRecorder } from './recorder';
+import type { ApiContext, IngesterStats, RunContext } from './run-context';
 import { PostSink, type Backoff } from './sink';
+
+export type { IngesterStats } from './run-context';
 
 export interface IngesterAppOptions {
   config: IngesterConfig;
@@ -47,12 +32,6 @@ export interface IngesterAppOptions {
   onFatal?: (error: unknown) => void;
 }
 
-export interface IngesterStats {
-  produced: number;
-  requests: number;
-  pages: number;
-}
-
 export interface IngesterApp extends ServicePart {
   /** Connects, recovers an interrupted batch, and starts the loop in the background. */
   start(): Promise<void>;
@@ -70,17 +49,6 @@ export interface IngesterApp extends ServicePart {
   stats(): IngesterStats;
   /** Live mode: the watched tags in scheduling order. */
   readonly tags: readonly string[];
-}
-
-interface TagState {
-  tag: string;
-  cursorKey: string;
-  cursor: TagCursor;
-  /** live: earliest time of the next poll when no walk is in progress. */
-  dueAt: number;
-  finished: boolean;
-  /** Tumblr refused this tag for good (404, other permanent 4xx): it is not asked for again in this run. */
-  paused: boolean;
 }
 
 /**
@@ -107,7 +75,6 @@ export function createIngesterApp(options: IngesterAppOptions): IngesterApp {
   let store: IngestStore | null = null;
   let ownsStore = false;
   let producer: Producer | null = null;
-  let sink: PostSink | null = null;
   let loop: Promise<void> | null = null;
   let failure: unknown = null;
   const stats: IngesterStats = { produced: 0, requests: 0, pages: 0 };
@@ -133,210 +100,13 @@ export function createIngesterApp(options: IngesterAppOptions): IngesterApp {
     }
   };
 
-  const cursorKeyFor = (tag: string): string =>
-    run.mode === 'backfill' ? `backfill:${tag}:${run.from}:${run.to}` : `live:${tag}`;
-
-  /**
-   * One `/tagged` call, paid for from the budget. A transient failure (429, 5xx, network, malformed answer) pauses
-   * every request — for the 429's Retry-After, else a jittered backoff — and the call is made again; a bad key is not.
-   */
-  const fetchPage = (state: TagState, client: TumblrClient, before: number | null): Promise<TaggedPage> =>
-    retry(
-      async () => {
-        if (!(await (budget as RequestBudget).acquire(signal))) throw new AbortedError('stopped while waiting for the request budget');
-        stats.requests++;
-        const page = await client.tagged({ tag: state.tag, before, limit: TAGGED_PAGE_LIMIT });
-        metrics.requests.inc({ tag: state.tag, outcome: 'ok' });
-        stats.pages++;
-        return page;
-      },
-      {
-        ...backoff,
-        retries: Infinity,
-        shouldRetry: isTumblrTransient,
-        delayFor: tumblrRetryAfterMs,
-        onRetry: (error, attempt, delayMs) => {
-          const kind = tumblrErrorKind(error);
-          metrics.requests.inc({ tag: state.tag, outcome: kind });
-          metrics.errors.inc({ kind });
-          logger.warn({ tag: state.tag, kind, err: errorMessage(error), attempt, delayMs }, 'Tumblr request failed; pausing all requests');
-          // Persisted, so a restart during the pause waits too; the waiting itself is retry's.
-          (budget as RequestBudget).pauseUntil(clock.now() + delayMs).catch((persistError: unknown) => {
-            logger.warn({ err: errorMessage(persistError) }, 'could not persist the request pause');
-          });
-        },
-      },
-    );
-
-  /** A page's posts parsed, the new ones delivered, the tag's cursor moved. A failure here is ours, not Tumblr's. */
-  const deliverPage = async (state: TagState, page: TaggedPage, requestedBefore: number | null): Promise<void> => {
-    const now = clock.now();
-    const posts: Post[] = [];
-    const rawTimestamps: number[] = [];
-    const featuredMs = new Map<string, number>();
-    for (const raw of page.posts) {
-      // A featured tag is paged by `featured_timestamp`, everything else by `timestamp`.
-      const paging = pagingSeconds(raw);
-      rawTimestamps.push(paging);
-      const parsed = parseTumblrPost(raw, {
-        foundUnder: state.tag,
-        watchedTopics: watched,
-        source: run.mode === 'backfill' ? 'backfill' : 'live',
-        ingestedAt: now,
-        minEnglishWords: config.INGEST_MIN_ENGLISH_WORDS,
-      });
-      if (parsed.ok) {
-        posts.push(parsed.post);
-        if (Number.isFinite(paging) && paging * 1000 !== parsed.post.timestamp) featuredMs.set(parsed.post.id, paging * 1000);
-        for (const reason of parsed.cleaned) metrics.cleaned.inc({ reason });
-      } else {
-        metrics.skipped.inc({ reason: parsed.reason });
-        logger.debug({ tag: state.tag, id: parsed.id, reason: parsed.reason, detail: parsed.detail }, 'post skipped');
-      }
-    }
-    const result = walkPage({
-      mode: run.mode === 'backfill' ? 'backfill' : 'live',
-      cursor: state.cursor,
-      floorMs: run.mode === 'backfill' ? run.from : now - config.INGEST_LIVE_LOOKBACK_MS,
-      ...(run.mode === 'backfill' ? { ceilingMs: run.to } : {}),
-      requestedBefore,
-      rawTimestamps,
-      featuredMs,
-      posts,
-      limit: TAGGED_PAGE_LIMIT,
-    });
-    if (result.boundaryOverflow) {
-      metrics.errors.inc({ kind: 'boundary-overflow' });
-      logger.warn({ tag: state.tag, before: requestedBefore }, 'a full page shares one second: posts of that second beyond it are unreachable');
-    }
-    const produced = await (sink as PostSink).deliver(state.tag, state.cursorKey, result.cursor, result.fresh);
-    stats.produced += produced;
-    state.cursor = result.cursor;
-    if (run.mode === 'live' && state.cursor.newestTs !== null) metrics.cursorAge.set({ tag: state.tag }, Math.floor(state.cursor.newestTs / 1000));
-    if (result.finished) {
-      if (run.mode === 'backfill') state.finished = true;
-      else state.dueAt = clock.now() + config.INGEST_POLL_INTERVAL_MS;
-    }
-  };
-
-  /** The batch written ahead before a failure is reconciled with the bus; the store is tried until it answers. */
-  const recoverPending = (): Promise<number> =>
-    retry(() => (sink as PostSink).recover(), {
-      ...backoff,
-      retries: Infinity,
-      shouldRetry: (error) => !(error instanceof AbortedError),
-      onRetry: (error, attempt, delayMs) => {
-        metrics.errors.inc({ kind: 'store' });
-        logger.warn({ err: errorMessage(error), attempt, delayMs }, 'recovering the pending batch failed; retrying');
-      },
-    });
-
-  /**
-   * Tumblr refused a tag for good: logged once with the tag, counted, and the tag left alone for the rest of the run
-   * (its cursor untouched, so a later run tries it afresh). A live run with every tag refused has nothing left to do
-   * and fails, rather than idling as if healthy.
-   */
-  const pauseTag = (state: TagState, error: TumblrRejectedError, states: TagState[]): void => {
-    state.paused = true;
-    state.finished = true;
-    metrics.requests.inc({ tag: state.tag, outcome: 'rejected' });
-    metrics.errors.inc({ kind: 'rejected' });
-    logger.error({ tag: state.tag, status: error.httpStatus, err: error.message }, 'Tumblr refused this tag; it is paused for this run');
-    if (run.mode === 'live' && states.every((s) => s.paused)) throw error;
-  };
-
-  /** Round-robin over the tags that have work, one page per turn, every page paid for from the budget. */
-  const pollTags = async (states: TagState[]): Promise<void> => {
-    const client = new TumblrClient({
-      apiKey: config.TUMBLR_API_KEY ?? '',
-      baseUrl: config.TUMBLR_API_URL,
-      timeoutMs: config.INGEST_REQUEST_TIMEOUT_MS,
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-      // Every answer's counts reach the budget (a 429's too): an exhausted window pauses every request until its
-      // reset, persisted, so a restart waits too.
-      onRateLimit: (info) => {
-        (budget as RequestBudget).observe(info).catch((persistError: unknown) => {
-          logger.warn({ err: errorMessage(persistError) }, 'could not persist the rate-limit state');
-        });
-      },
-    });
-    let turn = 0;
-    // Set when a page failed after its batch was written ahead (a store or bus failure): the batch
-    // may be on the bus already, so it is reconciled before anything else is read.
-    let needsRecovery = false;
-    while (!signal.aborted) {
-      if (needsRecovery) {
-        stats.produced += await recoverPending();
-        needsRecovery = false;
-      }
-      const now = clock.now();
-      const ready = (s: TagState): boolean => !s.finished && (s.cursor.walk !== null || s.dueAt <= now);
-      let chosen: TagState | undefined;
-      for (let i = 0; i < states.length; i++) {
-        const candidate = states[(turn + i) % states.length] as TagState;
-        if (ready(candidate)) {
-          chosen = candidate;
-          turn = (turn + i + 1) % states.length;
-          break;
-        }
-      }
-      if (chosen === undefined) {
-        if (states.every((s) => s.finished)) return;
-        const next = Math.min(...states.filter((s) => !s.finished).map((s) => s.dueAt));
-        await sleep(Math.max(10, next - now), { clock, signal });
-        continue;
-      }
-      const before = chosen.cursor.walk?.before ?? null;
-      let page: TaggedPage;
-      try {
-        page = await fetchPage(chosen, client, before);
-      } catch (error) {
-        if (!(error instanceof TumblrRejectedError)) throw error;
-        pauseTag(chosen, error, states);
-        continue;
-      }
-      try {
-        await deliverPage(chosen, page, before);
-      } catch (error) {
-        if (error instanceof AbortedError) throw error;
-        needsRecovery = true;
-        metrics.errors.inc({ kind: 'pipeline' });
-        logger.warn({ tag: chosen.tag, err: errorMessage(error) }, 'storing or producing a page failed; reconciling it with the bus');
-      }
-    }
-  };
-
-  const runLoop = async (): Promise<void> => {
-    if (run.mode === 'archive') {
-      const result = await replayArchive({
-        file: run.file,
-        speed: run.speed,
-        clock,
-        logger,
-        metrics,
-        signal,
-        send: async (posts) => {
-          await (sink as PostSink).produce(posts);
-          await recorder?.append(posts);
-        },
-      });
-      stats.produced += result.produced;
-      logger.info({ ...result, file: run.file }, 'archive replay finished');
-      return;
-    }
-    const states: TagState[] = [];
-    for (const tag of tags) {
-      const cursorKey = cursorKeyFor(tag);
-      const saved = await (store as IngestStore).getCursor(cursorKey);
-      const cursor = saved ?? (run.mode === 'backfill' ? initialBackfillCursor(run.to) : EMPTY_CURSOR);
-      states.push({ tag, cursorKey, cursor, dueAt: 0, finished: run.mode === 'backfill' && cursor.done === true, paused: false });
-      if (saved !== null) logger.info({ tag, cursor: saved }, 'resuming from the saved cursor');
-    }
-    await pollTags(states);
-    if (run.mode === 'backfill' && states.every((s) => s.finished)) {
-      const paused = states.filter((s) => s.paused).map((s) => s.tag);
-      logger.info({ tags, paused, produced: stats.produced, requests: stats.requests }, 'backfill finished');
-    }
+  /** One runner per mode, over the shared sink; live and backfill also get the store and the budget. */
+  const runnerFor = (context: RunContext, api: Pick<ApiContext, 'store' | 'budget'> | null): Promise<void> => {
+    if (run.mode === 'archive') return runArchive(context, run);
+    // start() opens both before it gets here for every mode that calls the API.
+    if (api === null) return Promise.reject(new Error('a live or backfill run needs the store and the budget'));
+    const apiContext: ApiContext = { ...context, ...api, watched };
+    return run.mode === 'live' ? runLive(apiContext, tags) : runBackfill(apiContext, tags, run);
   };
 
   /** The run ended by itself with an error: not a stop. */
@@ -359,15 +129,20 @@ export function createIngesterApp(options: IngesterAppOptions): IngesterApp {
       }
       producer = await bus.producer();
       await bus.ensureTopics([{ name: topic }]);
+      let api: Pick<ApiContext, 'store' | 'budget'> | null = null;
       if (run.mode !== 'archive') {
-        store = await openStore();
-        budget = new RequestBudget({ perMinute: config.INGEST_BUDGET_PER_MINUTE, perHour: config.INGEST_BUDGET_PER_HOUR, perDay: config.INGEST_BUDGET_PER_DAY }, clock, store);
-        await budget.load();
+        const opened = await openStore();
+        store = opened;
+        const requestBudget = new RequestBudget({ perMinute: config.INGEST_BUDGET_PER_MINUTE, perHour: config.INGEST_BUDGET_PER_HOUR, perDay: config.INGEST_BUDGET_PER_DAY }, clock, opened);
+        budget = requestBudget;
+        await requestBudget.load();
+        api = { store: opened, budget: requestBudget };
       }
-      sink = new PostSink({ bus, producer, topic, store: store ?? new MemoryIngestStore(), metrics, logger, recorder, backoff });
+      const sink = new PostSink({ bus, producer, topic, store: store ?? new MemoryIngestStore(), metrics, logger, recorder, backoff });
       if (store !== null) stats.produced += await sink.recover();
       logger.info({ mode: run.mode, tags, topic, store: store?.kind ?? 'none' }, 'ingester started');
-      loop = runLoop().then(resolveDone, (error: unknown) => {
+      const context: RunContext = { config, clock, logger, metrics, signal, backoff, sink, recorder, stats, ...(options.fetch ? { fetch: options.fetch } : {}) };
+      loop = runnerFor(context, api).then(resolveDone, (error: unknown) => {
         // A wait cut short by stop() is how a stop ends the loop, not a failure.
         if (signal.aborted && error instanceof AbortedError) resolveDone();
         else fail(error);
