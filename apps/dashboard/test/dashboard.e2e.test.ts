@@ -73,6 +73,13 @@ describe('dashboard in a browser, on the real trends service', { timeout: 300_00
   before(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
     images = createServer((req, res) => {
+      // Another site's page (127.0.0.1 is not the same site as localhost) that makes the visitor's browser post a form.
+      if ((req.url ?? '').startsWith('/csrf.html')) {
+        const target = new URL(req.url ?? '', 'http://x').searchParams.get('target') ?? '';
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end(`<form method="POST" action="${target.replace(/"/g, '&quot;')}"><input name="x" value="1"></form><script>document.forms[0].submit()</script>`);
+        return;
+      }
       res.writeHead(200, { 'content-type': 'image/svg+xml' });
       res.end(`<svg xmlns="http://www.w3.org/2000/svg" width="96" height="96"><rect width="96" height="96" fill="#4c8dff"/><text x="12" y="56" fill="#fff" font-size="18">${req.url === '/explicit.svg' ? 'NSFW' : 'sky'}</text></svg>`);
     });
@@ -262,6 +269,40 @@ describe('dashboard in a browser, on the real trends service', { timeout: 300_00
     assert.equal(await replayed.first().getAttribute('data-emotion'), 'scared');
     await page.waitForFunction(() => Math.abs((document.querySelector('.progress-fill')?.getBoundingClientRect().width ?? 0) - (document.querySelector('.progress')?.clientWidth ?? -9)) < 1);
     await page.screenshot({ path: join(ARTIFACTS, 'replay.png'), fullPage: true });
+  });
+
+  it('refuses a form another site makes the operator\'s browser post, even on loopback', async () => {
+    const held = trends.startReplay({ topic: 'storm watch', from: m0 - 41 * MIN, to: m0, speed: 1, rescore: false });
+    // Its own tab: the refusal is a failed load that the main page's console check must not see.
+    const other = await context.newPage();
+    try {
+      await other.goto(`${imageBase}/csrf.html?target=${encodeURIComponent(`${base}/api/replays/${held.id}/stop`)}`);
+      await other.waitForURL((url) => url.href.startsWith(`${base}/api/`), { timeout: 10_000 });
+      assert.match((await other.textContent('body')) ?? '', /FORBIDDEN/);
+      assert.equal(trends.replayStatus(held.id)?.state, 'running', 'the cross-site form did not stop the replay');
+    } finally {
+      await other.close();
+      trends.stopReplay(held.id);
+      await trends.waitForReplay(held.id);
+    }
+  });
+
+  it('shows a readable message when an action is refused (a replay over the concurrency limit)', async () => {
+    const held = Array.from({ length: 4 }, () => trends.startReplay({ topic: 'storm watch', from: m0 - 41 * MIN, to: m0, speed: 1, rescore: false }));
+    const other = await context.newPage();
+    try {
+      await other.goto(`${base}/replay`);
+      await other.getByTestId('replay-idle').waitFor();
+      await other.getByTestId('replay-start').click();
+      const error = other.getByTestId('replay-error');
+      await error.waitFor({ timeout: 5_000 });
+      assert.match((await error.textContent()) ?? '', /4 replays are already running or paused here \(at most 4\): stop one or wait for one to finish/);
+      await other.screenshot({ path: join(ARTIFACTS, 'replay-refused.png') });
+    } finally {
+      await other.close();
+      for (const status of held) trends.stopReplay(status.id);
+      await Promise.all(held.map((status) => trends.waitForReplay(status.id)));
+    }
   });
 
   it('logged no browser console errors', () => {

@@ -46,12 +46,64 @@ export function isBadAnswer(error: unknown): boolean {
   return error instanceof ApiRequestError && error.code === BAD_ANSWER;
 }
 
-async function request<S extends z.ZodTypeAny>(path: string, schema: S, init?: RequestInit): Promise<z.output<S>> {
-  let res: Response;
+/**
+ * The operator token for write actions (acknowledging, replays), when the server requires one
+ * (DASHBOARD_OPERATOR_TOKEN). It lives in this tab's sessionStorage and goes out only as an Authorization header,
+ * which a browser never attaches on its own to a request another site makes — so no cookie, and no CSRF.
+ */
+const OPERATOR_TOKEN_KEY = 'moodstream.operatorToken';
+
+function storedToken(): string | null {
   try {
-    res = await fetch(path, { ...init, headers: { accept: 'application/json', ...(init?.body !== undefined ? { 'content-type': 'application/json' } : {}) } });
+    return globalThis.sessionStorage?.getItem(OPERATOR_TOKEN_KEY) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function storeToken(token: string | null): void {
+  try {
+    if (token === null) globalThis.sessionStorage?.removeItem(OPERATOR_TOKEN_KEY);
+    else globalThis.sessionStorage?.setItem(OPERATOR_TOKEN_KEY, token);
+  } catch {
+    // Storage disabled: the token is asked for again next time.
+  }
+}
+
+/** Asks the operator for the token after a 401; null when dismissed (the refusal's message is then shown). */
+function askForToken(): string | null {
+  if (typeof globalThis.prompt !== 'function') return null;
+  const answer = globalThis.prompt('This action needs the operator token (DASHBOARD_OPERATOR_TOKEN on the server):');
+  const token = answer?.trim() ?? '';
+  return token === '' ? null : token;
+}
+
+async function request<S extends z.ZodTypeAny>(path: string, schema: S, init?: RequestInit, askedForToken = false): Promise<z.output<S>> {
+  let res: Response;
+  const write = init?.method !== undefined && init.method !== 'GET';
+  const token = write ? storedToken() : null;
+  try {
+    res = await fetch(path, {
+      ...init,
+      // same-origin: the page's own server only; the browser adds Origin/Sec-Fetch-Site, which the server checks.
+      credentials: 'same-origin',
+      headers: {
+        accept: 'application/json',
+        ...(init?.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(token !== null ? { authorization: `Bearer ${token}` } : {}),
+      },
+    });
   } catch {
     throw new ApiRequestError(0, 'NETWORK', 'the dashboard server cannot be reached');
+  }
+  if (write && res.status === 401 && !askedForToken) {
+    // No token yet, or a stale one: ask once and try again; dismissed, the server's refusal is what the page shows.
+    storeToken(null);
+    const entered = askForToken();
+    if (entered !== null) {
+      storeToken(entered);
+      return request(path, schema, init, true);
+    }
   }
   const text = await res.text();
   let body: unknown = null;
