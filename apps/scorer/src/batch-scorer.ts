@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createLimit, errorCode, errorMessage, MoodstreamError, type Clock, type ErrorCode } from '@moodstream/core';
+import { createLimit, errorCode, errorMessage, type Clock, type ErrorCode } from '@moodstream/core';
 import type { BusRecord } from '@moodstream/bus';
-import { EMOTIONS, type Post, type ScoredPostInput } from '@moodstream/events';
-import type { Prediction } from '@moodstream/model';
+import type { Post, ScoredPostInput } from '@moodstream/events';
+import { scoredPost } from '@moodstream/model';
 import type { FeatureCache, ImageFeatures } from './feature-cache';
 import type { FetchedImage } from './fetch/safe-image-fetcher';
 import type { InferenceEngine, InferenceItem } from './inference/inference-engine';
@@ -129,10 +129,9 @@ export class BatchScorer {
     const finishedAt = clock.now();
     const timings: BatchTimings = { fetchMs, decodeMs, backboneMs: result.backboneMs, modelMs: result.modelMs };
     const scored = batch.map((queued, i) =>
-      toScoredPost(queued, result.predictions[i]!, {
+      scoredPost(queued.record.value, result.scores[i]!, {
         explicit: explicitOf(items[i]!, states.get(queued.record.value.imageUrl ?? ''), result.embedded),
         imageError: imageErrorOf(queued.record.value, states),
-        modelVersion: engine.info.modelVersion,
         latencies: { queueMs: Math.max(0, startedAt - queued.receivedAt), ...round(timings), totalMs: Math.max(0, finishedAt - queued.receivedAt) },
         scoredAt: finishedAt,
       }),
@@ -163,45 +162,4 @@ function imageErrorOf(post: Post, states: Map<string, ImageState>): string | nul
 function round(timings: BatchTimings): BatchTimings {
   const r = (ms: number): number => Math.round(ms * 100) / 100;
   return { fetchMs: r(timings.fetchMs), decodeMs: r(timings.decodeMs), backboneMs: r(timings.backboneMs), modelMs: r(timings.modelMs) };
-}
-
-function toScoredPost(
-  { record }: QueuedPost,
-  prediction: Prediction,
-  extra: Pick<ScoredPostInput, 'explicit' | 'imageError' | 'modelVersion' | 'latencies' | 'scoredAt'>,
-): ScoredPostInput {
-  const post = record.value;
-  const probabilities = normalised(prediction.probabilities);
-  let top = 0;
-  probabilities.forEach((p, i) => {
-    if (p > probabilities[top]!) top = i;
-  });
-  return {
-    postId: post.id,
-    topics: post.topics,
-    timestamp: post.timestamp,
-    probabilities,
-    topEmotion: EMOTIONS[top]!,
-    // A post that had an image but lost it says 'text' — which is what was actually used.
-    modality: prediction.modality,
-    explicit: extra.explicit,
-    imageError: extra.imageError,
-    label: post.label,
-    modelVersion: extra.modelVersion.slice(0, 64),
-    latencies: extra.latencies,
-    scoredAt: extra.scoredAt,
-    text: post.text.slice(0, 2_000),
-    imageUrl: post.imageUrl,
-    url: post.url,
-  };
-}
-
-/** float32 softmax sums drift from 1 by rounding; the event schema wants them to add up. */
-function normalised(probabilities: readonly number[]): number[] {
-  const clamped = probabilities.map((p) => (Number.isFinite(p) ? Math.min(1, Math.max(0, p)) : Number.NaN));
-  const sum = clamped.reduce((a, b) => a + b, 0);
-  if (!Number.isFinite(sum) || sum <= 0) {
-    throw new MoodstreamError('MODEL_OUTPUT_INVALID', `model produced unusable probabilities: ${probabilities.join(',')}`);
-  }
-  return clamped.map((p) => p / sum);
 }

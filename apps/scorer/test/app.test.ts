@@ -16,8 +16,7 @@ before(async () => {
   models = await loadModels(process.env['SCORER_MODEL_DIR'] ?? '');
 });
 after(() => {
-  models.emotion.dispose();
-  models.backbone.dispose();
+  models.scorer.dispose();
 });
 
 function post(i: number, text = `lovely day number ${i}`): PostInput {
@@ -55,7 +54,7 @@ test('scores every post once, sends a malformed record to the dead-letter topic,
     Array.from({ length: 50 }, (_, i) => `app-${i}`).sort(),
   );
   const scored = [...reader.byId.values()].flat();
-  assert.ok(scored.every((s) => s.modality === 'text' && s.modelVersion === models.emotion.version));
+  assert.ok(scored.every((s) => s.modality === 'text' && s.modelVersion === models.scorer.modelVersion));
   assert.equal(app.stats().healthy, true);
   assert.deepEqual(app.health(), { ok: true, detail: app.stats() });
   await app.stop();

@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { systemClock } from '@moodstream/core';
 import type { BusRecord } from '@moodstream/bus';
 import { ScoredPostSchema, type Post } from '@moodstream/events';
-import { preprocessImage } from '@moodstream/model';
+import { emotionScore, preprocessImage } from '@moodstream/model';
 import { BatchScorer, type QueuedPost } from '../src/batch-scorer';
 import { FeatureCache } from '../src/feature-cache';
 import { SafeImageFetcher } from '../src/fetch/safe-image-fetcher';
@@ -25,11 +25,16 @@ class RecordingEngine implements InferenceEngine {
       const mean = p.reduce((a, b) => a + b, 0) / p.length / 255;
       return { features: new Float32Array([mean]), explicit: mean };
     });
-    const predictions = request.items.map((item) => ({
-      probabilities: item.image === null ? [0.5, 0.1, 0.1, 0.1, 0.1, 0.1] : [0.1, 0.5, 0.1, 0.1, 0.1, 0.1],
-      modality: item.image === null ? ('text' as const) : ('both' as const),
-    }));
-    return { predictions, embedded, backboneMs: 1, modelMs: 1 };
+    const scores = request.items.map((item) =>
+      emotionScore(
+        {
+          probabilities: item.image === null ? [0.5, 0.1, 0.1, 0.1, 0.1, 0.1] : [0.1, 0.5, 0.1, 0.1, 0.1, 0.1],
+          modality: item.image === null ? 'text' : 'both',
+        },
+        this.info.modelVersion,
+      ),
+    );
+    return { scores, embedded, backboneMs: 1, modelMs: 1 };
   }
   async tensorCounts(): Promise<number[]> {
     return [0];

@@ -11,8 +11,7 @@ before(async () => {
   engine = new InProcessEngine(models, false);
 });
 after(() => {
-  models.emotion.dispose();
-  models.backbone.dispose();
+  models.scorer.dispose();
 });
 
 function pixels(seed: number): Uint8Array {
@@ -32,9 +31,9 @@ test('embeds new images, reuses given features, scores every item, and leaks no 
     pixels: [pixels(1), pixels(2)],
   });
   assert.equal(first.embedded.length, 2);
-  assert.equal(first.embedded[0]?.features.length, models.backbone.featureDim);
+  assert.equal(first.embedded[0]?.features.length, models.scorer.featureDim);
   assert.deepEqual(
-    first.predictions.map((p) => p.modality),
+    first.scores.map((p) => p.modality),
     ['both', 'text', 'image'],
   );
   const features = first.embedded[0]!.features;
@@ -48,7 +47,7 @@ test('embeds new images, reuses given features, scores every item, and leaks no 
       ],
       pixels: [pixels(i + 3)],
     });
-    assert.equal(result.predictions.length, 42);
+    assert.equal(result.scores.length, 42);
   }
   const [tensorsAfter] = await engine.tensorCounts();
   assert.equal(tensorsAfter, tensorsBefore, 'tensor count is constant across batches');

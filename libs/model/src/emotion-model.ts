@@ -9,7 +9,7 @@ import { softmaxRow } from './calibration';
 import { encodeBatch, rowFromText, type RowInput } from './encode';
 import { Vocabulary } from './text/vocabulary';
 import { BagOfWords } from './text/bag-of-words';
-import './network';
+import { buildNetwork } from './network';
 
 export const VOCAB_FILE = 'vocab.bin';
 export const BOW_FILE = 'bow.json';
@@ -19,6 +19,11 @@ export interface PredictInput {
   text: string;
   /** Backbone features of the post's image (featureDim long), or null/absent for image-less posts. */
   imageFeatures?: Float32Array | null;
+}
+
+export interface LoadOptions {
+  /** Run one prediction of each modality before returning, so the first real batch does not pay for kernel setup (default true). */
+  warmUp?: boolean;
 }
 
 export interface Prediction {
@@ -38,6 +43,7 @@ export class EmotionModel {
   readonly vocab: Vocabulary;
   readonly bow: BagOfWords | null;
   private readonly vocabTensor: tf.Tensor2D;
+  private warmUpTook: number | null = null;
 
   constructor(config: ModelConfig, network: tf.LayersModel, vocab: Vocabulary, bow: BagOfWords | null) {
     if (config.labels.join(',') !== EMOTIONS.join(',')) {
@@ -63,7 +69,16 @@ export class EmotionModel {
     return this.config.calibration.temperature;
   }
 
-  static async load(dir: string): Promise<EmotionModel> {
+  /** Milliseconds the warm-up at load took; null if this model was not warmed up. */
+  get warmUpMs(): number | null {
+    return this.warmUpTook;
+  }
+
+  /**
+   * Loads a model folder. The network is the one `buildNetwork(config.network)` describes: the stored
+   * topology must name the same layers wired the same way, and only the weights are taken from the folder.
+   */
+  static async load(dir: string, options: LoadOptions = {}): Promise<EmotionModel> {
     let raw: unknown;
     try {
       raw = JSON.parse(await readFile(path.join(dir, CONFIG_FILE), 'utf8'));
@@ -76,8 +91,19 @@ export class EmotionModel {
     const vocab = await Vocabulary.load(path.join(dir, VOCAB_FILE));
     const bow = config.network.bowSize > 0 ? new BagOfWords(JSON.parse(await readFile(path.join(dir, BOW_FILE), 'utf8')) as string[]) : null;
     if (bow && bow.size !== config.network.bowSize) throw new ModelFormatError(`${BOW_FILE} has ${bow.size} features, config says ${config.network.bowSize}`);
-    const network = await tf.loadLayersModel(folderHandler(dir));
-    return new EmotionModel(config, network, vocab, bow);
+    const network = await loadNetwork(dir, config);
+    const model = new EmotionModel(config, network, vocab, bow);
+    if (options.warmUp ?? true) await model.warmUp();
+    return model;
+  }
+
+  /** One prediction per modality (text, image, both): tfjs compiles and caches its kernels on first use. */
+  async warmUp(): Promise<number> {
+    const started = performance.now();
+    const image = new Float32Array(this.featureDim);
+    await this.predict([{ text: 'warm up' }, { text: '', imageFeatures: image }, { text: 'warm up', imageFeatures: image }]);
+    this.warmUpTook = performance.now() - started;
+    return this.warmUpTook;
   }
 
   /** Writes config, vocabulary, n-gram list, topology and weights into dir. */
@@ -127,12 +153,20 @@ export class EmotionModel {
   /** Uncalibrated logits [n, classes] for pre-tokenised rows (training and evaluation use this). */
   async logits(rows: readonly RowInput[]): Promise<{ logits: Float32Array; hasText: boolean[]; hasImage: boolean[] }> {
     if (rows.length === 0) return { logits: new Float32Array(0), hasText: [], hasImage: [] };
-    const { tensors, hasText, hasImage } = this.encode(rows);
-    const out = this.network.predict(tensors) as tf.Tensor;
-    const logits = (await out.data()) as Float32Array;
-    out.dispose();
-    tensors.forEach((t) => t.dispose());
-    return { logits, hasText, hasImage };
+    let hasText: boolean[] = [];
+    let hasImage: boolean[] = [];
+    // Every intermediate tensor (inputs included) is freed by the tidy; only the logits leave it.
+    const out = tf.tidy(() => {
+      const encoded = this.encode(rows);
+      hasText = encoded.hasText;
+      hasImage = encoded.hasImage;
+      return this.network.predict(encoded.tensors) as tf.Tensor;
+    });
+    try {
+      return { logits: (await out.data()) as Float32Array, hasText, hasImage };
+    } finally {
+      out.dispose();
+    }
   }
 
   /**
@@ -154,4 +188,45 @@ export class EmotionModel {
     this.network.dispose();
     this.vocabTensor.dispose();
   }
+}
+
+type TopologyJson = { class_name?: string; config?: { layers?: Array<{ class_name: string; name: string; inbound_nodes?: unknown }> }; model_config?: TopologyJson };
+
+/** Each layer as "name:Class<-inbound,layers": two graphs with the same set are wired the same way. */
+function layerSignatures(topology: TopologyJson | undefined): string[] {
+  const root = topology?.model_config ?? topology;
+  return (root?.config?.layers ?? [])
+    .map((l) => `${l.name}:${l.class_name}<-${JSON.stringify(l.inbound_nodes ?? [])}`)
+    .sort();
+}
+
+/** buildNetwork(config.network) with the folder's weights; refuses a folder whose stored graph is another one. */
+async function loadNetwork(dir: string, config: ModelConfig): Promise<tf.LayersModel> {
+  const artifacts = await loadArtifacts(folderHandler(dir));
+  const network = buildNetwork(config.network);
+  const built = layerSignatures(network.toJSON(undefined, false) as TopologyJson);
+  const stored = layerSignatures(artifacts.modelTopology as TopologyJson);
+  if (built.join('\n') !== stored.join('\n')) {
+    network.dispose();
+    const missing = stored.filter((l) => !built.includes(l)).map((l) => l.split('<-')[0]);
+    const extra = built.filter((l) => !stored.includes(l)).map((l) => l.split('<-')[0]);
+    throw new ModelFormatError(
+      `${dir}: the stored network is not the one buildNetwork(config.network) describes (stored only: ${missing.join(', ') || 'none'}; built only: ${extra.join(', ') || 'none'}; or wired differently)`,
+    );
+  }
+  const weights = tf.io.decodeWeights(artifacts.weightData as ArrayBuffer, artifacts.weightSpecs ?? []);
+  try {
+    network.loadWeights(weights, true);
+  } catch (error) {
+    network.dispose();
+    throw new ModelFormatError(`${dir}: weights do not fit buildNetwork(config.network): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  } finally {
+    tf.dispose(Object.values(weights));
+  }
+  return network;
+}
+
+function loadArtifacts(handler: tf.io.IOHandler): Promise<tf.io.ModelArtifacts> {
+  if (handler.load === undefined) throw new ModelFormatError('the model folder handler cannot load');
+  return handler.load();
 }

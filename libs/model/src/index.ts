@@ -1,7 +1,9 @@
 export { initBackend, currentBackend, type BackendInfo, type BackendPreference, type InitBackendOptions } from './backend';
 export { ImageBackbone, BACKBONE_IDS, type BackboneId } from './image/backbone';
 export { preprocessImage, DEFAULT_LIMIT_INPUT_PIXELS } from './image/preprocess';
-export { EmotionModel, type PredictInput, type Prediction } from './emotion-model';
+export { EmotionModel, type LoadOptions, type PredictInput, type Prediction } from './emotion-model';
+export { EmotionScorer, emotionScore, scoredPost, type EmotionScore, type EmotionScorerOptions, type ImageEmbedding, type ScoredPostExtras } from './emotion-scorer';
+export { predictByLength } from './predict-by-length';
 export { preprocessText, textTokens, EMOTION_HASHTAGS } from './text/preprocess';
 export { tokenize } from './text/tokenize';
 export { Vocabulary, PAD_ID, UNKNOWN_ID } from './text/vocabulary';

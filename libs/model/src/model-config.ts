@@ -18,6 +18,9 @@ export const NetworkConfigSchema = z.object({
   textDropout: z.number().min(0).max(1).default(0),
   classes: z.number().int().positive(),
   seed: z.number().int(),
+  /** Optional image read-out heads (see `NetworkConfig`): the shipped graph is `buildNetwork` of exactly this. */
+  imageSkipHead: z.boolean().default(false),
+  imageOnlyReadout: z.boolean().default(false),
 });
 
 /** config.json of a model folder: everything needed to rebuild inputs exactly as in training. */

@@ -66,7 +66,18 @@ export interface NetworkConfig {
   textDropout: number;
   classes: number;
   seed: number;
+  /**
+   * A linear image → logits read-out beside the fusion head, gated by hasImage (zero-initialised, so a
+   * network that gains it scores as before until it is trained). Added by the image fine-tune phase.
+   */
+  imageSkipHead?: boolean;
+  /** Image-only posts are scored by that read-out alone: the fusion logits are gated off for them (implies imageSkipHead). */
+  imageOnlyReadout?: boolean;
 }
+
+/** Names of the layers the optional heads add: the rest of the graph is the same with or without them. */
+export const IMAGE_SKIP_LAYER = 'image_skip_logits';
+export const IMAGE_ONLY_LAYER = 'logits_image_only_readout';
 
 /**
  * Deep Sentiment fusion network.
@@ -109,6 +120,29 @@ export function buildNetwork(c: NetworkConfig): tf.LayersModel {
     .apply([textGated as tf.SymbolicTensor, imageGated as tf.SymbolicTensor, presence]);
   const hidden = tf.layers.dense({ units: c.fusionUnits, activation: 'relu', kernelInitializer: init(), name: 'fusion_dense' }).apply(fused);
   const dropped = tf.layers.dropout({ rate: c.dropout, seed: seed++, name: 'fusion_dropout' }).apply(hidden);
-  const logits = tf.layers.dense({ units: c.classes, kernelInitializer: init(), name: 'logits' }).apply(dropped);
-  return tf.model({ inputs: [...inputs, image, presence], outputs: logits as tf.SymbolicTensor, name: 'deep_sentiment' });
+  const logits = tf.layers.dense({ units: c.classes, kernelInitializer: init(), name: 'logits' }).apply(dropped) as tf.SymbolicTensor;
+  return tf.model({ inputs: [...inputs, image, presence], outputs: withImageHeads(c, logits, image, presence), name: 'deep_sentiment' });
+}
+
+/** The optional image read-out heads on top of the fusion logits (see NetworkConfig). */
+function withImageHeads(c: NetworkConfig, fusionLogits: tf.SymbolicTensor, image: tf.SymbolicTensor, presence: tf.SymbolicTensor): tf.SymbolicTensor {
+  if (!c.imageSkipHead && !c.imageOnlyReadout) return fusionLogits;
+  const skip = tf.layers.dense({ units: c.classes, kernelInitializer: 'zeros', biasInitializer: 'zeros', name: IMAGE_SKIP_LAYER }).apply(image) as tf.SymbolicTensor;
+  const gated = new ModalityGate({ column: 1, name: 'image_skip_gate' }).apply([skip, presence]) as tf.SymbolicTensor;
+  if (!c.imageOnlyReadout) return tf.layers.add({ name: 'logits_with_image_skip' }).apply([fusionLogits, gated]) as tf.SymbolicTensor;
+  const fusionGated = new ModalityGate({ column: 1, mode: 'notImageOnly', name: 'fusion_not_image_only_gate' }).apply([fusionLogits, presence]) as tf.SymbolicTensor;
+  return tf.layers.add({ name: IMAGE_ONLY_LAYER }).apply([fusionGated, gated]) as tf.SymbolicTensor;
+}
+
+/**
+ * The same network rebuilt from `buildNetwork` with another head configuration, every layer both have
+ * keeping its trained weights (copied, not shared); layers new to it start as `buildNetwork` initialises them.
+ */
+export function rebuildNetwork(from: tf.LayersModel, c: NetworkConfig): tf.LayersModel {
+  const next = buildNetwork(c);
+  for (const layer of next.layers) {
+    const old = from.layers.find((l) => l.name === layer.name);
+    if (old !== undefined && old.weights.length > 0) layer.setWeights(old.getWeights());
+  }
+  return next;
 }

@@ -18,4 +18,5 @@ export { createTrendsService, TrendsQueryError, MAX_SERIES_POINTS, type TrendsSe
 export { createTrendsHost, DEFAULT_TRENDS_GROUP_ID, type TrendsHostOptions } from './host';
 export { createTrendsHttpHandler, createTrendsRouter, MAX_BODY_BYTES } from './http';
 export { ReplayManager, ReplayError, MAX_REPLAY_RANGE_MS, type ReplayErrorCode } from './replay';
+export { createTextRescorer } from './rescore-text';
 export { WebhookNotifier, WebhookError } from './webhook';

@@ -19,9 +19,9 @@ export class InProcessEngine implements InferenceEngine {
   ) {
     this.info = {
       backend: currentBackend()?.provider ?? tf.getBackend(),
-      modelVersion: models.emotion.version,
-      backboneId: models.backbone.id,
-      inputSize: models.backbone.inputSize,
+      modelVersion: models.scorer.modelVersion,
+      backboneId: models.scorer.backboneId,
+      inputSize: models.scorer.inputSize,
       workers: 0,
     };
   }
@@ -41,9 +41,6 @@ export class InProcessEngine implements InferenceEngine {
   async close(): Promise<void> {
     await this.queue.idle();
     // Injected models belong to whoever loaded them.
-    if (this.ownsModels) {
-      this.models.emotion.dispose();
-      this.models.backbone.dispose();
-    }
+    if (this.ownsModels) this.models.scorer.dispose();
   }
 }

@@ -1,4 +1,4 @@
-import type { Prediction } from '@moodstream/model';
+import type { EmotionScore } from '@moodstream/model';
 import type { ImageFeatures } from '../feature-cache';
 
 /** One post's model input. Its image comes as cached features, as pixels still to embed, or not at all. */
@@ -15,7 +15,7 @@ export interface InferenceRequest {
 
 export interface InferenceResult {
   /** One per request item, in order. */
-  predictions: Prediction[];
+  scores: EmotionScore[];
   /** One per request pixels entry, in order: to be cached. */
   embedded: ImageFeatures[];
   /** Wall time of the backbone and of the fused model; the slowest shard's when split. */

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   }
   post({
     type: 'ready',
-    info: { backend: models.backend, modelVersion: models.emotion.version, backboneId: models.backbone.id, inputSize: models.backbone.inputSize },
+    info: { backend: models.backend, modelVersion: models.scorer.modelVersion, backboneId: models.scorer.backboneId, inputSize: models.scorer.inputSize },
   });
   // One request at a time, in arrival order: a tensor count asked after a batch sees that batch's tensors released.
   const queue = createSerialQueue();

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { MoodstreamError } from '@moodstream/core';
-import type { Prediction } from '@moodstream/model';
+import type { EmotionScore } from '@moodstream/model';
 import type { ImageFeatures } from '../feature-cache';
 import type { EngineInfo, InferenceEngine, InferenceRequest, InferenceResult } from './inference-engine';
 import { shardRequest } from './shard-request';
@@ -92,17 +92,17 @@ export class WorkerPoolEngine implements InferenceEngine {
         return { shard, result: reply.result };
       }),
     );
-    const predictions = new Array<Prediction>(request.items.length);
+    const scores = new Array<EmotionScore>(request.items.length);
     const embedded = new Array<ImageFeatures>(request.pixels.length);
     let backboneMs = 0;
     let modelMs = 0;
     for (const { shard, result } of results) {
-      shard.itemPositions.forEach((position, local) => (predictions[position] = result.predictions[local]!));
+      shard.itemPositions.forEach((position, local) => (scores[position] = result.scores[local]!));
       shard.pixelPositions.forEach((position, local) => (embedded[position] = result.embedded[local]!));
       backboneMs = Math.max(backboneMs, result.backboneMs);
       modelMs = Math.max(modelMs, result.modelMs);
     }
-    return { predictions, embedded, backboneMs, modelMs };
+    return { scores, embedded, backboneMs, modelMs };
   }
 
   async tensorCounts(): Promise<number[]> {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { EMOTION_COUNT } from '@moodstream/events';
 import { EmotionModel } from '../emotion-model';
-import { ModalityGate } from '../network';
+import { IMAGE_SKIP_LAYER, rebuildNetwork } from '../network';
 import { evaluate } from '../metrics';
 import { ProgressBar } from './progress';
 import { makeRng, shuffleInPlace } from './rng';
@@ -20,31 +20,19 @@ export interface ImageFineTuneOptions {
   log?: (message: string) => void;
 }
 
-const SKIP_LAYER = 'image_skip_logits';
+const SKIP_LAYER = IMAGE_SKIP_LAYER;
 
 /**
  * Adds a linear image → logits path (gated by hasImage) beside the fusion head. Zero-initialised, so
  * the model's outputs are unchanged until it trains; rows without an image get exactly zero from it.
  * A linear read-out of the frozen backbone is what generalises best from ~1,100 labelled images.
+ * The network is rebuilt by `buildNetwork` from the config that says so, never rewired by hand.
  */
 export function withImageSkipHead(model: EmotionModel): EmotionModel {
-  const net = model.network;
-  if (net.layers.some((l) => l.name === SKIP_LAYER)) return model;
-  const input = (name: string) => {
-    const i = net.inputNames.indexOf(name);
-    if (i < 0) throw new Error(`network has no input '${name}'`);
-    return net.inputs[i]!;
-  };
-  const image = input('image');
-  const presence = input('presence');
-  const skip = tf.layers.dense({ units: K, kernelInitializer: 'zeros', biasInitializer: 'zeros', name: SKIP_LAYER }).apply(image) as tf.SymbolicTensor;
-  const gated = new ModalityGate({ column: 1, name: 'image_skip_gate' }).apply([skip, presence]) as tf.SymbolicTensor;
-  const logits = tf.layers.add({ name: 'logits_with_image_skip' }).apply([net.outputs[0]!, gated]) as tf.SymbolicTensor;
-  const network = tf.model({ inputs: net.inputs, outputs: logits, name: net.name });
-  return new EmotionModel(model.config, network, model.vocab, model.bow);
+  if (model.config.network.imageSkipHead || model.config.network.imageOnlyReadout) return model;
+  const network = { ...model.config.network, imageSkipHead: true };
+  return new EmotionModel({ ...model.config, network }, rebuildNetwork(model.network, network), model.vocab, model.bow);
 }
-
-const IMAGE_ONLY_LAYER = 'logits_image_only_readout';
 
 /**
  * Lets the linear image skip head alone score image-only posts: the fusion logits are gated off for
@@ -53,15 +41,9 @@ const IMAGE_ONLY_LAYER = 'logits_image_only_readout';
  * accuracy — the fusion head saw the training images and would otherwise leak into that estimate.
  */
 export function withImageOnlyReadout(model: EmotionModel): EmotionModel {
-  const net = withImageSkipHead(model).network;
-  if (net.layers.some((l) => l.name === IMAGE_ONLY_LAYER)) return model;
-  const presence = net.inputs[net.inputNames.indexOf('presence')]!;
-  const fusion = net.getLayer('logits').output as tf.SymbolicTensor;
-  const skip = net.getLayer('image_skip_gate').output as tf.SymbolicTensor;
-  const fusionGated = new ModalityGate({ column: 1, mode: 'notImageOnly', name: 'fusion_not_image_only_gate' }).apply([fusion, presence]) as tf.SymbolicTensor;
-  const logits = tf.layers.add({ name: IMAGE_ONLY_LAYER }).apply([fusionGated, skip]) as tf.SymbolicTensor;
-  const network = tf.model({ inputs: net.inputs, outputs: logits, name: net.name });
-  return new EmotionModel(model.config, network, model.vocab, model.bow);
+  if (model.config.network.imageOnlyReadout) return model;
+  const network = { ...model.config.network, imageSkipHead: true, imageOnlyReadout: true };
+  return new EmotionModel({ ...model.config, network }, rebuildNetwork(model.network, network), model.vocab, model.bow);
 }
 
 /**

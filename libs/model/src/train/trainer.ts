@@ -177,7 +177,7 @@ export async function trainEmotionModel(sets: TrainingSets, rawVocab: Vocabulary
       emoticonsAsTokens: true,
       image: { inputSize: o.imageInputSize, resize: 'shorter side to inputSize, centre crop', scale: 'RGB / 255' },
     },
-    network,
+    network: { ...network, imageSkipHead: network.imageSkipHead ?? false, imageOnlyReadout: network.imageOnlyReadout ?? false },
     calibration: { method: 'temperature', temperature: 1, fittedOn: 'not yet fitted', textLogitBias: new Array<number>(K).fill(0) },
   };
   const model = new EmotionModel(config, buildNetwork(network), vocab, bow);
