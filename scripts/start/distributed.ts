@@ -4,6 +4,7 @@ import type { StartConfig } from './config';
 import { startDemoImages, type DemoImages } from './demo-images';
 import type { ArchiveRun } from './demo-ingest';
 import { startDemoRun } from './demo-run';
+import { demoOperatorAccess } from './operator-token';
 import { REPO_ROOT } from './paths';
 import type { Progress } from './progress';
 
@@ -71,8 +72,10 @@ export async function runDistributed(config: StartConfig, demoImagesDir: string 
     images = served;
     progress.step(`serving ${images.imageCount} demo images at ${images.baseUrl}`);
   }
+  const access = demoOperatorAccess(config.HOST, process.env);
+  progress.step(access.line);
   const specs: ChildSpec[] = [
-    { name: 'dashboard', args: [DASHBOARD_MAIN], env: { PORT: String(config.PORT), HOST: config.HOST, LOG_LEVEL: config.LOG_LEVEL } },
+    { name: 'dashboard', args: [DASHBOARD_MAIN], env: { PORT: String(config.PORT), HOST: config.HOST, LOG_LEVEL: config.LOG_LEVEL, ...access.env } },
     {
       name: 'scorer',
       args: [SCORER_MAIN],

@@ -8,6 +8,7 @@ import { createMemoryTrendsStore, createTrendsHost, trendsConfigSchema } from '@
 import type { StartConfig } from './config';
 import { startDemoImages, type DemoImages } from './demo-images';
 import type { ArchiveRun } from './demo-ingest';
+import { demoOperatorAccess } from './operator-token';
 import type { plantedShiftWindow } from './demo-plan';
 import { startDemoRun } from './demo-run';
 import type { Progress } from './progress';
@@ -111,8 +112,10 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions): Promise
       registry: runtime.registry,
       onFatal: runtime.crash('scorer'),
     });
+    const access = demoOperatorAccess(config.HOST, env);
+    progress.step(access.line);
     const dashboard = createDashboardApp({
-      config: parseDashboardConfig(appEnv(env, { PORT: String(config.PORT), HOST: config.HOST })),
+      config: parseDashboardConfig(appEnv(env, { PORT: String(config.PORT), HOST: config.HOST, ...access.env })),
       logger,
       trends,
       ops: runtime,
