@@ -97,6 +97,24 @@ const freshPair = (): PairState => ({
 
 /** Variance floor, so a window of identical scores cannot produce an infinite statistic. */
 const MIN_VARIANCE = 1e-6;
+/**
+ * Weight of the newest window in the baseline: a running mean over the first 1/α windows, then the EWMA. Started at
+ * the first window's share with weight α, as the pre-issue-11 detector did, a baseline that began on one odd window
+ * stayed wrong for 20 windows — long past the warm-up — and the dispersion estimate took that error for real
+ * movement. (The old weighting stays with `overdispersion: false`, so the bench's "before" is the old detector.)
+ */
+const baselineWeight = (pair: PairState, alpha: number, overdispersion: boolean): number =>
+  overdispersion ? Math.max(alpha, 1 / (pair.windows + 1)) : alpha;
+
+/**
+ * Sampling variance of the baseline: v/k while it is a running mean of k windows, then v · α/(2 − α) for the EWMA
+ * (the larger of the two, a slightly conservative blend between). v is the larger of the baseline's own average σ²/n
+ * and this window's, so a baseline that began on near-empty windows is not taken as precise.
+ */
+function youngBaselineVariance(pair: PairState, se2: number, alpha: number): number {
+  return Math.max(pair.baselineSe2, se2) * Math.max(alpha / (2 - alpha), 1 / Math.max(1, pair.windows));
+}
+
 /** Smallest share the relative dispersion is scaled by. */
 const MIN_SCALE = 1e-3;
 /** Default memory of the between-window variance: about 100 windows (under two hours of 1-minute windows). */
@@ -167,13 +185,14 @@ export class SpikeDetector {
     const baseline = pair.baseline ?? 0;
     const seasonal = (this.settings.seasonal ?? true) ? seasonalForecast(pair.seasonal, windowStart, windowMs) : null;
     const expected = seasonal?.forecast ?? baseline;
-    // An EWMA of independent estimates with variance v has variance v · α / (2 − α).
-    const baselineVariance = (pair.baselineSe2 * alpha) / (2 - alpha);
-    // Dispersion is relative to the forecast (dispersion.ts); the floor keeps an emotion that is never there from
-    // dividing by zero.
-    const scale = Math.max(expected, MIN_SCALE);
+    const baselineVariance = overdispersion ? youngBaselineVariance(pair, se2, alpha) : (pair.baselineSe2 * alpha) / (2 - alpha);
+    // Dispersion is relative to the forecast (dispersion.ts). A forecast smaller than its own noise (a rare emotion,
+    // or a young baseline that happened to start low) is no scale to measure movement by: dividing by it turned
+    // ordinary sampling noise into a huge relative jitter that then took ~100 windows to wash out.
+    const known = se2 + baselineVariance;
+    const scale = Math.max(expected, Math.sqrt(known), MIN_SCALE);
     const between = overdispersion ? betweenVariance(pair.dispersion) * scale * scale : 0;
-    const total = se2 + baselineVariance + between;
+    const total = known + between;
     const warm = pair.baseline !== null && pair.windows >= this.settings.warmupWindows;
     let statistic = 0;
     let pValue = 1;
@@ -200,14 +219,15 @@ export class SpikeDetector {
       const learns = !significant && windowStart >= pair.quietUntil;
       if (pair.baseline !== null && learns) {
         const weight = this.settings.dispersionWeight ?? DEFAULT_DISPERSION_WEIGHT;
-        pair.dispersion = foldResidual(pair.dispersion, (observed - expected) / scale, (se2 + baselineVariance) / (scale * scale), weight);
+        pair.dispersion = foldResidual(pair.dispersion, (observed - expected) / scale, known / (scale * scale), weight);
       }
       // The hour-of-day model learns from the share clipped to the forecast ± 3 sd (Huber), like the dispersion.
       const limit = DISPERSION_CAP * Math.sqrt(total);
       const clipped = !warm ? observed : expected + Math.max(-limit, Math.min(limit, observed - expected));
       foldSeasonal(pair.seasonal, windowStart, windowMs, clipped, alpha, learns);
-      pair.baseline = pair.baseline === null ? observed : alpha * observed + (1 - alpha) * pair.baseline;
-      pair.baselineSe2 = pair.windows === 0 ? se2 : alpha * se2 + (1 - alpha) * pair.baselineSe2;
+      const w = baselineWeight(pair, alpha, overdispersion);
+      pair.baseline = pair.baseline === null ? observed : w * observed + (1 - w) * pair.baseline;
+      pair.baselineSe2 = pair.windows === 0 ? se2 : w * se2 + (1 - w) * pair.baselineSe2;
       pair.windows += 1;
     }
     const totalSd = Math.sqrt(total);

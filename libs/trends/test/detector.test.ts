@@ -83,6 +83,25 @@ describe('SpikeDetector at real volume', () => {
     assert.ok(days(seasonal).includes(0), 'before 3 days it falls back to the plain baseline');
   });
 
+  it('does not mistake a young baseline\'s noise at low volume for real movement', () => {
+    // Pure sampling noise, 80 posts a minute, scared at 5%: what the demo's topics look like before their spike.
+    const detector = new SpikeDetector(settings);
+    const random = seededRandom(11);
+    const SCARED = EMOTIONS.indexOf('scared');
+    let last: PairVerdict | undefined;
+    // The first window happens to hold almost no scared posts, so the young baseline starts near 0.
+    const first = BASELINE_SHARES.map((s, i) => (i === SCARED ? 0.003 : i === 0 ? s + 0.047 : s));
+    for (let minute = 0; minute < 15; minute++) {
+      const shares = minute === 0 ? first : BASELINE_SHARES;
+      const windows = new Map<string, BucketStats | null>([['t', sampleWindowStats({ shares, count: 80, concentration: 1 }, random)]]);
+      last = detector.evaluate(T0 + minute * MINUTE, MINUTE, windows).find((v) => v.emotionIndex === SCARED);
+    }
+    const why = last?.explanation ?? assert.fail('no verdict');
+    // The odd first window did move; what must not happen is 15 windows later still reading it as a topic whose
+    // scared share jitters by several times its sampling noise (it read 20× before the baseline's start was fixed).
+    assert.ok(why.betweenSd < 2 * why.samplingSd, `between ${why.betweenSd} vs sampling ${why.samplingSd}`);
+  });
+
   it('loads a detector state written before dispersion and seasonality existed', () => {
     // Exactly what the pre-issue-11 code persisted for one topic.
     const pair = (baseline: number) => ({ baseline, baselineSe2: 1e-4, windows: 50, streak: 0, firing: false, quietUntil: 0 });
