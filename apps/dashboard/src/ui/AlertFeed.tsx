@@ -127,7 +127,8 @@ const points = (share: number): string => `${share >= 0 ? '+' : '−'}${Math.abs
 
 /**
  * Why the alert fired and how sure it is (alerts stored before explanations existed have none and skip this):
- * the rise with its 95% interval, the baseline it beat and where it came from, and the spread it was judged by.
+ * the rise with its 95% interval (its multiple is in the line above), the baseline it beat and where it came from,
+ * and the spread it was judged by.
  */
 function AlertWhy({ alert, why }: { alert: Alert; why: AlertExplanation }) {
   const hour = `${String(why.baseline.hourOfDay).padStart(2, '0')}:00 UTC`;
@@ -142,7 +143,6 @@ function AlertWhy({ alert, why }: { alert: Alert; why: AlertExplanation }) {
         <span className="dim" data-testid="alert-interval">
           (95% CI {points(why.effect.lo)} to {points(why.effect.hi)})
         </span>
-        {why.effect.ratio !== null && <span className="dim"> · {why.effect.ratio.toFixed(1)}×</span>}
       </div>
       <div className="dim" data-testid="alert-baseline">
         baseline {formatPercent(alert.expected)}: {source}

@@ -102,7 +102,7 @@ export function EmotionChart({ rows, mode, window, from, to, hidden, highlight, 
       </div>
       {partial !== undefined && (
         <div className="chart-partial dim" data-testid="chart-partial" data-start={partial.start} data-count={partial.count}>
-          Dashed: the {formatBucket(partial.start, window)} bucket is still filling ({formatCount(partial.count)} posts so far); its band is wide until it closes.
+          Dashed: the {formatBucket(partial.start, window)} bucket is still filling ({formatCount(partial.count)} posts so far); the band shows how sure that is so far.
         </div>
       )}
       <div className="chart-counts" aria-label="Posts per bucket">
