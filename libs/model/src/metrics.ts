@@ -1,4 +1,4 @@
-import { EMOTION_COUNT, EMOTIONS } from '@moodstream/events';
+import { argmaxIndex, EMOTION_COUNT, EMOTIONS } from '@moodstream/events';
 
 export interface ClassMetrics {
   label: string;
@@ -26,8 +26,7 @@ export function evaluate(probabilities: ReadonlyArray<ArrayLike<number>>, labels
   let correct = 0;
   labels.forEach((y, i) => {
     const p = probabilities[i]!;
-    let best = 0;
-    for (let c = 1; c < k; c++) if (p[c]! > p[best]!) best = c;
+    const best = argmaxIndex(p);
     confusion[y]![best]!++;
     if (best === y) correct++;
     const conf = p[best]!;

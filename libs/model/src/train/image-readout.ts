@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { EMOTION_COUNT, EMOTIONS } from '@moodstream/events';
+import { argmaxIndex, EMOTION_COUNT, EMOTIONS } from '@moodstream/events';
 
 const K = EMOTION_COUNT;
 
@@ -141,7 +141,7 @@ export function crossValidateLambda(rows: readonly ReadoutRow[], lambdas: readon
       at.forEach((row, i) => oof.get(lambda)!.set(logits.subarray(i * K, (i + 1) * K), row * K));
       const hits = held.reduce((n, r, i) => {
         const z = logits.subarray(i * K, (i + 1) * K);
-        return n + (z.indexOf(Math.max(...z)) === r.label ? 1 : 0);
+        return n + (argmaxIndex(z) === r.label ? 1 : 0);
       }, 0);
       correct.set(lambda, correct.get(lambda)! + hits);
       if (prev) tf.dispose([prev.w, prev.b]);
