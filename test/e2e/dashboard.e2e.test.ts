@@ -152,6 +152,15 @@ describe('dashboard end to end (embedded stack, headless Chromium)', { timeout: 
     const alert = page.locator(`[data-testid="alert-item"][data-topic="${topic}"][data-emotion="${emotion}"]`);
     await alert.first().waitFor({ timeout: 150_000 });
     await page.getByTestId('chart').and(page.locator('[data-state="ready"]')).waitFor({ timeout: 10_000 });
+    // The card says why and how sure: the rise with its 95% interval and the baseline it beat.
+    const card = alert.first();
+    assert.match((await card.getByTestId('alert-effect').textContent()) ?? '', /\d/, 'effect size shown');
+    assert.match((await card.getByTestId('alert-interval').textContent()) ?? '', /95% CI .*\d.* to .*\d/, 'its 95% interval shown');
+    assert.match((await card.getByTestId('alert-baseline').textContent()) ?? '', /baseline \d/, 'the baseline shown');
+    // The demo keeps posting, so the newest bucket is still filling and is drawn apart as partial.
+    const partial = page.getByTestId('chart-partial');
+    await partial.waitFor({ timeout: 70_000 });
+    assert.ok(Number(await partial.getAttribute('data-count')) >= 1, 'the partial bucket says how many posts it holds so far');
     await shot('live-with-alert');
   });
 
