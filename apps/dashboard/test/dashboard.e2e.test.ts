@@ -143,7 +143,7 @@ describe('dashboard in a browser, on the real trends service', { timeout: 300_00
   it('draws the history, then moves the newest point and raises the spike alert live as posts arrive', async () => {
     await page.goto(`${base}/?topic=storm%20watch`);
     const chart = page.getByTestId('chart');
-    await chart.locator('.recharts-line').first().waitFor({ timeout: 15_000 });
+    await chart.locator('.recharts-line').last().waitFor({ timeout: 15_000 });
     assert.equal(await chart.getAttribute('data-points'), '28');
     assert.equal(await page.getByTestId('chart-latest-time').getAttribute('data-start'), String(m0 - 13 * MIN));
     await page.getByTestId('alerts-empty').waitFor();
@@ -215,7 +215,7 @@ describe('dashboard in a browser, on the real trends service', { timeout: 300_00
 
   it('opens the posts of a bucket clicked on the chart', async () => {
     await page.goto(`${base}/?topic=storm%20watch`);
-    await page.getByTestId('chart').locator('.recharts-line').first().waitFor({ timeout: 15_000 });
+    await page.getByTestId('chart').locator('.recharts-line').last().waitFor({ timeout: 15_000 });
     const surface = page.getByTestId('chart').locator('.recharts-surface').first();
     const box = await surface.boundingBox();
     assert.ok(box !== null);
@@ -230,7 +230,7 @@ describe('dashboard in a browser, on the real trends service', { timeout: 300_00
     const phoneProblems = watchConsole(phone);
     await phone.setViewportSize({ width: 375, height: 812 });
     await phone.goto(`${base}/?topic=storm%20watch`);
-    await phone.getByTestId('chart').locator('.recharts-line').first().waitFor({ timeout: 15_000 });
+    await phone.getByTestId('chart').locator('.recharts-line').last().waitFor({ timeout: 15_000 });
     await phone.getByTestId('alert-item').first().waitFor({ timeout: 5_000 });
     const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
@@ -302,6 +302,45 @@ describe('dashboard in a browser, on the real trends service', { timeout: 300_00
       await other.close();
       for (const status of held) trends.stopReplay(status.id);
       await Promise.all(held.map((status) => trends.waitForReplay(status.id)));
+    }
+  });
+
+  it('asks the operator for the token where the server requires one: dismissed, a readable refusal; entered, the action goes through', async () => {
+    const token = 'e2e-operator-token-0123456789';
+    const guarded = createDashboardApp({
+      config: dashboardConfig({ PORT: 0, DASHBOARD_PUSH_INTERVAL_MS: 50, DASHBOARD_OPERATOR_TOKEN: token }),
+      logger,
+      trends,
+      ops: { registry: createMetricsRegistry('dashboard', { defaultMetrics: false }), health: () => ({ ok: true }) },
+    });
+    const guardedBase = (await guarded.start()).url;
+    const other = await context.newPage();
+    try {
+      await other.goto(`${guardedBase}/replay`);
+      await other.getByTestId('replay-start').waitFor({ timeout: 15_000 });
+      other.once('dialog', (dialog) => void dialog.dismiss());
+      await other.getByTestId('replay-start').click();
+      const error = other.getByTestId('replay-error');
+      await error.waitFor({ timeout: 5_000 });
+      assert.match((await error.textContent()) ?? '', /this action needs the operator token/);
+      assert.equal(trends.listReplays().filter((r) => r.state === 'running').length, 0, 'nothing started');
+
+      const prompts: string[] = [];
+      other.on('dialog', (dialog) => {
+        prompts.push(dialog.message());
+        void dialog.accept(token);
+      });
+      await other.getByTestId('replay-start').click();
+      await other.getByTestId('replay-state').filter({ hasText: 'running' }).waitFor({ timeout: 10_000 });
+      const running = trends.listReplays().find((r) => r.state === 'running');
+      assert.ok(running !== undefined, 'started on the server');
+      await other.getByTestId('replay-stop').click();
+      await until(() => trends.replayStatus(running.id)?.state === 'stopped', 'the replay to stop', 10_000);
+      assert.equal(prompts.length, 1, 'asked once; the token is kept for the next action');
+      assert.match(prompts[0] ?? '', /DASHBOARD_OPERATOR_TOKEN/);
+    } finally {
+      await other.close();
+      await guarded.stop();
     }
   });
 
