@@ -23,6 +23,38 @@ function failed<T>(prev: Loadable<T>, error: string): Loadable<T> {
   return { status: 'error', data: prev.data, error };
 }
 
+/** What a hook's effect tracks while its snapshot loads: pushes to merge in afterwards, and a push it refused. */
+interface SnapshotGate<P> {
+  cancelled: boolean;
+  /** Pushes that arrived before the snapshot; null once it has settled (pushes then apply directly). */
+  pending: P[] | null;
+  /** Why a push was refused since the last fetch; the snapshot must not paper over it. */
+  refused: string | null;
+}
+
+/** Settles a hook's state from a fetched snapshot merged with the pushes that arrived while it loaded. */
+function settleSnapshot<S, P, T>(
+  gate: SnapshotGate<P>,
+  fetched: Promise<S>,
+  merge: (snapshot: S, pending: P[]) => T,
+  setState: (update: (prev: Loadable<T>) => Loadable<T>) => void,
+): void {
+  fetched.then(
+    (snapshot) => {
+      if (gate.cancelled) return;
+      const data = merge(snapshot, gate.pending ?? []);
+      gate.pending = null;
+      const refused = gate.refused;
+      setState(() => (refused === null ? { status: 'ready', data } : { status: 'error', data, error: refused }));
+    },
+    (error: unknown) => {
+      if (gate.cancelled) return;
+      gate.pending = null;
+      setState((prev) => failed(prev, describeError(error)));
+    },
+  );
+}
+
 export function useConnection(): boolean {
   const [connected, setConnected] = useState(false);
   useEffect(() => {
@@ -63,16 +95,13 @@ export function useSeries(request: SeriesRequest | null): { state: Loadable<Seri
     const socket = getSocket();
     const selection: SeriesSelection = { topic: request.topic, window: request.window, replay: request.replay };
     const leftEdge = () => (request.rangeMs !== undefined ? liveSpan(Date.now(), request.window, request.rangeMs).from : (request.from ?? -Infinity));
-    let cancelled = false;
-    let pending: SeriesPoint[] | null = [];
-    /** Why a push was refused since the last fetch; the fetch must not paper over it. */
-    let refused: string | null = null;
+    const gate: SnapshotGate<SeriesPoint> = { cancelled: false, pending: [], refused: null };
 
     const onUpdate = (update: SeriesUpdate) => {
       if (!updateMatches(update, selection)) return;
       if (request.to !== undefined && update.point.start >= request.to) return;
-      if (pending !== null) {
-        pending.push(update.point);
+      if (gate.pending !== null) {
+        gate.pending.push(update.point);
         return;
       }
       setState((prev) => {
@@ -82,7 +111,7 @@ export function useSeries(request: SeriesRequest | null): { state: Loadable<Seri
       });
     };
     const onInvalid = (error: string) => {
-      refused = error;
+      gate.refused = error;
       setState((prev) => failed(prev, error));
     };
     const watch = () => socket.emit('watch', selection);
@@ -91,26 +120,18 @@ export function useSeries(request: SeriesRequest | null): { state: Loadable<Seri
       const to = request.to ?? live.to;
       const from = request.from ?? live.from;
       setState((prev) => ({ status: 'loading', data: prev.data }));
-      api.series({ topic: selection.topic, window: selection.window, from, to, replay: selection.replay }).then(
-        (res) => {
-          if (cancelled) return;
-          let points = res.points.slice().sort((a, b) => a.start - b.start);
-          for (const p of pending ?? []) points = mergePoint(points, p, leftEdge());
-          pending = null;
-          setState(refused === null ? { status: 'ready', data: points } : { status: 'error', data: points, error: refused });
-        },
-        (error: unknown) => {
-          if (cancelled) return;
-          pending = null;
-          setState((prev) => failed(prev, describeError(error)));
-        },
+      settleSnapshot(
+        gate,
+        api.series({ topic: selection.topic, window: selection.window, from, to, replay: selection.replay }),
+        (res, pending) => pending.reduce((points, p) => mergePoint(points, p, leftEdge()), res.points.slice().sort((a, b) => a.start - b.start)),
+        setState,
       );
     };
     const onReconnect = () => {
       watch();
-      pending = [];
+      gate.pending = [];
       // The fresh fetch supersedes whatever was refused while connected before.
-      refused = null;
+      gate.refused = null;
       load();
     };
 
@@ -120,7 +141,7 @@ export function useSeries(request: SeriesRequest | null): { state: Loadable<Seri
     if (socket.connected) watch();
     load();
     return () => {
-      cancelled = true;
+      gate.cancelled = true;
       stopSeries();
       socket.off('connect', onReconnect);
     };
@@ -166,40 +187,24 @@ export function useAlerts(replay: string | null): {
   const [state, setState] = useState<Loadable<Alert[]>>({ status: 'loading', data: null });
   useEffect(() => {
     const socket = getSocket();
-    let cancelled = false;
-    let pending: Alert[] | null = [];
-    let refused: string | null = null;
+    const gate: SnapshotGate<Alert> = { cancelled: false, pending: [], refused: null };
     const onAlert = (alert: Alert) => {
       if ((alert.replayId ?? null) !== replay) return;
-      if (pending !== null) pending.push(alert);
+      if (gate.pending !== null) gate.pending.push(alert);
       else setState((prev) => withData(prev, mergeAlert(prev.data ?? [], alert)));
     };
     const onInvalid = (error: string) => {
-      refused = error;
+      gate.refused = error;
       setState((prev) => failed(prev, error));
     };
-    const load = () => {
-      api.alerts({ replay, limit: 100 }).then(
-        (alerts) => {
-          if (cancelled) return;
-          // Live and replay alerts may share a store; each feed shows only its own.
-          const own = alerts.filter((a) => (a.replayId ?? null) === replay);
-          const merged = mergeAlerts(mergeAlerts([], own), pending ?? []);
-          pending = null;
-          setState(refused === null ? { status: 'ready', data: merged } : { status: 'error', data: merged, error: refused });
-        },
-        (error: unknown) => {
-          if (cancelled) return;
-          pending = null;
-          setState((prev) => failed(prev, describeError(error)));
-        },
-      );
-    };
+    // Live and replay alerts may share a store; each feed shows only its own.
+    const load = () =>
+      settleSnapshot(gate, api.alerts({ replay, limit: 100 }), (alerts, pending) => mergeAlerts(mergeAlerts([], alerts.filter((a) => (a.replayId ?? null) === replay)), pending), setState);
     setState({ status: 'loading', data: null });
     const stopAlerts = onServerEvent(socket, 'alert', onAlert, onInvalid);
     load();
     return () => {
-      cancelled = true;
+      gate.cancelled = true;
       stopAlerts();
     };
   }, [replay]);
