@@ -46,6 +46,11 @@ interface DashboardAppBaseOptions {
   /** Progress lines for a person watching start-up (the `next build` step); default: the logger. */
   onProgress?: (line: string) => void;
   clock?: Clock;
+  /**
+   * How a request's client address is read for the write rules (default: the socket's peer). Tests substitute one
+   * to play a client on another machine without sending traffic anywhere but loopback.
+   */
+  peerAddress?: (req: IncomingMessage) => string | undefined;
 }
 
 /**
@@ -148,6 +153,7 @@ function createDashboardRouter(options: {
   api: TrendsHttpHandler;
   clock: Clock;
   refuse: (reason: RefusalReason) => void;
+  peerAddress: (req: IncomingMessage) => string | undefined;
 }): Router {
   const router = createRouter({ logger: options.logger, what: 'dashboard request', owns: isApiPath });
   addOpsRoutes(router, options.ops);
@@ -162,7 +168,8 @@ function createDashboardRouter(options: {
   const writeRate = createRateLimiter({ perMinute: config.DASHBOARD_WRITE_RATE_PER_MINUTE, clock: options.clock });
   const access = createOperatorAccess({ token: config.DASHBOARD_OPERATOR_TOKEN });
   const mayWrite = (req: IncomingMessage, res: ServerResponse): boolean => {
-    const rate = writeRate.take(req.socket.remoteAddress ?? 'unknown');
+    const peer = options.peerAddress(req);
+    const rate = writeRate.take(peer ?? 'unknown');
     if (!rate.allowed) {
       refuse('rate_limited');
       const message = `too many write actions from this address (at most ${config.DASHBOARD_WRITE_RATE_PER_MINUTE} a minute): try again in ${rate.retryAfterSeconds} s`;
@@ -170,7 +177,7 @@ function createDashboardRouter(options: {
       return false;
     }
     try {
-      access.check(req);
+      access.check(req, peer);
       return true;
     } catch (error) {
       if (!(error instanceof AccessRefusedError)) throw error;
@@ -204,7 +211,8 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
     options.api ?? createTrendsHttpHandler(options.trends as TrendsService, { logger, maxConcurrentReplays: config.TRENDS_MAX_CONCURRENT_REPLAYS });
   const metrics: DashboardMetrics = createDashboardMetrics(options.ops.registry);
   const refuse = (reason: RefusalReason): void => metrics.refused.inc({ reason });
-  const router = createDashboardRouter({ config, logger, ops: options.ops, api, clock, refuse });
+  const peerAddress = options.peerAddress ?? ((req: IncomingMessage) => req.socket.remoteAddress);
+  const router = createDashboardRouter({ config, logger, ops: options.ops, api, clock, refuse, peerAddress });
   let server: Server | null = null;
   let hub: SocketHub | null = null;
   let nextApp: ReturnType<typeof next> | null = null;

@@ -57,7 +57,8 @@ describe('operator access', () => {
     const access = createOperatorAccess({ token: 't' });
     const ok = { authorization: 'Bearer t' };
     access.check(request('127.0.0.1', { ...ok, origin: 'http://localhost:3000', 'sec-fetch-site': 'same-origin' }));
-    for (const headers of [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'http://evil.example' }, { origin: 'null' }]) {
+    const crossSite: Record<string, string>[] = [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'http://evil.example' }, { origin: 'null' }];
+    for (const headers of crossSite) {
       const refused = refusal(() => access.check(request('127.0.0.1', { ...ok, ...headers })));
       assert.equal(refused.reason, 'cross_site', JSON.stringify(headers));
       assert.equal(refused.code, 'FORBIDDEN');

@@ -67,12 +67,12 @@ function crossSite(req: IncomingMessage): boolean {
  *    without one, come from a loopback address to a loopback host name (no DNS rebinding), else 403.
  * Throws an `AccessRefusedError` (its `reason` for the metric); returns when the request may go on.
  */
-export function createOperatorAccess(options: OperatorAccessOptions): { check(req: IncomingMessage): void; readonly tokenRequired: boolean } {
+export function createOperatorAccess(options: OperatorAccessOptions): { check(req: IncomingMessage, peer?: string): void; readonly tokenRequired: boolean } {
   const token = options.token === undefined || options.token === '' ? null : options.token;
   const setting = options.setting ?? 'DASHBOARD_OPERATOR_TOKEN';
   return {
     tokenRequired: token !== null,
-    check(req) {
+    check(req, peer = req.socket.remoteAddress) {
       if (crossSite(req)) throw new AccessRefusedError('cross_site', 'FORBIDDEN', 'write actions are only accepted from the dashboard\'s own page, not from another site');
       if (token !== null) {
         const header = req.headers.authorization ?? '';
@@ -82,7 +82,7 @@ export function createOperatorAccess(options: OperatorAccessOptions): { check(re
         }
         return;
       }
-      if (!isLoopbackAddress(req.socket.remoteAddress) || !LOOPBACK_HOSTS.has(hostName(req.headers.host))) {
+      if (!isLoopbackAddress(peer) || !LOOPBACK_HOSTS.has(hostName(req.headers.host))) {
         throw new AccessRefusedError('not_loopback', 'FORBIDDEN', `write actions are allowed only from this machine (loopback) while no operator token is configured: set ${setting} on the server and send it as "Authorization: Bearer <token>"`);
       }
     },
