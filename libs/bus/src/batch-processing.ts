@@ -11,6 +11,8 @@ export interface FetchedBatchSteps<N extends EventTypeName> {
   context: BatchContext;
   /** Produces the record to the dead-letter topic; resolves once it is stored. */
   sendDeadLetter(record: RawBusRecord, reason: string): Promise<void>;
+  /** Told of every chunk just before the handler gets it (the consumer's per-partition positions). */
+  onDeliver?(records: readonly BusRecord<unknown>[]): void;
   /** Commits this partition up to (not including) `nextOffset`. */
   commit(nextOffset: string): Promise<void>;
   /** False once the consumer stops, aborts, or loses the partition: leave the rest uncommitted. */
@@ -106,6 +108,7 @@ async function handleWithRedelivery<N extends EventTypeName>(
           if (!steps.shouldContinue()) throw new AbortedError('the partition moved or the consumer stopped during a backoff');
           await context.heartbeat().catch(() => undefined);
         }
+        steps.onDeliver?.(chunk);
         await options.handler(chunk, context);
       },
       {

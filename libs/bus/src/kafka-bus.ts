@@ -14,6 +14,7 @@ import type { EventOf, EventTypeName } from '@moodstream/events';
 import { processFetchedBatch } from './batch-processing';
 import { ConsumerLifecycle } from './consumer-lifecycle';
 import { decodeRange } from './decode-range';
+import { DeliveryTracker } from './delivery-tracker';
 import { encodeMessages } from './encode-messages';
 import { BusClosedError, BusError, wrapKafkaError } from './errors';
 import { HandoffQueue } from './handoff-queue';
@@ -21,7 +22,7 @@ import { deadLetterMessage, headersToStrings } from './headers';
 import { kafkaLogCreator } from './kafka-logger';
 import { resolveConsumerOptions, resolveKafkaBusOptions, type KafkaBusOptions, type ResolvedConsumerOptions, type ResolvedKafkaBusOptions } from './options';
 import { TopicNaming } from './topic-naming';
-import type { Bus, BusRecord, Consumer, ConsumerOptions, EventInput, OutgoingMessage, Producer, RawBusRecord, RawMessage, RawTimeRangeOptions, TimeRangeOptions } from './types';
+import type { Bus, BusRecord, Consumer, ConsumerOptions, EventInput, OutgoingMessage, PartitionPosition, Producer, RawBusRecord, RawMessage, RawTimeRangeOptions, TimeRangeOptions } from './types';
 
 export type { KafkaBusOptions } from './options';
 
@@ -87,6 +88,8 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
   private readonly groupId: string;
   private readonly logger: Logger;
   private disconnecting: Promise<void> | null = null;
+  /** Keyed by physical topic; the assignment comes with each group join. */
+  private readonly delivery = new DeliveryTracker();
 
   constructor(
     private readonly bus: KafkaBusImpl,
@@ -103,6 +106,10 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
       maxWaitTimeInMs: bus.options.maxWaitTimeMs,
       allowAutoTopicCreation: true,
       retry: { retries: 8 },
+    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      const assignment = payload.memberAssignment as Record<string, number[]>;
+      this.delivery.assignAll(Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition }))));
     });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       if (payload.restart) {
@@ -195,9 +202,11 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
         sendDeadLetter: (record, reason) => this.bus.produceInternal(this.options.deadLetterTopic, [deadLetterMessage(record, reason)]),
         shouldContinue: () => this.lifecycle.running && isRunning() && !isStale(),
         mayCommit: () => this.lifecycle.mayCommit && !isStale(),
+        onDeliver: (chunk) => this.delivery.delivered(chunk.map((r) => ({ topic: batch.topic, partition: batch.partition, offset: r.offset, timestamp: r.timestamp }))),
         commit: async (next) => {
           resolveOffset((BigInt(next) - 1n).toString());
           await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
+          this.delivery.committed(batch.topic, batch.partition, next);
         },
       }),
     );
@@ -218,7 +227,10 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
     this.disconnecting ??= this.consumer
       .disconnect()
       .catch((error: unknown) => this.logger.warn({ err: error }, 'consumer disconnect failed'))
-      .finally(() => this.bus.forgetConsumer(this));
+      .finally(() => {
+        this.delivery.clear();
+        this.bus.forgetConsumer(this);
+      });
     return this.disconnecting;
   }
 
@@ -255,6 +267,38 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
       return Number(lag);
     } catch (error) {
       throw wrapKafkaError(`measuring the lag of group ${this.options.groupId}`, error);
+    }
+  }
+
+  /**
+   * End offsets come from the broker (one request per topic); where nothing was handed over yet, delivery starts at
+   * the committed offset (one more request), else at the start or the end of the partition as `fromBeginning` says.
+   */
+  async positions(): Promise<PartitionPosition[]> {
+    const entries = this.delivery.list();
+    if (entries.length === 0) return [];
+    const admin = await this.bus.admin();
+    const topics = [...new Set(entries.map((e) => e.topic))];
+    try {
+      const ends = new Map<string, { high: bigint; low: bigint }>();
+      for (const topic of topics) {
+        for (const end of await admin.fetchTopicOffsets(topic)) ends.set(`${topic}:${end.partition}`, { high: BigInt(end.high), low: BigInt(end.low) });
+      }
+      const committed = new Map<string, bigint>();
+      if (entries.some((e) => e.next === null)) {
+        for (const { topic, partitions } of await admin.fetchOffsets({ groupId: this.groupId, topics })) {
+          for (const p of partitions) if (BigInt(p.offset) >= 0n) committed.set(`${topic}:${p.partition}`, BigInt(p.offset));
+        }
+      }
+      return entries.flatMap((entry) => {
+        const id = `${entry.topic}:${entry.partition}`;
+        const end = ends.get(id);
+        if (end === undefined) return [];
+        const start = committed.get(id) ?? (this.options.fromBeginning ? end.low : end.high);
+        return [{ ...this.delivery.position(entry, end.high, start), topic: this.bus.naming.logical(entry.topic) }];
+      });
+    } catch (error) {
+      throw wrapKafkaError(`reading the partition positions of group ${this.options.groupId}`, error);
     }
   }
 }

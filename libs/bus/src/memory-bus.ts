@@ -3,13 +3,14 @@ import type { EventOf, EventTypeName, Headers } from '@moodstream/events';
 import { processFetchedBatch } from './batch-processing';
 import { ConsumerLifecycle } from './consumer-lifecycle';
 import { decodeRange } from './decode-range';
+import { DeliveryTracker } from './delivery-tracker';
 import { encodeMessages } from './encode-messages';
 import { BusClosedError, BusError } from './errors';
 import { deadLetterMessage } from './headers';
 import { resolveConsumerOptions, resolveMemoryBusOptions, type MemoryBusOptions, type ResolvedConsumerOptions, type ResolvedMemoryBusOptions } from './options';
 import { partitionForKey } from './partitioner';
 import { TopicNaming } from './topic-naming';
-import type { Bus, BusRecord, Consumer, ConsumerOptions, EventInput, OutgoingMessage, Producer, RawBusRecord, RawMessage, RawTimeRangeOptions, TimeRangeOptions } from './types';
+import type { Bus, BusRecord, Consumer, ConsumerOptions, EventInput, OutgoingMessage, PartitionPosition, Producer, RawBusRecord, RawMessage, RawTimeRangeOptions, TimeRangeOptions } from './types';
 
 export type { MemoryBusOptions } from './options';
 
@@ -114,7 +115,9 @@ class MemoryProducer implements Producer {
 class MemoryConsumer<N extends EventTypeName> implements Consumer, GroupMember {
   readonly physicalTopics: string[];
   private readonly lifecycle: ConsumerLifecycle;
-  private readonly positions = new Map<string, { topic: string; partition: number; offset: number }>();
+  private readonly fetchPositions = new Map<string, { topic: string; partition: number; offset: number }>();
+  /** Keyed by physical topic, like `fetchPositions`. */
+  private readonly delivery = new DeliveryTracker();
   private loop: Promise<void> | null = null;
   /** Ends the wait for new records (a produce, a rebalance, a stop). */
   private wake: (() => void) | null = null;
@@ -135,7 +138,8 @@ class MemoryConsumer<N extends EventTypeName> implements Consumer, GroupMember {
   assign(topic: string, partition: number, committed: number | undefined): void {
     const end = this.bus.topic(topic).partitions[partition]?.length ?? 0;
     const offset = committed ?? (this.options.fromBeginning ? 0 : end);
-    this.positions.set(tpKey(topic, partition), { topic, partition, offset });
+    this.fetchPositions.set(tpKey(topic, partition), { topic, partition, offset });
+    this.delivery.assign(topic, partition);
   }
 
   async start(): Promise<void> {
@@ -173,24 +177,34 @@ class MemoryConsumer<N extends EventTypeName> implements Consumer, GroupMember {
     return lag;
   }
 
+  async positions(): Promise<PartitionPosition[]> {
+    return this.delivery.list().flatMap((entry) => {
+      const position = this.fetchPositions.get(tpKey(entry.topic, entry.partition));
+      if (position === undefined || !this.group.owns(this, entry.topic, entry.partition)) return [];
+      const end = BigInt(this.bus.topic(entry.topic).partitions[entry.partition]?.length ?? 0);
+      return [{ ...this.delivery.position(entry, end, BigInt(position.offset)), topic: this.bus.naming.logical(entry.topic) }];
+    });
+  }
+
   notify(): void {
     this.wake?.();
   }
 
   private leave(): void {
     if (this.bus.consumers.delete(this)) this.group.leave(this);
-    this.positions.clear();
+    this.fetchPositions.clear();
+    this.delivery.clear();
   }
 
   /** The next owned partition with records past this member's position, round-robin. */
   private nextFetch(): { topic: string; partition: number; records: RawBusRecord[] } | null {
-    const owned = [...this.positions.values()].filter((p) => this.group.owns(this, p.topic, p.partition));
+    const owned = [...this.fetchPositions.values()].filter((p) => this.group.owns(this, p.topic, p.partition));
     for (const position of owned) {
       const stored = this.bus.topic(position.topic).partitions[position.partition] ?? [];
       if (stored.length <= position.offset) continue;
       // Rotate so one busy partition cannot starve the others.
-      this.positions.delete(tpKey(position.topic, position.partition));
-      this.positions.set(tpKey(position.topic, position.partition), position);
+      this.fetchPositions.delete(tpKey(position.topic, position.partition));
+      this.fetchPositions.set(tpKey(position.topic, position.partition), position);
       const slice = stored.slice(position.offset, position.offset + this.bus.options.fetchSize);
       return {
         topic: position.topic,
@@ -225,11 +239,14 @@ class MemoryConsumer<N extends EventTypeName> implements Consumer, GroupMember {
           sendDeadLetter: async (record, reason) => this.bus.append(this.options.deadLetterTopic, [deadLetterMessage(record, reason)]),
           shouldContinue: () => this.lifecycle.running && owns(),
           mayCommit: () => this.lifecycle.mayCommit && owns(),
+          // The tracker is keyed by physical topic, the records carry the logical one.
+          onDeliver: (chunk) => this.delivery.delivered(chunk.map((r) => ({ topic, partition, offset: r.offset, timestamp: r.timestamp }))),
           commit: async (next) => {
             // A member that lost the partition in a rebalance may not commit for it (Kafka rejects it too).
             if (!owns()) throw new BusError('BUS_NOT_OWNER', `partition ${topic}/${partition} moved to another member`);
             this.group.committed.set(tpKey(topic, partition), Number(next));
-            const position = this.positions.get(tpKey(topic, partition));
+            this.delivery.committed(topic, partition, next);
+            const position = this.fetchPositions.get(tpKey(topic, partition));
             if (position !== undefined) position.offset = Number(next);
           },
         }),
@@ -244,7 +261,7 @@ class MemoryConsumer<N extends EventTypeName> implements Consumer, GroupMember {
       }
       if (outcome.kind === 'interrupted') {
         // Not committed: start over from the committed offset (another member may own it now).
-        const position = this.positions.get(tpKey(topic, partition));
+        const position = this.fetchPositions.get(tpKey(topic, partition));
         if (position !== undefined) position.offset = this.group.committed.get(tpKey(topic, partition)) ?? position.offset;
       }
       // Let producers and timers run between batches, as a network round trip would.

@@ -75,6 +75,19 @@ export interface ConsumerOptions<N extends EventTypeName> {
   sessionTimeoutMs?: number;
 }
 
+/** Where a consumer stands in one partition assigned to it (see `Consumer.positions`). */
+export interface PartitionPosition {
+  topic: string;
+  partition: number;
+  /**
+   * Event time (record timestamp, epoch ms) of the newest record handed to the handler since this member was
+   * assigned the partition; null before the first.
+   */
+  newestTimestamp: number | null;
+  /** Records in the partition beyond what was handed to the handler or skipped as dead letters: 0 when caught up. */
+  undelivered: number;
+}
+
 export interface Consumer {
   /** Resolves once the consumer has joined its group and is fetching. */
   start(): Promise<void>;
@@ -82,6 +95,12 @@ export interface Consumer {
   stop(): Promise<void>;
   /** Records not yet consumed by this group, summed over partitions (consumer lag). */
   lag(): Promise<number>;
+  /**
+   * One entry per partition currently assigned to this member (none before the group is joined): the event time
+   * it has reached and how many records it still holds. Delivery, not commit: the batch in the handler counts as
+   * delivered. What an event-time watermark over partitions needs (as Kafka Streams and Flink keep one per partition).
+   */
+  positions(): Promise<PartitionPosition[]>;
   /**
    * Leaves the group at once, like a crash: the in-flight batch is neither finished nor committed,
    * so its records go to another member. For shutdown past its deadline, and for tests.

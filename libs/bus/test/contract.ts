@@ -372,5 +372,55 @@ export function runBusContract(harness: ContractHarness): void {
       await producer.close();
       await c.stop();
     });
+
+    test(`[${label}] positions() tells, per assigned partition, the newest event time delivered and what is still undelivered`, async () => {
+      const n = await names();
+      const { topic } = n;
+      const producer = await bus.producer();
+      const base = 1_700_000_000_000;
+      const count = 30;
+      await producer.send(topic, 'Post', Array.from({ length: count }, (_, i) => ({ key: `pos-${i}`, value: makePost(`pos-${i}`), timestamp: base + i * 1_000 })));
+      const received: BusRecord<Post>[] = [];
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const c = postConsumer(
+        n,
+        async (records) => {
+          received.push(...records);
+          await gate;
+        },
+        { maxBatchSize: 1 },
+      );
+      assert.deepEqual(await c.positions(), [], 'no partitions before the group is joined');
+      await c.start();
+      await waitFor('the first record', () => received.length === 1, harness.deliveryTimeoutMs);
+      // The handler holds its one record: that counts as delivered, the rest of every partition does not.
+      const held = await c.positions();
+      assert.equal(held.length, 3, 'all 3 partitions are assigned to the only member');
+      assert.equal(held.reduce((sum, p) => sum + p.undelivered, 0), count - 1);
+      const first = received[0] as BusRecord<Post>;
+      const started = held.filter((p) => p.newestTimestamp !== null);
+      assert.deepEqual(started, [{ topic, partition: first.partition, newestTimestamp: first.timestamp, undelivered: started[0]?.undelivered ?? -1 }]);
+      release();
+      await waitFor('every record', () => received.length >= count, harness.deliveryTimeoutMs);
+      const newest = new Map<number, number>();
+      for (const r of received) newest.set(r.partition, Math.max(newest.get(r.partition) ?? -Infinity, r.timestamp));
+      await waitFor('positions to show every partition caught up', async () => (await c.positions()).every((p) => p.undelivered === 0), harness.deliveryTimeoutMs);
+      const done = (await c.positions()).sort((a, b) => a.partition - b.partition);
+      assert.deepEqual(
+        done,
+        [0, 1, 2].map((partition) => ({ topic, partition, newestTimestamp: newest.get(partition) ?? null, undelivered: 0 })),
+      );
+      // New records show up as undelivered until the consumer hands them over.
+      await producer.send(topic, 'Post', [{ key: 'pos-late', value: makePost('pos-late'), timestamp: base + 100_000 }]);
+      await waitFor('the new record', () => received.some((r) => r.value.id === 'pos-late'), harness.deliveryTimeoutMs);
+      const late = received.find((r) => r.value.id === 'pos-late') as BusRecord<Post>;
+      await waitFor('its position', async () => (await c.positions()).some((p) => p.partition === late.partition && p.newestTimestamp === base + 100_000 && p.undelivered === 0), harness.deliveryTimeoutMs);
+      await producer.close();
+      await c.stop();
+      assert.deepEqual(await c.positions(), [], 'a stopped member holds no partitions');
+    });
   });
 }
