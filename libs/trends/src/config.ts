@@ -58,6 +58,11 @@ export const trendsConfigSchema = z.object({
 
   /** With no events, the live watermark still follows the clock, lagging it by this much, so windows close. */
   TRENDS_IDLE_WATERMARK_LAG_MS: ms(2 * 60_000),
+  /**
+   * A consumed partition that is caught up and has delivered nothing new for this long stops holding the live
+   * watermark back (the other partitions' event time closes windows), like Flink's source idleness.
+   */
+  TRENDS_IDLE_PARTITION_TIMEOUT_MS: ms(30_000),
   /** Live `series` updates are pushed at most this often. */
   TRENDS_SERIES_PUSH_MS: ms(1_000),
   /** Records per consumer batch. */

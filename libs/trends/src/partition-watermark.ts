@@ -1,30 +1,44 @@
+import type { PartitionPosition } from '@moodstream/bus';
+
 /**
- * The live event-time watermark of a consumer that reads several partitions, one batch of one partition at a time.
+ * The live event-time watermark of a consumer that reads several partitions: the minimum over its assigned
+ * partitions of each one's newest delivered event time, as Kafka Streams and Flink keep it.
  *
- * Each partition holds the watermark back at its newest post time (a partition behind another is not dropped
- * as late). A partition that has not handed over anything yet has no newest time, yet may hold a backlog —
- * when history is produced in one burst, the first partition's batch can span half an hour while the others'
- * records of that half hour have not been delivered. The consumer only tells the total lag, not where it is, so
- * while any record is still undelivered the watermark does not move: windows close once what was produced has
- * been delivered, never on one partition's records alone.
+ * - A partition that has records still undelivered but has handed over none yet holds the watermark where it is:
+ *   when history is produced in one burst, the first partition's batch can span half an hour while the others'
+ *   records of that half hour have not been delivered (the burst case), so one partition alone must not close windows.
+ * - A partition that is caught up and has not advanced for `idleTimeoutMs` (wall clock) is idle: it stops holding the
+ *   watermark back, so one quiet partition does not stall every window. When all are idle the caller's clock-driven
+ *   idle advance takes over.
+ *
+ * Windows therefore close once the slowest busy partition passes them, whatever the total lag under constant traffic.
  */
 export class PartitionWatermark {
-  private readonly highs = new Map<string, number>();
+  /** When (clock) each partition's newest event time last moved, or it was first seen. */
+  private readonly lastMoved = new Map<string, { newest: number | null; at: number }>();
 
-  /** Notes the newest post time of each partition in a batch. */
-  observe(records: readonly { topic: string; partition: number; value: { timestamp: number } }[]): void {
-    for (const record of records) {
-      const key = `${record.topic}:${record.partition}`;
-      if (record.value.timestamp > (this.highs.get(key) ?? -Infinity)) this.highs.set(key, record.value.timestamp);
+  constructor(private readonly idleTimeoutMs: number) {}
+
+  /** How far event time has surely progressed over these partitions at `now`; null when it must not move. */
+  candidate(positions: readonly PartitionPosition[], now: number): number | null {
+    let min = Infinity;
+    const seen = new Set<string>();
+    for (const position of positions) {
+      const key = `${position.topic}:${position.partition}`;
+      seen.add(key);
+      const previous = this.lastMoved.get(key);
+      if (previous === undefined || previous.newest !== position.newestTimestamp) this.lastMoved.set(key, { newest: position.newestTimestamp, at: now });
+      const since = this.lastMoved.get(key)?.at ?? now;
+      if (position.undelivered > 0) {
+        if (position.newestTimestamp === null) return null;
+        min = Math.min(min, position.newestTimestamp);
+        continue;
+      }
+      if (now - since >= this.idleTimeoutMs) continue;
+      if (position.newestTimestamp === null) return null;
+      min = Math.min(min, position.newestTimestamp);
     }
-  }
-
-  /**
-   * How far event time has surely progressed, given how many records are still undelivered beyond the batch
-   * just observed; null when it must not move.
-   */
-  candidate(undelivered: number): number | null {
-    if (undelivered > 0 || this.highs.size === 0) return null;
-    return Math.min(...this.highs.values());
+    for (const key of [...this.lastMoved.keys()]) if (!seen.has(key)) this.lastMoved.delete(key);
+    return min === Infinity ? null : min;
   }
 }

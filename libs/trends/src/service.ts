@@ -190,7 +190,7 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
     onStatus: (status) => emit('replay', status),
   });
 
-  const partitionWatermark = new PartitionWatermark();
+  const partitionWatermark = new PartitionWatermark(config.TRENDS_IDLE_PARTITION_TIMEOUT_MS);
   let lastIngestAt = -Infinity;
 
   const ingest = async (posts: readonly ScoredPost[], watermark?: number): Promise<IngestResult> => {
@@ -203,21 +203,18 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
   };
 
   /**
-   * The watermark a consumed batch may move the engine to (see PartitionWatermark); -Infinity keeps it where it
-   * is. The lag is asked only when the watermark would move, since with Kafka it costs a round trip.
+   * The watermark the consumer's partitions allow (see PartitionWatermark); -Infinity keeps it where it is.
+   * The batch in the handler counts as delivered.
    */
-  const liveWatermark = async (batchSize: number): Promise<number> => {
-    const reachable = partitionWatermark.candidate(0);
-    if (reachable === null || reachable <= (engine.watermark ?? -Infinity)) return Number.NEGATIVE_INFINITY;
-    let undelivered: number;
+  const liveWatermark = async (): Promise<number> => {
+    if (consumer === null) return Number.NEGATIVE_INFINITY;
     try {
-      // The batch in hand is not committed yet, so the lag still counts it.
-      undelivered = (consumer === null ? 0 : await consumer.lag()) - batchSize;
+      const reachable = partitionWatermark.candidate(await consumer.positions(), clock.now());
+      return reachable === null || reachable <= (engine.watermark ?? -Infinity) ? Number.NEGATIVE_INFINITY : reachable;
     } catch (error) {
-      logger.warn({ err: error }, 'could not measure the consumer lag; the watermark waits for the next batch');
+      logger.warn({ err: error }, 'could not read the partition positions; the watermark waits for the next batch');
       return Number.NEGATIVE_INFINITY;
     }
-    return partitionWatermark.candidate(undelivered) ?? Number.NEGATIVE_INFINITY;
   };
 
   const topicSummaries = async (ns: string, now: number): Promise<TopicSummary[]> => {
@@ -255,7 +252,12 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
       const quiet = clock.now() - lastIngestAt >= lag;
       // A stalled consumer with a backlog is not idle: moving the watermark would drop the backlog as late.
       const caughtUp = async (): Promise<boolean> => consumer === null || (await consumer.lag()) === 0;
-      (quiet ? caughtUp().then((idle) => (idle ? engine.advanceWatermark(clock.now() - lag) : undefined)) : Promise.resolve())
+      // Between batches too, a partition turning idle may let the others' event time close windows.
+      const partitions = async (): Promise<void> => {
+        const reachable = await liveWatermark();
+        if (reachable > Number.NEGATIVE_INFINITY) await engine.advanceWatermark(reachable);
+      };
+      (quiet ? caughtUp().then((idle) => (idle ? engine.advanceWatermark(clock.now() - lag) : partitions())) : partitions())
         .catch((error: unknown) => logger.warn({ err: error }, 'idle watermark advance failed'))
         .finally(() => {
           if (started) tick();
@@ -282,10 +284,9 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
           fromBeginning: true,
           maxBatchSize: config.TRENDS_BATCH_SIZE,
           handler: async (records) => {
-            partitionWatermark.observe(records);
             await ingest(
               records.map((r) => r.value),
-              await liveWatermark(records.length),
+              await liveWatermark(),
             );
           },
           onCrash: (error) => {
