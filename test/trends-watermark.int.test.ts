@@ -92,11 +92,23 @@ describe('live watermark on real Kafka: 3 partitions, one lagging 2 minutes of e
     let n = 0;
     const post = (timestamp: number): ScoredPost => ({ ...template, postId: `w${suffix}-${n++}`, timestamp });
     const began = Date.now();
+    // A steady stream on the fast partitions, sent apart from the ticks, keeps records in flight at every moment, so
+    // the consumer's total lag never reaches zero while traffic runs (a rule waiting for zero lag closes nothing).
+    let fastNow = E0 + LAG_MS;
+    let streaming = true;
+    const stream = (async () => {
+      while (streaming) {
+        const ts = fastNow;
+        await producer.send(topics.scored, 'ScoredPost', Array.from({ length: 10 }, (_, i) => ({ key: i % 2 === 0 ? fastA : fastB, value: post(ts), timestamp: ts })));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
     try {
       // Fast partitions run from E0 + LAG to E0 + LAG + TRAFFIC, the slow one LAG behind: all of them busy throughout.
       for (let eventMs = E0; eventMs <= lastSlow; eventMs += (TICK_MS * SPEED)) {
         const slowTs = eventMs;
         const fastTs = eventMs + LAG_MS;
+        fastNow = fastTs;
         const messages = [
           ...[fastTs, fastTs + 300, fastTs + 600].map((ts) => ({ key: fastA, value: post(ts), timestamp: ts })),
           ...[fastTs + 100, fastTs + 400, fastTs + 700].map((ts) => ({ key: fastB, value: post(ts), timestamp: ts })),
@@ -107,9 +119,13 @@ describe('live watermark on real Kafka: 3 partitions, one lagging 2 minutes of e
         const due = began + ((eventMs - E0) / SPEED) + TICK_MS;
         if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
       }
+      streaming = false;
+      await stream;
       const deadline = Date.now() + 15_000;
       while (ends.some((e) => !evaluatedAt.has(e)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     } finally {
+      streaming = false;
+      await stream.catch(() => undefined);
       clearInterval(watch);
       await producer.close();
       await service.stop();
