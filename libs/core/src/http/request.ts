@@ -1,21 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
+import { describeZodError } from '@moodstream/events';
 import { MoodstreamError } from '../errors';
 
 /** Request bodies are small JSON objects; anything bigger is refused before it is buffered. */
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024;
 
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 8)
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
-    .join('; ');
-}
-
 /** Parses `input` against `schema`; a mismatch is the caller's error (400) naming every bad field. */
 export function parseInput<S extends z.ZodTypeAny>(schema: S, input: unknown, what: string): z.infer<S> {
   const result = schema.safeParse(input);
-  if (!result.success) throw new MoodstreamError('BAD_REQUEST', `invalid ${what}: ${describeIssues(result.error)}`);
+  if (!result.success) throw new MoodstreamError('BAD_REQUEST', `invalid ${what}: ${describeZodError(result.error)}`);
   return result.data as z.infer<S>;
 }
 
