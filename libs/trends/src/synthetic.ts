@@ -1,5 +1,5 @@
 import { gaussian, seededRandom } from '@moodstream/core';
-import { EMOTIONS, EMOTION_COUNT, type Emotion, type ScoredPost } from '@moodstream/events';
+import { argmaxEmotion, type ScoredPost } from '@moodstream/events';
 
 // Re-exported: the dashboard tests and the demo builder seed their streams through libs/trends.
 export { seededRandom };
@@ -36,12 +36,6 @@ export function sampleProbabilities(shares: readonly number[], concentration: nu
   const largest = rounded.indexOf(Math.max(...rounded));
   rounded[largest] = Math.min(1, Math.max(0, (rounded[largest] ?? 0) + residue));
   return rounded;
-}
-
-export function topEmotionOf(probabilities: readonly number[]): Emotion {
-  let best = 0;
-  for (let i = 1; i < EMOTION_COUNT; i++) if ((probabilities[i] ?? 0) > (probabilities[best] ?? 0)) best = i;
-  return EMOTIONS[best] as Emotion;
 }
 
 export interface SyntheticStreamOptions {
@@ -87,7 +81,7 @@ export function* syntheticScoredPosts(options: SyntheticStreamOptions): Generato
         topics: [topic],
         timestamp,
         probabilities,
-        topEmotion: topEmotionOf(probabilities),
+        topEmotion: argmaxEmotion(probabilities),
         modality: hasImage ? 'both' : 'text',
         explicit: hasImage ? Math.round(random() * 1e3) / 1e3 : null,
         imageError: null,

@@ -1,5 +1,4 @@
-import type { ScoredPost } from '@moodstream/events';
-import { topEmotionOf } from '../src/synthetic';
+import { argmaxEmotion, type ScoredPost } from '@moodstream/events';
 
 /** A ScoredPost with sensible defaults; probabilities in EMOTIONS order. */
 export function scoredPost(overrides: Partial<ScoredPost> & { postId: string; timestamp: number }): ScoredPost {
@@ -7,7 +6,7 @@ export function scoredPost(overrides: Partial<ScoredPost> & { postId: string; ti
   return {
     topics: ['cats'],
     probabilities,
-    topEmotion: topEmotionOf(probabilities),
+    topEmotion: argmaxEmotion(probabilities),
     modality: 'text',
     explicit: null,
     imageError: null,
