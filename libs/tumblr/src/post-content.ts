@@ -107,19 +107,23 @@ function npfContent(raw: Obj, maxText: number): PostContent {
  * folds the post on the dashboard, so every block is still read.
  */
 function readingOrder(count: number, layout: unknown): number[] {
-  const ask: number[] = [];
-  const rows: number[] = [];
-  const indices = (list: unknown): number[] =>
-    Array.isArray(list) ? list.filter((i): i is number => Number.isInteger(i) && (i as number) >= 0 && (i as number) < count) : [];
+  // Sets rather than spread pushes: a layout listing an index hundreds of thousands of times would overflow the
+  // stack as spread arguments. A block is placed once, first mention wins; ask blocks go before rows.
+  const ask = new Set<number>();
+  const rows = new Set<number>();
+  const collect = (list: unknown, into: Set<number>): void => {
+    if (!Array.isArray(list)) return;
+    for (const i of list as unknown[]) if (Number.isInteger(i) && (i as number) >= 0 && (i as number) < count) into.add(i as number);
+  };
   for (const entry of Array.isArray(layout) ? layout : []) {
     if (!isObj(entry)) continue;
-    if (entry['type'] === 'ask') ask.push(...indices(entry['blocks']));
+    if (entry['type'] === 'ask') collect(entry['blocks'], ask);
     if (entry['type'] === 'rows' && Array.isArray(entry['display'])) {
-      for (const row of entry['display']) if (isObj(row)) rows.push(...indices(row['blocks']));
+      for (const row of entry['display']) if (isObj(row)) collect(row['blocks'], rows);
     }
   }
-  const order = [...new Set([...ask, ...rows])];
-  const placed = new Set(order);
+  const placed = new Set([...ask, ...rows]);
+  const order = [...placed];
   for (let i = 0; i < count; i++) if (!placed.has(i)) order.push(i);
   return order;
 }

@@ -41,6 +41,12 @@ const MAX_TEXT = 20_000;
 const MAX_TAGS = 256;
 const MAX_TAG_LENGTH = 140;
 const MAX_TOPICS = 64;
+/**
+ * How far ahead of our clock a post may be dated: ordinary skew between Tumblr's clock and ours. Beyond it the date
+ * is a lie, and a lie that costs others: event time drives the aggregator's watermark, so one post dated next month
+ * would close every window up to then and drop every real post after it as late.
+ */
+export const MAX_FUTURE_SKEW_MS = 3_600_000;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -70,6 +76,7 @@ export function parseTumblrPost(raw: unknown, ctx: ParseContext): ParseResult {
 
   const seconds = raw['timestamp'];
   if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds <= 0 || seconds > 32_503_680_000) return skip('bad-timestamp');
+  if (seconds * 1000 > ctx.ingestedAt + MAX_FUTURE_SKEW_MS) return skip('bad-timestamp', 'dated in the future');
 
   const rawTags = raw['tags'] ?? [];
   if (!Array.isArray(rawTags)) return skip('bad-tags');
