@@ -4,7 +4,8 @@ import { topicNames } from '@moodstream/events';
 import { createDashboardApp, parseDashboardConfig } from '@moodstream/dashboard';
 import { createIngesterApp, IngesterConfigSchema } from '@moodstream/ingester';
 import { createScorerApp, ScorerConfigSchema, type ScorerApp } from '@moodstream/scorer';
-import { createMemoryTrendsStore, createTrendsHost, trendsConfigSchema } from '@moodstream/trends';
+import { dirname, join } from 'node:path';
+import { alertRuleDefaults, alertRulesReader, createLocalLiveEventStores, createMemoryTrendsStore, createTrendsHost, trendsConfigSchema } from '@moodstream/trends';
 import type { StartConfig } from './config';
 import { startDemoImages, type DemoImages } from './demo-images';
 import type { ArchiveRun } from './demo-ingest';
@@ -89,10 +90,18 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions): Promise
       progress.step(`serving ${images.imageCount} demo images from ${options.demoImagesDir} at ${images.baseUrl}`);
     }
 
+    // Watched topics added on the dashboard (kept in a file beside the ingester's state), moments and alert rules.
+    const ingesterConfig = parseConfig(IngesterConfigSchema, env, 'ingester');
+    const trendsSettings = parseConfig(trendsConfigSchema, env, 'trends');
+    const liveEvent = {
+      stores: createLocalLiveEventStores({ registryFile: join(dirname(ingesterConfig.INGEST_STATE_FILE), 'watched-topics.json') }),
+      alertDefaults: alertRuleDefaults(trendsSettings),
+    };
     const trends = await createTrendsHost({
       bus,
       store: createMemoryTrendsStore(),
-      config: parseConfig(trendsConfigSchema, env, 'trends'),
+      config: trendsSettings,
+      alertRules: alertRulesReader(liveEvent.stores.rules),
       logger,
       registry: runtime.registry,
       topics,
@@ -120,6 +129,7 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions): Promise
       trends,
       ops: runtime,
       onProgress: (line) => progress.step(line),
+      liveEvent,
     });
     // Started side by side (the model load and a possible `next build` are the slow steps), registered in this order so
     // the runtime closes them in reverse: the scorer finishes and commits its batch, the aggregator takes it in, then
@@ -145,13 +155,13 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions): Promise
 
     // Live mode keeps its cursors and request budget in the ingester's default store (a local file), so a
     // restart neither re-reads nor skips; archive runs need no store.
-    const ingesterConfig = parseConfig(IngesterConfigSchema, env, 'ingester');
     if (config.TUMBLR_API_KEY !== undefined) {
       const ingester = createIngesterApp({
         config: { ...ingesterConfig, TUMBLR_API_KEY: config.TUMBLR_API_KEY },
         bus,
         logger,
         run: { mode: 'live', tags: [] },
+        topicRegistry: liveEvent.stores.topics,
         registry: runtime.registry,
         onFatal: runtime.crash('ingester'),
       });

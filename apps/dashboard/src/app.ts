@@ -25,6 +25,7 @@ import {
   type ServicePart,
 } from '@moodstream/core';
 import { createTrendsHttpHandler, type TrendsService } from '@moodstream/trends';
+import { createLiveEventRoutes, type LiveEventOptions } from './server/live-event';
 import type { DashboardConfig } from './config';
 import { createDashboardMetrics, routeClass, type DashboardMetrics, type RefusalReason } from './metrics';
 import { DASHBOARD_DIR, ensureNextBuild } from './server/next-build';
@@ -51,6 +52,8 @@ interface DashboardAppBaseOptions {
    * to play a client on another machine without sending traffic anywhere but loopback.
    */
   peerAddress?: (req: IncomingMessage) => string | undefined;
+  /** Watched topics, moments and per-topic alert rules (server/live-event.ts); default: in memory. */
+  liveEvent?: LiveEventOptions;
 }
 
 /**
@@ -154,12 +157,14 @@ function createDashboardRouter(options: {
   clock: Clock;
   refuse: (reason: RefusalReason) => void;
   peerAddress: (req: IncomingMessage) => string | undefined;
+  liveEvent: Router;
 }): Router {
   const router = createRouter({ logger: options.logger, what: 'dashboard request', owns: isApiPath });
   addOpsRoutes(router, options.ops);
   const uiConfig: UiConfig = { explicitThreshold: options.config.DASHBOARD_EXPLICIT_THRESHOLD };
   router.get(UI_CONFIG_PATH, ({ res }) => sendJson(res, 200, uiConfig));
   const toApi: RouteHandler = async ({ req, res, url }) => {
+    if (await options.liveEvent.handle(req, res)) return;
     if (!(await options.api(req, res)) && !res.headersSent) throw new MoodstreamError('NOT_FOUND', `no API route ${req.method ?? 'GET'} ${url.pathname}`);
   };
   const { refuse, config, logger } = options;
@@ -212,9 +217,18 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
   const metrics: DashboardMetrics = createDashboardMetrics(options.ops.registry);
   const refuse = (reason: RefusalReason): void => metrics.refused.inc({ reason });
   const peerAddress = options.peerAddress ?? ((req: IncomingMessage) => req.socket.remoteAddress);
-  const router = createDashboardRouter({ config, logger, ops: options.ops, api, clock, refuse, peerAddress });
-  let server: Server | null = null;
   let hub: SocketHub | null = null;
+  const liveEvent = createLiveEventRoutes({
+    options: options.liveEvent,
+    trends: options.trends,
+    operatorToken: config.DASHBOARD_OPERATOR_TOKEN !== undefined,
+    peerAddress,
+    clock,
+    logger,
+    onMoment: (update) => hub?.io.emit('moment', update),
+  });
+  const router = createDashboardRouter({ config, logger, ops: options.ops, api, clock, refuse, peerAddress, liveEvent });
+  let server: Server | null = null;
   let nextApp: ReturnType<typeof next> | null = null;
   let address: DashboardAddress | null = null;
   let stopping: Promise<void> | null = null;

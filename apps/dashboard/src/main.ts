@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { createKafkaBus } from '@moodstream/bus';
 import { distributedEnv, logLevelEnv, runService } from '@moodstream/core';
-import { createRedisTrendsStore, createTrendsHost, DEFAULT_TRENDS_GROUP_ID, trendsConfigSchema } from '@moodstream/trends';
+import { alertRuleDefaults, alertRulesReader, createRedisLiveEventStores, createRedisTrendsStore, createTrendsHost, DEFAULT_TRENDS_GROUP_ID, trendsConfigSchema } from '@moodstream/trends';
 import { createDashboardApp } from './app';
 import { DashboardConfigSchema } from './config';
 
@@ -37,6 +37,8 @@ void runService({
     const bus = createKafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'moodstream-dashboard', topicPrefix: config.MOODSTREAM_TOPIC_PREFIX, logger });
     runtime.onClose('bus', () => bus.close());
     const aggregate = config.DASHBOARD_AGGREGATE === '1';
+    // Watched topics, moments and per-topic alert rules, shared with the other instances and the ingesters.
+    const liveEvent = { stores: createRedisLiveEventStores(redis, { prefix: config.TRENDS_REDIS_PREFIX }), alertDefaults: alertRuleDefaults(config) };
     const trends = await createTrendsHost({
       bus,
       store: createRedisTrendsStore(redis, { prefix: config.TRENDS_REDIS_PREFIX }),
@@ -46,9 +48,10 @@ void runService({
       groupId: config.TRENDS_GROUP_ID,
       consume: aggregate,
       onFatal: runtime.crash('trends'),
+      alertRules: alertRulesReader(liveEvent.stores.rules),
     });
     await runtime.start('trends', trends);
-    const app = await runtime.start('dashboard', createDashboardApp({ config, logger, trends, redis, ops: runtime }));
+    const app = await runtime.start('dashboard', createDashboardApp({ config, logger, trends, redis, ops: runtime, liveEvent }));
     const url = app.address()?.url;
     logger.info({ url, aggregate }, `dashboard live at ${url}`);
   },

@@ -1,6 +1,8 @@
 import type { Bus, Producer } from '@moodstream/bus';
 import { AbortedError, createMetricsRegistry, systemClock, type Clock, type Logger, type PartHealth, type Registry, type ServicePart } from '@moodstream/core';
 import { TOPICS, normaliseTag } from '@moodstream/events';
+import { Redis } from 'ioredis';
+import { createFileTopicRegistry, createRedisTopicRegistry, type TopicRegistryStore } from '@moodstream/trends';
 import { FileIngestStore, MemoryIngestStore, RedisIngestStore, RequestBudget, TumblrAuthError, type IngestStore } from '@moodstream/tumblr';
 import { runArchive } from './archive-runner';
 import { runBackfill } from './backfill-runner';
@@ -30,6 +32,11 @@ export interface IngesterAppOptions {
   registry?: Registry;
   /** Called once when the run fails by itself (a revoked key, an unreadable store): the runtime's crash policy. */
   onFatal?: (error: unknown) => void;
+  /**
+   * Live: tags added at run time (the dashboard's watched topics), re-read each poll. Default: the registry
+   * INGEST_TOPIC_REGISTRY names (off, file or redis); one passed in (the embedded mode's) is not closed by stop().
+   */
+  topicRegistry?: TopicRegistryStore | null;
 }
 
 export interface IngesterApp extends ServicePart {
@@ -67,6 +74,8 @@ export function createIngesterApp(options: IngesterAppOptions): IngesterApp {
   const recorder = options.record ? new PostRecorder(options.record) : null;
   const tags = run.mode === 'live' ? watchedTopics(config, run.tags) : run.mode === 'backfill' ? run.tags.map(normaliseTag) : [];
   const watched = new Set(run.mode === 'archive' ? [] : watchedTopics(config, run.tags));
+  let topicRegistry: TopicRegistryStore | null = null;
+  let registryRedis: Redis | null = null;
   // stop() aborts it: every wait of the run (backoff, budget, poll interval, archive timing) ends at once.
   const stopping = new AbortController();
   const { signal } = stopping;
@@ -100,12 +109,30 @@ export function createIngesterApp(options: IngesterAppOptions): IngesterApp {
     }
   };
 
+  const openRegistry = async (): Promise<TopicRegistryStore | null> => {
+    if (options.topicRegistry !== undefined) return options.topicRegistry;
+    switch (config.INGEST_TOPIC_REGISTRY) {
+      case 'off':
+        return null;
+      case 'file':
+        return createFileTopicRegistry(config.INGEST_TOPIC_REGISTRY_FILE, { clock });
+      case 'redis': {
+        const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 3 });
+        // Each poll re-reads the registry and logs a failure itself; without a listener ioredis would print too.
+        redis.on('error', () => undefined);
+        await redis.connect();
+        registryRedis = redis;
+        return createRedisTopicRegistry(redis, { prefix: config.INGEST_TOPIC_REGISTRY_PREFIX, clock });
+      }
+    }
+  };
+
   /** One runner per mode, over the shared sink; live and backfill also get the store and the budget. */
   const runnerFor = (context: RunContext, api: Pick<ApiContext, 'store' | 'budget'> | null): Promise<void> => {
     if (run.mode === 'archive') return runArchive(context, run);
     // start() opens both before it gets here for every mode that calls the API.
     if (api === null) return Promise.reject(new Error('a live or backfill run needs the store and the budget'));
-    const apiContext: ApiContext = { ...context, ...api, watched };
+    const apiContext: ApiContext = { ...context, ...api, watched, registry: topicRegistry };
     return run.mode === 'live' ? runLive(apiContext, tags) : runBackfill(apiContext, tags, run);
   };
 
@@ -137,6 +164,7 @@ export function createIngesterApp(options: IngesterAppOptions): IngesterApp {
         budget = requestBudget;
         await requestBudget.load();
         api = { store: opened, budget: requestBudget };
+        if (run.mode === 'live') topicRegistry = await openRegistry();
       }
       const sink = new PostSink({ bus, producer, topic, store: store ?? new MemoryIngestStore(), metrics, logger, recorder, backoff });
       if (store !== null) stats.produced += await sink.recover();
@@ -155,6 +183,8 @@ export function createIngesterApp(options: IngesterAppOptions): IngesterApp {
       producer = null;
       if (ownsStore) await store?.close();
       store = null;
+      await registryRedis?.quit().catch(() => registryRedis?.disconnect());
+      registryRedis = null;
       resolveDone();
     },
   };

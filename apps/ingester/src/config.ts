@@ -19,6 +19,14 @@ export const IngesterConfigSchema = z
     INGEST_STATE_FILE: z.string().default('.data/ingester-state.jsonl'),
     REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
     INGEST_REDIS_PREFIX: z.string().min(1).default('moodstream:ingester'),
+    /**
+     * Where tags added at run time (the dashboard's watched topics) are read from, each poll: `redis` in the
+     * distributed mode (the dashboard's TRENDS_REDIS_PREFIX must match INGEST_TOPIC_REGISTRY_PREFIX), `file` beside a
+     * dashboard on the same machine, `off` for only the start-up tags.
+     */
+    INGEST_TOPIC_REGISTRY: z.enum(['off', 'file', 'redis']).default('off'),
+    INGEST_TOPIC_REGISTRY_FILE: z.string().default('.data/watched-topics.json'),
+    INGEST_TOPIC_REGISTRY_PREFIX: z.string().min(1).default('moodstream:trends'),
     /** Posts with fewer known English words are dropped (the study: 5); 0 keeps all. */
     INGEST_MIN_ENGLISH_WORDS: int(5),
     INGEST_BUDGET_PER_MINUTE: int(300, 1),

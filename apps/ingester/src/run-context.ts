@@ -1,4 +1,5 @@
 import type { Clock, Logger } from '@moodstream/core';
+import type { TopicRegistryStore } from '@moodstream/trends';
 import type { IngestStore, RequestBudget } from '@moodstream/tumblr';
 import type { IngesterConfig } from './config';
 import type { IngesterMetrics } from './metrics';
@@ -33,6 +34,8 @@ export interface RunContext {
 export interface ApiContext extends RunContext {
   store: IngestStore;
   budget: RequestBudget;
-  /** Every watched topic (normalised): a post's topics are those among its own tags. */
-  watched: ReadonlySet<string>;
+  /** Every watched topic (normalised): a post's topics are those among its own tags. Live runs add and remove tags. */
+  watched: Set<string>;
+  /** Tags added at run time, re-read each poll (live only); null: only the start-up tags. */
+  registry: TopicRegistryStore | null;
 }

@@ -37,6 +37,13 @@ export interface WalkPolicy {
   walkEnded(state: TagState, now: number): void;
   /** Every tag refused: nothing left to do is a failure for a live run, an end for a backfill. */
   failWhenAllRefused: boolean;
+  /**
+   * Live: re-reads the watched tags at most every `everyMs` (and at the start). Tags to add are polled next, before
+   * the tags already in turn (a new tag's first walk is its last hour); tags to remove are dropped at once.
+   */
+  refresh?: { everyMs: number; run(states: readonly TagState[], now: number): Promise<{ add: TagState[]; remove: string[] }> };
+  /** A page of `tag` was delivered (for the ingester's report). */
+  onPolled?: (tag: string, now: number) => void;
 }
 
 /**
@@ -137,6 +144,7 @@ export async function walkTags(ctx: ApiContext, states: TagState[], policy: Walk
     stats.produced += await sink.deliver(state.tag, state.cursorKey, result.cursor, result.fresh);
     state.cursor = result.cursor;
     if (policy.mode === 'live' && state.cursor.newestTs !== null) metrics.cursorAge.set({ tag: state.tag }, Math.floor(state.cursor.newestTs / 1000));
+    policy.onPolled?.(state.tag, now);
     if (result.finished) policy.walkEnded(state, clock.now());
   };
 
@@ -169,10 +177,22 @@ export async function walkTags(ctx: ApiContext, states: TagState[], policy: Walk
   // Set when a page failed after its batch was written ahead (a store or bus failure): the batch
   // may be on the bus already, so it is reconciled before anything else is read.
   let needsRecovery = false;
+  let nextRefresh = 0;
   while (!signal.aborted) {
     if (needsRecovery) {
       stats.produced += await recoverPending();
       needsRecovery = false;
+    }
+    if (policy.refresh !== undefined && clock.now() >= nextRefresh) {
+      nextRefresh = clock.now() + policy.refresh.everyMs;
+      const change = await policy.refresh.run(states, clock.now());
+      for (let i = states.length - 1; i >= 0; i--) {
+        if (!change.remove.includes((states[i] as TagState).tag)) continue;
+        states.splice(i, 1);
+        if (i < turn) turn -= 1;
+      }
+      if (turn >= states.length) turn = 0;
+      states.splice(turn, 0, ...change.add);
     }
     const now = clock.now();
     const ready = (s: TagState): boolean => !s.finished && (s.cursor.walk !== null || s.dueAt <= now);
@@ -186,8 +206,9 @@ export async function walkTags(ctx: ApiContext, states: TagState[], policy: Walk
       }
     }
     if (chosen === undefined) {
-      if (states.every((s) => s.finished)) return;
-      const next = Math.min(...states.filter((s) => !s.finished).map((s) => s.dueAt));
+      if (policy.refresh === undefined && states.every((s) => s.finished)) return;
+      // Woken for the next due tag, or the next re-read of the watched tags, whichever comes first.
+      const next = Math.min(...states.filter((s) => !s.finished).map((s) => s.dueAt), policy.refresh === undefined ? Infinity : nextRefresh);
       await sleep(Math.max(10, next - now), { clock, signal });
       continue;
     }

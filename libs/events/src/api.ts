@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AlertSchema } from './alert';
+import { MomentUpdateSchema } from './moments';
 import { EMOTION_COUNT, EMOTIONS, EmotionSchema, type Emotion } from './emotions';
 import { ModalitySchema } from './scored-post';
 import { WindowSizeSchema, type WindowSize } from './windows';
@@ -168,6 +169,7 @@ export const SERVER_EVENT_SCHEMAS = {
   alert: AlertSchema,
   replay: ReplayStatusSchema,
   topics: z.array(TopicSummarySchema),
+  moment: MomentUpdateSchema,
 } as const;
 export type ServerEventName = keyof typeof SERVER_EVENT_SCHEMAS;
 export type ServerEventPayload<E extends ServerEventName> = z.infer<(typeof SERVER_EVENT_SCHEMAS)[E]>;

@@ -8,3 +8,6 @@ export * from './topics';
 export * from './describe-zod-error';
 export * from './api';
 export * from './ui-config';
+export * from './topic-registry';
+export * from './moments';
+export * from './alert-rules';

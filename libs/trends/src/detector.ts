@@ -44,6 +44,22 @@ export interface PairState {
   seasonal?: SeasonalState;
 }
 
+/**
+ * One topic's own alert rule (an operator's, see alert-rules-store.ts): every field set, the defaults filled in. A
+ * topic without one is evaluated with the detector's settings alone, exactly as before rules existed.
+ */
+export interface TopicAlertRule {
+  enabled: boolean;
+  /** Emotions that may fire; the others are still tested and learn, but never alert. */
+  emotions: readonly Emotion[];
+  /** The topic's family-wise level; the Bonferroni divisor stays the whole family's pair count. */
+  level: number;
+  minCount: number;
+  forWindows: number;
+  /** No alert for windows starting before this (epoch ms); null: not muted. */
+  mutedUntil: number | null;
+}
+
 export interface DetectorState {
   pairs: Record<string, PairState[]>;
 }
@@ -159,27 +175,48 @@ export class SpikeDetector {
   /**
    * Evaluates one closed window. `windows` maps every watched topic to its bucket (null when empty).
    * `pairsOverride` lets a replay use the live family size so it fires exactly what live would have.
+   * `rules` holds the topics with a rule of their own; every other topic uses the settings.
    */
-  evaluate(windowStart: number, windowMs: number, windows: Map<string, BucketStats | null>, pairsOverride?: number): PairVerdict[] {
+  evaluate(
+    windowStart: number,
+    windowMs: number,
+    windows: Map<string, BucketStats | null>,
+    pairsOverride?: number,
+    rules?: ReadonlyMap<string, TopicAlertRule>,
+  ): PairVerdict[] {
     for (const topic of windows.keys()) this.watch(topic);
     const pairs = Math.max(pairsOverride ?? 0, this.topics().length * EMOTION_COUNT);
-    const threshold = this.settings.level / Math.max(1, pairs);
     const verdicts: PairVerdict[] = [];
     for (const [topic, states] of Object.entries(this.state.pairs)) {
       const stats = windows.get(topic) ?? null;
-      states.forEach((pair, i) => verdicts.push(this.evaluatePair(topic, i, pair, stats, windowStart, windowMs, threshold)));
+      const rule = rules?.get(topic);
+      const threshold = (rule?.level ?? this.settings.level) / Math.max(1, pairs);
+      states.forEach((pair, i) => verdicts.push(this.evaluatePair(topic, i, pair, stats, windowStart, windowMs, threshold, rule)));
     }
     return verdicts;
   }
 
-  private evaluatePair(topic: string, i: number, pair: PairState, stats: BucketStats | null, windowStart: number, windowMs: number, threshold: number): PairVerdict {
+  private evaluatePair(
+    topic: string,
+    i: number,
+    pair: PairState,
+    stats: BucketStats | null,
+    windowStart: number,
+    windowMs: number,
+    threshold: number,
+    rule: TopicAlertRule | undefined,
+  ): PairVerdict {
     const { alpha } = this.settings;
+    const minCount = rule?.minCount ?? this.settings.minCount;
+    const forWindows = rule?.forWindows ?? this.settings.forWindows;
+    // A rule that is off, mutes this window or leaves this emotion out lets the pair be tested and learn, never fire.
+    const mayFire = rule === undefined || (rule.enabled && rule.emotions.includes(EMOTIONS[i] as Emotion) && (rule.mutedUntil === null || windowStart >= rule.mutedUntil));
     const overdispersion = this.settings.overdispersion ?? true;
     // State persisted before these existed loads without them: they start fresh, the rest carries on.
     pair.dispersion ??= freshDispersion();
     pair.seasonal ??= freshSeasonal();
     const count = stats?.count ?? 0;
-    const usable = stats !== null && count >= this.settings.minCount;
+    const usable = stats !== null && count >= minCount;
     const observed = usable ? meanShare(stats, i) : 0;
     const se2 = usable ? Math.max(perPostVariance(stats, i), MIN_VARIANCE) / count : 0;
     const baseline = pair.baseline ?? 0;
@@ -204,7 +241,7 @@ export class SpikeDetector {
     pair.streak = significant ? pair.streak + 1 : 0;
     let fires = false;
     if (significant) {
-      if (!pair.firing && pair.streak >= this.settings.forWindows && windowStart >= pair.quietUntil) {
+      if (mayFire && !pair.firing && pair.streak >= forWindows && windowStart >= pair.quietUntil) {
         pair.firing = true;
         fires = true;
       }

@@ -5,7 +5,7 @@ import { ALL_TOPICS, type SeriesUpdate } from './api-types';
 import type { BucketStats } from './bucket';
 import type { TrendsConfig } from './config';
 import type { ConfusionMatrix } from './confusion';
-import { SpikeDetector, type DetectorSettings, type DetectorState, type PairVerdict } from './detector';
+import { SpikeDetector, type DetectorSettings, type DetectorState, type PairVerdict, type TopicAlertRule } from './detector';
 import { toSeriesPoint } from './estimate';
 import { planWrites } from './plan';
 import type { BucketRef, Retention, TrendsStore } from './store';
@@ -37,6 +37,8 @@ export interface EngineOptions {
    * `evaluateAlertWindowsThrough`, so the order the bus hands records over (partition by partition) cannot matter.
    */
   bulkLoad?: boolean;
+  /** Per-topic alert rules, read before each alert window (a change applies from the next window); none: defaults. */
+  alertRules?: () => Promise<ReadonlyMap<string, TopicAlertRule>>;
 }
 
 export interface IngestResult {
@@ -255,7 +257,8 @@ export class TrendsEngine {
     const stats = await this.options.store.readBuckets(this.options.ns, refs);
     const windows = new Map<string, BucketStats | null>();
     topics.forEach((topic, i) => windows.set(topic, stats[i] ?? null));
-    const verdicts = this.detector.evaluate(start, this.alertMs, windows, this.options.pairsOverride?.());
+    const rules = await this.options.alertRules?.();
+    const verdicts = this.detector.evaluate(start, this.alertMs, windows, this.options.pairsOverride?.(), rules);
     for (const verdict of verdicts) {
       if (!verdict.fires) continue;
       const examples = await this.options.store.examples(

@@ -2,6 +2,7 @@ import type { Bus } from '@moodstream/bus';
 import type { Clock, Logger, Registry } from '@moodstream/core';
 import { topicNames, type Post, type ScoredPost } from '@moodstream/events';
 import type { TrendsConfig } from './config';
+import type { TopicAlertRule } from './detector';
 import { loadConfusion, type ConfusionMatrix } from './confusion';
 import { createTrendsMetrics } from './metrics';
 import { createTrendsService, type TrendsService, type TrendsTopics } from './service';
@@ -24,6 +25,8 @@ export interface TrendsHostOptions {
   clock?: Clock;
   /** Called once when the live consumer stops for good (pass `runtime.crash('trends')`). */
   onFatal: (error: unknown) => void;
+  /** Per-topic alert rules for live alerts (`alertRulesReader(store)`); none: the global settings for every topic. */
+  alertRules?: () => Promise<ReadonlyMap<string, TopicAlertRule>>;
 }
 
 export const DEFAULT_TRENDS_GROUP_ID = 'moodstream-trends';
@@ -60,6 +63,7 @@ export async function createTrendsHost(options: TrendsHostOptions): Promise<Tren
     onFatal: options.onFatal,
     ...(options.rescore === undefined ? {} : { rescore: options.rescore }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.alertRules === undefined ? {} : { alertRules: options.alertRules }),
   });
   return service;
 }

@@ -20,3 +20,9 @@ export { createTrendsHttpHandler, createTrendsRouter, MAX_BODY_BYTES } from './h
 export { ReplayManager, ReplayError, MAX_REPLAY_RANGE_MS, type ReplayErrorCode } from './replay';
 export { createTextRescorer } from './rescore-text';
 export { WebhookNotifier, WebhookError } from './webhook';
+export * from './topic-registry-store';
+export * from './moments-store';
+export * from './alert-rules-store';
+export * from './export-csv';
+export * from './live-event-http';
+export * from './live-event-stores';

@@ -16,6 +16,7 @@ import {
 } from './api-types';
 import type { TrendsConfig } from './config';
 import type { ConfusionMatrix } from './confusion';
+import type { TopicAlertRule } from './detector';
 import { liveRetention, TrendsEngine, type IngestResult } from './engine';
 import { toSeriesPoint } from './estimate';
 import { liveTopicsOf } from './plan';
@@ -44,6 +45,8 @@ export interface TrendsServiceOptions {
    * Without it the crash is only logged and reported by `health()`: tests and benchmarks that watch it themselves.
    */
   onFatal?: (error: unknown) => void;
+  /** Per-topic alert rules for live alerts (see alert-rules-store.ts); replays keep the global settings. */
+  alertRules?: () => Promise<ReadonlyMap<string, TopicAlertRule>>;
 }
 
 /** The bus topics the service reads and writes. */
@@ -173,6 +176,7 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
     onSeries: (update) => emit('series', update),
     onAlert: publishLiveAlert,
     onNewTopic: () => scheduleTopicsPush(0),
+    ...(options.alertRules === undefined ? {} : { alertRules: options.alertRules }),
   });
 
   const replays = new ReplayManager({

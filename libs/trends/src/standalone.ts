@@ -4,6 +4,7 @@ import { createKafkaBus } from '@moodstream/bus';
 import { distributedEnv, type ServiceRuntime } from '@moodstream/core';
 import type { Post, ScoredPost } from '@moodstream/events';
 import { trendsConfigSchema } from './config';
+import { alertRulesReader, createRedisAlertRulesStore } from './alert-rules-store';
 import { createTrendsHost } from './host';
 import { createRedisTrendsStore } from './redis-store';
 import type { TrendsService } from './service';
@@ -58,6 +59,8 @@ export async function startStandaloneTrends(runtime: ServiceRuntime, config: Sta
     consume: options.consume ?? true,
     clock: runtime.clock,
     onFatal: runtime.crash('trends'),
+    // Per-topic alert rules set on a dashboard (the same prefix as the data), read before each alert window.
+    alertRules: alertRulesReader(createRedisAlertRulesStore(redis, { prefix: config.TRENDS_REDIS_PREFIX })),
     ...(options.rescore === undefined ? {} : { rescore: options.rescore }),
   });
   return runtime.start('trends', trends);
