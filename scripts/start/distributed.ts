@@ -1,5 +1,5 @@
 import { createLogger, createServiceRuntime, errorMessage, sleep } from '@moodstream/core';
-import { startChildren, type Children, type ChildSpec } from './children';
+import { DEFAULT_RESTART_POLICY, startChildren, type ChildExit, type Children, type ChildSpec } from './children';
 import type { StartConfig } from './config';
 import { startDemoImages, type DemoImages } from './demo-images';
 import type { ArchiveRun } from './demo-ingest';
@@ -31,10 +31,19 @@ async function waitForHealth(url: string, timeoutMs: number, signal: AbortSignal
   return false;
 }
 
+/** What the last line says when a child keeps crashing: that everything stops, and what to do. */
+export function gaveUpMessage(result: ChildExit): string {
+  const how = result.signal ?? `code ${result.code}`;
+  return (
+    `${result.name} kept crashing (${result.crashes} times within ${Math.round(DEFAULT_RESTART_POLICY.windowMs / 1000)}s, last exit ${how}), so every process is being stopped. ` +
+    `Its log lines above say why; check that Kafka and Redis answer (\`npm run services:status\`), fix the cause and run \`npm start\` again.`
+  );
+}
+
 /**
  * The launcher runs as a service of its own (one runtime, name `moodstream`): its parts are the children, the demo
- * and the image server; a child that dies is a part that died (the same crash policy: everything else is closed
- * gracefully, exit 1); the first Ctrl-C closes everything, a second one exits at once and kills the children
+ * and the image server; a child that crashes is restarted with backoff (children.ts), and only one that keeps
+ * crashing is a part that died (the same crash policy: everything else is closed gracefully, exit 1); the first Ctrl-C closes everything, a second one exits at once and kills the children
  * (they sit in process groups of their own, so they would outlive the launcher).
  */
 export async function runDistributed(config: StartConfig, demoImagesDir: string | undefined, progress: Progress): Promise<number> {
@@ -86,11 +95,13 @@ export async function runDistributed(config: StartConfig, demoImagesDir: string 
     // Cursors and the request budget live in Redis here, shared by whichever machine runs the ingester next.
     specs.push({ name: 'ingester', args: [INGESTER_MAIN, 'live'], env: { LOG_LEVEL: config.LOG_LEVEL, INGEST_STORE: process.env['INGEST_STORE'] ?? 'redis' } });
   }
-  const apps = startChildren(specs, { cwd: REPO_ROOT, write });
+  // A crashed app is restarted with backoff (its consumers resume from committed offsets, the aggregator's writes are
+  // idempotent); only one that keeps crashing stops the stack.
+  const apps = startChildren(specs, { cwd: REPO_ROOT, write, restart: DEFAULT_RESTART_POLICY });
   spawned.add(apps);
   runtime.onClose('apps', () => apps.stop(config.SHUTDOWN_DEADLINE_MS));
   void apps.exited.then((result) => {
-    if (result !== null) fail(result.name)(new Error(`${result.name} exited with code ${result.code}`));
+    if (result !== null) fail(result.name)(new Error(gaveUpMessage(result)));
   });
 
   const url = publicUrl(config.HOST, config.PORT);
