@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EmotionSchema } from './emotions';
 import { WindowSizeSchema } from './windows';
+import { WordShiftSchema } from './word-shift';
 
 const nonNegative = z.number().nonnegative();
 
@@ -61,6 +62,8 @@ export const AlertSchema = z
     replayId: z.string().nullable().default(null),
     acknowledged: z.boolean().default(false),
     explanation: AlertExplanationSchema.optional(),
+    /** Which words, emoji and tags moved the share (window vs the windows before it); alerts stored before it have none. */
+    wordShift: WordShiftSchema.optional(),
   })
   .strict();
 

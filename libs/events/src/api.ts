@@ -101,6 +101,23 @@ export const ExamplePostsQuerySchema = z
   .strict();
 export type ExamplePostsQuery = z.infer<typeof ExamplePostsQuerySchema>;
 
+/** GET /api/word-shift: which terms moved `emotion`'s share in one bucket against the buckets before it. Answers a WordShift. */
+export const WordShiftQuerySchema = z
+  .object({
+    topic: z.string().min(1).max(140).default(ALL_TOPICS),
+    window: WindowSizeSchema.default('1m'),
+    /** Bucket start, epoch ms or ISO. */
+    start: timeParam,
+    emotion: EmotionSchema,
+    /** Windows of the same size before it that make the baseline (default: the trends config's). */
+    baselineWindows: z.coerce.number().int().min(1).max(288).optional(),
+    /** Terms listed, largest contribution first; the others are summed into `rest`. */
+    limit: z.coerce.number().int().min(1).max(100).default(15),
+    replay: z.string().min(1).max(64).optional(),
+  })
+  .strict();
+export type WordShiftQuery = z.infer<typeof WordShiftQuerySchema>;
+
 export const ExamplePostSchema = z.object({
   postId: z.string(),
   timestamp: z.number(),

@@ -4,6 +4,7 @@ export * from './windows';
 export * from './post';
 export * from './scored-post';
 export * from './alert';
+export * from './word-shift';
 export * from './topics';
 export * from './describe-zod-error';
 export * from './api';

@@ -28,6 +28,21 @@ export const trendsConfigSchema = z.object({
   /** Example posts kept per bucket and emotion for drill-down and alerts. */
   TRENDS_EXAMPLES_PER_BUCKET: z.coerce.number().int().min(1).max(100).default(20),
 
+  /**
+   * Word-shift bookkeeping (which terms moved a share; docs/word-shift.md): `off` skips it (no tables, no word shift
+   * on alerts, /api/word-shift answers 404); benchmarks compare the two.
+   */
+  TRENDS_WORD_SHIFT: z
+    .enum(['on', 'off', 'true', 'false', '1', '0'])
+    .default('on')
+    .transform((v) => v === 'on' || v === 'true' || v === '1'),
+  /** Distinct terms kept per topic and bucket; beyond it a fixed-priority sample is kept and the rest pooled (sums still close). */
+  TRENDS_WORD_SHIFT_TERMS: z.coerce.number().int().min(16).max(100_000).default(2_000),
+  /** Windows of the same size before a window that make its word-shift baseline. */
+  TRENDS_WORD_SHIFT_BASELINE_WINDOWS: z.coerce.number().int().min(1).max(288).default(10),
+  /** Terms an alert carries in its word shift. */
+  TRENDS_WORD_SHIFT_ALERT_TERMS: z.coerce.number().int().min(1).max(100).default(10),
+
   /** Window size alerts are evaluated on. */
   TRENDS_ALERT_WINDOW: WindowSizeSchema.default('1m'),
   /** Family-wise significance level; divided by the number of topic×emotion pairs watched (Bonferroni). */
@@ -67,6 +82,8 @@ export const trendsConfigSchema = z.object({
   TRENDS_SERIES_PUSH_MS: ms(1_000),
   /** Records per consumer batch. */
   TRENDS_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(5_000),
+  /** Most bytes one Kafka fetch brings per partition (kafkajs's own default is 1 MiB): fewer round trips per record. */
+  TRENDS_FETCH_MAX_BYTES: z.coerce.number().int().min(1_024).max(50 * 1_048_576).default(8 * 1_048_576),
   /** Key prefix of everything trends keeps in Redis. */
   TRENDS_REDIS_PREFIX: z.string().min(1).max(100).default('moodstream:trends'),
   /** The model's validation confusion matrix, for corrected shares; missing file → corrected shares are null. */

@@ -1,5 +1,5 @@
 import { createSerialQueue, type Clock, type Limit, type Logger } from '@moodstream/core';
-import { EMOTION_COUNT, WINDOW_MS, type Alert, type AlertExplanation, type ScoredPost, type WindowSize } from '@moodstream/events';
+import { EMOTION_COUNT, WINDOW_MS, type Alert, type AlertExplanation, type Emotion, type ScoredPost, type WindowSize, type WordShift } from '@moodstream/events';
 import { alertId } from './alert-id';
 import { ALL_TOPICS, type SeriesUpdate } from './api-types';
 import type { BucketStats } from './bucket';
@@ -10,6 +10,8 @@ import { toSeriesPoint } from './estimate';
 import { planWrites } from './plan';
 import type { BucketRef, Retention, TrendsStore } from './store';
 import { bucketStart, WINDOW_SIZES } from './windows';
+import { planWordShift } from './word-shift';
+import { readWordShift } from './word-shift-query';
 
 export interface EngineOptions {
   ns: string;
@@ -194,7 +196,12 @@ export class TrendsEngine {
     let duplicates = 0;
     if (accepted.length > 0) {
       const plan = planWrites(accepted, { topicsOf: this.options.topicsOf, candidatesPerBucket: Math.min(3, this.options.retention.examplesPerBucket) });
-      const result = await this.options.store.apply(this.options.ns, plan, this.options.retention);
+      // Word-shift tables beside the buckets (own seen-set: idempotent on its own), unless TRENDS_WORD_SHIFT=off.
+      const wordShift = config.TRENDS_WORD_SHIFT ? this.options.store.wordShift : undefined;
+      const [result] = await Promise.all([
+        this.options.store.apply(this.options.ns, plan, this.options.retention),
+        wordShift?.apply(this.options.ns, planWordShift(accepted, this.options.topicsOf), { retention: this.options.retention, maxTerms: config.TRENDS_WORD_SHIFT_TERMS }),
+      ]);
       plan.groups.forEach((group, index) => {
         const groupAdded = result.added[index] ?? 0;
         added += groupAdded;
@@ -285,6 +292,7 @@ export class TrendsEngine {
         replayId: this.options.replayId,
         acknowledged: false,
         explanation: alertExplanation(verdict),
+        ...(await this.alertWordShift(verdict.topic, verdict.emotion, start)),
       };
       const stored = await this.options.store.saveAlert(alert, this.alertTtlMs());
       if (!stored) continue;
@@ -295,6 +303,15 @@ export class TrendsEngine {
       );
       await this.options.onAlert(alert);
     }
+  }
+
+  /** The alert window's word shift against the windows before it; none when the bookkeeping is off. */
+  private async alertWordShift(topic: string, emotion: Emotion, start: number): Promise<{ wordShift?: WordShift }> {
+    const { config } = this.options;
+    const store = config.TRENDS_WORD_SHIFT ? this.options.store.wordShift : undefined;
+    if (store === undefined) return {};
+    const request = { topic, size: this.alertSize, start, emotion, baselineWindows: config.TRENDS_WORD_SHIFT_BASELINE_WINDOWS, limit: config.TRENDS_WORD_SHIFT_ALERT_TERMS };
+    return { wordShift: await readWordShift(store, this.options.ns, request) };
   }
 
   private alertTtlMs(): number {

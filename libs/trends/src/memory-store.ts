@@ -4,6 +4,7 @@ import type { ExamplePost } from './api-types';
 import { addContribution, emptyStats, type BucketStats } from './bucket';
 import { namespaceOfAlert, type ApplyResult, type BucketRef, type Retention, type TrendsStore, type WritePlan } from './store';
 import { bucketStart, WINDOW_SIZES } from './windows';
+import { createMemoryWordShiftStore } from './word-shift-memory';
 
 interface Expiring<T> {
   value: T;
@@ -60,6 +61,7 @@ export function createMemoryTrendsStore(options: { clock?: Clock } = {}): Trends
 
   return {
     kind: 'memory',
+    wordShift: createMemoryWordShiftStore({ clock }),
 
     async apply(name: string, plan: WritePlan, retention: Retention): Promise<ApplyResult> {
       const space = ns(name);

@@ -5,6 +5,7 @@ import { ExamplePostSchema, type ExamplePost } from './api-types';
 import { statsFromFields, type BucketStats, type Contribution } from './bucket';
 import { namespaceOfAlert, type ApplyResult, type BucketRef, type TrendsStore } from './store';
 import { WINDOW_SIZES } from './windows';
+import { createRedisWordShiftStore } from './word-shift-redis';
 
 /**
  * The script below keeps one Lua local per emotion (p1..p6, q1..q6: locals are what makes the per-post loop fast),
@@ -210,6 +211,7 @@ export function createRedisTrendsStore(redis: Redis, options: { prefix?: string 
 
   return {
     kind: 'redis',
+    wordShift: createRedisWordShiftStore(redis, { prefix: base }),
 
     apply(ns, plan, retention) {
       return wrap('apply', async (): Promise<ApplyResult> => {

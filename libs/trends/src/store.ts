@@ -1,6 +1,7 @@
 import type { Alert, WindowSize } from '@moodstream/events';
 import type { ExamplePost } from './api-types';
 import type { BucketStats, Contribution } from './bucket';
+import type { WordShiftStore } from './word-shift';
 
 /** Live aggregates live in this namespace; each replay gets its own (see `replayNamespace`). */
 export const LIVE_NAMESPACE = 'live';
@@ -65,6 +66,8 @@ export interface BucketRef {
  */
 export interface TrendsStore {
   readonly kind: 'memory' | 'redis';
+  /** Word-shift tables of the same kind beside it (docs/word-shift.md); absent in test doubles. */
+  readonly wordShift?: WordShiftStore;
   /**
    * Adds each group's posts to its 1-minute bucket and every roll-up, counting a post id once per topic:
    * deduplication and increments happen atomically, so a redelivered batch changes nothing.

@@ -3,3 +3,4 @@ export { storeContract, LONG_RETENTION, type StoreUnderTest } from './store-cont
 export { scoredPost, T0 } from './fixtures';
 export { redisDump } from './redis-dump';
 export * from './scenarios';
+export { wordShiftStoreContract, type WordShiftStoreUnderTest } from './word-shift-contract';

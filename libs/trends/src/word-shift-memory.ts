@@ -1,0 +1,83 @@
+import { systemClock, type Clock } from '@moodstream/core';
+import type { BucketRef } from './store';
+import { bucketStart, WINDOW_SIZES } from './windows';
+import type { WordShiftStore } from './word-shift';
+import { applyDelta, deltaOf, emptyTable, readTable, type MutableTable } from './word-shift-table';
+
+interface Expiring<T> {
+  value: T;
+  expiresAt: number;
+}
+
+interface Space {
+  tables: Map<string, Expiring<MutableTable>>;
+  seen: Map<string, Expiring<Set<string>>>;
+}
+
+const tableKey = (ref: BucketRef): string => `${ref.size}\u0000${ref.topic}\u0000${ref.start}`;
+
+/** Word-shift tables in process memory, beside the memory TrendsStore: same dedupe, roll-ups and TTLs on the clock. */
+export function createMemoryWordShiftStore(options: { clock?: Clock } = {}): WordShiftStore {
+  const clock = options.clock ?? systemClock;
+  const spaces = new Map<string, Space>();
+  let writesSinceSweep = 0;
+
+  const space = (ns: string): Space => {
+    let found = spaces.get(ns);
+    if (found === undefined) {
+      found = { tables: new Map(), seen: new Map() };
+      spaces.set(ns, found);
+    }
+    return found;
+  };
+  const live = <T>(entry: Expiring<T> | undefined): T | undefined => (entry !== undefined && entry.expiresAt > clock.now() ? entry.value : undefined);
+  const sweep = (): void => {
+    const now = clock.now();
+    for (const s of spaces.values()) {
+      for (const map of [s.tables, s.seen] as Map<string, Expiring<unknown>>[]) for (const [key, entry] of map) if (entry.expiresAt <= now) map.delete(key);
+    }
+  };
+
+  return {
+    kind: 'memory',
+
+    async apply(ns, groups, settings) {
+      const s = space(ns);
+      const now = clock.now();
+      if (++writesSinceSweep >= 256) {
+        writesSinceSweep = 0;
+        sweep();
+      }
+      for (const group of groups) {
+        const seenKey = `${group.topic}\u0000${group.start}`;
+        const seen = live(s.seen.get(seenKey)) ?? new Set<string>();
+        s.seen.set(seenKey, { value: seen, expiresAt: now + settings.retention.seenTtlMs });
+        const fresh = group.posts.filter((post) => {
+          if (seen.has(post.postId)) return false;
+          seen.add(post.postId);
+          return true;
+        });
+        if (fresh.length === 0) continue;
+        const delta = deltaOf(fresh);
+        for (const size of WINDOW_SIZES) {
+          const key = tableKey({ topic: group.topic, size, start: bucketStart(group.start, size) });
+          const table = live(s.tables.get(key)) ?? emptyTable();
+          applyDelta(table, delta, settings.maxTerms);
+          s.tables.set(key, { value: table, expiresAt: now + settings.retention.bucketTtlMs[size] });
+        }
+      }
+    },
+
+    async readTables(ns, refs) {
+      const s = spaces.get(ns);
+      return refs.map((ref) => {
+        const table = s === undefined ? undefined : live(s.tables.get(tableKey(ref)));
+        return table === undefined ? null : readTable(table);
+      });
+    },
+
+    async dropNamespace(ns) {
+      spaces.delete(ns);
+    },
+  };
+}
