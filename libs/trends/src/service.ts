@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Bus, Consumer, Producer } from '@moodstream/bus';
 import { errorMessage, MoodstreamError, systemClock, type Clock, type Logger, type PartHealth } from '@moodstream/core';
-import { EMOTIONS, WINDOW_MS, type Alert, type Post, type ScoredPost } from '@moodstream/events';
+import { EMOTIONS, WINDOW_MS, type Alert, type Post, type ScoredPost, type WordShift, type WordShiftQuery } from '@moodstream/events';
 import {
   ALL_TOPICS,
   type AlertsQuery,
@@ -24,6 +24,7 @@ import { PartitionWatermark } from './partition-watermark';
 import { ReplayManager } from './replay';
 import { LIVE_NAMESPACE, replayNamespace, type TrendsStore } from './store';
 import { WebhookNotifier } from './webhook';
+import { queryWordShift } from './word-shift-query';
 import { bucketCount, bucketStart, bucketStarts } from './windows';
 
 export interface TrendsServiceOptions {
@@ -97,6 +98,8 @@ export interface TrendsService {
   /** Null when the id is unknown. */
   acknowledgeAlert(id: string): Promise<Alert | null>;
   examplePosts(query: ExamplePostsQuery): Promise<ExamplePost[]>;
+  /** Which terms moved an emotion's share in a bucket (docs/word-shift.md); NOT_FOUND while TRENDS_WORD_SHIFT=off. */
+  wordShift(query: WordShiftQuery): Promise<WordShift>;
   startReplay(request: ReplayRequest): ReplayStatus;
   pauseReplay(id: string): ReplayStatus | null;
   resumeReplay(id: string): ReplayStatus | null;
@@ -372,6 +375,8 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
       const topic = replayTopic(query.replay, query.topic);
       return store.examples(namespaceOf(query.replay), { topic, size: query.window, start: bucketStart(query.start, query.window) }, emotion, query.limit);
     },
+
+    wordShift: (query) => queryWordShift(store, config, namespaceOf(query.replay), { ...query, topic: replayTopic(query.replay, query.topic) }),
 
     startReplay: (request) => replays.start(request),
     pauseReplay: (id) => replays.pause(id),

@@ -32,8 +32,9 @@ function isTransientStatus(status: number): boolean {
 }
 
 /**
- * POSTs alerts to a webhook from a background queue: `notify` returns at once, so a slow or dead
- * endpoint never holds up aggregation. 5xx, 429 and network errors are retried with backoff; other 4xx are not.
+ * POSTs alerts to a webhook from a background queue: `notify` returns at once, so a slow or dead endpoint never
+ * holds up aggregation. The body is the Alert as stored, with its explanation and (TRENDS_WORD_SHIFT on) its word
+ * shift, the terms that moved the share (docs/word-shift.md). 5xx, 429 and network errors are retried with backoff; other 4xx are not.
  */
 export class WebhookNotifier {
   /** Waiting alerts, bounded (drop-oldest), which a serial queue of one would not be. */

@@ -1,5 +1,7 @@
-import { EMOTIONS, WINDOW_MS, type Emotion, type WindowSize, type WordShift } from '@moodstream/events';
-import type { BucketRef } from './store';
+import { MoodstreamError } from '@moodstream/core';
+import { EMOTIONS, WINDOW_MS, type Emotion, type WindowSize, type WordShift, type WordShiftQuery } from '@moodstream/events';
+import type { TrendsConfig } from './config';
+import type { BucketRef, TrendsStore } from './store';
 import { bucketStart } from './windows';
 import { computeWordShift, mergeTables, type WordShiftStore } from './word-shift';
 
@@ -30,4 +32,18 @@ export async function readWordShift(store: WordShiftStore, ns: string, request: 
     baseline: { start: baselineStart, end: start, windows: refs.length - 1 },
     ...shift,
   };
+}
+
+/** GET /api/word-shift: the query as the service answers it, in namespace `ns`; 404 while the bookkeeping is off. */
+export function queryWordShift(store: TrendsStore, config: TrendsConfig, ns: string, query: WordShiftQuery): Promise<WordShift> {
+  const tables = config.TRENDS_WORD_SHIFT ? store.wordShift : undefined;
+  if (tables === undefined) return Promise.reject(new MoodstreamError('NOT_FOUND', 'word shifts are not kept here (TRENDS_WORD_SHIFT=off)'));
+  return readWordShift(tables, ns, {
+    topic: query.topic,
+    size: query.window,
+    start: query.start,
+    emotion: query.emotion,
+    baselineWindows: query.baselineWindows ?? config.TRENDS_WORD_SHIFT_BASELINE_WINDOWS,
+    limit: query.limit,
+  });
 }

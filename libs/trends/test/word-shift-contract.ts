@@ -9,6 +9,24 @@ import { WINDOW_SIZES } from '../src/windows';
 import { planWordShift, type TermTable, type WordShiftStore } from '../src/word-shift';
 import { createMemoryWordShiftStore } from '../src/word-shift-memory';
 import { T0 } from './fixtures';
+import { SPIKE_TOPIC, spikeStream } from './scenarios';
+
+export const PLANTED = ['terrified', 'thunder'];
+const CALM = ['coffee', 'garden', 'weekend', 'music', 'friends', 'train', 'book', 'lunch', 'dinner', 'morning'];
+
+/** The spike scenario with texts: the spike's scared posts on SPIKE_TOPIC carry the planted words, the rest everyday ones. */
+export function textedSpikeStream(): Generator<ScoredPost> {
+  const stream = spikeStream(50);
+  return (function* () {
+    let n = 0;
+    for (const post of stream) {
+      n += 1;
+      const everyday = `${CALM[n % CALM.length]} ${CALM[(n * 7) % CALM.length]} ${CALM[(n * 3 + 1) % CALM.length]}`;
+      const spike = post.topics.includes(SPIKE_TOPIC) && post.timestamp >= T0 + 40 * 60_000 && post.topEmotion === 'scared';
+      yield { ...post, text: spike ? `${PLANTED.join(' ')} ${everyday}` : everyday };
+    }
+  })();
+}
 
 export interface WordShiftStoreUnderTest {
   store: WordShiftStore;

@@ -14,8 +14,8 @@ import { createMemoryWordShiftStore } from '../src/word-shift-memory';
 import { readWordShift } from '../src/word-shift-query';
 import { splitUnits, tagTerms, termKind, textTerms } from '../src/word-shift-terms';
 import { T0 } from './fixtures';
-import { feed, SCARED, SPIKE_TOPIC, spikeStream } from './scenarios';
-import { postOf, postSpec, wordShiftStoreContract } from './word-shift-contract';
+import { feed, SCARED, SPIKE_TOPIC } from './scenarios';
+import { PLANTED, postOf, postSpec, textedSpikeStream, wordShiftStoreContract } from './word-shift-contract';
 
 const DAY = 86_400_000;
 const RETENTION: Retention = { bucketTtlMs: { '1m': DAY, '5m': DAY, '1h': DAY, '1d': DAY }, seenTtlMs: DAY, examplesPerBucket: 3 };
@@ -125,23 +125,6 @@ describe('computeWordShift', () => {
   });
 });
 
-const PLANTED = ['terrified', 'thunder'];
-const CALM = ['coffee', 'garden', 'weekend', 'music', 'friends', 'train', 'book', 'lunch', 'dinner', 'morning'];
-
-/** The spike scenario with texts: the spike's scared posts on SPIKE_TOPIC carry the planted words, the rest everyday ones. */
-function textedSpike(): Generator<ScoredPost> {
-  const stream = spikeStream(50);
-  return (function* () {
-    let n = 0;
-    for (const post of stream) {
-      n += 1;
-      const everyday = `${CALM[n % CALM.length]} ${CALM[(n * 7) % CALM.length]} ${CALM[(n * 3 + 1) % CALM.length]}`;
-      const spike = post.topics.includes(SPIKE_TOPIC) && post.timestamp >= T0 + 40 * 60_000 && post.topEmotion === 'scared';
-      yield { ...post, text: spike ? `${PLANTED.join(' ')} ${everyday}` : everyday };
-    }
-  })();
-}
-
 function engineWith(overrides: Record<string, string>) {
   const config = trendsConfig(overrides);
   const clock = new VirtualClock(T0);
@@ -169,7 +152,7 @@ function engineWith(overrides: Record<string, string>) {
 describe('word shift on alerts', () => {
   it("carries the alert window's word shift, led by the planted words", async () => {
     const { engine, alerts } = engineWith({});
-    await feed(textedSpike(), 1_000, (batch) => engine.ingest(batch));
+    await feed(textedSpikeStream(), 1_000, (batch) => engine.ingest(batch));
     const alert = alerts.find((a) => a.topic === SPIKE_TOPIC && a.emotion === 'scared');
     assert.ok(alert?.wordShift, `the spike alert carries a word shift (alerts: ${alerts.map((a) => a.id).join(', ')})`);
     AlertSchema.parse(alert);
@@ -186,7 +169,7 @@ describe('word shift on alerts', () => {
 
   it('keeps no tables and carries no word shift with TRENDS_WORD_SHIFT=off', async () => {
     const { engine, store, alerts } = engineWith({ TRENDS_WORD_SHIFT: 'off' });
-    await feed(textedSpike(), 1_000, (batch) => engine.ingest(batch));
+    await feed(textedSpikeStream(), 1_000, (batch) => engine.ingest(batch));
     assert.ok(alerts.length > 0);
     assert.ok(alerts.every((a) => a.wordShift === undefined));
     const [table] = await store.wordShift!.readTables(LIVE_NAMESPACE, [{ topic: SPIKE_TOPIC, size: '1m', start: T0 }]);
