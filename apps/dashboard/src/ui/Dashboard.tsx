@@ -3,18 +3,23 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ALL_TOPICS, bucketStart, type Alert, type Emotion, type SeriesPoint, type TopicSummary, type WindowSize } from '@moodstream/events';
 import { AlertFeed } from './AlertFeed';
+import { CompareView } from './CompareView';
 import { viewForAlert } from './alerts';
 import { EmotionChart } from './EmotionChart';
+import { ExportBar } from './ExportBar';
 import { formatCount, formatPercent, formatTime } from './format';
-import { useAlerts, useMounted, useNow, useSeries, useTopics, useUiConfig, type Loadable } from './hooks';
+import { useAlerts, useMoments, useMounted, useNow, useSeries, useTopics, useUiConfig, type Loadable } from './hooks';
 import { EmotionDot, Legend } from './Legend';
 import { EMOTION_LABELS } from './palette';
+import { MomentsPanel } from './MomentsPanel';
 import { PostsPanel } from './PostsPanel';
+import { RulesPanel } from './RulesPanel';
 import { Segmented } from './Segmented';
 import { hasCorrected, isPartial, lastComplete, leadingEmotion, toChartRows, totalCount, type ShareMode } from './series';
 import { Empty, ErrorBox, Loading } from './States';
 import { TopBar } from './TopBar';
-import { DEFAULT_VIEW, parseViewState, viewStateQuery, type LiveViewState } from './url-state';
+import { TopicsPanel } from './TopicsPanel';
+import { DEFAULT_VIEW, MAX_COMPARE, parseViewState, viewStateQuery, type LiveViewState } from './url-state';
 import { LIVE_WINDOWS, RANGES, RANGE_MS, allowedWindows, fitWindow, liveSpan } from './windows';
 
 /** The live view: the chosen topic's six emotion shares over time, the alert feed and the posts drill-down. */
@@ -46,6 +51,8 @@ export function Dashboard() {
   const points = series.data ?? [];
   const rows = useMemo(() => toChartRows(points, view.mode, { window: view.window, now }), [points, view.mode, view.window, now]);
   const { from, to } = liveSpan(now, view.window, rangeMs);
+  const moments = useMoments(mounted ? { from, to } : null);
+  const comparing = view.compare.length > 0;
   const latest = points[points.length - 1];
   const correctedAvailable = hasCorrected(points);
 
@@ -72,6 +79,7 @@ export function Dashboard() {
             testId="window-picker"
           />
           <Segmented label="Range" options={RANGES} value={view.range} onChange={(range) => navigate({ ...view, range, window: fitWindow(range, view.window) })} testId="range-picker" />
+          <ComparePicker topics={topics} value={view.compare} current={view.topic} onChange={(compare) => navigate({ ...view, compare, at: null, posts: false }, true)} />
           <Segmented<ShareMode>
             label="Shares"
             options={['raw', 'corrected']}
@@ -96,14 +104,29 @@ export function Dashboard() {
           <section className="card chart-card" id="chart" aria-label="Emotion shares over time">
             <div className="card-head">
               <h1>
-                {view.topic === ALL_TOPICS ? 'All topics' : `#${view.topic}`}
+                {comparing ? `Comparing ${view.compare.length} topics` : view.topic === ALL_TOPICS ? 'All topics' : `#${view.topic}`}
                 <span className="dim"> · share of each emotion per {view.window} bucket{view.mode === 'corrected' ? ' (confusion-corrected)' : ', 95% bands'}</span>
               </h1>
             </div>
             <Legend hidden={hidden} onToggle={(e) => setHidden((prev) => toggle(prev, e))} />
-            <div className="chart-area" data-testid="chart" data-state={series.status} data-points={points.length} data-latest-start={latest?.start ?? ''}>
+            {mounted && <ExportBar topic={view.topic} window={view.window} from={from} to={to} />}
+            {mounted && comparing && (
+              <CompareView
+                topics={view.compare}
+                window={view.window}
+                rangeMs={rangeMs}
+                mode={view.mode}
+                from={from}
+                to={to}
+                now={now}
+                hidden={hidden}
+                moments={moments.data ?? []}
+                onOpen={(topic) => navigate({ ...view, topic, compare: [] }, true)}
+              />
+            )}
+            <div hidden={comparing} className="chart-area" data-testid="chart" data-state={series.status} data-points={points.length} data-latest-start={latest?.start ?? ''}>
               {mounted && series.status !== 'error' && points.length > 0 && (
-                <EmotionChart rows={rows} mode={view.mode} window={view.window} from={from} to={to} hidden={hidden} highlight={view.at} onSelectBucket={(start) => navigate({ ...view, at: start, posts: true, emotion: null }, true)} />
+                <EmotionChart rows={rows} mode={view.mode} window={view.window} from={from} to={to} hidden={hidden} highlight={view.at} moments={moments.data ?? []} onSelectBucket={(start) => navigate({ ...view, at: start, posts: true, emotion: null }, true)} />
               )}
               {(!mounted || (series.status === 'loading' && points.length === 0)) && <Loading label="Loading the chart…" testId="chart-loading" />}
               {series.status === 'error' && <ErrorBox message={`The chart could not load: ${series.error}`} onRetry={reload} testId="chart-error" />}
@@ -122,6 +145,7 @@ export function Dashboard() {
               <span className="dim">{alerts.state.data !== null ? `${alerts.state.data.filter((a) => !a.acknowledged).length} open` : ''}</span>
             </div>
             <AlertFeed state={alerts.state} now={now} hrefFor={(a, posts) => `/${viewStateQuery(viewForAlert(a, now, posts))}`} onShow={showAlert} onAcknowledge={alerts.acknowledge} />
+            <MomentsPanel state={moments} onShow={(m) => navigate({ ...view, at: m.at, posts: false }, true)} />
           </aside>
 
           <div className="posts-slot" id="posts">
@@ -141,6 +165,13 @@ export function Dashboard() {
               <p className="hint">Click a point on the chart to read the posts behind it.</p>
             )}
           </div>
+        </div>
+
+        <div className="live-tools">
+          <TopicsPanel onOpen={(topic) => navigate({ ...view, topic, compare: [], at: null, posts: false }, true)} />
+          <section className="card live-panel" aria-label="Alert rule">
+            <RulesPanel topic={view.topic} />
+          </section>
         </div>
       </main>
     </>
@@ -170,6 +201,37 @@ function TopicPicker({ topics, value, onChange }: { topics: Loadable<TopicSummar
         ))}
       </select>
       {topics.status === 'error' && <span className="inline-error">topics unavailable</span>}
+    </label>
+  );
+}
+
+/** Topics to show side by side (small multiples on one time axis); the URL keeps the choice. */
+function ComparePicker({ topics, value, current, onChange }: { topics: Loadable<TopicSummary[]>; value: string[]; current: string; onChange: (compare: string[]) => void }) {
+  const list = [ALL_TOPICS, ...(topics.data ?? []).filter((t) => t.topic !== ALL_TOPICS).map((t) => t.topic)];
+  for (const t of value) if (!list.includes(t)) list.push(t);
+  return (
+    <label className="topic-picker">
+      <span className="control-label">Compare (Ctrl-click several)</span>
+      <select
+        multiple
+        size={3}
+        value={value}
+        onChange={(e) => onChange([...e.target.selectedOptions].map((o) => o.value).slice(0, MAX_COMPARE))}
+        data-testid="compare-picker"
+        aria-label="Topics to compare"
+      >
+        {list.map((t) => (
+          <option key={t} value={t}>
+            {t === ALL_TOPICS ? 'All topics' : `#${t}`}
+            {t === current ? ' (shown)' : ''}
+          </option>
+        ))}
+      </select>
+      {value.length > 0 && (
+        <button type="button" className="linkish small" onClick={() => onChange([])} data-testid="compare-clear">
+          back to one topic
+        </button>
+      )}
     </label>
   );
 }

@@ -1,6 +1,6 @@
 'use client';
 
-import { EMOTIONS, WINDOW_MS, bucketStart, type Emotion, type WindowSize } from '@moodstream/events';
+import { EMOTIONS, WINDOW_MS, bucketStart, type Emotion, type Moment, type WindowSize } from '@moodstream/events';
 import {
   Area,
   Bar,
@@ -9,6 +9,7 @@ import {
   ComposedChart,
   Line,
   ReferenceArea,
+  ReferenceLine,
   ResponsiveContainer,
   Tooltip,
   XAxis,
@@ -31,13 +32,15 @@ export interface EmotionChartProps {
   onSelectBucket?: (start: number) => void;
   /** Pixel height of the shares plot; by default the stylesheet decides (shorter on phones). */
   height?: number;
+  /** Moments marked during the event: a labelled vertical line each, on every chart over their time. */
+  moments?: readonly Moment[];
 }
 
 const AXIS = '#8b98a9';
 const GRID = '#243041';
 
 /** Emotion shares over time: one line per emotion, its 95% band behind it (raw mode), posts per bucket underneath. */
-export function EmotionChart({ rows, mode, window, from, to, hidden, highlight, onSelectBucket, height }: EmotionChartProps) {
+export function EmotionChart({ rows, mode, window, from, to, hidden, highlight, onSelectBucket, height, moments = [] }: EmotionChartProps) {
   const width = WINDOW_MS[window];
   const span = to - from;
   const marked = highlight === null ? null : bucketStart(highlight, window);
@@ -49,6 +52,7 @@ export function EmotionChart({ rows, mode, window, from, to, hidden, highlight, 
   const tick = (t: number) => formatTime(t, span);
   const domain: [number, number] = [from, to];
   const partial = rows.find((r) => r.partial === true);
+  const shownMoments = moments.filter((m) => m.at >= from && m.at <= to);
 
   return (
     <div className="chart-wrap">
@@ -60,6 +64,9 @@ export function EmotionChart({ rows, mode, window, from, to, hidden, highlight, 
             <YAxis tickFormatter={(v: number) => formatPercent(v, 0)} stroke={AXIS} tick={{ fontSize: 11 }} width={40} domain={[0, (max: number) => Math.min(1, Math.ceil((max + 0.02) * 10) / 10)]} />
             <Tooltip content={<ChartTooltip mode={mode} window={window} hidden={hidden} />} cursor={{ stroke: '#5b6b80', strokeDasharray: '3 3' }} isAnimationActive={false} />
             {marked !== null && <ReferenceArea x1={marked} x2={marked + width} fill="#ffffff" fillOpacity={0.1} stroke="#ffffff" strokeOpacity={0.5} strokeDasharray="4 3" ifOverflow="extendDomain" />}
+            {shownMoments.map((m) => (
+              <ReferenceLine key={m.id} x={m.at} stroke={MOMENT} strokeDasharray="2 3" ifOverflow="hidden" label={<MomentLabel text={m.label} />} />
+            ))}
             {mode === 'raw' &&
               EMOTIONS.filter((e) => !hidden.has(e)).map((e) => (
                 <Area key={`${e}-band`} dataKey={`${e}Band`} stroke="none" fill={EMOTION_COLORS[e]} fillOpacity={0.13} isAnimationActive={false} activeDot={false} legendType="none" />
@@ -111,12 +118,30 @@ export function EmotionChart({ rows, mode, window, from, to, hidden, highlight, 
             <XAxis dataKey="start" type="number" scale="time" domain={domain} allowDataOverflow hide />
             <YAxis tickFormatter={formatCount} stroke={AXIS} tick={{ fontSize: 10 }} width={40} tickCount={3} />
             {marked !== null && <ReferenceArea x1={marked} x2={marked + width} fill="#ffffff" fillOpacity={0.1} ifOverflow="extendDomain" />}
+            {shownMoments.map((m) => (
+              <ReferenceLine key={m.id} x={m.at} stroke={MOMENT} strokeDasharray="2 3" ifOverflow="hidden" />
+            ))}
             <Tooltip content={<CountTooltip window={window} />} cursor={{ fill: '#ffffff', fillOpacity: 0.06 }} isAnimationActive={false} />
             <Bar dataKey="count" fill="#5b6b80" isAnimationActive={false} maxBarSize={18} />
           </BarChart>
         </ResponsiveContainer>
       </div>
     </div>
+  );
+}
+
+const MOMENT = '#e8eef7';
+
+/** A moment's label at the top of its line; user text, rendered as SVG text (never markup). */
+function MomentLabel({ text, viewBox }: { text: string; viewBox?: { x?: number; y?: number } }) {
+  const x = viewBox?.x ?? 0;
+  const y = (viewBox?.y ?? 0) + 10;
+  return (
+    <g data-testid="chart-moment" data-label={text}>
+      <text x={x + 4} y={y} fill={MOMENT} fontSize={11} fontWeight={600}>
+        {text.length > 24 ? `${text.slice(0, 23)}…` : text}
+      </text>
+    </g>
   );
 }
 

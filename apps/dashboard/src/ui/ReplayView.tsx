@@ -6,7 +6,7 @@ import { AlertFeed } from './AlertFeed';
 import { api, describeError } from './api';
 import { EmotionChart } from './EmotionChart';
 import { WITH_DATE, formatCount, formatPercent, formatTime, fromDateTimeLocal, toDateTimeLocal } from './format';
-import { useAlerts, useMounted, useNow, useReplays, useSeries, useTopics, useUiConfig } from './hooks';
+import { useAlerts, useMoments, useMounted, useNow, useReplays, useSeries, useTopics, useUiConfig } from './hooks';
 import { Legend } from './Legend';
 import { PostsPanel } from './PostsPanel';
 import { toChartRows } from './series';
@@ -45,6 +45,8 @@ export function ReplayView() {
   const span = active !== null ? active.to - active.from : RANGE_MS['1h'];
   const window = windowForSpan(span);
   const { state: series, reload } = useSeries(active !== null ? { topic: active.topic, window, replay: active.id, from: active.from, to: active.to } : null);
+  // Moments marked live are kept by time, so a replay of that time draws them too.
+  const moments = useMoments(active !== null ? { from: active.from, to: active.to } : null);
   const points = series.data ?? [];
   const rows = useMemo(() => toChartRows(points, 'raw'), [points]);
   const alerts = useAlerts(activeId);
@@ -155,7 +157,7 @@ export function ReplayView() {
                 <div className="chart-area" data-testid="chart" data-state={series.status} data-points={points.length} data-latest-start={points[points.length - 1]?.start ?? ''}>
                   {series.status === 'error' && <ErrorBox message={`The replay chart could not load: ${series.error}`} onRetry={reload} />}
                   {series.status !== 'error' && points.length > 0 && (
-                    <EmotionChart rows={rows} mode="raw" window={window} from={active.from} to={active.to} hidden={hidden} highlight={selected?.start ?? null} onSelectBucket={(s) => setSelected({ start: s, emotion: null })} />
+                    <EmotionChart rows={rows} mode="raw" window={window} from={active.from} to={active.to} hidden={hidden} highlight={selected?.start ?? null} moments={moments.data ?? []} onSelectBucket={(s) => setSelected({ start: s, emotion: null })} />
                   )}
                   {series.status === 'loading' && points.length === 0 && <Loading label="Waiting for the first replayed bucket…" />}
                   {series.status === 'ready' && points.length === 0 && <Empty>No replayed buckets yet{active.state === 'done' ? ' — the range held no posts for this topic.' : '.'}</Empty>}

@@ -78,7 +78,7 @@ function askForToken(): string | null {
   return token === '' ? null : token;
 }
 
-async function request<S extends z.ZodTypeAny>(path: string, schema: S, init?: RequestInit, askedForToken = false): Promise<z.output<S>> {
+export async function request<S extends z.ZodTypeAny>(path: string, schema: S, init?: RequestInit, askedForToken = false): Promise<z.output<S>> {
   let res: Response;
   const write = init?.method !== undefined && init.method !== 'GET';
   const token = write ? storedToken() : null;

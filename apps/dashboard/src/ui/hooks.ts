@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useState } from 'react';
-import type { Alert, ReplayStatus, SeriesPoint, SeriesUpdate, TopicSummary } from '@moodstream/events';
+import { WINDOW_MS, type Alert, type Moment, type ReplayStatus, type SeriesPoint, type SeriesUpdate, type TopicSummary, type WatchedTopicsResponse, type WindowSize } from '@moodstream/events';
 import { mergeAlert, mergeAlerts } from './alerts';
 import { api, describeError, isBadAnswer } from './api';
+import { liveEventApi } from './live-event-api';
 import { mergePoint, updateMatches, type SeriesSelection } from './series';
 import { getSocket, onServerEvent } from './socket';
 import { RANGE_MS, liveSpan } from './windows';
@@ -295,4 +296,105 @@ export function useMounted(): boolean {
   const [mounted, setMounted] = useState(false);
   useEffect(() => setMounted(true), []);
   return mounted;
+}
+
+/**
+ * Moments marked between `from` and `to`, kept live by `moment` pushes (any viewer's mark shows on every chart at
+ * once). A moment outside the range is ignored; one removed anywhere goes here too.
+ */
+export function useMoments(range: { from: number; to: number } | null): Loadable<Moment[]> {
+  const [state, setState] = useState<Loadable<Moment[]>>({ status: 'loading', data: null });
+  // Re-fetched when the range moves by a minute or more, not on every tick of a live chart's left edge.
+  const key = range === null ? null : `${Math.floor(range.from / WINDOW_MS['1m'])}:${Math.ceil(range.to / WINDOW_MS['1m'])}`;
+  useEffect(() => {
+    if (range === null) return;
+    const socket = getSocket();
+    let cancelled = false;
+    const inRange = (m: Moment) => m.at >= range.from && m.at < range.to + WINDOW_MS['1m'];
+    const stop = onServerEvent(
+      socket,
+      'moment',
+      (update) => {
+        setState((prev) => {
+          const rest = (prev.data ?? []).filter((m) => m.id !== update.moment.id);
+          const next = update.action === 'added' && inRange(update.moment) ? [...rest, update.moment].sort((a, b) => a.at - b.at) : rest;
+          return withData(prev, next);
+        });
+      },
+      (error) => setState((prev) => failed(prev, error)),
+    );
+    liveEventApi.moments(range.from, range.to + WINDOW_MS['1m']).then(
+      (moments) => {
+        if (!cancelled) setState((prev) => withData(prev, moments));
+      },
+      (error: unknown) => {
+        if (!cancelled) setState((prev) => failed(prev, describeError(error)));
+      },
+    );
+    return () => {
+      cancelled = true;
+      stop();
+    };
+    // `key` stands for the range, rounded to the minute.
+  }, [key]);
+  return state;
+}
+
+/** The watched-topic registry and the request budget, re-read every `everyMs` (the ingester reports each poll). */
+export function useWatchedTopics(everyMs = 5_000): { state: Loadable<WatchedTopicsResponse>; reload: () => void } {
+  const [state, setState] = useState<Loadable<WatchedTopicsResponse>>({ status: 'loading', data: null });
+  const [generation, setGeneration] = useState(0);
+  const reload = useCallback(() => setGeneration((g) => g + 1), []);
+  useEffect(() => {
+    let cancelled = false;
+    const load = () =>
+      liveEventApi.watchedTopics().then(
+        (data) => {
+          if (!cancelled) setState({ status: 'ready', data });
+        },
+        (error: unknown) => {
+          if (!cancelled) setState((prev) => failed(prev, describeError(error)));
+        },
+      );
+    void load();
+    const timer = setInterval(() => void load(), everyMs);
+    return () => {
+      cancelled = true;
+      clearInterval(timer);
+    };
+  }, [everyMs, generation]);
+  return { state, reload };
+}
+
+/**
+ * One topic's buckets for a compare view, re-fetched every `everyMs`: several charts at once cannot each hold the
+ * page's one live `watch` selection, and a few seconds is live enough side by side.
+ */
+export function usePolledSeries(request: { topic: string; window: WindowSize; rangeMs: number } | null, everyMs = 5_000): Loadable<SeriesPoint[]> {
+  const [state, setState] = useState<Loadable<SeriesPoint[]>>({ status: 'loading', data: null });
+  const key = request === null ? null : JSON.stringify(request);
+  useEffect(() => {
+    if (request === null) return;
+    let cancelled = false;
+    const load = () => {
+      const { from, to } = liveSpan(Date.now(), request.window, request.rangeMs);
+      api.series({ topic: request.topic, window: request.window, from, to }).then(
+        (res) => {
+          if (!cancelled) setState({ status: 'ready', data: res.points.slice().sort((a, b) => a.start - b.start) });
+        },
+        (error: unknown) => {
+          if (!cancelled) setState((prev) => failed(prev, describeError(error)));
+        },
+      );
+    };
+    setState({ status: 'loading', data: null });
+    load();
+    const timer = setInterval(load, everyMs);
+    return () => {
+      cancelled = true;
+      clearInterval(timer);
+    };
+    // `key` stands for every field of `request`.
+  }, [key, everyMs]);
+  return state;
 }

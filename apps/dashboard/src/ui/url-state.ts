@@ -13,7 +13,12 @@ export interface LiveViewState {
   /** When set, the posts drill-down is open on bucket `at`, filtered to `emotion` if given. */
   posts: boolean;
   emotion: Emotion | null;
+  /** Topics shown side by side on one time axis (small multiples); empty: the one chart of `topic`. */
+  compare: string[];
 }
+
+/** Most topics compared at once (each is a chart and a request every few seconds). */
+export const MAX_COMPARE = 6;
 
 export const DEFAULT_VIEW: LiveViewState = {
   topic: ALL_TOPICS,
@@ -23,6 +28,7 @@ export const DEFAULT_VIEW: LiveViewState = {
   at: null,
   posts: false,
   emotion: null,
+  compare: [],
 };
 
 function pick<T extends string>(value: string | null, allowed: readonly T[], fallback: T): T {
@@ -45,6 +51,8 @@ export function parseViewState(search: string): LiveViewState {
     at,
     posts: at !== null && q.get('posts') === '1',
     emotion: emotionRaw !== null && isEmotion(emotionRaw) ? emotionRaw : null,
+    // Repeated `compare=` parameters (a tag may hold a comma), each a topic as the picker spells it, de-duplicated.
+    compare: [...new Set(q.getAll('compare').map((t) => t.trim()).filter((t) => t.length > 0 && t.length <= 140))].slice(0, MAX_COMPARE),
   };
 }
 
@@ -58,6 +66,7 @@ export function viewStateQuery(state: LiveViewState): string {
   if (state.at !== null) q.set('at', String(state.at));
   if (state.posts && state.at !== null) q.set('posts', '1');
   if (state.emotion !== null) q.set('emotion', state.emotion);
+  for (const topic of state.compare) q.append('compare', topic);
   const s = q.toString();
   return s.length > 0 ? `?${s}` : '';
 }
