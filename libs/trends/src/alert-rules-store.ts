@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { AlertRuleAuditSchema, AlertRuleSchema, type AlertRule, type AlertRuleAudit } from '@moodstream/events';
+import { parseStored } from './parse-stored';
 import { liveEventKeys } from './topic-registry-store';
 
 /**
@@ -39,11 +40,7 @@ export function createRedisAlertRulesStore(redis: Redis, options: { prefix: stri
   const keys = liveEventKeys(options.prefix);
   return {
     async list() {
-      const raws = await redis.hvals(keys.rules);
-      return raws.flatMap((raw) => {
-        const parsed = AlertRuleSchema.safeParse(JSON.parse(raw));
-        return parsed.success ? [parsed.data] : [];
-      }).sort(byTopic);
+      return parseStored(AlertRuleSchema, await redis.hvals(keys.rules)).sort(byTopic);
     },
     async set(topic, rule, audit) {
       const tx = redis.multi();
@@ -52,11 +49,7 @@ export function createRedisAlertRulesStore(redis: Redis, options: { prefix: stri
       await tx.lpush(keys.audit, JSON.stringify(audit)).ltrim(keys.audit, 0, MAX_AUDIT_ENTRIES - 1).exec();
     },
     async audit(limit) {
-      const raws = await redis.lrange(keys.audit, 0, limit - 1);
-      return raws.flatMap((raw) => {
-        const parsed = AlertRuleAuditSchema.safeParse(JSON.parse(raw));
-        return parsed.success ? [parsed.data] : [];
-      });
+      return parseStored(AlertRuleAuditSchema, await redis.lrange(keys.audit, 0, limit - 1));
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { MomentSchema, type Moment } from '@moodstream/events';
+import { parseStored } from './parse-stored';
 import { liveEventKeys } from './topic-registry-store';
 
 /**
@@ -45,19 +46,13 @@ export function createRedisMomentsStore(redis: Redis, options: { prefix: string 
     async list({ from, to }) {
       const ids = await redis.zrangebyscore(keys.momentIndex, from, `(${to}`, 'LIMIT', 0, MAX_MOMENTS_LISTED);
       if (ids.length === 0) return [];
-      const raws = await redis.hmget(keys.moments, ...ids);
-      return raws.flatMap((raw) => {
-        if (raw === null) return [];
-        const parsed = MomentSchema.safeParse(JSON.parse(raw));
-        return parsed.success ? [parsed.data] : [];
-      }).sort(byTime);
+      return parseStored(MomentSchema, await redis.hmget(keys.moments, ...ids)).sort(byTime);
     },
     async remove(id) {
       const raw = await redis.hget(keys.moments, id);
       if (raw === null) return null;
       await redis.multi().hdel(keys.moments, id).zrem(keys.momentIndex, id).exec();
-      const parsed = MomentSchema.safeParse(JSON.parse(raw));
-      return parsed.success ? parsed.data : null;
+      return parseStored(MomentSchema, [raw])[0] ?? null;
     },
   };
 }

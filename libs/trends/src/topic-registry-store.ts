@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { Redis } from 'ioredis';
 import { createSerialQueue, systemClock, type Clock } from '@moodstream/core';
 import { IngesterReportSchema, WatchedTopicSchema, type IngesterReport, type WatchedTopic } from '@moodstream/events';
+import { parseStored } from './parse-stored';
 
 /**
  * Where the watched-topic registry lives: tags added at run time, and what each ingester last reported about its
@@ -129,11 +130,7 @@ export function createRedisTopicRegistry(redis: Redis, options: { prefix: string
   return {
     kind: 'redis',
     async list() {
-      const all = await redis.hvals(keys.topics);
-      return all.flatMap((raw) => {
-        const parsed = WatchedTopicSchema.safeParse(JSON.parse(raw));
-        return parsed.success ? [parsed.data] : [];
-      }).sort(byAddedAt);
+      return parseStored(WatchedTopicSchema, await redis.hvals(keys.topics)).sort(byAddedAt);
     },
     async add(topic) {
       return (await redis.hsetnx(keys.topics, topic.tag, JSON.stringify(topic))) === 1;
