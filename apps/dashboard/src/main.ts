@@ -1,9 +1,10 @@
 import { Redis } from 'ioredis';
 import { z } from 'zod';
-import { createKafkaBus } from '@moodstream/bus';
-import { distributedEnv, logLevelEnv, runService } from '@moodstream/core';
-import { alertRuleDefaults, alertRulesReader, createRedisLiveEventStores, createRedisTrendsStore, createTrendsHost, DEFAULT_TRENDS_GROUP_ID, trendsConfigSchema } from '@moodstream/trends';
+import { createKafkaBus, kafkaDependency } from '@moodstream/bus';
+import { distributedEnv, logLevelEnv, redisDependency, reportOutages, runService } from '@moodstream/core';
+import { alertRuleDefaults, alertRulesReader, createRedisLiveEventStores, createRedisTrendsStore, createTrendsHost, createTrendsHttpHandler, DEFAULT_TRENDS_GROUP_ID, startStoreEpochWatch, trendsConfigSchema } from '@moodstream/trends';
 import { createDashboardApp } from './app';
+import { failFastWhileDown } from './trends-port';
 import { DashboardConfigSchema } from './config';
 
 /**
@@ -31,12 +32,17 @@ void runService({
   main: async (runtime, config) => {
     const { logger } = runtime;
     const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 3 });
-    redis.on('error', (error: unknown) => logger.warn({ err: error }, 'redis connection error'));
+    // One line when Redis goes away and one when it is back, not a stack trace per reconnect attempt.
+    reportOutages(redis, logger, 'Redis');
     runtime.onClose('redis', () => redis.quit().then(() => undefined, () => redis.disconnect()));
+    runtime.dependency('redis', redisDependency(redis));
+    runtime.dependency('kafka', kafkaDependency(config.KAFKA_BROKERS));
     await redis.connect();
     const bus = createKafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'moodstream-dashboard', topicPrefix: config.MOODSTREAM_TOPIC_PREFIX, logger });
     runtime.onClose('bus', () => bus.close());
     const aggregate = config.DASHBOARD_AGGREGATE === '1';
+    // The instance that aggregates notices when Redis lost the aggregates (trends:rebuild brings them back).
+    if (aggregate) await startStoreEpochWatch(runtime, redis, config.TRENDS_REDIS_PREFIX);
     // Watched topics, moments and per-topic alert rules, shared with the other instances and the ingesters.
     const liveEvent = { stores: createRedisLiveEventStores(redis, { prefix: config.TRENDS_REDIS_PREFIX }), alertDefaults: alertRuleDefaults(config) };
     const trends = await createTrendsHost({
@@ -51,7 +57,9 @@ void runService({
       alertRules: alertRulesReader(liveEvent.stores.rules),
     });
     await runtime.start('trends', trends);
-    const app = await runtime.start('dashboard', createDashboardApp({ config, logger, trends, redis, ops: runtime, liveEvent }));
+    // During a Redis outage /api answers 503 at once instead of after the client's retries.
+    const api = failFastWhileDown(createTrendsHttpHandler(trends, { logger, maxConcurrentReplays: config.TRENDS_MAX_CONCURRENT_REPLAYS }), { name: 'Redis', up: () => redis.status === 'ready' });
+    const app = await runtime.start('dashboard', createDashboardApp({ config, logger, trends, api, redis, ops: runtime, liveEvent }));
     const url = app.address()?.url;
     logger.info({ url, aggregate }, `dashboard live at ${url}`);
   },

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MoodstreamError, sendError } from '@moodstream/core';
 import type { TrendsEvents } from '@moodstream/trends';
 
 export type { TrendsEvents };
@@ -14,3 +15,20 @@ export interface TrendsEventSource {
 
 /** Answers the /api/* requests it owns; resolves false for any other path. */
 export type TrendsHttpHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+
+/**
+ * The trends API while a dependency it reads is down (Redis during an outage): every /api request is answered at once
+ * with 503 DEPENDENCY_UNAVAILABLE instead of waiting out the client's retries (up to seconds) and failing with 500.
+ */
+export function failFastWhileDown(handler: TrendsHttpHandler, dependency: { name: string; up: () => boolean }): TrendsHttpHandler {
+  return async (req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if ((path === '/api' || path.startsWith('/api/')) && !dependency.up()) {
+      sendError(res, new MoodstreamError('DEPENDENCY_UNAVAILABLE', `${dependency.name} is unavailable; the dashboard reconnects by itself, try again shortly`), {
+        headers: { 'retry-after': '5' },
+      });
+      return true;
+    }
+    return handler(req, res);
+  };
+}

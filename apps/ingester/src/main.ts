@@ -1,4 +1,4 @@
-import { createKafkaBus } from '@moodstream/bus';
+import { createKafkaBus, kafkaDependency } from '@moodstream/bus';
 import { ConfigError, errorMessage, runService } from '@moodstream/core';
 import { TumblrAuthError } from '@moodstream/tumblr';
 import { createIngesterApp } from './app';
@@ -29,6 +29,7 @@ function main(cli: CliOptions): void {
       }
       const bus = createKafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'moodstream-ingester', topicPrefix: config.MOODSTREAM_TOPIC_PREFIX, logger: runtime.logger });
       runtime.onClose('bus', () => bus.close());
+      runtime.dependency('kafka', kafkaDependency(config.KAFKA_BROKERS));
       const crash = runtime.crash('ingester');
       const app = createIngesterApp({
         config,

@@ -1,5 +1,5 @@
-import { createKafkaBus } from '@moodstream/bus';
-import { runService } from '@moodstream/core';
+import { createKafkaBus, kafkaDependency } from '@moodstream/bus';
+import { flagDependency, runService } from '@moodstream/core';
 import { createScorerApp } from './app';
 import { ScorerConfigSchema } from './config';
 
@@ -18,7 +18,12 @@ void runService({
     });
     // Registered first, so it closes last: the scorer still needs it to commit its final batches.
     runtime.onClose('bus', () => bus.close());
+    // Readiness (/readyz): the broker answers and the model is loaded (the scorer part's start loads it).
+    let modelLoaded = false;
+    runtime.dependency('kafka', kafkaDependency(config.KAFKA_BROKERS));
+    runtime.dependency('model', flagDependency(() => modelLoaded));
     const app = createScorerApp({ config, bus, logger: runtime.logger, registry: runtime.registry, clock: runtime.clock, onFatal: runtime.crash('scorer') });
     await runtime.start('scorer', app);
+    modelLoaded = true;
   },
 });

@@ -27,3 +27,11 @@ export async function probeKafka(brokers: string[], timeoutMs = 2_000): Promise<
     await admin.disconnect().catch(() => undefined);
   }
 }
+
+/** Kafka as a readiness dependency (`runtime.dependency('kafka', kafkaDependency(brokers))`): the brokers answer. */
+export function kafkaDependency(brokers: string[], timeoutMs = 1_500): () => Promise<{ ok: boolean; detail?: unknown }> {
+  return async () => {
+    const result = await probeKafka(brokers, timeoutMs);
+    return result.ok ? { ok: true, detail: { topics: result.topics } } : { ok: false, detail: { reason: result.reason } };
+  };
+}

@@ -19,6 +19,7 @@ export { createTrendsHost, DEFAULT_TRENDS_GROUP_ID, type TrendsHostOptions } fro
 export { createTrendsHttpHandler, createTrendsRouter, MAX_BODY_BYTES } from './http';
 export { ReplayManager, ReplayError, MAX_REPLAY_RANGE_MS, type ReplayErrorCode } from './replay';
 export { createTextRescorer } from './rescore-text';
+export { createStoreEpochWatch, startStoreEpochWatch, markRebuilt, epochKey, rebuildNeededKey, type StoreEpochWatch } from './store-epoch';
 export { WebhookNotifier, WebhookError } from './webhook';
 export * from './topic-registry-store';
 export * from './moments-store';

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { Redis } from 'ioredis';
-import { createKafkaBus } from '@moodstream/bus';
-import { distributedEnv, type ServiceRuntime } from '@moodstream/core';
+import { createKafkaBus, kafkaDependency } from '@moodstream/bus';
+import { distributedEnv, redisDependency, reportOutages, type ServiceRuntime } from '@moodstream/core';
 import type { Post, ScoredPost } from '@moodstream/events';
 import { trendsConfigSchema } from './config';
 import { alertRulesReader, createRedisAlertRulesStore } from './alert-rules-store';
 import { createTrendsHost } from './host';
 import { createRedisTrendsStore } from './redis-store';
+import { startStoreEpochWatch } from './store-epoch';
 import type { TrendsService } from './service';
 
 /** Default ops port of the standalone aggregator (the ingester has 9464, the scorer 9465). */
@@ -38,9 +39,11 @@ export async function startStandaloneTrends(runtime: ServiceRuntime, config: Sta
   const { logger } = runtime;
   const bus = createKafkaBus({ brokers: config.KAFKA_BROKERS, clientId: options.clientId, topicPrefix: config.MOODSTREAM_TOPIC_PREFIX, logger });
   runtime.onClose('bus', () => bus.close());
+  runtime.dependency('kafka', kafkaDependency(config.KAFKA_BROKERS));
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 5, lazyConnect: true });
-  // ioredis reconnects by itself; without a listener each failed attempt would also print to the console.
-  redis.on('error', (error: unknown) => logger.warn({ err: error }, 'redis connection error'));
+  // ioredis reconnects by itself and reports every failed attempt: one line per outage instead (and its end).
+  reportOutages(redis, logger, 'Redis');
+  runtime.dependency('redis', redisDependency(redis));
   await runtime.start('redis', {
     start: () => redis.connect(),
     stop: () => redis.quit().then(
@@ -49,6 +52,8 @@ export async function startStandaloneTrends(runtime: ServiceRuntime, config: Sta
     ),
     health: () => ({ ok: redis.status === 'ready', detail: { status: redis.status } }),
   });
+  // Only the live aggregator watches for a lost store; the replay CLI does not aggregate live.
+  if (options.consume ?? true) await startStoreEpochWatch(runtime, redis, config.TRENDS_REDIS_PREFIX);
   const trends = await createTrendsHost({
     bus,
     store: createRedisTrendsStore(redis, { prefix: config.TRENDS_REDIS_PREFIX }),

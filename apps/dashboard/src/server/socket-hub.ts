@@ -2,7 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
 import { Server } from 'socket.io';
-import { sleep, type Clock, type Logger } from '@moodstream/core';
+import { reportOutages, sleep, type Clock, type Logger } from '@moodstream/core';
 import type { Alert } from '@moodstream/events';
 import type { ClientToServerEvents, ReplayStatus, SeriesUpdate, ServerToClientEvents, TopicSummary } from '@moodstream/trends';
 import type { DashboardMetrics } from '../metrics';
@@ -44,7 +44,9 @@ export function attachSocketHub(options: {
   if (options.redis !== undefined) {
     pub = options.redis.duplicate();
     sub = options.redis.duplicate();
-    for (const client of [pub, sub]) client.on('error', (error: unknown) => logger.warn({ err: error }, 'dashboard socket.io redis connection error'));
+    // One line per outage and client (see reportOutages), not a stack trace per reconnect attempt.
+    reportOutages(pub, logger, 'Redis (socket.io publisher)');
+    reportOutages(sub, logger, 'Redis (socket.io subscriber)');
     io.adapter(createAdapter(pub, sub, { key: options.channel }));
   }
 

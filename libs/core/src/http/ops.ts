@@ -13,10 +13,16 @@ export interface HealthReport {
 
 export interface OpsSource {
   registry: Registry;
+  /** Liveness: every part runs (a restart would help when it does not). */
   health: () => HealthReport;
+  /** Readiness: every dependency answers (Kafka, Redis, the model); absent, `/readyz` answers as `/healthz`. */
+  ready?: () => Promise<HealthReport>;
 }
 
-/** Adds `/metrics` (Prometheus text) and `/healthz` to a router: the one ops surface of every process. */
+/**
+ * Adds `/metrics` (Prometheus text), `/healthz` (liveness) and `/readyz` (readiness, per dependency) to a router:
+ * the one ops surface of every process.
+ */
 export function addOpsRoutes(router: Router, source: OpsSource): Router {
   return router
     .get('/metrics', async ({ res }) => {
@@ -26,6 +32,10 @@ export function addOpsRoutes(router: Router, source: OpsSource): Router {
     })
     .get('/healthz', ({ res }) => {
       const report = source.health();
+      sendJson(res, report.ok ? 200 : 503, report);
+    })
+    .get('/readyz', async ({ res }) => {
+      const report = source.ready === undefined ? source.health() : await source.ready();
       sendJson(res, report.ok ? 200 : 503, report);
     });
 }

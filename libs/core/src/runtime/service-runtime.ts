@@ -4,6 +4,7 @@ import { systemClock, type Clock } from '../clock';
 import { errorMessage } from '../errors';
 import { createMetricsRegistry } from '../metrics';
 import type { HealthReport } from '../http/ops';
+import { createReadiness, type DependencyCheck, type ReadinessReport } from './readiness';
 
 export type PartState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -68,6 +69,13 @@ export interface ServiceRuntime {
   /** Graceful close of every part in reverse order; resolves with the exit code it chose. Idempotent. */
   close(reason?: string): Promise<number>;
   health(): ServiceHealth;
+  /**
+   * Registers a dependency readiness checks (`kafka`, `redis`, `model`): register before starting the parts that need
+   * it, so `/readyz` never says ready before it was checked.
+   */
+  dependency(name: string, check: DependencyCheck): void;
+  /** What `/readyz` answers: ready when the service is live (health) and every dependency answers. */
+  ready(): Promise<ReadinessReport>;
   installSignals(signals?: NodeJS.Signals[]): () => void;
 }
 
@@ -86,6 +94,7 @@ export function createServiceRuntime(options: ServiceRuntimeOptions): ServiceRun
   const deadlineMs = options.deadlineMs ?? 15_000;
   const exit = options.exit ?? ((code: number) => process.exit(code));
   const entries: Entry[] = [];
+  const readiness = createReadiness({ clock });
   const abort = new AbortController();
   let closing: Promise<number> | null = null;
   let exitCode = 0;
@@ -196,6 +205,17 @@ export function createServiceRuntime(options: ServiceRuntimeOptions): ServiceRun
       const parts = Object.fromEntries(entries.map((entry) => [entry.name, partHealth(entry)]));
       const ok = closing === null && entries.length > 0 && Object.values(parts).every((part) => part.ok);
       return { ok, service: name, parts };
+    },
+
+    dependency(dependencyName, check) {
+      readiness.add(dependencyName, check);
+    },
+
+    async ready() {
+      const live = runtime.health();
+      const dependencies = await readiness.check();
+      const ok = live.ok && Object.values(dependencies).every((d) => d.ok);
+      return { ok, service: name, live: live.ok, dependencies };
     },
 
     installSignals(signals = ['SIGINT', 'SIGTERM']) {
