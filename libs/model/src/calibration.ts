@@ -23,11 +23,27 @@ export function meanNll(logits: Float32Array, labels: readonly number[], k: numb
 
 /** Golden-section search of log T in [log 0.05, log 20]; NLL is unimodal in T for fixed logits. */
 export function fitTemperature(logits: Float32Array, labels: readonly number[], k: number): number {
-  if (labels.length === 0) return 1;
+  return fitTemperatureJoint([{ logits, labels }], k);
+}
+
+/** Logits and labels of one domain's dev split, for a fit shared across domains. */
+export interface CalibrationGroup {
+  logits: Float32Array;
+  labels: readonly number[];
+}
+
+/**
+ * One temperature for several domains (golden-section search of log T in [log 0.05, log 20]), fitted jointly: golden-section search minimising the mean over
+ * domains of each domain's mean NLL, so a large domain cannot set T alone. The scorer does not know which
+ * domain a stream post comes from, so one T that holds on every domain is what can be deployed.
+ */
+export function fitTemperatureJoint(groups: readonly CalibrationGroup[], k: number): number {
+  const used = groups.filter((g) => g.labels.length > 0);
+  if (used.length === 0) return 1;
   let lo = Math.log(0.05);
   let hi = Math.log(20);
   const g = (Math.sqrt(5) - 1) / 2;
-  const f = (x: number) => meanNll(logits, labels, k, Math.exp(x));
+  const f = (x: number) => used.reduce((s, grp) => s + meanNll(grp.logits, grp.labels, k, Math.exp(x)), 0) / used.length;
   let a = hi - g * (hi - lo);
   let b = lo + g * (hi - lo);
   let fa = f(a);

@@ -10,3 +10,4 @@ export { Vocabulary, PAD_ID, UNKNOWN_ID } from './text/vocabulary';
 export { loadConfusion, type Confusion } from './confusion';
 export { ImageDecodeError, ModelFormatError } from './errors';
 export { DEFAULT_MODEL_DIR } from './paths';
+export { ModelRegistry, decidePromotion, CURRENT_FILE, type CurrentPointer, type GateMargins, type PromotionDecision, type SliceScore } from './registry/index';

