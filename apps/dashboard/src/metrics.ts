@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { SocketRefusal } from './server/socket-hub';
 
 /**
  * The dashboard's own metrics, registered in the process's registry (`runtime.registry`) under the same names in
@@ -13,7 +14,7 @@ export interface DashboardMetrics {
 }
 
 /** Why the dashboard refused a request (the `reason` label of moodstream_dashboard_refused_total). */
-export type RefusalReason = 'unauthorized' | 'not_loopback' | 'cross_site' | 'rate_limited' | 'replays' | 'body_too_large' | 'uri_too_long';
+export type RefusalReason = 'unauthorized' | 'not_loopback' | 'cross_site' | 'rate_limited' | 'replays' | 'body_too_large' | 'uri_too_long' | SocketRefusal;
 
 export function createDashboardMetrics(registry: Registry): DashboardMetrics {
   return {

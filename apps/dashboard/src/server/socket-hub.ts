@@ -1,8 +1,8 @@
-import type { Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
 import { Server } from 'socket.io';
-import { reportOutages, sleep, type Clock, type Logger } from '@moodstream/core';
+import { createRateLimiter, reportOutages, sleep, type Clock, type Logger } from '@moodstream/core';
 import type { Alert } from '@moodstream/events';
 import type { ClientToServerEvents, ReplayStatus, SeriesUpdate, ServerToClientEvents, TopicSummary } from '@moodstream/trends';
 import type { DashboardMetrics } from '../metrics';
@@ -15,6 +15,26 @@ interface SocketData {
 }
 
 export type DashboardIo = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+/**
+ * What one stranger may cost the hub. A browser tab holds one connection and sends a `watch` when the chart's
+ * selection changes; these bounds are far above that and far below what exhausts memory or the event loop.
+ */
+export interface SocketLimits {
+  /** Connections at once on this instance; one more is refused at the handshake (HTTP 403). */
+  maxConnections: number;
+  /** Connections at once from one address. */
+  maxConnectionsPerAddress: number;
+  /** `watch` messages a connection may send per minute (a token bucket, this burst); more are ignored. */
+  watchesPerMinute: number;
+  /** Largest message a browser may send; a bigger one closes its connection (a `watch` is under 300 bytes). */
+  maxMessageBytes: number;
+}
+
+export const DEFAULT_SOCKET_LIMITS: SocketLimits = { maxConnections: 5_000, maxConnectionsPerAddress: 50, watchesPerMinute: 120, maxMessageBytes: 16 * 1024 };
+
+/** Why the hub refused something (the `reason` label of moodstream_dashboard_refused_total). */
+export type SocketRefusal = 'socket_limit' | 'socket_address_limit' | 'watch_rate' | 'watch_malformed';
 
 export interface SocketHub {
   readonly io: DashboardIo;
@@ -36,9 +56,49 @@ export function attachSocketHub(options: {
   redis?: Redis;
   channel: string;
   metrics?: DashboardMetrics;
+  limits?: Partial<SocketLimits>;
+  /** The client's address (tests play other machines through this seam); the socket's peer by default. */
+  peerAddress?: (req: IncomingMessage) => string | undefined;
 }): SocketHub {
   const { logger } = options;
-  const io: DashboardIo = new Server(options.httpServer, { serveClient: false, path: '/socket.io' });
+  const limits: SocketLimits = { ...DEFAULT_SOCKET_LIMITS, ...options.limits };
+  const peerAddress = options.peerAddress ?? ((req: IncomingMessage) => req.socket.remoteAddress);
+  const refuse = (reason: SocketRefusal): void => options.metrics?.refused.inc({ reason });
+  // Connections per address, counted at the engine (every transport) from handshake to close.
+  const perAddress = new Map<string, number>();
+  let open = 0;
+  const io: DashboardIo = new Server(options.httpServer, {
+    serveClient: false,
+    path: '/socket.io',
+    maxHttpBufferSize: limits.maxMessageBytes,
+    // Runs before a connection exists: a flood is turned away with a 403 instead of costing a socket each.
+    allowRequest: (req, callback) => {
+      const address = peerAddress(req) ?? 'unknown';
+      if (open >= limits.maxConnections) {
+        refuse('socket_limit');
+        callback('too many live connections on this dashboard instance', false);
+        return;
+      }
+      if ((perAddress.get(address) ?? 0) >= limits.maxConnectionsPerAddress) {
+        refuse('socket_address_limit');
+        callback('too many live connections from this address', false);
+        return;
+      }
+      callback(null, true);
+    },
+  });
+  io.engine.on('connection', (raw: { request: IncomingMessage; once(event: 'close', listener: () => void): void }) => {
+    const address = peerAddress(raw.request) ?? 'unknown';
+    open += 1;
+    perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
+    raw.once('close', () => {
+      open -= 1;
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(address);
+      else perAddress.set(address, left);
+    });
+  });
+  const watchRate = createRateLimiter({ perMinute: limits.watchesPerMinute, clock: options.clock, maxKeys: limits.maxConnections * 2 });
   let pub: Redis | null = null;
   let sub: Redis | null = null;
   if (options.redis !== undefined) {
@@ -56,8 +116,14 @@ export function attachSocketHub(options: {
     socket.once('disconnect', () => metrics?.sockets.dec());
     socket.data.rooms = [];
     socket.on('watch', (selection: unknown) => {
+      // A socket holds at most two rooms whatever it asks for (see below); the rate bounds the join/leave churn.
+      if (!watchRate.take(socket.id).allowed) {
+        refuse('watch_rate');
+        return;
+      }
       const parsed = WatchSelectionSchema.safeParse(selection);
       if (!parsed.success) {
+        refuse('watch_malformed');
         logger.debug({ socket: socket.id }, 'ignoring a malformed watch message');
         return;
       }
