@@ -57,6 +57,9 @@ class ScheduleReader {
   }
 }
 
+/** Items due longer ago than this are overdue (a resumed session); a few late ones just play with their lap. */
+const OVERDUE_MS = 10_000;
+
 async function writeNdjson(file: string, items: ScheduledPost[]): Promise<void> {
   await writeFile(file, items.map((item) => JSON.stringify(item.post)).join('\n') + '\n');
 }
@@ -99,8 +102,15 @@ export function startDemoIngest(options: {
     markHistoryDone();
     while (!stopping.signal.aborted) {
       const lap = reader.takeWhile((first, item) => item.lap === first.lap && !item.history);
-      const first = lap[0];
-      if (first === undefined) return;
+      if (lap.length === 0) return;
+      // A resumed session: what fell due while the demo was down is produced now, at the history's speed, with the
+      // times it was due; the rest of the lap then plays in real time.
+      const overdue = lap.filter((item) => item.emitAt < clock.now() - OVERDUE_MS);
+      if (overdue.length > 0) await play(join(options.dir, `demo-lap-${lap[0]?.lap ?? 0}-overdue.ndjson`), overdue, options.historySpeed);
+      const rest = lap.slice(overdue.length);
+      const first = rest[0];
+      if (first === undefined) continue;
+      lap.splice(0, lap.length, ...rest);
       if (!(await sleep(first.emitAt - clock.now(), { clock, signal: stopping.signal }))) return;
       laps++;
       await play(join(options.dir, `demo-lap-${first.lap}.ndjson`), lap, 1);

@@ -26,6 +26,8 @@ export interface DemoPlanOptions {
   speed: number;
   /** Gives some live posts an image (see demo-images.ts); history stays text-only so start-up is quick. */
   imageFor?: (post: Post) => string | null;
+  /** Maps every post id (after the lap's offset): a new demo session gets ids of its own (demo-session.ts). */
+  mapId?: (id: string) => string;
 }
 
 export interface ScheduledPost {
@@ -60,7 +62,8 @@ export function* demoSchedule(options: DemoPlanOptions): Generator<ScheduledPost
     if (posts.length === 0) return;
     for (const original of posts) {
       const streamTime = original.timestamp + lap * lapMs;
-      const id = lap === 0 ? original.id : lapId(original.id, lap);
+      const lapped = lap === 0 ? original.id : lapId(original.id, lap);
+      const id = options.mapId?.(lapped) ?? lapped;
       if (streamTime < cut) {
         const timestamp = t0 - (cut - streamTime);
         const emitAt = Math.round(options.startAt + (streamTime - manifest.streamStart) / historySpeed);

@@ -1,9 +1,11 @@
+import { join } from 'node:path';
 import { createLogger, createServiceRuntime, errorMessage, sleep } from '@moodstream/core';
 import { DEFAULT_RESTART_POLICY, startChildren, type ChildExit, type Children, type ChildSpec } from './children';
 import type { StartConfig } from './config';
 import { startDemoImages, type DemoImages } from './demo-images';
 import type { ArchiveRun } from './demo-ingest';
 import { startDemoRun } from './demo-run';
+import { demoSession, demoSessionKey } from './demo-session';
 import { demoOperatorAccess } from './operator-token';
 import { REPO_ROOT } from './paths';
 import type { Progress } from './progress';
@@ -132,7 +134,27 @@ export async function runDistributed(config: StartConfig, demoImagesDir: string 
         },
       };
     };
-    const demo = await startDemoRun({ config, images, runArchive });
+    // Kafka and Redis outlive this run: a restart resumes the demo's clock and ids instead of re-stamping its history.
+    const session = demoSession(
+      join(REPO_ROOT, '.data', 'demo-session.json'),
+      demoSessionKey({
+        brokers: config.KAFKA_BROKERS,
+        redis: config.REDIS_URL,
+        topicPrefix: process.env['MOODSTREAM_TOPIC_PREFIX'],
+        trendsPrefix: process.env['TRENDS_REDIS_PREFIX'],
+        file: config.DEMO_FILE,
+        speed: config.DEMO_SPEED,
+        historySpeed: config.DEMO_HISTORY_SPEED,
+        lead: config.DEMO_LEAD_MINUTES,
+      }),
+      Date.now(),
+    );
+    progress.step(
+      session.resumed
+        ? `demo: resuming the session started at ${new Date(session.startAt).toISOString()} (same post times and ids: nothing is counted twice)`
+        : `demo: session ${session.session} starts now`,
+    );
+    const demo = await startDemoRun({ config, images, runArchive, session });
     runtime.onClose('demo', () => demo.stop());
     // A Ctrl-C while the demo was starting closed the rest without it.
     if (runtime.signal.aborted) await demo.stop();
