@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { createKafkaBus, type Consumer, type KafkaBus, type Producer } from '@moodstream/bus';
-import { EMOTIONS, SeriesResponseSchema, TOPICS, WatchedTopicsResponseSchema, type ScoredPost } from '@moodstream/events';
+import { EMOTIONS, SeriesResponseSchema, TOPICS, WatchedTopicsResponseSchema, type ScoredPostInput } from '@moodstream/events';
 import { STANDIN_DEFAULT_KEY, generateTaggedPosts, startTumblrStandIn, type TumblrStandIn } from '@moodstream/tumblr';
 
 /**
@@ -76,7 +76,7 @@ describe('watched topics in the distributed mode (real Kafka and Redis, separate
       deadLetterTopic: `${TOPICS.posts}.dead-letter`,
       fromBeginning: true,
       handler: async (records) => {
-        const scored: ScoredPost[] = records.map(({ value: p }) => ({
+        const scored: ScoredPostInput[] = records.map(({ value: p }) => ({
           postId: p.id,
           topics: p.topics,
           timestamp: p.timestamp,
