@@ -1,7 +1,7 @@
 import { errorMessage, sleep, systemClock, type Clock, type Logger, type PartHealth, type Registry } from '@moodstream/core';
 import type { BatchContext, Bus, BusRecord, Consumer, Producer } from '@moodstream/bus';
 import { topicNames, type Post } from '@moodstream/events';
-import { preprocessImage } from '@moodstream/model';
+import { preprocessImage, setDecodeThreads } from '@moodstream/model';
 import { BatchScorer, type QueuedPost } from './batch-scorer';
 import type { ScorerConfig } from './config';
 import { FeatureCache, type FeatureCacheStats } from './feature-cache';
@@ -148,8 +148,9 @@ export function createScorerApp(options: ScorerAppOptions): ScorerApp {
   const loadEngine = async (): Promise<InferenceEngine> => {
     if (options.engine !== undefined) return options.engine;
     if (options.model !== undefined) return new InProcessEngine(options.model, false);
-    if (config.SCORER_WORKERS === 0) return InProcessEngine.load(config.SCORER_MODEL_DIR);
-    return WorkerPoolEngine.start({ workers: config.SCORER_WORKERS, modelDir: config.SCORER_MODEL_DIR });
+    const backbone = { runtime: config.SCORER_BACKBONE_RUNTIME, onnxThreads: config.SCORER_ONNX_THREADS, onnxProviders: config.SCORER_ONNX_PROVIDERS };
+    if (config.SCORER_WORKERS === 0) return InProcessEngine.load(config.SCORER_MODEL_DIR, backbone);
+    return WorkerPoolEngine.start({ workers: config.SCORER_WORKERS, modelDir: config.SCORER_MODEL_DIR, backbone });
   };
 
   const releaseAll = async (): Promise<void> => {
@@ -173,10 +174,12 @@ export function createScorerApp(options: ScorerAppOptions): ScorerApp {
       if (state !== 'idle') throw new Error(`scorer cannot start from state ${state}`);
       state = 'starting';
       try {
+        setDecodeThreads(config.SCORER_DECODE_THREADS);
         engine = await loadEngine();
         const info = engine.info;
         metrics.backend.set({ backend: info.backend, model_version: info.modelVersion, backbone: info.backboneId, workers: String(info.workers) }, 1);
-        logger.info({ ...info }, 'scorer model loaded');
+        const runtime = info.backboneRuntime;
+        logger.info({ ...info }, runtime ? `scorer model loaded; image backbone on ${runtime.detail} (${runtime.reason})` : 'scorer model loaded');
         await bus.ensureTopics([{ name: topics.posts }, { name: topics.scored }, { name: topics.deadLetter }]);
         producer = await bus.producer();
         const scorer = new BatchScorer({

@@ -48,8 +48,8 @@ const IMAGE_ERROR_MAX = 200;
 
 /**
  * Turns one micro-batch of posts into ScoredPosts: images fetched concurrently (or found in the
- * feature cache by URL, then by content hash), decoded, embedded, and every post scored in one
- * fused pass. A post whose image fails is scored on its text with the reason in `imageError`;
+ * feature cache by URL, then by content hash), each decoded as soon as it arrives, embedded, and every
+ * post scored in one fused pass. A post whose image fails is scored on its text with the reason in `imageError`;
  * no post is ever left out.
  */
 export class BatchScorer {
@@ -58,10 +58,27 @@ export class BatchScorer {
   async score(batch: readonly QueuedPost[]): Promise<ScoredBatch> {
     const { clock, cache, engine } = this.deps;
     const startedAt = clock.now();
-    // One limit for the batch's fetches and then its decodes: at most imageConcurrency at once per batch.
-    const images = createLimit(this.deps.imageConcurrency);
+    // At most imageConcurrency fetches at once per batch, and as many decodes: a decode starts as soon as its
+    // image has arrived, so decoding overlaps the slower fetches instead of waiting for the whole batch.
+    const fetches = createLimit(this.deps.imageConcurrency);
+    const decodes = createLimit(this.deps.imageConcurrency);
     const urls = [...new Set(batch.map((q) => q.record.value.imageUrl).filter((u): u is string => u !== null))];
     const states = new Map<string, ImageState>();
+    // Each distinct content is decoded once, however many URLs served it; keyed by content hash, in arrival order.
+    const decoding = new Map<string, Promise<Uint8Array | ImageState>>();
+    let decodeFirst = Infinity;
+    let decodeLast = -Infinity;
+    const decode = (bytes: Buffer): Promise<Uint8Array | ImageState> =>
+      decodes.run(async () => {
+        decodeFirst = Math.min(decodeFirst, performance.now());
+        try {
+          return await this.deps.decodeImage(bytes, engine.info.inputSize);
+        } catch (error) {
+          return failure(error);
+        } finally {
+          decodeLast = Math.max(decodeLast, performance.now());
+        }
+      });
 
     const fetchStart = performance.now();
     const toFetch = urls.filter((url) => {
@@ -69,43 +86,42 @@ export class BatchScorer {
       if (hit !== undefined) states.set(url, { kind: 'features', value: hit });
       return hit === undefined;
     });
-    await images.map(toFetch, async (url) => {
+    await fetches.map(toFetch, async (url) => {
       try {
         const image = await this.deps.fetchImage(url);
         const hash = createHash('sha256').update(image.bytes).digest('hex');
         const hit = cache.lookupHash(hash, url);
-        states.set(url, hit !== undefined ? { kind: 'features', value: hit } : { kind: 'fetched', bytes: image.bytes, hash });
+        if (hit !== undefined) {
+          states.set(url, { kind: 'features', value: hit });
+          return;
+        }
+        states.set(url, { kind: 'fetched', bytes: image.bytes, hash });
+        if (!decoding.has(hash)) decoding.set(hash, decode(image.bytes));
       } catch (error) {
         states.set(url, failure(error));
       }
     });
     const fetchMs = toFetch.length === 0 ? 0 : performance.now() - fetchStart;
 
-    // Decode each distinct content once, however many URLs served it.
-    const decodeStart = performance.now();
-    const byHash = new Map<string, { bytes: Buffer; urls: string[] }>();
+    const hashes = [...decoding.keys()];
+    const decoded = await Promise.all(decoding.values());
+    const decodeMs = hashes.length === 0 ? 0 : decodeLast - decodeFirst;
+    const byHash = new Map<string, { urls: string[] }>();
     for (const [url, state] of states) {
       if (state.kind !== 'fetched') continue;
-      const group = byHash.get(state.hash) ?? { bytes: state.bytes, urls: [] };
+      const group = byHash.get(state.hash) ?? { urls: [] };
       group.urls.push(url);
       byHash.set(state.hash, group);
     }
-    const hashes = [...byHash.keys()];
-    const decoded = await images.map(hashes, async (hash) => {
-      try {
-        return await this.deps.decodeImage(byHash.get(hash)!.bytes, engine.info.inputSize);
-      } catch (error) {
-        for (const url of byHash.get(hash)!.urls) states.set(url, failure(error));
-        return null;
-      }
-    });
-    const decodeMs = hashes.length === 0 ? 0 : performance.now() - decodeStart;
 
     const pixels: Uint8Array[] = [];
     const pixelIndexOfHash = new Map<string, number>();
     hashes.forEach((hash, i) => {
-      const image = decoded[i];
-      if (image === null || image === undefined) return;
+      const image = decoded[i]!;
+      if (!(image instanceof Uint8Array)) {
+        for (const url of byHash.get(hash)!.urls) states.set(url, image);
+        return;
+      }
       pixelIndexOfHash.set(hash, pixels.length);
       pixels.push(image);
     });

@@ -25,6 +25,23 @@ export const ScorerConfigSchema = z.object({
   SCORER_MAX_IN_FLIGHT_BATCHES: int(3, 1, 16),
   /** Inference worker threads; 0 runs the model on the main thread (embedded mode). */
   SCORER_WORKERS: int(Math.min(2, availableParallelism()), 0, 64),
+  /**
+   * What runs the image backbone in each inference thread: 'auto' takes ONNX Runtime (CPU) when onnxruntime-node
+   * loads and models/backbone holds the export, else tfjs; 'onnx' refuses to start without it; 'tfjs' forces tfjs.
+   */
+  SCORER_BACKBONE_RUNTIME: z.enum(['auto', 'onnx', 'tfjs']).default('auto'),
+  /**
+   * ONNX Runtime intra-op threads per inference thread. With SCORER_WORKERS=2 on two cores, 1 each: the two
+   * workers already fill both cores, more threads only contend (docs/model.md, "Using both cores").
+   */
+  SCORER_ONNX_THREADS: int(1, 1, 64),
+  /** ONNX Runtime execution providers in order of preference: 'cpu', or 'cuda,cpu' on a GPU host (README, GPU notes). */
+  SCORER_ONNX_PROVIDERS: z
+    .string()
+    .default('cpu')
+    .transform((value) => splitList(value)),
+  /** libvips threads per image decode (sharp.concurrency): decodes run several at once, each on one thread. */
+  SCORER_DECODE_THREADS: int(1, 1, 64),
   /** Folder of the trained fused model; empty means the model library's shipped default. */
   SCORER_MODEL_DIR: z.string().default(''),
   SCORER_IMAGE_TIMEOUT_MS: int(5_000, 100, 120_000),

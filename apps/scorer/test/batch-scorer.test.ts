@@ -166,3 +166,42 @@ test('text is truncated to 2,000 characters and latencies are filled in', async 
   assert.ok(only.latencies.totalMs !== undefined && only.latencies.totalMs >= (only.latencies.queueMs ?? 0));
   assert.ok(Math.abs(only.probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-9);
 });
+
+test('a decode starts as soon as its image arrives (while other fetches are still out), once per distinct content', async () => {
+  const engine = new RecordingEngine();
+  const red = await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 255, g: 0, b: 0 } } }).jpeg().toBuffer();
+  const blue = await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 0, g: 0, b: 255 } } }).jpeg().toBuffer();
+  const events: string[] = [];
+  let releaseSlow!: () => void;
+  // A pipeline that decodes only after every fetch would wait forever: give up after 1 s so it fails, not hangs.
+  const slowGate = new Promise<void>((resolve) => {
+    releaseSlow = resolve;
+    setTimeout(resolve, 1_000).unref();
+  });
+  const scorer = new BatchScorer({
+    engine,
+    fetchImage: async (url) => {
+      // The slow image is held back until the fast ones were decoded: only an overlapping pipeline gets there.
+      if (url.endsWith('/slow')) await slowGate;
+      events.push(`fetched ${url.slice(url.lastIndexOf('/') + 1)}`);
+      return { bytes: url.endsWith('/slow') ? blue : red, type: 'jpeg' as const, finalUrl: url };
+    },
+    decodeImage: async (bytes, size) => {
+      events.push(`decode ${bytes === blue ? 'blue' : 'red'}`);
+      const pixels = await preprocessImage(bytes, size);
+      if (bytes !== blue) releaseSlow();
+      return pixels;
+    },
+    cache: new FeatureCache(100),
+    clock: systemClock,
+    imageConcurrency: 4,
+  });
+  const { scored, embeddedImages } = await scorer.score([queued('f1', 'https://a.example/fast'), queued('s', 'https://a.example/slow'), queued('f2', 'https://b.example/fast')]);
+  assert.equal(embeddedImages, 2, 'red (served by two URLs) and blue, each embedded once');
+  assert.deepEqual(events.filter((e) => e.startsWith('decode')).sort(), ['decode blue', 'decode red'], 'the shared content is decoded once');
+  assert.ok(events.indexOf('decode red') < events.indexOf('fetched slow'), `decode overlaps the slow fetch: ${events.join(', ')}`);
+  assert.deepEqual(
+    scored.map((s) => s.modality),
+    ['both', 'both', 'both'],
+  );
+});

@@ -65,6 +65,8 @@ export const ERROR_CODES = {
   MODEL_OUTPUT_INVALID: { retriable: false, status: 500 },
   MODEL_BACKBONE_UNKNOWN: { retriable: false, status: 500 },
   MODEL_BACKBONE_MISMATCH: { retriable: false, status: 500 },
+  /** ONNX Runtime was asked for the image backbone but it (or the exported file) is not there. */
+  MODEL_RUNTIME_UNAVAILABLE: { retriable: false, status: 500 },
   INFERENCE_WORKER_FAILED: { retriable: false, status: 500 },
 
   // Trends: aggregation store, alert webhook, replays.

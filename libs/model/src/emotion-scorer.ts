@@ -1,7 +1,7 @@
 import { MoodstreamError } from '@moodstream/core';
 import { argmaxEmotion, type Emotion, type Modality, type Post, type ScoredPost } from '@moodstream/events';
 import { EmotionModel, type Prediction, type PredictInput } from './emotion-model';
-import { BACKBONE_IDS, ImageBackbone, type BackboneId } from './image/backbone';
+import { BACKBONE_IDS, ImageBackbone, type BackboneId, type BackboneLoadOptions, type BackboneRuntimeInfo } from './image/backbone';
 import { DEFAULT_MODEL_DIR } from './paths';
 import { predictByLength } from './predict-by-length';
 
@@ -29,6 +29,8 @@ export interface EmotionScorerOptions {
   images?: boolean;
   /** Warm the model (and backbone) up at load (default true). */
   warmUp?: boolean;
+  /** How the image backbone runs (ONNX Runtime or tfjs, threads); the id comes from the model. */
+  backbone?: Omit<BackboneLoadOptions, 'id'>;
 }
 
 /** One scoring path for every caller (the scorer, a re-scoring replay): the fields a ScoredPost takes from the model. */
@@ -66,7 +68,7 @@ export class EmotionScorer {
         if (!(BACKBONE_IDS as readonly string[]).includes(backboneId)) {
           throw new MoodstreamError('MODEL_BACKBONE_UNKNOWN', `model ${model.version} names backbone ${backboneId}, not one of ${BACKBONE_IDS.join(', ')}`);
         }
-        backbone = await ImageBackbone.load({ id: backboneId as BackboneId });
+        backbone = await ImageBackbone.load({ ...options.backbone, id: backboneId as BackboneId });
         if (backbone.featureDim !== model.featureDim) {
           throw new MoodstreamError('MODEL_BACKBONE_MISMATCH', `backbone ${backboneId} gives ${backbone.featureDim} features, the model expects ${model.featureDim}`);
         }
@@ -99,6 +101,10 @@ export class EmotionScorer {
   }
   get hasImages(): boolean {
     return this.backbone !== null;
+  }
+  /** What runs the image backbone and why; null when loaded without it. */
+  get backboneRuntime(): BackboneRuntimeInfo | null {
+    return this.backbone?.runtime ?? null;
   }
 
   /** Backbone features and explicit-content score of decoded images (inputSize×inputSize×3 RGB bytes each). */

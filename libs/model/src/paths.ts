@@ -6,3 +6,6 @@ export const MODEL_PACKAGE_DIR = path.resolve(path.dirname(fileURLToPath(import.
 
 /** The trained model shipped with the repository: models/default at the workspace root. */
 export const DEFAULT_MODEL_DIR = path.resolve(MODEL_PACKAGE_DIR, '..', '..', 'models', 'default');
+
+/** The image backbones exported to ONNX (npm run model:export-backbone): models/backbone at the workspace root. */
+export const BACKBONE_MODEL_DIR = path.resolve(MODEL_PACKAGE_DIR, '..', '..', 'models', 'backbone');

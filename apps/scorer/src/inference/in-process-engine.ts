@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createSerialQueue } from '@moodstream/core';
 import { currentBackend } from '@moodstream/model';
 import type { EngineInfo, InferenceEngine, InferenceRequest, InferenceResult } from './inference-engine';
-import { loadModels } from './load-models';
+import { DEFAULT_BACKBONE_OPTIONS, loadModels, type BackboneOptions } from './load-models';
 import { runInference, type LoadedModels } from './run-inference';
 
 /**
@@ -23,11 +23,12 @@ export class InProcessEngine implements InferenceEngine {
       backboneId: models.scorer.backboneId,
       inputSize: models.scorer.inputSize,
       workers: 0,
+      backboneRuntime: models.scorer.backboneRuntime,
     };
   }
 
-  static async load(modelDir: string): Promise<InProcessEngine> {
-    return new InProcessEngine(await loadModels(modelDir), true);
+  static async load(modelDir: string, backbone: BackboneOptions = DEFAULT_BACKBONE_OPTIONS): Promise<InProcessEngine> {
+    return new InProcessEngine(await loadModels(modelDir, backbone), true);
   }
 
   run(request: InferenceRequest): Promise<InferenceResult> {

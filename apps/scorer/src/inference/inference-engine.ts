@@ -1,4 +1,4 @@
-import type { EmotionScore } from '@moodstream/model';
+import type { BackboneRuntimeInfo, EmotionScore } from '@moodstream/model';
 import type { ImageFeatures } from '../feature-cache';
 
 /** One post's model input. Its image comes as cached features, as pixels still to embed, or not at all. */
@@ -31,6 +31,8 @@ export interface EngineInfo {
   inputSize: number;
   /** Threads running the model: 0 means the calling thread. */
   workers: number;
+  /** What runs the image backbone (ONNX Runtime or tfjs) and why; absent when not known (test engines). */
+  backboneRuntime?: BackboneRuntimeInfo | null;
 }
 
 /** Runs backbone + fused model on a batch, on this thread or on worker threads. */

@@ -16,14 +16,20 @@ async function main(): Promise<void> {
   const setup = workerData as WorkerSetup;
   let models: Awaited<ReturnType<typeof loadModels>>;
   try {
-    models = await loadModels(setup.modelDir);
+    models = await loadModels(setup.modelDir, setup.backbone);
   } catch (error) {
     post({ type: 'init-failed', message: errorMessage(error) });
     return;
   }
   post({
     type: 'ready',
-    info: { backend: models.backend, modelVersion: models.scorer.modelVersion, backboneId: models.scorer.backboneId, inputSize: models.scorer.inputSize },
+    info: {
+      backend: models.backend,
+      modelVersion: models.scorer.modelVersion,
+      backboneId: models.scorer.backboneId,
+      inputSize: models.scorer.inputSize,
+      backboneRuntime: models.scorer.backboneRuntime,
+    },
   });
   // One request at a time, in arrival order: a tensor count asked after a batch sees that batch's tensors released.
   const queue = createSerialQueue();

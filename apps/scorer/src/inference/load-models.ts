@@ -1,13 +1,26 @@
-import { EmotionScorer, initBackend } from '@moodstream/model';
+import { EmotionScorer, initBackend, type BackboneRuntime } from '@moodstream/model';
 import type { LoadedModels } from './run-inference';
 
 export interface LoadedModelsWithBackend extends LoadedModels {
   backend: string;
 }
 
-/** Picks the tfjs backend for this thread and loads the scorer (fused model + the backbone it was trained on, warmed up). */
-export async function loadModels(modelDir: string): Promise<LoadedModelsWithBackend> {
-  const backend = await initBackend();
-  const scorer = await EmotionScorer.load({ modelDir, images: true });
-  return { scorer, backend: backend.provider };
+/** How each inference thread runs the image backbone (SCORER_BACKBONE_RUNTIME, SCORER_ONNX_THREADS). */
+export interface BackboneOptions {
+  runtime: BackboneRuntime;
+  onnxThreads: number;
+  /** ONNX Runtime execution providers in order, e.g. ['cpu'] or ['cuda', 'cpu']. */
+  onnxProviders: string[];
+}
+
+export const DEFAULT_BACKBONE_OPTIONS: BackboneOptions = { runtime: 'auto', onnxThreads: 1, onnxProviders: ['cpu'] };
+
+/**
+ * Picks the tfjs backend for this thread (the fused model runs on it) and loads the scorer: fused model + the
+ * backbone it was trained on, on ONNX Runtime when available (see ImageBackbone.load), warmed up.
+ */
+export async function loadModels(modelDir: string, backbone: BackboneOptions = DEFAULT_BACKBONE_OPTIONS): Promise<LoadedModelsWithBackend> {
+  const tfjs = await initBackend();
+  const scorer = await EmotionScorer.load({ modelDir, images: true, backbone: { runtime: backbone.runtime, onnxThreads: backbone.onnxThreads, onnxProviders: backbone.onnxProviders } });
+  return { scorer, backend: tfjs.provider };
 }

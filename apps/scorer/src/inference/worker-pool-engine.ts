@@ -3,6 +3,7 @@ import { MoodstreamError } from '@moodstream/core';
 import type { EmotionScore } from '@moodstream/model';
 import type { ImageFeatures } from '../feature-cache';
 import type { EngineInfo, InferenceEngine, InferenceRequest, InferenceResult } from './inference-engine';
+import { DEFAULT_BACKBONE_OPTIONS, type BackboneOptions } from './load-models';
 import { shardRequest } from './shard-request';
 import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol';
 
@@ -68,8 +69,9 @@ export class WorkerPoolEngine implements InferenceEngine {
     private readonly threads: InferenceThread[],
   ) {}
 
-  static async start(options: { workers: number; modelDir: string }): Promise<WorkerPoolEngine> {
-    const workers = Array.from({ length: options.workers }, () => spawnInferenceWorker({ modelDir: options.modelDir }));
+  static async start(options: { workers: number; modelDir: string; backbone?: BackboneOptions }): Promise<WorkerPoolEngine> {
+    const setup: WorkerSetup = { modelDir: options.modelDir, backbone: options.backbone ?? DEFAULT_BACKBONE_OPTIONS };
+    const workers = Array.from({ length: options.workers }, () => spawnInferenceWorker(setup));
     try {
       const infos = await Promise.all(workers.map(waitReady));
       const first = infos[0]!;

@@ -1,4 +1,5 @@
 import type { EngineInfo, InferenceRequest, InferenceResult } from './inference-engine';
+import type { BackboneOptions } from './load-models';
 
 export type ToWorker =
   | { type: 'run'; id: number; request: InferenceRequest }
@@ -14,4 +15,5 @@ export type FromWorker =
 /** workerData of an inference worker. */
 export interface WorkerSetup {
   modelDir: string;
+  backbone: BackboneOptions;
 }

@@ -1,6 +1,14 @@
 import sharp from 'sharp';
 import { ImageDecodeError } from '../errors';
 
+/**
+ * libvips threads per decode (sharp.concurrency, process-wide). sharp's default is one per core, but the
+ * scorer decodes many images at once next to the backbone: one thread per decode avoids oversubscribing.
+ */
+export function setDecodeThreads(threads: number): void {
+  sharp.concurrency(Math.max(1, Math.floor(threads)));
+}
+
 /** Decompression-bomb guard: images above this many pixels are refused before decoding. */
 export const DEFAULT_LIMIT_INPUT_PIXELS = 40_000_000;
 
