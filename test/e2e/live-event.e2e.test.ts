@@ -145,6 +145,8 @@ describe('following a live event (embedded stack with a live ingester on the Tum
   });
 
   it('compares two topics on one time axis, and the URL reproduces the view', async () => {
+    // Everything the ingester produced so far is scored (on a loaded machine the scorer may trail the chart's topic).
+    await stack.caughtUp(120_000);
     await page.goto(`${stack.url}/?topic=happy`);
     await page.getByTestId('compare-picker').locator(`option[value="${TAG}"]`).waitFor({ state: 'attached', timeout: 15_000 });
     await page.getByTestId('compare-picker').selectOption(['happy', TAG]);
@@ -156,7 +158,7 @@ describe('following a live event (embedded stack with a live ingester on the Tum
     try {
       await other.goto(url.toString());
       for (const topic of ['happy', TAG]) {
-        await other.locator(`[data-testid="compare-chart"][data-topic="${topic}"][data-state="ready"]:not([data-points="0"])`).waitFor({ timeout: 20_000 });
+        await other.locator(`[data-testid="compare-chart"][data-topic="${topic}"][data-state="ready"]:not([data-points="0"])`).waitFor({ timeout: 30_000 });
       }
       assert.equal(await other.getByTestId('compare-chart').count(), 2, 'the link shows the same two topics');
       await shot(other, 'live-event-compare');
