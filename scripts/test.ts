@@ -7,6 +7,8 @@
  *   npm test -- libs/bus trends   only files whose path contains one of the words
  *   SKIP_INTEGRATION=1 npm test   unit tests only (*.int.test.ts and *.e2e.test.ts are skipped, and said so)
  *   TEST_TIMEOUT_MS=600000 npm test   a longer limit per test (default 5 minutes)
+ *   REDIS_CLUSTER_URL=redis://h:p,redis://h:p npm test   the Redis Cluster the cluster tests use (else a local
+ *                                 three-node one is started on loopback ports, scripts/redis-cluster.ts)
  *
  * Ends with one plain line `N passed, N failed, N skipped` and a non-zero exit on any failure.
  */
@@ -15,6 +17,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { redisClusterUp } from './redis-cluster';
 import { ensureChromium, servicesUp } from './services';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -123,6 +126,14 @@ async function setUp(files: string[], env: NodeJS.ProcessEnv): Promise<string | 
       return `integration tests cannot run because a service did not start:\n${reason(error)}\n(people without Java can run unit tests only with SKIP_INTEGRATION=1; CI never does)`;
     }
   }
+  // The trends store's cluster tests read REDIS_CLUSTER_URL: a local three-node cluster unless one is named.
+  if (files.some((file) => testKind(file) !== 'unit' && readFileSync(join(ROOT, file), 'utf8').includes('REDIS_CLUSTER_URL'))) {
+    try {
+      env['REDIS_CLUSTER_URL'] = await redisClusterUp((line) => console.log(`[redis-cluster] ${line}`));
+    } catch (error) {
+      return `the Redis Cluster tests cannot run:\n${reason(error)}`;
+    }
+  }
   if (files.some((file) => testKind(file) === 'e2e')) {
     try {
       ensureChromium((line) => console.log(`[chromium] ${line}`));
@@ -163,7 +174,8 @@ async function main(argv: string[]): Promise<number> {
   for (const file of files) counts[testKind(file)]++;
   console.log(
     `running ${files.length} test file(s): ${counts.unit} unit, ${counts.integration} integration, ${counts.e2e} e2e` +
-      (env['KAFKA_BROKERS'] !== undefined ? ` (KAFKA_BROKERS=${env['KAFKA_BROKERS']} REDIS_URL=${env['REDIS_URL']})` : ''),
+      (env['KAFKA_BROKERS'] !== undefined ? ` (KAFKA_BROKERS=${env['KAFKA_BROKERS']} REDIS_URL=${env['REDIS_URL']})` : '') +
+      (env['REDIS_CLUSTER_URL'] !== undefined ? ` (REDIS_CLUSTER_URL=${env['REDIS_CLUSTER_URL']})` : ''),
   );
 
   const tapDir = mkdtempSync(join(tmpdir(), 'moodstream-test-'));

@@ -37,12 +37,15 @@ after(async () => {
   await bus.close();
   const redis = new Redis(redisUrl);
   const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${id}:*`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...found);
-  } while (cursor !== '0');
+  // Trends keys are hash-tagged (`{<prefix>:…}`, libs/trends/src/redis-store.ts), the rest start with the prefix.
+  for (const pattern of [`${id}:*`, `{${id}:*`, `{${id}}*`]) {
+    let cursor = '0';
+    do {
+      const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      keys.push(...found);
+    } while (cursor !== '0');
+  }
   for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
   await redis.quit();
 });

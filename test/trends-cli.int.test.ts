@@ -58,7 +58,7 @@ describe('trends executables (real Kafka and Redis)', () => {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
     await bus.deleteTopics(Object.values(topicNames())).catch(() => undefined);
     await bus.close();
-    const keys = Object.keys(await redisDump(redis, `${redisPrefix}:`));
+    const keys = Object.keys(await redisDump(redis, `{${redisPrefix}`));
     if (keys.length > 0) await redis.unlink(...keys);
     await redis.quit();
   });
@@ -100,7 +100,7 @@ describe('trends executables (real Kafka and Redis)', () => {
     assert.equal(status.state, 'done');
     assert.equal(status.processed, posts.filter((p) => p.topics.includes('cats')).length);
     assert.equal(status.progress, 1);
-    const replayBuckets = Object.keys(await redisDump(redis, `${redisPrefix}:replay:${status.id}:b:1h:cats:`));
+    const replayBuckets = Object.keys(await redisDump(redis, `{${redisPrefix}:replay:${status.id}:cats}:b:1h:`));
     assert.ok(replayBuckets.length > 0, 'the replay wrote its own namespace');
   });
 

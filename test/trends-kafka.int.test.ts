@@ -62,7 +62,8 @@ describe('trends aggregator on real Kafka and Redis', () => {
     for (const svc of services) await svc.stop();
     await bus.deleteTopics(Object.values(topics)).catch(() => undefined);
     await bus.close();
-    const keys = Object.keys(await redisDump(redis, `${prefix}:`));
+    // Every key of the test is hash-tagged under `{<prefix>…` (redis-store.ts).
+    const keys = Object.keys(await redisDump(redis, `{${prefix}`));
     for (let i = 0; i < keys.length; i += 1_000) await redis.unlink(...keys.slice(i, i + 1_000));
     await redis.quit();
   });
@@ -82,7 +83,7 @@ describe('trends aggregator on real Kafka and Redis', () => {
   });
 
   it('a second consumer group re-reading everything (redelivery) changes no aggregate', async () => {
-    const aggregates = async () => Object.fromEntries(Object.entries(await redisDump(redis, `${prefix}:live:b:`)));
+    const aggregates = async () => Object.fromEntries(Object.entries(await redisDump(redis, `{${prefix}:live:`)).filter(([key]) => key.includes('}:b:')));
     const before = await aggregates();
     assert.ok(Object.keys(before).length > 0);
     const alerts: Alert[] = [];

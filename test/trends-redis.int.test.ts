@@ -34,7 +34,8 @@ describe('trends on a real Redis', () => {
   });
   after(async () => {
     for (const svc of services) await svc.stop();
-    const keys = Object.keys(await redisDump(redis, `${prefix}:`));
+    // Every key of the test is hash-tagged under `{<prefix>:…}` (redis-store.ts).
+    const keys = Object.keys(await redisDump(redis, `{${prefix}:`));
     for (let i = 0; i < keys.length; i += 1_000) await redis.unlink(...keys.slice(i, i + 1_000));
     await redis.quit();
     await bus.close();
@@ -52,7 +53,7 @@ describe('trends on a real Redis', () => {
     });
     assert.deepEqual(first, { added: 20_000, duplicates: 0, late: 0 });
     const aggregates = (dump: Record<string, unknown>) => Object.fromEntries(Object.entries(dump).filter(([key]) => !key.includes(':e:') && !key.endsWith(':state:engine')));
-    const before = await redisDump(redis, `${prefix}:redelivery:`);
+    const before = await redisDump(redis, `{${prefix}:redelivery:`);
     const series = await svc.series({ topic: 'all', window: '1m', from: T0, to: T0 + 5 * 60_000 });
 
     // Again, in other batch sizes and order.
@@ -62,7 +63,7 @@ describe('trends on a real Redis', () => {
       second = { added: second.added + r.added, duplicates: second.duplicates + r.duplicates, late: second.late + r.late };
     });
     assert.deepEqual(second, { added: 0, duplicates: 20_000, late: 0 });
-    assert.deepEqual(aggregates(await redisDump(redis, `${prefix}:redelivery:`)), aggregates(before));
+    assert.deepEqual(aggregates(await redisDump(redis, `{${prefix}:redelivery:`)), aggregates(before));
     assert.deepEqual(await svc.series({ topic: 'all', window: '1m', from: T0, to: T0 + 5 * 60_000 }), series);
     assert.equal(series.points.reduce((a, p) => a + p.count, 0), 10_000);
   });

@@ -12,9 +12,10 @@ storeContract('redis', async () => {
   const store = createRedisTrendsStore(redis, { prefix });
   return {
     store,
-    dump: () => redisDump(redis, `${prefix}:c2:`),
+    // Keys are hash-tagged: `{prefix:c2}…`, `{prefix:c2:<topic>}…` (see redis-store.ts).
+    dump: () => redisDump(redis, `{${prefix}:c2`),
     cleanup: async () => {
-      const dump = await redisDump(redis, `${prefix}:`);
+      const dump = await redisDump(redis, `{${prefix}`);
       const keys = Object.keys(dump);
       if (keys.length > 0) await redis.unlink(...keys);
       await redis.quit();

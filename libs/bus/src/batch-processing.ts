@@ -86,6 +86,9 @@ export async function processFetchedBatch<N extends EventTypeName>(steps: Fetche
     const handled = await handleWithRedelivery(steps, chunk);
     if (handled !== 'done') return handled;
     if (!steps.mayCommit() || !(await commitOrInterrupt(steps, commitTo))) return { kind: 'interrupted' };
+    // A big fetch is several chunks: tell the group this member is alive between them (kafkajs sends it only once
+    // per heartbeat interval), or a slow machine loses the session mid-fetch and every commit after it fails.
+    if (!isLastChunk) await steps.context.heartbeat().catch(() => undefined);
   }
   return { kind: 'done' };
 }

@@ -26,6 +26,14 @@ import type { Bus, BusRecord, Consumer, ConsumerOptions, EventInput, OutgoingMes
 
 export type { KafkaBusOptions } from './options';
 
+/**
+ * How old a fetched high watermark may be for `positions()` to use it instead of asking the broker. Records
+ * produced within this age may count as delivered-up-to-date; the broker answer had the same race (it is read
+ * before the handler runs), only shorter.
+ */
+const END_OFFSET_MAX_AGE_MS = 1_000;
+const PARTITION_COUNT_MAX_AGE_MS = 30_000;
+
 /** The Kafka bus, with the few cluster-admin extras tests and tools need. */
 export interface KafkaBus extends Bus {
   readonly kind: 'kafka';
@@ -90,6 +98,12 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
   private disconnecting: Promise<void> | null = null;
   /** Keyed by physical topic; the assignment comes with each group join. */
   private readonly delivery = new DeliveryTracker();
+  /**
+   * End offsets the fetches brought along (each batch carries its partition's high watermark), keyed
+   * `topic:partition`: `positions()` needs no broker round trip for a partition fetched within END_OFFSET_MAX_AGE_MS.
+   */
+  private readonly fetchedEnds = new Map<string, { high: bigint; at: number }>();
+  private counts: { at: number; list: { topic: string; partitions: number }[] } | null = null;
 
   constructor(
     private readonly bus: KafkaBusImpl,
@@ -106,6 +120,10 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
       maxWaitTimeInMs: bus.options.maxWaitTimeMs,
       allowAutoTopicCreation: true,
       retry: { retries: 8 },
+      ...(options.fetchMaxBytesPerPartition === undefined
+        ? {}
+        : // kafkajs's total per fetch (10 MiB by default) must hold a few partitions' worth.
+          { maxBytesPerPartition: options.fetchMaxBytesPerPartition, maxBytes: Math.max(10 * 1_048_576, 4 * options.fetchMaxBytesPerPartition) }),
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       const assignment = payload.memberAssignment as Record<string, number[]>;
@@ -188,6 +206,10 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
     if (!this.lifecycle.running) return;
+    const high = BigInt(batch.highWatermark);
+    const endKey = `${batch.topic}:${batch.partition}`;
+    if (high > (this.fetchedEnds.get(endKey)?.high ?? -1n)) this.fetchedEnds.set(endKey, { high, at: this.bus.options.clock.now() });
+    else this.fetchedEnds.get(endKey)!.at = this.bus.options.clock.now();
     const logicalTopic = this.bus.naming.logical(batch.topic);
     // An abort must not wait for a hung handler: leave its batch behind, uncommitted.
     const outcome = await this.lifecycle.untilAborted(
@@ -229,6 +251,7 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
       .catch((error: unknown) => this.logger.warn({ err: error }, 'consumer disconnect failed'))
       .finally(() => {
         this.delivery.clear();
+        this.fetchedEnds.clear();
         this.bus.forgetConsumer(this);
       });
     return this.disconnecting;
@@ -271,16 +294,30 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
   }
 
   /**
-   * End offsets come from the broker (one request per topic); where nothing was handed over yet, delivery starts at
-   * the committed offset (one more request), else at the start or the end of the partition as `fromBeginning` says.
+   * End offsets come from the latest fetch of the partition when it is younger than END_OFFSET_MAX_AGE_MS (a busy
+   * consumer asks the broker nothing: this runs before every batch of the aggregator), else from the broker (one
+   * request per topic); where nothing was handed over yet, delivery starts at the committed offset (one more
+   * request), else at the start or the end of the partition as `fromBeginning` says.
    */
   async positions(): Promise<PartitionPosition[]> {
     const entries = this.delivery.list();
     if (entries.length === 0) return [];
+    const now = this.bus.options.clock.now();
+    const fresh = (id: string): bigint | null => {
+      const end = this.fetchedEnds.get(id);
+      return end !== undefined && now - end.at <= END_OFFSET_MAX_AGE_MS ? end.high : null;
+    };
+    const ends = new Map<string, { high: bigint; low: bigint }>();
+    const topics = [...new Set(entries.filter((e) => e.next === null || fresh(`${e.topic}:${e.partition}`) === null).map((e) => e.topic))];
+    for (const entry of entries) {
+      const id = `${entry.topic}:${entry.partition}`;
+      const high = fresh(id);
+      // Delivered-from partitions only: `low` matters only where nothing was delivered yet.
+      if (high !== null && entry.next !== null) ends.set(id, { high, low: 0n });
+    }
+    if (topics.length === 0) return entries.flatMap((entry) => this.position(entry, ends, new Map()));
     const admin = await this.bus.admin();
-    const topics = [...new Set(entries.map((e) => e.topic))];
     try {
-      const ends = new Map<string, { high: bigint; low: bigint }>();
       for (const topic of topics) {
         for (const end of await admin.fetchTopicOffsets(topic)) ends.set(`${topic}:${end.partition}`, { high: BigInt(end.high), low: BigInt(end.low) });
       }
@@ -290,16 +327,33 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
           for (const p of partitions) if (BigInt(p.offset) >= 0n) committed.set(`${topic}:${p.partition}`, BigInt(p.offset));
         }
       }
-      return entries.flatMap((entry) => {
-        const id = `${entry.topic}:${entry.partition}`;
-        const end = ends.get(id);
-        if (end === undefined) return [];
-        const start = committed.get(id) ?? (this.options.fromBeginning ? end.low : end.high);
-        return [{ ...this.delivery.position(entry, end.high, start), topic: this.bus.naming.logical(entry.topic) }];
-      });
+      return entries.flatMap((entry) => this.position(entry, ends, committed));
     } catch (error) {
       throw wrapKafkaError(`reading the partition positions of group ${this.options.groupId}`, error);
     }
+  }
+
+  /** Partition counts change only when an operator adds partitions: asked again after PARTITION_COUNT_MAX_AGE_MS. */
+  async partitionCounts(): Promise<{ topic: string; partitions: number }[]> {
+    const now = this.bus.options.clock.now();
+    if (this.counts !== null && now - this.counts.at <= PARTITION_COUNT_MAX_AGE_MS) return this.counts.list;
+    const admin = await this.bus.admin();
+    try {
+      const list: { topic: string; partitions: number }[] = [];
+      for (const topic of this.options.topics) list.push({ topic, partitions: (await admin.fetchTopicOffsets(this.bus.naming.physical(topic))).length });
+      this.counts = { at: now, list };
+      return list;
+    } catch (error) {
+      throw wrapKafkaError(`reading the partition counts of ${this.options.topics.join(', ')}`, error);
+    }
+  }
+
+  private position(entry: ReturnType<DeliveryTracker['list']>[number], ends: Map<string, { high: bigint; low: bigint }>, committed: Map<string, bigint>): PartitionPosition[] {
+    const id = `${entry.topic}:${entry.partition}`;
+    const end = ends.get(id);
+    if (end === undefined) return [];
+    const start = committed.get(id) ?? (this.options.fromBeginning ? end.low : end.high);
+    return [{ ...this.delivery.position(entry, end.high, start), topic: this.bus.naming.logical(entry.topic) }];
   }
 }
 

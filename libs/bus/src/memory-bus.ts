@@ -177,6 +177,10 @@ class MemoryConsumer<N extends EventTypeName> implements Consumer, GroupMember {
     return lag;
   }
 
+  async partitionCounts(): Promise<{ topic: string; partitions: number }[]> {
+    return this.physicalTopics.map((topic) => ({ topic: this.bus.naming.logical(topic), partitions: this.bus.topic(topic).partitions.length }));
+  }
+
   async positions(): Promise<PartitionPosition[]> {
     return this.delivery.list().flatMap((entry) => {
       const position = this.fetchPositions.get(tpKey(entry.topic, entry.partition));

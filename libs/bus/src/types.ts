@@ -73,6 +73,11 @@ export interface ConsumerOptions<N extends EventTypeName> {
    * another (the broker allows 6000 ms and up). Defaults to 30000.
    */
   sessionTimeoutMs?: number;
+  /**
+   * Kafka only: most bytes one fetch returns per partition (kafkajs defaults to 1 MiB, about 3,000 ScoredPosts). A
+   * consumer whose every batch pays round trips (a Redis write, a commit) goes faster with bigger fetches.
+   */
+  fetchMaxBytesPerPartition?: number;
 }
 
 /** Where a consumer stands in one partition assigned to it (see `Consumer.positions`). */
@@ -101,6 +106,11 @@ export interface Consumer {
    * delivered. What an event-time watermark over partitions needs (as Kafka Streams and Flink keep one per partition).
    */
   positions(): Promise<PartitionPosition[]>;
+  /**
+   * How many partitions each consumed topic has (all of them, not only this member's): with `positions()` of every
+   * member, what a group-wide watermark needs (the trends aggregators' alert owner, libs/trends/src/service.ts).
+   */
+  partitionCounts?(): Promise<{ topic: string; partitions: number }[]>;
   /**
    * Leaves the group at once, like a crash: the in-flight batch is neither finished nor committed,
    * so its records go to another member. For shutdown past its deadline, and for tests.

@@ -39,6 +39,11 @@ export interface EngineOptions {
    * `evaluateAlertWindowsThrough`, so the order the bus hands records over (partition by partition) cannot matter.
    */
   bulkLoad?: boolean;
+  /**
+   * Scale-out (service.ts): false while another aggregator of the consumer group decides alerts — this one then
+   * aggregates only, and neither evaluates windows nor writes the engine state. Default: this engine decides.
+   */
+  decidesAlerts?: () => boolean;
   /** Per-topic alert rules, read before each alert window (a change applies from the next window); none: defaults. */
   alertRules?: () => Promise<ReadonlyMap<string, TopicAlertRule>>;
 }
@@ -147,6 +152,7 @@ export class TrendsEngine {
       if (this.watermarkMs !== null && to <= this.watermarkMs) return;
       if (this.watermarkMs === null && this.nextWindow === null) return; // nothing seen yet: nothing to close
       this.watermarkMs = to;
+      if (!this.decides()) return;
       await this.evaluateAlertWindows(to);
       await this.persist();
     });
@@ -218,11 +224,17 @@ export class TrendsEngine {
     const candidate = watermark ?? maxTimestamp;
     if (candidate > (this.watermarkMs ?? -Infinity)) this.watermarkMs = candidate;
     if (!this.options.bulkLoad) {
-      await this.evaluateAlertWindows(this.watermarkMs);
-      if (posts.length > 0) await this.persist();
+      if (this.decides()) {
+        await this.evaluateAlertWindows(this.watermarkMs);
+        if (posts.length > 0) await this.persist();
+      }
       await this.maybePushSeries();
     }
     return { accepted: accepted.length, added, duplicates, late };
+  }
+
+  private decides(): boolean {
+    return this.options.decidesAlerts?.() ?? true;
   }
 
   private async persist(): Promise<void> {

@@ -13,7 +13,7 @@ export * from './synthetic';
 export * from './synthetic-windows';
 export * from './alert-id';
 export { createMemoryTrendsStore } from './memory-store';
-export { createRedisTrendsStore, RedisStoreError } from './redis-store';
+export { createRedisTrendsStore, RedisStoreError, topicTag, namespaceTag, type TrendsRedis } from './redis-store';
 export { createTrendsService, TrendsQueryError, MAX_SERIES_POINTS, type TrendsService, type TrendsServiceOptions, type TrendsTopics, type TrendsEvents, type TrendsMetricsHooks } from './service';
 export { createTrendsHost, DEFAULT_TRENDS_GROUP_ID, type TrendsHostOptions } from './host';
 export { createTrendsHttpHandler, createTrendsRouter, MAX_BODY_BYTES } from './http';

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { MoodstreamError } from '@moodstream/core';
 import { AlertSchema, EMOTION_COUNT, EMOTIONS, WINDOW_MS, type Alert } from '@moodstream/events';
 import { ExamplePostSchema, type ExamplePost } from './api-types';
@@ -14,63 +14,84 @@ import { createRedisWordShiftStore } from './word-shift-redis';
 const SCRIPT_EMOTIONS: 6 = EMOTION_COUNT;
 
 /**
- * One script call per chunk of a batch: for every (topic, 1-minute bucket) group, the post ids new to the bucket's
- * seen-set (SMISMEMBER, then one variadic SADD) contribute to sums merged per target bucket (1 m and every
- * roll-up), written with one HINCRBY per field. Dedupe and increments share one atomic script, so a redelivered
- * batch adds nothing — even if a first attempt died half-way through a pipeline, each chunk is all-or-nothing.
- * A post's numbers travel once per call; its topics' groups refer to it by index.
- * Keys are derived inside the script (single Redis node; not cluster-safe by design).
+ * Key layout and Redis Cluster: every key that belongs to one topic of one namespace carries the hash tag
+ * `{<prefix>:<ns>:<topic>}` (buckets, seen-sets, examples — and other areas' per-topic keys, e.g. word-shift), so one
+ * script call per topic stays in one slot. Namespace-wide keys (topics index, engine state, alert indexes) carry
+ * `{<prefix>:<ns>}`; alert bodies `{<prefix>}` (getAlert knows only the id; MGET of a list stays in one slot).
+ * Build keys with `topicTag` / `namespaceTag` below. The same layout runs on one node and on a cluster.
+ */
+export const topicTag = (prefix: string, ns: string, topic: string): string => `{${prefix}:${ns}:${topic}}`;
+export const namespaceTag = (prefix: string, ns: string): string => `{${prefix}:${ns}}`;
+
+/**
+ * One script call per topic and chunk of a batch (all its keys share the topic's hash tag, KEYS[1]): for every
+ * 1-minute bucket group of the topic, the post ids new to the bucket's seen-set (SMISMEMBER, then one variadic SADD)
+ * contribute to sums merged per target bucket (1 m and every roll-up), written with one HINCRBY per field. Dedupe
+ * and increments share one atomic script, so a redelivered batch adds nothing — even if a first attempt died
+ * half-way, each call is all-or-nothing. A post's numbers travel once per call, packed in one argument.
  *
  * Sent through ioredis `defineCommand` (EVALSHA, and EVAL once per connection when Redis lacks the script).
  *
- * ARGV: prefix, sizeCount, (name, ms, ttlMs) × sizeCount, seenTtlMs, keepExamples,
- *       postCount, (id, p0..p5, top, explicit) × postCount,
- *       groupCount, (topic, start, lastSeen, memberCount, postIndex × memberCount) × groupCount,
- *       exampleCount, (sizeIndex, topic, start, emotion, score, id, body) × exampleCount
+ * KEYS[1]: the topic's tag, the prefix of every key the call touches.
+ * ARGV: sizeCount, (name, ms, ttlMs) × sizeCount, seenTtlMs, keepExamples,
+ *       postCount, ids (postCount × id, each preceded by its length and ':'), numbers (postCount × 8 comma-terminated:
+ *       p0..p5 in micro-units, top, explicit),
+ *       groupCount, (start, memberCount, postIndex × memberCount) × groupCount,
+ *       exampleCount, (sizeIndex, start, emotion, score, id, body) × exampleCount
  * Returns: new-post count per group.
  */
 const APPLY_SCRIPT = `
 local E = ${SCRIPT_EMOTIONS}
-local prefix = ARGV[1]
-local nsizes = tonumber(ARGV[2])
+local tag = KEYS[1]
+local nsizes = tonumber(ARGV[1])
 local names, sizes, ttls = {}, {}, {}
-local i = 3
+local i = 2
 for s = 1, nsizes do
   names[s] = ARGV[i]; sizes[s] = tonumber(ARGV[i + 1]); ttls[s] = ARGV[i + 2]; i = i + 3
 end
 local seenTtl = ARGV[i]
 local keep = tonumber(ARGV[i + 1])
 local nposts = tonumber(ARGV[i + 2])
-i = i + 3
+local idText, numText = ARGV[i + 3], ARGV[i + 4]
+i = i + 5
 local pid, pm, pq, ptop, px = {}, {}, {}, {}, {}
+local at = 1
 for k = 1, nposts do
-  pid[k] = ARGV[i]
-  local base = (k - 1) * E
-  for e = 1, E do
-    local m = tonumber(ARGV[i + e])
-    pm[base + e] = m
-    pq[base + e] = math.floor(m * m / 1000000 + 0.5)
+  local colon = string.find(idText, ':', at, true)
+  local len = tonumber(string.sub(idText, at, colon - 1))
+  pid[k] = string.sub(idText, colon + 1, colon + len)
+  at = colon + len + 1
+end
+local k, f = 1, 0
+for text in string.gmatch(numText, '([^,]*),') do
+  local v = tonumber(text)
+  if f < E then
+    local slot = (k - 1) * E + f + 1
+    pm[slot] = v
+    pq[slot] = math.floor(v * v / 1000000 + 0.5)
+  elseif f == E then
+    ptop[k] = v + 1
+  else
+    px[k] = v == 1
   end
-  ptop[k] = tonumber(ARGV[i + 7]) + 1
-  px[k] = ARGV[i + 8] == '1'
-  i = i + 9
+  f = f + 1
+  if f == E + 2 then f = 0; k = k + 1 end
 end
 local ngroups = tonumber(ARGV[i])
 i = i + 1
 local added = {}
 local deltas, order = {}, {}
-local lastSeen = {}
 for g = 1, ngroups do
-  local topic, start, seen, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
-  i = i + 4
-  local seenKey = prefix .. ':s:' .. topic .. ':' .. start
+  local start, n = ARGV[i], tonumber(ARGV[i + 1])
+  i = i + 2
+  local seenKey = tag .. ':s:' .. start
   local cnt, x = 0, 0
   local p1, p2, p3, p4, p5, p6 = 0, 0, 0, 0, 0, 0
   local q1, q2, q3, q4, q5, q6 = 0, 0, 0, 0, 0, 0
   local t = {}
   for e = 1, E do t[e] = 0 end
   local members = {}
-  for k = 1, n do members[k] = tonumber(ARGV[i + k - 1]) end
+  for m = 1, n do members[m] = tonumber(ARGV[i + m - 1]) end
   i = i + n
   -- One SMISMEMBER and one variadic SADD per chunk instead of a call per post (ids within a group are
   -- distinct: the plan deduplicates them). Chunks stay under Lua's unpack limit.
@@ -78,13 +99,13 @@ for g = 1, ngroups do
   local fresh = {}
   for c = 0, n - 1, 4000 do
     local ids = {}
-    for k = c + 1, math.min(n, c + 4000) do ids[#ids + 1] = pid[members[k]] end
+    for m = c + 1, math.min(n, c + 4000) do ids[#ids + 1] = pid[members[m]] end
     local flags = redis.call('SMISMEMBER', seenKey, unpack(ids))
-    for k = 1, #flags do known[c + k] = flags[k] end
+    for m = 1, #flags do known[c + m] = flags[m] end
   end
-  for k = 1, n do
-    if known[k] == 0 then
-      local post = members[k]
+  for m = 1, n do
+    if known[m] == 0 then
+      local post = members[m]
       fresh[#fresh + 1] = pid[post]
       cnt = cnt + 1
       local b = (post - 1) * E
@@ -100,7 +121,7 @@ for g = 1, ngroups do
   if cnt > 0 then
     local startNum = tonumber(start)
     for s = 1, nsizes do
-      local key = prefix .. ':b:' .. names[s] .. ':' .. topic .. ':' .. string.format('%.0f', math.floor(startNum / sizes[s]) * sizes[s])
+      local key = tag .. ':b:' .. names[s] .. ':' .. string.format('%.0f', math.floor(startNum / sizes[s]) * sizes[s])
       local d = deltas[key]
       if d == nil then
         d = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, s}
@@ -112,7 +133,6 @@ for g = 1, ngroups do
       d[9] = d[9] + q1; d[10] = d[10] + q2; d[11] = d[11] + q3; d[12] = d[12] + q4; d[13] = d[13] + q5; d[14] = d[14] + q6
       for e = 1, E do d[14 + e] = d[14 + e] + t[e] end
     end
-    if lastSeen[topic] == nil or lastSeen[topic] < seen then lastSeen[topic] = seen end
   end
   added[g] = cnt
 end
@@ -124,19 +144,12 @@ for _, key in ipairs(order) do
   end
   redis.call('PEXPIRE', key, ttls[d[21]])
 end
-local topicsKey = prefix .. ':topics'
-local touched = false
-for topic, seen in pairs(lastSeen) do
-  redis.call('ZADD', topicsKey, 'GT', string.format('%.0f', seen), topic)
-  touched = true
-end
-if touched then redis.call('PEXPIRE', topicsKey, ttls[nsizes]) end
 local nex = tonumber(ARGV[i])
 i = i + 1
 for k = 1, nex do
-  local s, topic, start, emotion, score, id, body = tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
-  i = i + 7
-  local zkey = prefix .. ':e:' .. names[s] .. ':' .. topic .. ':' .. start .. ':' .. emotion
+  local s, start, emotion, score, id, body = tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+  i = i + 6
+  local zkey = tag .. ':e:' .. names[s] .. ':' .. start .. ':' .. emotion
   local hkey = zkey .. ':body'
   if redis.call('ZADD', zkey, score, id) == 1 then
     redis.call('HSET', hkey, id, body)
@@ -156,17 +169,21 @@ return added
 const POSTS_PER_CALL = 2_000;
 
 /** The name the apply script is defined under on the client (ioredis `defineCommand`). */
-const APPLY_COMMAND = 'moodstreamTrendsApply';
+const APPLY_COMMAND = 'moodstreamTrendsApply2';
+
+/** One Redis node or a Redis Cluster (ioredis): the store works on both. */
+export type TrendsRedis = Redis | Cluster;
 
 /** The client once the apply script is defined on it. */
-type ScriptedRedis = Redis & { [APPLY_COMMAND]: (args: (string | number)[]) => Promise<number[]> };
+type ScriptedRedis = TrendsRedis & { [APPLY_COMMAND]: (tag: string, args: (string | number)[]) => Promise<number[]> };
 
 /**
  * Defines the apply script on the client (once per client: the dashboard shares its client). ioredis sends it as
- * EVALSHA and falls back to EVAL when Redis answers NOSCRIPT (a restart, SCRIPT FLUSH).
+ * EVALSHA and falls back to EVAL when Redis answers NOSCRIPT (a restart, SCRIPT FLUSH); its one key routes the call
+ * to the topic's slot on a cluster.
  */
-function withApplyScript(redis: Redis): ScriptedRedis {
-  if (!(APPLY_COMMAND in redis)) redis.defineCommand(APPLY_COMMAND, { numberOfKeys: 0, lua: APPLY_SCRIPT });
+function withApplyScript(redis: TrendsRedis): ScriptedRedis {
+  if (!(APPLY_COMMAND in redis)) redis.defineCommand(APPLY_COMMAND, { numberOfKeys: 1, lua: APPLY_SCRIPT });
   return redis as ScriptedRedis;
 }
 
@@ -180,19 +197,59 @@ function globEscape(text: string): string {
   return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
 
+/** One argument per chunk for the ids (`length:id` each, length in bytes) instead of one per post. */
+function packIds(ids: string[]): string {
+  let text = '';
+  for (const id of ids) text += `${Buffer.byteLength(id)}:${id}`;
+  return text;
+}
+
 /**
- * The distributed-mode store. Layout under `${prefix}:${ns}`: `b:{size}:{topic}:{start}` bucket hashes,
- * `s:{topic}:{start}` seen post ids per 1 m bucket, `e:{size}:{topic}:{start}:{emotion}` example zsets
- * (+ `:body` hashes), `topics` zset (score: newest post), `state:{name}`, `alerts` / `alerts:{topic}` zsets;
- * alert bodies at `${prefix}:alert:{id}`.
+ * Runs commands on each key's node: a pipeline on one node (one round trip); on a cluster the commands go out
+ * together (ioredis writes them without waiting) and each finds its slot's node.
  */
-export function createRedisTrendsStore(redis: Redis, options: { prefix?: string } = {}): TrendsStore {
+async function perKey<T>(redis: TrendsRedis, keys: readonly string[], command: (client: Redis | ReturnType<Redis['pipeline']>, key: string) => unknown): Promise<T[]> {
+  if (keys.length === 0) return [];
+  if (redis.isCluster) {
+    return Promise.all(keys.map((key) => command(redis as unknown as Redis, key) as Promise<T>));
+  }
+  const pipeline = (redis as Redis).pipeline();
+  for (const key of keys) command(pipeline, key);
+  const results = (await pipeline.exec()) ?? [];
+  return results.map(([error, value]) => {
+    if (error) throw error;
+    return value as T;
+  });
+}
+
+interface Chunk {
+  tag: string;
+  ids: string[];
+  numbers: string;
+  postIndex: Map<Contribution, number>;
+  groupArgs: (string | number)[];
+  groups: number;
+  members: number;
+  groupIndexes: number[];
+  examples: (string | number)[];
+  exampleCount: number;
+}
+
+/**
+ * The distributed-mode store, on one Redis node or a cluster. Per topic under `{prefix:ns:topic}`: `b:{size}:{start}`
+ * bucket hashes, `s:{start}` seen post ids per 1 m bucket, `e:{size}:{start}:{emotion}` example zsets (+ `:body`
+ * hashes). Per namespace under `{prefix:ns}`: `topics` zset (score: newest post), `state:{name}`, `alerts` /
+ * `alerts:{topic}` zsets. Alert bodies at `{prefix}:alert:{id}`.
+ */
+export function createRedisTrendsStore(redis: TrendsRedis, options: { prefix?: string } = {}): TrendsStore {
   const base = options.prefix ?? 'moodstream:trends';
-  const nsPrefix = (ns: string): string => `${base}:${ns}`;
-  const bucketKey = (ns: string, ref: BucketRef): string => `${nsPrefix(ns)}:b:${ref.size}:${ref.topic}:${ref.start}`;
-  const exampleKey = (ns: string, ref: BucketRef, emotion: number): string => `${nsPrefix(ns)}:e:${ref.size}:${ref.topic}:${ref.start}:${emotion}`;
-  const alertKey = (id: string): string => `${base}:alert:${id}`;
-  const alertIndex = (ns: string, topic?: string): string => (topic === undefined ? `${nsPrefix(ns)}:alerts` : `${nsPrefix(ns)}:alerts:${topic}`);
+  const nsTag = (ns: string): string => namespaceTag(base, ns);
+  const tagOf = (ns: string, topic: string): string => topicTag(base, ns, topic);
+  const bucketKey = (ns: string, ref: BucketRef): string => `${tagOf(ns, ref.topic)}:b:${ref.size}:${ref.start}`;
+  const exampleKey = (ns: string, ref: BucketRef, emotion: number): string => `${tagOf(ns, ref.topic)}:e:${ref.size}:${ref.start}:${emotion}`;
+  const alertKey = (id: string): string => `{${base}}:alert:${id}`;
+  const alertIndex = (ns: string, topic?: string): string => (topic === undefined ? `${nsTag(ns)}:alerts` : `${nsTag(ns)}:alerts:${topic}`);
+  const topicsKey = (ns: string): string => `${nsTag(ns)}:topics`;
   const scripted = withApplyScript(redis);
 
   const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
@@ -204,10 +261,10 @@ export function createRedisTrendsStore(redis: Redis, options: { prefix?: string 
     }
   };
 
-  // One array argument (ioredis flattens it): spreading tens of thousands of arguments into a call would overflow the stack.
-  const evalApply = (args: (string | number)[]): Promise<number[]> => scripted[APPLY_COMMAND](args);
-
   const parseAlert = (json: string | null): Alert | null => (json === null ? null : AlertSchema.parse(JSON.parse(json)));
+
+  /** Every node that holds keys (the masters of a cluster), for SCAN. */
+  const scanNodes = (): Redis[] => (redis.isCluster ? (redis as Cluster).nodes('master') : [redis as Redis]);
 
   return {
     kind: 'redis',
@@ -215,60 +272,68 @@ export function createRedisTrendsStore(redis: Redis, options: { prefix?: string 
 
     apply(ns, plan, retention) {
       return wrap('apply', async (): Promise<ApplyResult> => {
-        const head: (string | number)[] = [nsPrefix(ns), WINDOW_SIZES.length];
+        const head: (string | number)[] = [WINDOW_SIZES.length];
         for (const size of WINDOW_SIZES) head.push(size, WINDOW_MS[size], Math.max(1, Math.round(retention.bucketTtlMs[size])));
         head.push(Math.max(1, Math.round(retention.seenTtlMs)), retention.examplesPerBucket);
 
-        // Split into chunks of whole groups (a huge group is split too: the seen-set keeps that exact). Each chunk
-        // carries the numbers of the posts it references once; a post's groups (its topics) point at them.
-        interface Chunk {
-          postArgs: (string | number)[];
-          postIndex: Map<Contribution, number>;
-          groupArgs: (string | number)[];
-          groups: number;
-          members: number;
-          groupIndexes: number[];
-        }
-        const calls: { args: (string | number)[]; groupIndexes: number[] }[] = [];
-        const fresh = (): Chunk => ({ postArgs: [], postIndex: new Map(), groupArgs: [], groups: 0, members: 0, groupIndexes: [] });
-        let current = fresh();
-        const flush = (examples: (string | number)[] = [0]): void => {
-          if (current.groups === 0 && examples.length === 1) return;
-          calls.push({
-            args: head.concat([current.postIndex.size], current.postArgs, [current.groups], current.groupArgs, examples),
-            groupIndexes: current.groupIndexes,
-          });
-          current = fresh();
+        // Per topic, chunks of whole groups (a huge group is split too: the seen-set keeps that exact). Each chunk
+        // carries the numbers of the posts it references once; its groups point at them by index.
+        const byTopic = new Map<string, Chunk[]>();
+        const fresh = (tag: string): Chunk => ({ tag, ids: [], numbers: '', postIndex: new Map(), groupArgs: [], groups: 0, members: 0, groupIndexes: [], examples: [], exampleCount: 0 });
+        const current = (topic: string, room: number): Chunk => {
+          let chunks = byTopic.get(topic);
+          if (chunks === undefined) {
+            chunks = [fresh(tagOf(ns, topic))];
+            byTopic.set(topic, chunks);
+          }
+          let chunk = chunks[chunks.length - 1]!;
+          if (chunk.members + room > POSTS_PER_CALL && chunk.groups > 0) {
+            chunk = fresh(chunk.tag);
+            chunks.push(chunk);
+          }
+          return chunk;
         };
+        const newest = new Map<string, number>();
         plan.groups.forEach((group, index) => {
+          if (group.lastSeen > (newest.get(group.topic) ?? -Infinity)) newest.set(group.topic, group.lastSeen);
           for (let offset = 0; offset < Math.max(1, group.posts.length); offset += POSTS_PER_CALL) {
             const slice = group.posts.slice(offset, offset + POSTS_PER_CALL);
-            if (current.members + slice.length > POSTS_PER_CALL && current.groups > 0) flush();
-            const chunk = current;
-            chunk.groupArgs.push(group.topic, group.start, group.lastSeen, slice.length);
+            const chunk = current(group.topic, slice.length);
+            chunk.groupArgs.push(group.start, slice.length);
+            let numbers = '';
             for (const post of slice) {
               let at = chunk.postIndex.get(post);
               if (at === undefined) {
                 at = chunk.postIndex.size + 1;
                 chunk.postIndex.set(post, at);
+                chunk.ids.push(post.postId);
                 const m = post.micro;
-                chunk.postArgs.push(post.postId, m[0] ?? 0, m[1] ?? 0, m[2] ?? 0, m[3] ?? 0, m[4] ?? 0, m[5] ?? 0, post.top, post.explicit ? 1 : 0);
+                numbers += `${m[0] ?? 0},${m[1] ?? 0},${m[2] ?? 0},${m[3] ?? 0},${m[4] ?? 0},${m[5] ?? 0},${post.top},${post.explicit ? 1 : 0},`;
               }
               chunk.groupArgs.push(at);
             }
+            chunk.numbers += numbers;
             chunk.groups += 1;
             chunk.members += slice.length;
             chunk.groupIndexes.push(index);
           }
         });
-        const exampleArgs: (string | number)[] = [plan.examples.length];
         for (const candidate of plan.examples) {
-          exampleArgs.push(WINDOW_SIZES.indexOf(candidate.size) + 1, candidate.topic, candidate.start, candidate.emotion, candidate.score, candidate.post.postId, JSON.stringify(candidate.post));
+          const chunks = byTopic.get(candidate.topic) ?? [];
+          if (chunks.length === 0) byTopic.set(candidate.topic, chunks);
+          if (chunks.length === 0) chunks.push(fresh(tagOf(ns, candidate.topic)));
+          const chunk = chunks[chunks.length - 1]!;
+          chunk.examples.push(WINDOW_SIZES.indexOf(candidate.size) + 1, candidate.start, candidate.emotion, candidate.score, candidate.post.postId, JSON.stringify(candidate.post));
+          chunk.exampleCount += 1;
         }
-        flush(exampleArgs);
 
+        const calls = [...byTopic.values()].flat();
         const added = new Array<number>(plan.groups.length).fill(0);
-        const results = await Promise.all(calls.map((call) => evalApply(call.args)));
+        const results = await Promise.all(
+          calls.map((chunk) =>
+            scripted[APPLY_COMMAND](chunk.tag, head.concat([chunk.ids.length, packIds(chunk.ids), chunk.numbers, chunk.groups], chunk.groupArgs, [chunk.exampleCount], chunk.examples)),
+          ),
+        );
         results.forEach((result, callIndex) => {
           const indexes = calls[callIndex]!.groupIndexes;
           result.forEach((count, position) => {
@@ -276,27 +341,36 @@ export function createRedisTrendsStore(redis: Redis, options: { prefix?: string 
             added[groupIndex] = (added[groupIndex] ?? 0) + Number(count);
           });
         });
+        // The topic index is one key of the namespace's slot: one ZADD GT (a redelivery changes nothing) per batch,
+        // after the counts, so a listed topic always has its posts counted.
+        if (newest.size > 0) {
+          const flat: (string | number)[] = [];
+          for (const [topic, lastSeen] of newest) flat.push(lastSeen, topic);
+          await redis
+            .multi()
+            .zadd(topicsKey(ns), 'GT', ...flat)
+            .pexpire(topicsKey(ns), Math.max(1, Math.round(retention.bucketTtlMs[WINDOW_SIZES[WINDOW_SIZES.length - 1]!])))
+            .exec();
+        }
         return { added };
       });
     },
 
     readBuckets(ns, refs) {
       return wrap('read', async () => {
-        if (refs.length === 0) return [];
-        const pipeline = redis.pipeline();
-        for (const ref of refs) pipeline.hgetall(bucketKey(ns, ref));
-        const results = (await pipeline.exec()) ?? [];
-        return results.map(([error, fields]): BucketStats | null => {
-          if (error) throw error;
-          const record = fields as Record<string, string>;
-          return Object.keys(record).length === 0 ? null : statsFromFields(record);
-        });
+        const results = await perKey<Record<string, string>>(
+          redis,
+          refs.map((ref) => bucketKey(ns, ref)),
+          (client, key) => client.hgetall(key),
+        );
+        return results.map((record): BucketStats | null => (Object.keys(record).length === 0 ? null : statsFromFields(record)));
       });
     },
 
     examples(ns, ref, emotion, limit) {
       return wrap('examples', async () => {
         const emotions = emotion === null ? EMOTIONS.map((_, i) => i) : [emotion];
+        // All of one topic's keys share a slot: one pipeline on a cluster too.
         const pipeline = redis.pipeline();
         for (const e of emotions) {
           pipeline.zrange(exampleKey(ns, ref, e), 0, limit - 1, 'REV', 'WITHSCORES');
@@ -328,7 +402,7 @@ export function createRedisTrendsStore(redis: Redis, options: { prefix?: string 
 
     topics(ns) {
       return wrap('topics', async () => {
-        const flat = await redis.zrange(`${nsPrefix(ns)}:topics`, 0, -1, 'REV', 'WITHSCORES');
+        const flat = await redis.zrange(topicsKey(ns), 0, -1, 'REV', 'WITHSCORES');
         const list: { topic: string; lastSeen: number }[] = [];
         for (let j = 0; j + 1 < flat.length; j += 2) list.push({ topic: flat[j]!, lastSeen: Number(flat[j + 1]) });
         return list.sort((a, b) => b.lastSeen - a.lastSeen || (a.topic < b.topic ? -1 : 1));
@@ -341,6 +415,7 @@ export function createRedisTrendsStore(redis: Redis, options: { prefix?: string 
         const stored = await redis.set(alertKey(alert.id), JSON.stringify(alert), 'PX', ttl, 'NX');
         if (stored === null) return false;
         const ns = namespaceOfAlert(alert);
+        // Both indexes carry the namespace's tag: one slot, one MULTI.
         await redis
           .multi()
           .zadd(alertIndex(ns), alert.firedAt, alert.id)
@@ -377,12 +452,12 @@ export function createRedisTrendsStore(redis: Redis, options: { prefix?: string 
     },
 
     getState(ns, name) {
-      return wrap('getState', () => redis.get(`${nsPrefix(ns)}:state:${name}`));
+      return wrap('getState', () => redis.get(`${nsTag(ns)}:state:${name}`));
     },
 
     setState(ns, name, value, ttlMs) {
       return wrap('setState', async () => {
-        await redis.set(`${nsPrefix(ns)}:state:${name}`, value, 'PX', Math.max(1, Math.round(ttlMs)));
+        await redis.set(`${nsTag(ns)}:state:${name}`, value, 'PX', Math.max(1, Math.round(ttlMs)));
       });
     },
 
@@ -390,12 +465,19 @@ export function createRedisTrendsStore(redis: Redis, options: { prefix?: string 
       return wrap('dropNamespace', async () => {
         const alertIds = await redis.zrange(alertIndex(ns), 0, -1);
         if (alertIds.length > 0) await redis.unlink(...alertIds.map(alertKey));
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `${globEscape(nsPrefix(ns))}:*`, 'COUNT', 1000);
-          cursor = next;
-          if (keys.length > 0) await redis.unlink(...keys);
-        } while (cursor !== '0');
+        // `{prefix:ns}…` and `{prefix:ns:<topic>}…`, on every node; deleted key by key (a cluster refuses
+        // multi-key commands across slots).
+        const pattern = `{${globEscape(`${base}:${ns}`)}[:}]*`;
+        for (const node of scanNodes()) {
+          let cursor = '0';
+          do {
+            const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+            cursor = next;
+            if (keys.length === 0) continue;
+            if (redis.isCluster) await Promise.all(keys.map((key) => node.unlink(key)));
+            else await node.unlink(...keys);
+          } while (cursor !== '0');
+        }
       });
     },
   };

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Bus, Consumer, Producer } from '@moodstream/bus';
+import type { Bus, Consumer, PartitionPosition, Producer } from '@moodstream/bus';
 import { errorMessage, MoodstreamError, systemClock, type Clock, type Logger, type PartHealth } from '@moodstream/core';
 import { EMOTIONS, WINDOW_MS, type Alert, type Post, type ScoredPost, type WordShift, type WordShiftQuery } from '@moodstream/events';
 import {
@@ -20,6 +20,7 @@ import type { TopicAlertRule } from './detector';
 import { liveRetention, TrendsEngine, type IngestResult } from './engine';
 import { toSeriesPoint } from './estimate';
 import { liveTopicsOf } from './plan';
+import { AlertOwnership } from './alert-owner';
 import { PartitionWatermark } from './partition-watermark';
 import { ReplayManager } from './replay';
 import { LIVE_NAMESPACE, replayNamespace, type TrendsStore } from './store';
@@ -179,6 +180,7 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
     onSeries: (update) => emit('series', update),
     onAlert: publishLiveAlert,
     onNewTopic: () => scheduleTopicsPush(0),
+    decidesAlerts: () => ownership.owner,
     ...(options.alertRules === undefined ? {} : { alertRules: options.alertRules }),
   });
 
@@ -198,6 +200,7 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
   });
 
   const partitionWatermark = new PartitionWatermark(config.TRENDS_IDLE_PARTITION_TIMEOUT_MS);
+  const ownership = new AlertOwnership(store, LIVE_NAMESPACE, options.topics.scored);
   let lastIngestAt = -Infinity;
 
   const ingest = async (posts: readonly ScoredPost[], watermark?: number): Promise<IngestResult> => {
@@ -213,14 +216,24 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
    * The watermark the consumer's partitions allow (see PartitionWatermark); -Infinity keeps it where it is.
    * The batch in the handler counts as delivered.
    */
-  const liveWatermark = async (): Promise<number> => {
-    if (consumer === null) return Number.NEGATIVE_INFINITY;
+  const liveWatermark = async (): Promise<{ watermark: number; own: PartitionPosition[] }> => {
+    if (consumer === null) return { watermark: Number.NEGATIVE_INFINITY, own: [] };
+    let own: PartitionPosition[] = [];
     try {
-      const reachable = partitionWatermark.candidate(await consumer.positions(), clock.now());
-      return reachable === null || reachable <= (engine.watermark ?? -Infinity) ? Number.NEGATIVE_INFINITY : reachable;
+      own = await consumer.positions();
+      // Scale-out (alert-owner.ts): the holder of partition 0 decides alerts over every partition of the group.
+      if (ownership.update(own)) {
+        logger.info('this aggregator now decides alerts (it holds partition 0); detector state reloaded');
+        await engine.load();
+      }
+      const counts = ownership.owner ? await consumer.partitionCounts?.() : undefined;
+      const partitions = counts?.find((c) => c.topic === options.topics.scored)?.partitions;
+      const positions = partitions === undefined ? own : await ownership.groupPositions(own, partitions);
+      const reachable = partitionWatermark.candidate(positions, clock.now());
+      return { watermark: reachable === null || reachable <= (engine.watermark ?? -Infinity) ? Number.NEGATIVE_INFINITY : reachable, own };
     } catch (error) {
       logger.warn({ err: error }, 'could not read the partition positions; the watermark waits for the next batch');
-      return Number.NEGATIVE_INFINITY;
+      return { watermark: Number.NEGATIVE_INFINITY, own };
     }
   };
 
@@ -261,8 +274,10 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
       const caughtUp = async (): Promise<boolean> => consumer === null || (await consumer.lag()) === 0;
       // Between batches too, a partition turning idle may let the others' event time close windows.
       const partitions = async (): Promise<void> => {
-        const reachable = await liveWatermark();
+        const { watermark: reachable, own } = await liveWatermark();
         if (reachable > Number.NEGATIVE_INFINITY) await engine.advanceWatermark(reachable);
+        // A member whose partitions are quiet still tells the alert owner where they stand.
+        await ownership.publish(own);
       };
       (quiet ? caughtUp().then((idle) => (idle ? engine.advanceWatermark(clock.now() - lag) : partitions())) : partitions())
         .catch((error: unknown) => logger.warn({ err: error }, 'idle watermark advance failed'))
@@ -290,11 +305,15 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
           deadLetterTopic: options.topics.deadLetter ?? `${options.topics.scored}.dead-letter`,
           fromBeginning: true,
           maxBatchSize: config.TRENDS_BATCH_SIZE,
+          fetchMaxBytesPerPartition: config.TRENDS_FETCH_MAX_BYTES,
           handler: async (records) => {
+            const { watermark, own } = await liveWatermark();
             await ingest(
               records.map((r) => r.value),
-              await liveWatermark(),
+              watermark,
             );
+            // After the writes: the owner may close windows up to these positions.
+            await ownership.publish(own);
           },
           onCrash: (error) => {
             crashed = errorMessage(error);

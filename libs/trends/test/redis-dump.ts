@@ -1,7 +1,17 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
-/** Every key under a prefix with its full value and whether it has a TTL: for "nothing changed" assertions. */
-export async function redisDump(redis: Redis, prefix: string): Promise<Record<string, unknown>> {
+/**
+ * Every key under a prefix with its full value and whether it has a TTL: for "nothing changed" assertions.
+ * On a Redis Cluster each master is scanned and read through its own connection (pipelines per node).
+ */
+export async function redisDump(redis: Redis | Cluster, prefix: string): Promise<Record<string, unknown>> {
+  const nodes = redis.isCluster ? (redis as Cluster).nodes('master') : [redis as Redis];
+  const dump: Record<string, unknown> = {};
+  for (const node of nodes) Object.assign(dump, await dumpNode(node, prefix));
+  return Object.fromEntries(Object.keys(dump).sort().map((key) => [key, dump[key]]));
+}
+
+async function dumpNode(redis: Redis, prefix: string): Promise<Record<string, unknown>> {
   const keys: string[] = [];
   let cursor = '0';
   do {
@@ -9,7 +19,6 @@ export async function redisDump(redis: Redis, prefix: string): Promise<Record<st
     cursor = next;
     keys.push(...batch);
   } while (cursor !== '0');
-  keys.sort();
   const meta = redis.pipeline();
   for (const key of keys) meta.type(key).pttl(key);
   const metaResults = (await meta.exec()) ?? [];

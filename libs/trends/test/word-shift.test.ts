@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { createLogger, VirtualClock } from '@moodstream/core';
-import { AlertSchema, EMOTIONS, type Alert, type ScoredPost } from '@moodstream/events';
+import { AlertSchema, EMOTIONS, type Alert } from '@moodstream/events';
 import { MICRO, type BucketStats } from '../src/bucket';
 import { trendsConfig } from '../src/config';
 import { liveRetention, TrendsEngine } from '../src/engine';

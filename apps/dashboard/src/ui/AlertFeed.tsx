@@ -9,6 +9,7 @@ import type { Loadable } from './hooks';
 import { EmotionDot } from './Legend';
 import { EMOTION_COLORS, EMOTION_LABELS } from './palette';
 import { Empty, ErrorBox, Loading } from './States';
+import { AlertWordShift } from './WordShift';
 
 export interface AlertFeedProps {
   state: Loadable<Alert[]>;
@@ -82,6 +83,7 @@ function AlertItem({ alert, now, hrefFor, onShow, onAcknowledge }: { alert: Aler
         <span className="dim">{describeRise(alert)}</span>
       </div>
       {alert.explanation !== undefined && <AlertWhy alert={alert} why={alert.explanation} />}
+      {alert.wordShift !== undefined && <AlertWordShift shift={alert.wordShift} />}
       <div className="alert-meta dim">
         {alert.window.size} window {formatBucket(alert.window.start, alert.window.size)} · {formatCount(alert.count)} posts · z = {alert.statistic.toFixed(1)} · p = {formatPValue(alert.pValue)}
         {' < '}

@@ -8,6 +8,7 @@ import { EmotionDot } from './Legend';
 import { EMOTION_LABELS } from './palette';
 import { ProbabilityBars } from './ProbabilityBars';
 import { Empty, ErrorBox, Loading } from './States';
+import { BucketWordShift } from './WordShift';
 
 export interface PostsPanelProps {
   topic: string;
@@ -82,6 +83,7 @@ export function PostsPanel({ topic, window, start, emotion, replay, explicitThre
           </button>
         ))}
       </div>
+      <BucketWordShift topic={topic} window={window} start={start} emotion={emotion} replay={replay} />
       {settingsError !== null && <ErrorBox message={`Image screening settings unavailable, so every image waits for a click: ${settingsError}`} testId="posts-settings-error" />}
       {(state.status === 'loading' || (state.status === 'ready' && explicitThreshold === null)) && <Loading label="Loading posts…" testId="posts-loading" />}
       {state.status === 'error' && <ErrorBox message={`Posts unavailable: ${state.error}`} onRetry={() => setGeneration((g) => g + 1)} />}

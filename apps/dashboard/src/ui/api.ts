@@ -10,6 +10,7 @@ import {
   TopicsResponseSchema,
   UI_CONFIG_PATH,
   UiConfigSchema,
+  WordShiftSchema,
   describeZodError,
   type Alert,
   type Emotion,
@@ -19,6 +20,7 @@ import {
   type TopicSummary,
   type UiConfig,
   type WindowSize,
+  type WordShift,
 } from '@moodstream/events';
 import { recordRejection } from './contract-log';
 
@@ -150,6 +152,9 @@ export const api = {
   },
   async posts(params: { topic: string; window: WindowSize; start: number; emotion?: Emotion | null; replay?: string | null; limit?: number }): Promise<ExamplePost[]> {
     return (await request(`/api/posts?${query(params)}`, ExamplePostsResponseSchema)).posts;
+  },
+  wordShift(params: { topic: string; window: WindowSize; start: number; emotion: Emotion; replay?: string | null; limit?: number }): Promise<WordShift> {
+    return request(`/api/word-shift?${query(params)}`, WordShiftSchema);
   },
   startReplay(body: { topic: string; from: number; to: number; speed: number | 'max' }): Promise<ReplayStatus> {
     return request('/api/replays', ReplayStatusSchema, { method: 'POST', body: JSON.stringify(body) });
