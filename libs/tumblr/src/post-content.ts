@@ -12,6 +12,12 @@ export interface PostContent {
   images: ImageCandidate[];
 }
 
+/**
+ * Blocks read per post (and per trail entry). Real posts have a handful; a crafted one with tens of thousands cost
+ * over 100 ms of CPU to walk, and past these the words would be cut at 20,000 characters anyway.
+ */
+export const MAX_BLOCKS = 1_000;
+
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
@@ -139,7 +145,7 @@ function blocksContent(content: unknown, layout: unknown): { texts: string[]; im
   const picture = (list: unknown): void => {
     if (images.length === 0) images = candidates(list);
   };
-  for (const index of readingOrder(content.length, layout)) {
+  for (const index of readingOrder(Math.min(content.length, MAX_BLOCKS), layout)) {
     const block: unknown = content[index];
     if (!isObj(block)) continue;
     switch (block['type']) {
