@@ -12,10 +12,14 @@ WORKDIR /app
 FROM base AS manifests
 COPY . /src
 RUN cd /src && find . -name package.json -not -path '*/node_modules/*' -exec cp --parents {} /app \; \
-    && cp package-lock.json /app/
+    && cp package-lock.json /app/ && if [ -f .npmrc ]; then cp .npmrc /app/; fi
 
 FROM base AS deps
 COPY --from=manifests /app/ ./
+# onnxruntime-node's install step would fetch optional CUDA libraries from outside the npm registry; its CPU
+# binaries are in the package. npm ≥ 11.19 skips that step through package.json's allowScripts; the npm 10 of
+# this base image does not know allowScripts, so it gets the package's documented switch here.
+ENV ONNXRUNTIME_NODE_INSTALL=skip
 RUN npm ci --include=dev --no-audit
 
 FROM deps AS source
