@@ -95,7 +95,9 @@ export async function runDistributed(config: StartConfig, demoImagesDir: string 
   ];
   if (config.TUMBLR_API_KEY !== undefined) {
     // Cursors and the request budget live in Redis here, shared by whichever machine runs the ingester next.
-    specs.push({ name: 'ingester', args: [INGESTER_MAIN, 'live'], env: { LOG_LEVEL: config.LOG_LEVEL, INGEST_STORE: process.env['INGEST_STORE'] ?? 'redis' } });
+    // Tags added on the dashboard come from the registry beside the trends data (docs/live-events.md).
+    const registry = { INGEST_TOPIC_REGISTRY: process.env['INGEST_TOPIC_REGISTRY'] ?? 'redis', INGEST_TOPIC_REGISTRY_PREFIX: process.env['TRENDS_REDIS_PREFIX'] ?? 'moodstream:trends' };
+    specs.push({ name: 'ingester', args: [INGESTER_MAIN, 'live'], env: { LOG_LEVEL: config.LOG_LEVEL, INGEST_STORE: process.env['INGEST_STORE'] ?? 'redis', ...registry } });
   }
   // A crashed app is restarted with backoff (its consumers resume from committed offsets, the aggregator's writes are
   // idempotent); only one that keeps crashing stops the stack.
