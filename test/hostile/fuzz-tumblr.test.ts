@@ -147,6 +147,7 @@ describe('fuzz: HTML to text', () => {
   const checkHtml = (html: string, maxLength: number, stats: { worstMs: number }): boolean => {
     const result = withinLimit('htmlContent', () => htmlContent(html, maxLength), stats);
     assert.ok(result.text.length <= maxLength);
+    // eslint-disable-next-line no-control-regex
     assert.doesNotMatch(result.text, /[\uFFFD\u0000]/);
     assert.doesNotMatch(result.text, /[\uD800-\uDBFF](?![\uDC00-\uDFFF])/, 'no lone surrogate');
     for (const sizes of result.images) for (const size of sizes) assert.ok(Number.isFinite(size.width) && Number.isFinite(size.height));

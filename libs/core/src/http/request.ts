@@ -8,7 +8,13 @@ export const DEFAULT_MAX_BODY_BYTES = 16 * 1024;
 
 /** Parses `input` against `schema`; a mismatch is the caller's error (400) naming every bad field. */
 export function parseInput<S extends z.ZodTypeAny>(schema: S, input: unknown, what: string): z.infer<S> {
-  const result = schema.safeParse(input);
+  let result: z.SafeParseReturnType<unknown, z.infer<S>>;
+  try {
+    result = schema.safeParse(input);
+  } catch (error) {
+    // safeParse throws when a coercion does: Number({ toString: "" }) is a TypeError. Still the caller's input.
+    throw new MoodstreamError('BAD_REQUEST', `invalid ${what}: a value could not be read (${error instanceof Error ? error.message : String(error)})`.slice(0, 300));
+  }
   if (!result.success) throw new MoodstreamError('BAD_REQUEST', `invalid ${what}: ${describeZodError(result.error)}`);
   return result.data as z.infer<S>;
 }
