@@ -53,6 +53,12 @@ Environment (parsed at boot; a bad value stops the ingester with a message namin
   INGEST_STATE_FILE         The file store's journal (default .data/ingester-state.jsonl).
   REDIS_URL                 The redis store's server (default redis://127.0.0.1:6379).
   INGEST_REDIS_PREFIX       The redis store's key prefix (default moodstream:ingester).
+  INGEST_TOPIC_REGISTRY     live: where tags added on the dashboard are re-read each poll: off (default),
+                            file, redis (the distributed mode). New ones are walked next, their last hour first;
+                            tags past what the request budget carries wait (docs/live-events.md).
+  INGEST_TOPIC_REGISTRY_FILE      The file registry (default .data/watched-topics.json).
+  INGEST_TOPIC_REGISTRY_PREFIX    The redis registry's prefix: the dashboard's TRENDS_REDIS_PREFIX
+                            (default moodstream:trends).
   INGEST_MIN_ENGLISH_WORDS  Drop posts with fewer known English words (default 5; 0 keeps all).
   INGEST_BUDGET_PER_MINUTE  Requests per minute (default 300: Tumblr's per-IP limit).
   INGEST_BUDGET_PER_HOUR    Requests per hour (default 1000: Tumblr's per-key limit).
