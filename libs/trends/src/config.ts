@@ -83,7 +83,7 @@ export const trendsConfigSchema = z.object({
   /** Records per consumer batch. */
   TRENDS_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(5_000),
   /** Most bytes one Kafka fetch brings per partition (kafkajs's own default is 1 MiB): fewer round trips per record. */
-  TRENDS_FETCH_MAX_BYTES: z.coerce.number().int().min(1_024).max(50 * 1_048_576).default(8 * 1_048_576),
+  TRENDS_FETCH_MAX_BYTES: z.coerce.number().int().min(1_024).max(50 * 1_048_576).default(4 * 1_048_576),
   /** Key prefix of everything trends keeps in Redis. */
   TRENDS_REDIS_PREFIX: z.string().min(1).max(100).default('moodstream:trends'),
   /** The model's validation confusion matrix, for corrected shares; missing file → corrected shares are null. */

@@ -294,6 +294,8 @@ export function createRedisTrendsStore(redis: TrendsRedis, options: { prefix?: s
           return chunk;
         };
         const newest = new Map<string, number>();
+        // A post goes into one call per topic (its own and "all"): its numbers are formatted once.
+        const numbersOf = new Map<Contribution, string>();
         plan.groups.forEach((group, index) => {
           if (group.lastSeen > (newest.get(group.topic) ?? -Infinity)) newest.set(group.topic, group.lastSeen);
           for (let offset = 0; offset < Math.max(1, group.posts.length); offset += POSTS_PER_CALL) {
@@ -307,8 +309,13 @@ export function createRedisTrendsStore(redis: TrendsRedis, options: { prefix?: s
                 at = chunk.postIndex.size + 1;
                 chunk.postIndex.set(post, at);
                 chunk.ids.push(post.postId);
-                const m = post.micro;
-                numbers += `${m[0] ?? 0},${m[1] ?? 0},${m[2] ?? 0},${m[3] ?? 0},${m[4] ?? 0},${m[5] ?? 0},${post.top},${post.explicit ? 1 : 0},`;
+                let text = numbersOf.get(post);
+                if (text === undefined) {
+                  const m = post.micro;
+                  text = `${m[0] ?? 0},${m[1] ?? 0},${m[2] ?? 0},${m[3] ?? 0},${m[4] ?? 0},${m[5] ?? 0},${post.top},${post.explicit ? 1 : 0},`;
+                  numbersOf.set(post, text);
+                }
+                numbers += text;
               }
               chunk.groupArgs.push(at);
             }
