@@ -1,0 +1,386 @@
+/**
+ * `npm run soak` (outside CI): offers a steady stream of posts to the running pipeline — about 110 posts/s, one in ten
+ * with an image from a local image host — for a while, in the embedded and in the distributed mode, and samples each
+ * minute: the resident memory of every process, the pipeline backlog and the p99 latency from producing a post to
+ * the dashboard pushing a chart update that counts it. Prints a table and writes bench/results/soak.json.
+ *
+ *   npm run soak                                   both modes, 30 minutes each
+ *   npm run soak -- --minutes 5 --mode embedded    shorter, one mode
+ *   SOAK_RATE=110 SOAK_IMAGE_SHARE=0.1 SOAK_SAMPLE_SECONDS=60
+ *
+ * Posts enter where the ingester would put them (the posts topic): 110 posts/s is 20× Tumblr's peak rate for one
+ * API key, more than the ingester can fetch, so the soak loads what comes after it. The distributed mode needs Kafka
+ * and Redis (`npm run services:up`); its topics and Redis keys get a unique prefix so other runs are left alone.
+ * Latency is measured from the dashboard's own pushes: a socket.io client watches the soak topic, and post k of a
+ * minute is "on the dashboard" at the first push whose count for that minute reaches k.
+ * Run it under `nice -n 10` on a shared machine; absolute figures then include everyone else's load.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { io as connectSocket, type Socket } from 'socket.io-client';
+import { createBus, type Bus, type Producer } from '@moodstream/bus';
+import { createLogger } from '@moodstream/core';
+import { TOPICS, type PostInput } from '@moodstream/events';
+import type { SeriesUpdate } from '@moodstream/trends';
+import { parseStartConfig } from './start/config';
+import { startEmbeddedStack } from './start/embedded';
+import { REPO_ROOT } from './start/paths';
+import { createProgress } from './start/progress';
+import { servicesUp } from './services';
+
+type Mode = 'embedded' | 'distributed';
+
+interface Options {
+  modes: Mode[];
+  minutes: number;
+  rate: number;
+  imageShare: number;
+  sampleSeconds: number;
+}
+
+interface Sample {
+  minute: number;
+  offered: number;
+  counted: number;
+  /** Posts offered but not yet counted on the dashboard: the whole pipeline's backlog. */
+  backlog: number;
+  p99LatencyMs: number | null;
+  medianLatencyMs: number | null;
+  rssMb: Record<string, number>;
+}
+
+interface ModeResult {
+  mode: Mode;
+  minutes: number;
+  offered: number;
+  counted: number;
+  offeredPerSecond: number;
+  samples: Sample[];
+  rss: Record<string, { startMb: number; endMb: number; slopeMbPerHour: number }>;
+  maxBacklog: number;
+  p99LatencyMs: number | null;
+  note?: string;
+}
+
+const WORDS = 'happy sad angry scared surprised disgusted today tomorrow friends family work school weather rain sun coffee music movie dog cat love hate tired excited worried calm lovely awful great terrible morning night weekend holiday'.split(' ');
+
+function parseOptions(argv: string[]): Options {
+  const flag = (name: string): string | undefined => {
+    const at = argv.indexOf(`--${name}`);
+    return at === -1 ? undefined : argv[at + 1];
+  };
+  const mode = flag('mode') ?? 'both';
+  const minutes = Number(flag('minutes') ?? process.env['SOAK_MINUTES'] ?? 30);
+  const rate = Number(process.env['SOAK_RATE'] ?? 110);
+  const imageShare = Number(process.env['SOAK_IMAGE_SHARE'] ?? 0.1);
+  const sampleSeconds = Number(process.env['SOAK_SAMPLE_SECONDS'] ?? 60);
+  if (!['both', 'embedded', 'distributed'].includes(mode)) throw new Error(`--mode must be both, embedded or distributed, not ${mode}`);
+  for (const [name, value] of Object.entries({ minutes, rate, imageShare, sampleSeconds })) {
+    if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number`);
+  }
+  return { modes: mode === 'both' ? ['embedded', 'distributed'] : [mode as Mode], minutes, rate, imageShare, sampleSeconds };
+}
+
+/** A few distinct JPEGs on loopback; each post asks for its own URL, so the fetcher works every time. */
+async function startImageHost(): Promise<{ server: Server; base: string }> {
+  const images = await Promise.all(
+    Array.from({ length: 12 }, (_, i) =>
+      sharp({ create: { width: 320, height: 320, channels: 3, background: { r: (i * 53) % 256, g: (i * 97) % 256, b: (i * 151) % 256 } } }).jpeg().toBuffer(),
+    ),
+  );
+  const server = createServer((req, res) => {
+    const n = Number(/\/img\/(\d+)/.exec(req.url ?? '')?.[1] ?? NaN);
+    const image = images[n % images.length];
+    if (image === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': String(image.length) }).end(image);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** RSS in MB of `root` and every process below it, named by what they run. */
+function processTreeRss(root: number): Record<string, number> {
+  let table: string;
+  try {
+    table = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,rss=,args='], { encoding: 'utf8' });
+  } catch {
+    return {};
+  }
+  const rows = table
+    .split('\n')
+    .map((line) => /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(.*)$/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), rssKb: Number(m[3]), args: m[4] ?? '' }));
+  const inTree = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const row of rows) {
+      if (!inTree.has(row.pid) && inTree.has(row.ppid)) {
+        inTree.add(row.pid);
+        grew = true;
+      }
+    }
+  }
+  const out: Record<string, number> = {};
+  for (const row of rows) {
+    if (!inTree.has(row.pid) || !row.args.includes('node')) continue;
+    const name = /apps\/(\w+)\/src\/main/.exec(row.args)?.[1] ?? (row.args.includes('scripts/start.ts') ? 'launcher' : /ingester/.test(row.args) ? 'ingester' : `node-${row.pid}`);
+    out[name] = Math.round(((out[name] ?? 0) + row.rssKb / 1024) * 10) / 10;
+  }
+  return out;
+}
+
+/** Least-squares slope of y over x. */
+function slope(points: [number, number][]): number {
+  if (points.length < 2) return 0;
+  const n = points.length;
+  const mx = points.reduce((s, [x]) => s + x, 0) / n;
+  const my = points.reduce((s, [, y]) => s + y, 0) / n;
+  const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+  const sxy = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
+  return sxx === 0 ? 0 : sxy / sxx;
+}
+
+function quantile(sorted: number[], q: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? null;
+}
+
+/**
+ * Offers posts at `rate` for `minutes`, watching the dashboard's pushes for their topic; samples every `sampleSeconds`.
+ */
+async function drive(options: {
+  options: Options;
+  producer: Producer;
+  dashboardUrl: string;
+  imageBase: string;
+  rss: () => Record<string, number>;
+  log: (line: string) => void;
+}): Promise<Omit<ModeResult, 'mode'>> {
+  const { rate, imageShare, minutes, sampleSeconds } = options.options;
+  const imageEvery = imageShare > 0 ? Math.round(1 / imageShare) : 0;
+  const run = Math.random().toString(36).slice(2, 8);
+  const topic = `soak ${run}`;
+  // Per event-time minute: the send time of each post, in order, and the highest count the dashboard pushed.
+  const sentAt = new Map<number, number[]>();
+  const seenCount = new Map<number, number>();
+  const latencies: { at: number; ms: number }[] = [];
+  let offered = 0;
+  const socket: Socket = connectSocket(options.dashboardUrl, { transports: ['websocket'] });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+  });
+  socket.emit('watch', { topic, window: '1m' });
+  socket.on('series', (update: SeriesUpdate) => {
+    if (update.topic !== topic || update.window !== '1m' || update.replay !== null) return;
+    const start = update.point.start;
+    const before = seenCount.get(start) ?? 0;
+    if (update.point.count <= before) return;
+    const now = Date.now();
+    const sends = sentAt.get(start) ?? [];
+    for (let k = before; k < Math.min(update.point.count, sends.length); k++) latencies.push({ at: now, ms: now - (sends[k] ?? now) });
+    seenCount.set(start, update.point.count);
+  });
+
+  const started = Date.now();
+  const endAt = started + minutes * 60_000;
+  const samples: Sample[] = [];
+  const rssSeries: Record<string, [number, number][]> = {};
+  let lastSample = started;
+  let nextSampleAt = started;
+  let sending: Promise<void> = Promise.resolve();
+  const counted = (): number => [...seenCount.values()].reduce((a, b) => a + b, 0);
+  const takeSample = (): void => {
+    const now = Date.now();
+    const minute = (now - started) / 60_000;
+    const recent = latencies.filter((l) => l.at > lastSample).map((l) => l.ms).sort((a, b) => a - b);
+    const rss = options.rss();
+    for (const [name, mb] of Object.entries(rss)) (rssSeries[name] ??= []).push([minute, mb]);
+    const sample: Sample = { minute: Math.round(minute * 100) / 100, offered, counted: counted(), backlog: offered - counted(), p99LatencyMs: quantile(recent, 0.99), medianLatencyMs: quantile(recent, 0.5), rssMb: rss };
+    samples.push(sample);
+    lastSample = now;
+    options.log(`  t=${sample.minute.toFixed(1)} min offered ${offered} counted ${sample.counted} backlog ${sample.backlog} p99 ${sample.p99LatencyMs ?? '-'} ms rss ${JSON.stringify(rss)}`);
+  };
+
+  while (Date.now() < endAt) {
+    const now = Date.now();
+    if (now >= nextSampleAt) {
+      takeSample();
+      nextSampleAt += sampleSeconds * 1000;
+    }
+    const due = Math.floor(((now - started) / 1000) * rate) - offered;
+    if (due > 0) {
+      const posts: PostInput[] = [];
+      for (let i = 0; i < due; i++) {
+        const n = offered + i;
+        const text = Array.from({ length: 12 }, (_, j) => WORDS[(n * 7 + j * 13) % WORDS.length]).join(' ');
+        posts.push({
+          id: `soak-${run}-${n}`,
+          blog: 'soak',
+          url: `https://soak.tumblr.com/post/${n}`,
+          timestamp: now,
+          topics: [topic],
+          tags: [topic],
+          text,
+          imageUrl: imageEvery > 0 && n % imageEvery === 0 ? `${options.imageBase}/img/${n}.jpg` : null,
+          noteCount: null,
+          source: 'live',
+          label: null,
+          ingestedAt: now,
+        });
+      }
+      const minuteStart = Math.floor(now / 60_000) * 60_000;
+      const sends = sentAt.get(minuteStart) ?? [];
+      for (let i = 0; i < posts.length; i++) sends.push(now);
+      sentAt.set(minuteStart, sends);
+      offered += posts.length;
+      // Sends are chained so the producer keeps order; a slow broker shows up as backlog, not as a pause in offering.
+      sending = sending.then(() => options.producer.send(TOPICS.posts, 'Post', posts.map((value) => ({ key: value.id, value, timestamp: value.timestamp }))));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await sending;
+  // A last look after the offering stops: what is still in flight is the backlog at the end.
+  await new Promise((resolve) => setTimeout(resolve, 10_000));
+  takeSample();
+  socket.close();
+
+  const rss: ModeResult['rss'] = {};
+  for (const [name, series] of Object.entries(rssSeries)) {
+    rss[name] = { startMb: series[0]?.[1] ?? 0, endMb: series.at(-1)?.[1] ?? 0, slopeMbPerHour: Math.round(slope(series) * 60 * 10) / 10 };
+  }
+  const all = latencies.map((l) => l.ms).sort((a, b) => a - b);
+  return {
+    minutes,
+    offered,
+    counted: counted(),
+    offeredPerSecond: Math.round((offered / ((endAt - started) / 1000)) * 10) / 10,
+    samples,
+    rss,
+    maxBacklog: Math.max(...samples.map((s) => s.backlog)),
+    p99LatencyMs: quantile(all, 0.99),
+  };
+}
+
+async function soakEmbedded(options: Options, imageBase: string, log: (line: string) => void): Promise<ModeResult> {
+  const logger = createLogger('soak', { level: 'warn' });
+  const stack = await startEmbeddedStack({
+    config: parseStartConfig({ PORT: '0', LOG_LEVEL: 'warn' }),
+    progress: createProgress({ write: log }),
+    logger,
+    env: { ...process.env, SCORER_IMAGE_ALLOWLIST: '127.0.0.1' },
+    exit: () => undefined,
+  });
+  try {
+    await stack.demo?.historyDone;
+    await stack.caughtUp(10 * 60_000).catch((error: unknown) => log(`  (the demo history was not fully scored before the soak began: ${String(error)})`));
+    const producer = await stack.bus.producer();
+    try {
+      const result = await drive({ options, producer, dashboardUrl: stack.url, imageBase, rss: () => processTreeRss(process.pid), log });
+      return { mode: 'embedded', ...result, note: 'one process (this one): the demo stream plays alongside the soak posts' };
+    } finally {
+      await producer.close();
+    }
+  } finally {
+    await stack.close();
+  }
+}
+
+async function soakDistributed(options: Options, imageBase: string, log: (line: string) => void): Promise<ModeResult> {
+  const services = await servicesUp(log);
+  const prefix = `soak${Math.random().toString(36).slice(2, 8)}`;
+  const port = await freePort();
+  const env = {
+    ...process.env,
+    KAFKA_BROKERS: services.kafkaBrokers,
+    REDIS_URL: services.redisUrl,
+    PORT: String(port),
+    MOODSTREAM_TOPIC_PREFIX: `${prefix}.`,
+    TRENDS_REDIS_PREFIX: `${prefix}:trends`,
+    SCORER_IMAGE_ALLOWLIST: '127.0.0.1',
+    // Each child's own ops port would collide with other runs on this machine: let each pick a free one.
+    METRICS_PORT: '0',
+    LOG_LEVEL: 'warn',
+  };
+  const launcher: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  launcher.stdout?.on('data', (chunk: Buffer) => process.stderr.write(`  [npm start] ${chunk.toString()}`));
+  launcher.stderr?.on('data', (chunk: Buffer) => process.stderr.write(`  [npm start] ${chunk.toString()}`));
+  const url = `http://127.0.0.1:${port}`;
+  const bus: Bus = createBus({ kafkaBrokers: services.kafkaBrokers.split(','), clientId: 'soak', topicPrefix: `${prefix}.`, logger: createLogger('soak', { level: 'warn' }) });
+  try {
+    const deadline = Date.now() + 15 * 60_000;
+    for (;;) {
+      if (launcher.exitCode !== null) throw new Error(`npm start (distributed) exited with code ${launcher.exitCode}`);
+      const ok = await fetch(`${url}/healthz`).then((r) => r.ok).catch(() => false);
+      if (ok) break;
+      if (Date.now() > deadline) throw new Error('the distributed stack did not become healthy within 15 minutes');
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+    await bus.ensureTopics(Object.values(TOPICS).map((name) => ({ name })));
+    const producer = await bus.producer();
+    try {
+      const result = await drive({ options, producer, dashboardUrl: url, imageBase, rss: () => processTreeRss(launcher.pid ?? -1), log });
+      return { mode: 'distributed', ...result, note: `each app its own process; topics ${prefix}.*, Redis ${prefix}:trends` };
+    } finally {
+      await producer.close();
+    }
+  } finally {
+    await bus.close();
+    launcher.kill('SIGINT');
+    await new Promise((resolve) => (launcher.exitCode !== null ? resolve(null) : launcher.once('exit', resolve)));
+  }
+}
+
+function table(results: ModeResult[]): string {
+  const lines = ['mode         process       RSS start MB  RSS end MB  slope MB/h  | offered/s  max backlog  p99 latency ms'];
+  for (const r of results) {
+    for (const [name, rss] of Object.entries(r.rss)) {
+      lines.push(`${r.mode.padEnd(12)} ${name.padEnd(13)} ${String(rss.startMb).padStart(12)} ${String(rss.endMb).padStart(11)} ${String(rss.slopeMbPerHour).padStart(11)}  | ${String(r.offeredPerSecond).padStart(9)} ${String(r.maxBacklog).padStart(12)} ${String(r.p99LatencyMs ?? '-').padStart(15)}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  const images = await startImageHost();
+  const results: ModeResult[] = [];
+  try {
+    for (const mode of options.modes) {
+      log(`soak: ${mode} mode, ${options.minutes} min at ${options.rate} posts/s (${options.imageShare * 100}% with an image)`);
+      results.push(mode === 'embedded' ? await soakEmbedded(options, images.base, log) : await soakDistributed(options, images.base, log));
+    }
+  } finally {
+    images.server.close();
+  }
+  const out = join(REPO_ROOT, 'bench/results');
+  mkdirSync(out, { recursive: true });
+  const report = { when: new Date().toISOString(), rate: options.rate, imageShare: options.imageShare, minutes: options.minutes, note: 'shared machine: absolute figures include other load', results };
+  writeFileSync(join(out, 'soak.json'), `${JSON.stringify(report, null, 2)}\n`);
+  console.log(table(results));
+  console.log(`written ${join('bench/results', 'soak.json')}`);
+  process.exit(0);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
