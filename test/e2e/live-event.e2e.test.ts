@@ -225,7 +225,7 @@ describe('following a live event (embedded stack with a live ingester on the Tum
     await shot(page, 'live-event-rule-off');
   });
 
-  it('downloads the view as CSV (rows match the API) and the chart as SVG', async () => {
+  it('downloads the view as CSV (rows match the API), the chart as SVG and PNG, and the alerts as CSV', async () => {
     await page.goto(`${stack.url}/?topic=${encodeURIComponent(TAG)}`);
     await page.locator('[data-testid="chart"][data-state="ready"]:not([data-points="0"])').waitFor({ timeout: 30_000 });
     const href = (await page.getByTestId('export-csv').getAttribute('href')) ?? '';
@@ -251,6 +251,10 @@ describe('following a live event (embedded stack with a live ingester on the Tum
     const svg = await readFile((await svgDownload.path()) ?? '', 'utf8');
     assert.match(svg, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     assert.match(svg, /recharts-line/);
+    const [pngDownload] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-png').click()]);
+    const png = await readFile((await pngDownload.path()) ?? '');
+    assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG file');
+    assert.ok(png.length > 5_000, `a drawn chart, not an empty canvas (${png.length} bytes)`);
     const [alertsDownload] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-alerts-csv').click()]);
     assert.match(await readFile((await alertsDownload.path()) ?? '', 'utf8'), /^id,topic,emotion,window,window_start/);
   });
