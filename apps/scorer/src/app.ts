@@ -11,6 +11,7 @@ import { InProcessEngine } from './inference/in-process-engine';
 import type { LoadedModels } from './inference/run-inference';
 import { WorkerPoolEngine } from './inference/worker-pool-engine';
 import { MicroBatcher } from './micro-batcher';
+import { followModelRegistry, pinnedToOneModel } from './model-swap';
 import { RateMeter } from './rate-meter';
 import { createScorerMetrics } from './scorer-metrics';
 
@@ -145,12 +146,17 @@ export function createScorerApp(options: ScorerAppOptions): ScorerApp {
     countCacheLookups();
   };
 
+  // A version promoted in the model registry (hot swap): loaded the way the scorer's own model was, from its folder.
+  const loadEngineFrom = (modelDir: string): Promise<InferenceEngine> => {
+    const backbone = { runtime: config.SCORER_BACKBONE_RUNTIME, onnxThreads: config.SCORER_ONNX_THREADS, onnxProviders: config.SCORER_ONNX_PROVIDERS };
+    if (config.SCORER_WORKERS === 0 || options.model !== undefined) return InProcessEngine.load(modelDir, backbone);
+    return WorkerPoolEngine.start({ workers: config.SCORER_WORKERS, modelDir, backbone });
+  };
+
   const loadEngine = async (): Promise<InferenceEngine> => {
     if (options.engine !== undefined) return options.engine;
     if (options.model !== undefined) return new InProcessEngine(options.model, false);
-    const backbone = { runtime: config.SCORER_BACKBONE_RUNTIME, onnxThreads: config.SCORER_ONNX_THREADS, onnxProviders: config.SCORER_ONNX_PROVIDERS };
-    if (config.SCORER_WORKERS === 0) return InProcessEngine.load(config.SCORER_MODEL_DIR, backbone);
-    return WorkerPoolEngine.start({ workers: config.SCORER_WORKERS, modelDir: config.SCORER_MODEL_DIR, backbone });
+    return loadEngineFrom(config.SCORER_MODEL_DIR);
   };
 
   const releaseAll = async (): Promise<void> => {
@@ -175,7 +181,7 @@ export function createScorerApp(options: ScorerAppOptions): ScorerApp {
       state = 'starting';
       try {
         setDecodeThreads(config.SCORER_DECODE_THREADS);
-        engine = await loadEngine();
+        engine = await followModelRegistry(await loadEngine(), { registryDir: config.SCORER_MODEL_REGISTRY, pollMs: config.SCORER_MODEL_POLL_MS, load: loadEngineFrom, logger, clock });
         const info = engine.info;
         metrics.backend.set({ backend: info.backend, model_version: info.modelVersion, backbone: info.backboneId, workers: String(info.workers) }, 1);
         const runtime = info.backboneRuntime;
@@ -196,7 +202,8 @@ export function createScorerApp(options: ScorerAppOptions): ScorerApp {
           maxAgeMs: config.SCORER_BATCH_MAX_AGE_MS,
           maxInFlight: config.SCORER_MAX_IN_FLIGHT_BATCHES,
           clock,
-          process: (batch) => processBatch(scorer, batch, out),
+          // Each batch is scored whole by the model version current when it starts (hot swap: model-swap.ts).
+          process: (batch) => pinnedToOneModel(engine, () => processBatch(scorer, batch, out)),
         });
         batcher = microBatcher;
         consumer = bus.consumer({

@@ -44,6 +44,10 @@ export const ScorerConfigSchema = z.object({
   SCORER_DECODE_THREADS: int(1, 1, 64),
   /** Folder of the trained fused model; empty means the model library's shipped default. */
   SCORER_MODEL_DIR: z.string().default(''),
+  /** Model registry folder to follow (`npm run learn` promotes into it): a promoted version is hot-swapped in. Empty: off. */
+  SCORER_MODEL_REGISTRY: z.string().default(''),
+  /** How often the registry's CURRENT.json is read. */
+  SCORER_MODEL_POLL_MS: int(5_000, 100, 3_600_000),
   SCORER_IMAGE_TIMEOUT_MS: int(5_000, 100, 120_000),
   SCORER_IMAGE_MAX_BYTES: int(5 * 1024 * 1024, 1_024, 256 * 1024 * 1024),
   SCORER_IMAGE_MAX_REDIRECTS: int(3, 0, 10),

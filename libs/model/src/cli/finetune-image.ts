@@ -20,7 +20,7 @@ import { readTextTsv } from '../train/data';
 import { loadAugmentedImageTrain, loadImageTrainDev, pairWithTexts } from '../train/datasets';
 import { fineTuneImageBranch, withImageOnlyReadout, withImageSkipHead } from '../train/image-finetune';
 import { fitImageReadoutHead } from '../train/image-readout-head';
-import { parseCrowdVotes } from '../train/image-readout';
+import { readCrowdVotes } from '../train/image-readout';
 import { logitsOf, type LabelledRow } from '../train/trainer';
 import { calibrateOnDev } from '../train/calibrate-on-dev';
 import { makeRng } from '../train/rng';
@@ -112,16 +112,6 @@ async function main(): Promise<void> {
   await writeModelCard(out, { version: tuned.version, backboneId: tuned.backboneId, summary, metrics });
   log(`saved ${out}`);
   tuned.dispose();
-}
-
-/** Crowd votes are optional: without ground_truth.tsv the targets are the folder labels. */
-async function readCrowdVotes(file: string): Promise<Map<string, number[]>> {
-  try {
-    return parseCrowdVotes(await readFile(file, 'utf8'));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-    throw e;
-  }
 }
 
 main().catch((e: unknown) => {

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { EMOTIONS } from '@moodstream/events';
@@ -23,7 +23,7 @@ import { readPostsNdjson, type ImageExample } from '../train/data';
 import { loadAugmentedImageTrain, loadImageTrainDev, pairWithTexts } from '../train/datasets';
 import { fineTuneImageBranch, withImageOnlyReadout, withImageSkipHead } from '../train/image-finetune';
 import { fitImageReadoutHead } from '../train/image-readout-head';
-import { parseCrowdVotes } from '../train/image-readout';
+import { readCrowdVotes } from '../train/image-readout';
 import { loadTsvSource, parseSourceWeights, splitPostsByTime, type TextSource } from '../train/text-sources';
 import { FeatureCache } from '../train/feature-cache';
 import { buildVocabulary } from '../train/build-vocabulary';
@@ -73,6 +73,7 @@ const { values } = parseArgs({
     'class-weight-power': { type: 'string' },
     'top-glove': { type: 'string' },
     'limit-text': { type: 'string' },
+    'dev-limit': { type: 'string' },
     'max-seconds': { type: 'string' },
     seed: { type: 'string' },
   },
@@ -105,6 +106,8 @@ async function main(): Promise<void> {
       continue;
     }
     loaded.train = loaded.train.slice(0, limit);
+    // Selection and calibration on part of dev only (a busy machine); npm run eval measures the whole splits.
+    loaded.dev = loaded.dev.slice(0, numberFlag(values, 'dev-limit', Infinity));
     sources.push(loaded);
     log(`text source ${name} (weight ${loaded.weight}): ${loaded.train.length} train, ${loaded.dev.length} dev`);
   }
@@ -301,20 +304,10 @@ async function main(): Promise<void> {
     devTextCalibrated: { accuracy: devEval.accuracy, macroF1: devEval.macroF1, ece: devEval.ece, perClass: devEval.perClass },
   };
   await writeFile(path.join(out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
-  await writeModelCard(out, { version, backboneId: backbone.id, summary, metrics });
+  await writeModelCard(out, { version, backboneId: backbone.id, summary, metrics, ...(init ? { parent: init.version } : {}) });
   log(`saved ${out} (train ${result.trainSeconds.toFixed(0)} s, total ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   backbone.dispose();
   result.model.dispose();
-}
-
-/** Crowd votes are optional: without ground_truth.tsv the targets are the folder labels. */
-async function readCrowdVotes(file: string): Promise<Map<string, number[]>> {
-  try {
-    return parseCrowdVotes(await readFile(file, 'utf8'));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-    throw e;
-  }
 }
 
 function countBy(rows: readonly LabelledRow[]): Record<string, number> {

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
 import { argmaxIndex, EMOTION_COUNT, EMOTIONS } from '@moodstream/events';
 
@@ -188,4 +189,14 @@ export function parseCrowdVotes(tsv: string): Map<string, number[]> {
 /** (1 − α)·one-hot(folder label) + α·crowd distribution; just the one-hot when no votes exist. */
 export function mixTarget(label: number, votes: readonly number[] | undefined, alpha: number): number[] {
   return Array.from({ length: K }, (_, c) => (1 - (votes ? alpha : 0)) * (c === label ? 1 : 0) + (votes ? alpha * votes[c]! : 0));
+}
+
+/** Crowd votes are optional: without ground_truth.tsv the targets are the folder labels. */
+export async function readCrowdVotes(file: string): Promise<Map<string, number[]>> {
+  try {
+    return parseCrowdVotes(await readFile(file, 'utf8'));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    throw e;
+  }
 }

@@ -23,6 +23,10 @@ export interface LearnOptions {
   /** Share of those posts (by time, the newest) held out for the promotion gate, and the share before it that selects and calibrates. */
   heldOutShare?: number;
   validationShare?: number;
+  /** Train on at most this many of the train-split posts (a seeded sample): bounds a turn's cost on a busy machine. */
+  maxTrainPosts?: number;
+  /** Select and calibrate on at most this many rows per slice (the gate always uses every row). */
+  selectionRowsPerSlice?: number;
   /** Rows sampled from each fixed source's train split per run: the replay buffer against forgetting. */
   replayPerSource?: number;
   /** Fixed sources whose dev split the gate checks but that are not replayed (e.g. a domain only measured). */
@@ -43,7 +47,7 @@ export interface LearnOptions {
 export interface LearnReport {
   version: string;
   parent: string;
-  posts: { used: number; train: number; validation: number; heldOut: number; heldOutFrom: number | null; shuffledLabels: boolean };
+  posts: { used: number; train: number; trainedOn: number; validation: number; heldOut: number; heldOutFrom: number | null; shuffledLabels: boolean };
   replay: Record<string, number>;
   slices: { current: Record<string, SliceScore>; candidate: Record<string, SliceScore> };
   decision: PromotionDecision;
@@ -79,7 +83,7 @@ export async function learnOnce(current: EmotionModel, labelled: readonly Labell
   const byTime = splitPostsByTime(labelled, 0, 0).train;
   const recent = o.recent === undefined ? byTime : byTime.slice(Math.max(0, byTime.length - o.recent));
   const split = splitPostsByTime(recent, o.validationShare ?? 0.1, o.heldOutShare ?? 0.1);
-  const trainPosts = split.train.map((p) => postRow(p, 0));
+  const trainPosts = shuffleInPlace(split.train.map((p) => postRow(p, 0)), rng).slice(0, o.maxTrainPosts ?? Infinity);
   if (o.shuffleLabels) {
     const labels = shuffleInPlace(trainPosts.map((r) => r.label), rng);
     trainPosts.forEach((r, i) => (r.label = labels[i]!));
@@ -94,7 +98,9 @@ export async function learnOnce(current: EmotionModel, labelled: readonly Labell
   log(`posts: ${recent.length} used → ${split.train.length} train, ${split.validation.length} validation, newest ${split.heldOut.length} held out${o.shuffleLabels ? ' (train labels SHUFFLED: a deliberately bad candidate)' : ''}; replay ${JSON.stringify(replay)}`);
 
   const validation: DevDomain = { name: 'posts-validation', rows: split.validation.map((p) => postRow(p, 0)) };
-  const selectOn: DevDomain[] = [...(validation.rows.length > 0 ? [validation] : []), ...fixed.map((f) => ({ name: f.name, rows: f.dev }))].filter((d) => d.rows.length > 0);
+  const selectOn: DevDomain[] = [...(validation.rows.length > 0 ? [validation] : []), ...fixed.map((f) => ({ name: f.name, rows: f.dev }))]
+    .filter((d) => d.rows.length > 0)
+    .map((d) => ({ name: d.name, rows: d.rows.slice(0, o.selectionRowsPerSlice ?? Infinity) }));
   const gateSlices: DevDomain[] = [
     { name: 'posts-newest', rows: split.heldOut.map((p) => postRow(p, 0)) },
     ...[...fixed, ...(o.guardOnly ?? [])].map((f) => ({ name: `${f.name}-dev`, rows: f.dev })),
@@ -145,6 +151,7 @@ export async function learnOnce(current: EmotionModel, labelled: readonly Labell
       posts: {
         used: recent.length,
         train: split.train.length,
+        trainedOn: trainPosts.length,
         validation: split.validation.length,
         heldOut: split.heldOut.length,
         heldOutFrom: split.heldOut[0]?.timestamp ?? null,
