@@ -4,7 +4,7 @@
  * Debian's headless Chromium through playwright-core. Screenshots go to test-artifacts/e2e/.
  */
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -157,11 +157,30 @@ describe('dashboard end to end (embedded stack, headless Chromium)', { timeout: 
     assert.match((await card.getByTestId('alert-effect').textContent()) ?? '', /\d/, 'effect size shown');
     assert.match((await card.getByTestId('alert-interval').textContent()) ?? '', /95% CI .*\d.* to .*\d/, 'its 95% interval shown');
     assert.match((await card.getByTestId('alert-baseline').textContent()) ?? '', /baseline \d/, 'the baseline shown');
+    // Its word shift: the terms that pushed the share up most come from the planted texts (docs/word-shift.md).
+    await card.getByTestId('alert-word-shift').locator('summary').click();
+    const rising = (await card.getByTestId('word-shift-term').evaluateAll((rows) => rows.map((r) => [r.getAttribute('data-term') ?? '', Number(r.getAttribute('data-contribution'))] as const)))
+      .filter(([, contribution]) => contribution > 0)
+      .slice(0, 3);
+    const manifest = JSON.parse(await readFile(resolve(REPO_ROOT, 'data/demo/manifest.json'), 'utf8')) as { streamStart: number; plantedShift: { startMinute: number; endMinute: number } };
+    const during = (t: number): boolean => t >= manifest.streamStart + manifest.plantedShift.startMinute * 60_000 && t < manifest.streamStart + manifest.plantedShift.endMinute * 60_000;
+    const planted = (await readFile(resolve(REPO_ROOT, 'data/demo/stream.ndjson'), 'utf8'))
+      .split('\n')
+      .filter((line) => line.length > 0)
+      .map((line) => JSON.parse(line) as { topics: string[]; label: string | null; timestamp: number; text: string })
+      .filter((p) => p.topics.includes(topic) && p.label === emotion && during(p.timestamp))
+      .map((p) => p.text.toLowerCase().replace(/’/g, "'"));
+    assert.ok(rising.length > 0, 'the word shift lists terms that raised the share');
+    for (const [term] of rising) assert.ok(planted.some((text) => text.includes(term)), `top term "${term}" comes from the planted ${emotion} texts`);
+    process.stderr.write(`e2e: planted alert's word shift leads with ${rising.map(([term]) => term).join(', ')}\n`);
     // The demo keeps posting, so the newest bucket is still filling and is drawn apart as partial.
     const partial = page.getByTestId('chart-partial');
     await partial.waitFor({ timeout: 70_000 });
     assert.ok(Number(await partial.getAttribute('data-count')) >= 1, 'the partial bucket says how many posts it holds so far');
     await shot('live-with-alert');
+    // The Posts drill-down of the alert shows the bucket's word shift for its emotion.
+    await card.getByTestId('alert-posts').click();
+    await page.getByTestId('posts-word-shift').getByTestId('word-shift-term').first().waitFor({ timeout: 15_000 });
   });
 
   it('explicit images start hidden and captions with markup render as text', async () => {

@@ -27,3 +27,7 @@ export * from './alert-rules-store';
 export * from './export-csv';
 export * from './live-event-http';
 export * from './live-event-stores';
+export { planWordShift, computeWordShift, mergeTables, type WordShiftStore, type WordShiftGroup, type WordShiftPost, type TermTable } from './word-shift';
+export { readWordShift, queryWordShift } from './word-shift-query';
+export { createMemoryWordShiftStore } from './word-shift-memory';
+export { createRedisWordShiftStore } from './word-shift-redis';

@@ -36,6 +36,7 @@ export function createMemoryTrendsStore(options: { clock?: Clock } = {}): Trends
   const namespaces = new Map<string, Namespace>();
   const alerts = new Map<string, Expiring<Alert>>();
   let writesSinceSweep = 0;
+  const wordShift = createMemoryWordShiftStore({ clock });
 
   const ns = (name: string): Namespace => {
     let found = namespaces.get(name);
@@ -61,7 +62,7 @@ export function createMemoryTrendsStore(options: { clock?: Clock } = {}): Trends
 
   return {
     kind: 'memory',
-    wordShift: createMemoryWordShiftStore({ clock }),
+    wordShift,
 
     async apply(name: string, plan: WritePlan, retention: Retention): Promise<ApplyResult> {
       const space = ns(name);
@@ -196,6 +197,7 @@ export function createMemoryTrendsStore(options: { clock?: Clock } = {}): Trends
     },
 
     async dropNamespace(name) {
+      await wordShift.dropNamespace(name);
       const space = namespaces.get(name);
       if (space === undefined) return;
       for (const id of space.alertIds) alerts.delete(id);

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { argmaxEmotion, type ScoredPost } from '@moodstream/events';
+import type { ScoredPost } from '@moodstream/events';
 import { MICRO } from '../src/bucket';
 import { liveTopicsOf } from '../src/plan';
 import type { BucketRef, Retention } from '../src/store';
 import { WINDOW_SIZES } from '../src/windows';
 import { planWordShift, type TermTable, type WordShiftStore } from '../src/word-shift';
 import { createMemoryWordShiftStore } from '../src/word-shift-memory';
-import { T0 } from './fixtures';
+import { scoredPost, T0 } from './fixtures';
 import { SPIKE_TOPIC, spikeStream } from './scenarios';
 
 export const PLANTED = ['terrified', 'thunder'];
@@ -59,24 +59,14 @@ export const postSpec = fc.record({
 export function postOf(spec: PostSpec, uid: string): ScoredPost {
   const total = spec.weights.reduce((a, b) => a + b, 0);
   const probabilities = spec.weights.map((w) => w / total);
-  return {
+  return scoredPost({
     postId: uid,
     // One to three watched topics: the others are each one's co-occurring tags.
     topics: ['storm-watch', 'festival', 'cup-final'].slice(0, spec.topics),
     timestamp: T0 + spec.minute * 60_000 + (spec.id % 60) * 1000,
     probabilities,
-    topEmotion: argmaxEmotion(probabilities),
-    modality: 'text',
-    explicit: null,
-    imageError: null,
-    label: null,
-    modelVersion: 'test',
-    latencies: {},
-    scoredAt: T0,
     text: spec.words.map((w) => VOCABULARY[w]).join(' '),
-    imageUrl: null,
-    url: null,
-  };
+  });
 }
 
 /** Every table the posts can touch, in a fixed order. */
@@ -149,6 +139,16 @@ export function wordShiftStoreContract(name: string, make: () => Promise<WordShi
       assert.deepEqual((await store.readTables('ns', allRefs())).map(plain), once);
       const [empty] = await store.readTables('ns', [{ topic: 'storm-watch', size: '1m', start: T0 + 600_000 }]);
       assert.equal(empty, null);
+    });
+
+    it('drops a namespace and nothing else', async () => {
+      const store = await fresh();
+      const post = postOf({ id: 1, minute: 0, words: [0], topics: 1, weights: [1, 1, 1, 1, 1, 1] }, 'd');
+      for (const ns of ['replay:gone', 'replay:kept']) await store.apply(ns, planWordShift([post], liveTopicsOf), { retention: RETENTION, maxTerms: 100 });
+      await store.dropNamespace('replay:gone');
+      const ref: BucketRef = { topic: 'storm-watch', size: '1m', start: T0 };
+      assert.deepEqual(await store.readTables('replay:gone', [ref]), [null]);
+      assert.equal((await store.readTables('replay:kept', [ref]))[0]?.terms.size, 1);
     });
 
     it('keeps a full table bounded, and its sums still close', async () => {
