@@ -38,6 +38,9 @@ interface Row {
   eventsIn: number;
   aggregated: number;
   lost: number;
+  /** Of the lost: posts that never reached Kafka (the ingester's), and posts on Kafka missing from Redis. */
+  notIngested: number | null;
+  lostAfterKafka: number | null;
   twice: number;
   allMismatch: number;
   statsDiffer: number | null;
@@ -181,6 +184,8 @@ async function runScenario(scenario: Scenario, index: number, seed: number, serv
     eventsIn: stream.posts.length,
     aggregated: outcome?.aggregated ?? 0,
     lost: outcome?.lost ?? stream.posts.length,
+    notIngested: kafka === null ? null : stream.posts.length - kafka.posts,
+    lostAfterKafka: kafka === null || outcome === null ? null : Math.max(0, kafka.posts - (outcome.aggregated - outcome.twice)),
     twice: outcome?.twice ?? 0,
     allMismatch: outcome?.allMismatch ?? 0,
     statsDiffer,
@@ -196,12 +201,12 @@ async function runScenario(scenario: Scenario, index: number, seed: number, serv
 }
 
 function printTable(rows: Row[]): void {
-  const header = ['scenario', 'events in', 'aggregated', 'lost', 'counted twice', 'alerts expected', 'alerts fired (planted?)', 'dead letters got/expected', 'time', 'result'];
+  const header = ['scenario', 'events in', 'aggregated', 'lost (not ingested / after Kafka)', 'counted twice', 'alerts expected', 'alerts fired (planted?)', 'dead letters got/expected', 'time', 'result'];
   const lines = rows.map((r) => [
     r.scenario,
     String(r.eventsIn),
     String(r.aggregated),
-    String(r.lost),
+    `${r.lost} (${r.notIngested ?? '?'} / ${r.lostAfterKafka ?? '?'})`,
     String(r.twice),
     r.alertsExpected,
     `${r.alertsFired} (${r.plantedFired ? 'yes' : 'no'})`,
