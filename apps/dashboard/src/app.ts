@@ -26,6 +26,7 @@ import {
 } from '@moodstream/core';
 import { createTrendsHttpHandler, type TrendsService } from '@moodstream/trends';
 import { createLiveEventRoutes, type LiveEventOptions } from './server/live-event';
+import { addModelRoutes } from './routes/model-routes';
 import type { DashboardConfig } from './config';
 import { createDashboardMetrics, routeClass, type DashboardMetrics, type RefusalReason } from './metrics';
 import { DASHBOARD_DIR, ensureNextBuild } from './server/next-build';
@@ -161,6 +162,7 @@ function createDashboardRouter(options: {
 }): Router {
   const router = createRouter({ logger: options.logger, what: 'dashboard request', owns: isApiPath });
   addOpsRoutes(router, options.ops);
+  addModelRoutes(router, { logger: options.logger });
   const uiConfig: UiConfig = { explicitThreshold: options.config.DASHBOARD_EXPLICIT_THRESHOLD };
   router.get(UI_CONFIG_PATH, ({ res }) => sendJson(res, 200, uiConfig));
   const toApi: RouteHandler = async ({ req, res, url }) => {

@@ -12,3 +12,4 @@ export * from './ui-config';
 export * from './topic-registry';
 export * from './moments';
 export * from './alert-rules';
+export * from './model-api';

@@ -14,3 +14,6 @@ export { DEFAULT_MODEL_DIR, BACKBONE_MODEL_DIR } from './paths';
 // Emotion6 folder reading and its fixed held-out split, for benches that measure on the same split as `npm run eval`.
 export { readImageFolder, splitImages, type ImageExample } from './train/data';
 export { ModelRegistry, decidePromotion, CURRENT_FILE, type CurrentPointer, type GateMargins, type PromotionDecision, type SliceScore } from './registry/index';
+export { explainPost, type PostExplanation as ModelPostExplanation, type PostToExplain } from './explain/post-explanation';
+export { explainText, type TextExplanation, type WordContribution } from './explain/integrated-gradients';
+export { PostGenerator, type GenerateOptions, type GeneratedPost } from './generate/post-generator';

@@ -9,6 +9,7 @@ import { EMOTION_LABELS } from './palette';
 import { ProbabilityBars } from './ProbabilityBars';
 import { Empty, ErrorBox, Loading } from './States';
 import { BucketWordShift } from './WordShift';
+import { PostExplanation } from './PostExplanation';
 
 export interface PostsPanelProps {
   topic: string;
@@ -144,6 +145,7 @@ function PostItem({ post, threshold }: { post: ExamplePost; threshold: number | 
           )}
         </div>
         <ProbabilityBars probabilities={post.probabilities} />
+        <PostExplanation post={post} />
       </div>
     </li>
   );

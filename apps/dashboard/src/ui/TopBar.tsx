@@ -2,7 +2,7 @@
 
 import { useConnection } from './hooks';
 
-export function TopBar({ current }: { current: 'live' | 'replay' }) {
+export function TopBar({ current }: { current: 'live' | 'replay' | 'model' }) {
   const connected = useConnection();
   return (
     <header className="topbar">
@@ -17,6 +17,7 @@ export function TopBar({ current }: { current: 'live' | 'replay' }) {
         <a href="/replay" className={current === 'replay' ? 'active' : undefined} aria-current={current === 'replay' ? 'page' : undefined} data-testid="nav-replay">
           Replay
         </a>
+        <a href="/model" className={current === 'model' ? 'active' : undefined} aria-current={current === 'model' ? 'page' : undefined} data-testid="nav-model">Model</a>
       </nav>
       <span className={connected ? 'conn on' : 'conn'} data-testid="connection" data-connected={connected}>
         <span className="conn-dot" aria-hidden="true" />

@@ -1,0 +1,159 @@
+/**
+ * Trains the post generator (study 6.4): `npm run train:generator -- --data ../shared/data --out models/default/generator`.
+ * A word-level LSTM language model whose initial state comes from image features and an emotion, trained on the
+ * labelled texts (GoEmotions + CARER train) — read here at training time only, never copied — with synthetic
+ * same-label Emotion6 image pairs (no real image+text pairs exist in the shared data). Then the unconditioned
+ * baseline (same network, zero condition; shorter budget) and a unigram model, all scored on the held-out dev texts.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { EMOTIONS } from '@moodstream/events';
+import { initBackend } from '../backend';
+import { ImageBackbone, type BackboneId } from '../image/backbone';
+import { EmotionModel } from '../emotion-model';
+import { DEFAULT_MODEL_DIR } from '../paths';
+import { readImageFolder, readTextTsv, splitImages, type TextExample } from '../train/data';
+import { FeatureCache } from '../train/feature-cache';
+import { gaussian, hashString, makeRng } from '../train/rng';
+import { GENERATOR_FORMAT, GEN_BOUNDARY, type GeneratorShape } from '../generate/generator-config';
+import { buildWordList, encodeText, type LmExample } from '../generate/lm-data';
+import { heldOutPerplexity, trainLanguageModel, unigramPerplexity, unknownRate } from '../generate/train-language-model';
+import { PostGenerator, saveGenerator } from '../generate/post-generator';
+import { disposeLanguageModel } from '../generate/lm-network';
+import { numberFlag } from './args';
+
+const { values } = parseArgs({
+  options: {
+    data: { type: 'string', default: '../shared/data' },
+    model: { type: 'string', default: DEFAULT_MODEL_DIR },
+    out: { type: 'string', default: path.join(DEFAULT_MODEL_DIR, 'generator') },
+    cache: { type: 'string', default: '.cache' },
+    'vocab-size': { type: 'string' },
+    'lstm-units': { type: 'string' },
+    'image-units': { type: 'string' },
+    'max-len': { type: 'string' },
+    epochs: { type: 'string' },
+    'max-seconds': { type: 'string' },
+    'baseline-seconds': { type: 'string' },
+    'batch-size': { type: 'string' },
+    'learning-rate': { type: 'string' },
+    'pair-probability': { type: 'string' },
+    'max-texts': { type: 'string' },
+    'no-images': { type: 'boolean', default: false },
+    seed: { type: 'string' },
+  },
+});
+
+const log = (m: string) => process.stderr.write(`[train-generator] ${m}\n`);
+
+async function readTexts(files: string[]): Promise<TextExample[]> {
+  const out: TextExample[] = [];
+  for (const f of files) if (existsSync(f)) out.push(...(await readTextTsv(f)));
+  return out;
+}
+
+async function main(): Promise<void> {
+  const data = values.data!;
+  const seed = numberFlag(values, 'seed', 7);
+  const backend = await initBackend();
+  log(`backend: ${backend.name}`);
+  const classifier = await EmotionModel.load(values.model!, { warmUp: false });
+  const backboneId = classifier.backboneId as BackboneId;
+  const glove = classifier.vocab;
+
+  const rng = makeRng(seed);
+  let trainTexts = await readTexts([path.join(data, 'goemotions/ekman6_train.tsv'), path.join(data, 'carer/ekman6_train.tsv')]);
+  const devTexts = await readTexts([path.join(data, 'goemotions/ekman6_dev.tsv'), path.join(data, 'carer/ekman6_dev.tsv')]);
+  const maxTexts = numberFlag(values, 'max-texts', 0);
+  if (maxTexts > 0) trainTexts = trainTexts.filter(() => rng() < maxTexts / trainTexts.length);
+  if (trainTexts.length === 0) throw new Error(`no training texts under ${data}`);
+  log(`texts: ${trainTexts.length} train, ${devTexts.length} held out (GoEmotions + CARER dev)`);
+
+  const shape: GeneratorShape = {
+    embeddingDim: glove.dim,
+    lstmUnits: numberFlag(values, 'lstm-units', 64),
+    imageUnits: numberFlag(values, 'image-units', 32),
+    imageFeatureDim: classifier.featureDim,
+    vocabSize: 0,
+    conditionDim: EMOTIONS.length + 1,
+    maxLen: numberFlag(values, 'max-len', 20),
+    seed,
+  };
+  const words = buildWordList(trainTexts.map((t) => t.text), numberFlag(values, 'vocab-size', 3000), glove);
+  shape.vocabSize = words.length;
+  const vectors = new Float32Array(words.length * glove.dim);
+  words.forEach((w, i) => {
+    if (w === GEN_BOUNDARY) {
+      // No GloVe row for the boundary: a fixed pseudo-random vector at GloVe's scale, as the classifier does for emoji.
+      const r = makeRng(hashString(w));
+      for (let d = 0; d < glove.dim; d++) vectors[i * glove.dim + d] = 0.4 * gaussian(r);
+    } else vectors.set(glove.vectors.subarray(glove.id(w) * glove.dim, (glove.id(w) + 1) * glove.dim), i * glove.dim);
+  });
+  classifier.dispose();
+  const index = new Map(words.map((w, i) => [w, i]));
+  const toExamples = (texts: TextExample[]): LmExample[] =>
+    texts.map((t) => ({ ids: encodeText(t.text, index, shape.maxLen), label: t.label, image: null })).filter((e) => e.ids.length > 0);
+  const train = toExamples(trainTexts);
+  const heldOut = toExamples(devTexts);
+
+  let imagesByLabel: Float32Array[][] | undefined;
+  const imageDir = path.join(data, 'emotion6/images');
+  if (!values['no-images'] && existsSync(imageDir)) {
+    const backbone = await ImageBackbone.load({ id: backboneId });
+    const { train: imageTrain } = splitImages(await readImageFolder(imageDir));
+    const { readFile } = await import('node:fs/promises');
+    const features = await new FeatureCache(path.join(values.cache!, 'features'), backbone).features(imageTrain.map((im) => ({ bytes: () => readFile(im.file) })), 'image features');
+    backbone.dispose();
+    imagesByLabel = EMOTIONS.map(() => []);
+    features.forEach((f, i) => f && imagesByLabel![imageTrain[i]!.label]!.push(f));
+    log(`synthetic pairs from ${imageTrain.length} Emotion6 training images (held-out fifth and dev tenth never used)`);
+  }
+
+  const common = {
+    shape,
+    vectors,
+    batchSize: numberFlag(values, 'batch-size', 32),
+    learningRate: numberFlag(values, 'learning-rate', 0.003),
+    epochs: numberFlag(values, 'epochs', 3),
+    seed,
+    imagesByLabel,
+    pairProbability: numberFlag(values, 'pair-probability', 0.3),
+  };
+  const conditioned = await trainLanguageModel(train, { ...common, conditioned: true, maxSeconds: numberFlag(values, 'max-seconds', 1100), label: 'conditioned LSTM' });
+  const cond = await heldOutPerplexity(conditioned.model, heldOut, { ...common, conditioned: true });
+  log(`conditioned: ${conditioned.steps} steps in ${conditioned.seconds.toFixed(0)} s, held-out perplexity ${cond.perplexity.toFixed(1)}`);
+  const baseline = await trainLanguageModel(train, { ...common, conditioned: false, maxSeconds: numberFlag(values, 'baseline-seconds', 500), label: 'unconditioned LSTM' });
+  const base = await heldOutPerplexity(baseline.model, heldOut, { ...common, conditioned: false });
+  disposeLanguageModel(baseline.model);
+  const unigram = unigramPerplexity(train, heldOut, shape.vocabSize);
+  log(`unconditioned: ${baseline.steps} steps in ${baseline.seconds.toFixed(0)} s, perplexity ${base.perplexity.toFixed(1)}; unigram ${unigram.toFixed(1)}`);
+
+  const training = {
+    data: 'GoEmotions ekman6 train + CARER ekman6 train (texts); Emotion6 training images as synthetic same-label pairs',
+    trainTexts: train.length,
+    heldOut: { texts: heldOut.length, tokens: cond.tokens, source: 'GoEmotions ekman6 dev + CARER ekman6 dev', unknownRate: unknownRate(heldOut) },
+    backend: backend.name,
+    options: { ...common, vectors: undefined, imagesByLabel: undefined, images: imagesByLabel?.reduce((s, l) => s + l.length, 0) ?? 0 },
+    conditioned: { steps: conditioned.steps, epochs: conditioned.epochsDone, seconds: conditioned.seconds, lastLoss: conditioned.lastLoss, perplexity: cond.perplexity },
+    unconditionedBaseline: { steps: baseline.steps, epochs: baseline.epochsDone, seconds: baseline.seconds, lastLoss: baseline.lastLoss, perplexity: base.perplexity },
+    unigramPerplexity: unigram,
+  };
+  await saveGenerator(values.out!, conditioned.model, words, vectors, {
+    format: GENERATOR_FORMAT,
+    version: `gen-${new Date().toISOString().slice(0, 10)}`,
+    backboneId,
+    conditioned: true,
+    shape,
+    training,
+  });
+  disposeLanguageModel(conditioned.model);
+  const generator = await PostGenerator.load(values.out!);
+  for (const emotion of EMOTIONS) log(`${emotion}: ${generator.generate({ emotion, seed: 1, temperature: 0.8 }).text}`);
+  process.stdout.write(JSON.stringify(training, null, 2) + '\n');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
