@@ -1,6 +1,7 @@
 export { initBackend, currentBackend, type BackendInfo, type BackendPreference, type InitBackendOptions } from './backend';
 export { ImageBackbone, BACKBONE_IDS, BACKBONE_RUNTIMES, backboneOnnxFile, type BackboneId, type BackboneLoadOptions, type BackboneRuntime, type BackboneRuntimeInfo } from './image/backbone';
 export { writeNsfwModelFolder } from './image/nsfw-graph-folder';
+export { cosineSimilarity } from './image/feature-similarity';
 export { preprocessImage, setDecodeThreads, DEFAULT_LIMIT_INPUT_PIXELS } from './image/preprocess';
 export { EmotionModel, type LoadOptions, type PredictInput, type Prediction } from './emotion-model';
 export { EmotionScorer, emotionScore, scoredPost, type EmotionScore, type EmotionScorerOptions, type ImageEmbedding, type ScoredPostExtras } from './emotion-scorer';

@@ -6,6 +6,7 @@ import { initBackend } from '../src/backend';
 import { EmotionScorer } from '../src/emotion-scorer';
 import { ImageBackbone, backboneOnnxFile, type BackboneRuntimeInfo } from '../src/image/backbone';
 import { preprocessImage } from '../src/image/preprocess';
+import { cosineSimilarity as cosine } from '../src/image/feature-similarity';
 
 /**
  * The ONNX export of the backbone (models/backbone, npm run model:export-backbone) against the tfjs graph
@@ -35,18 +36,6 @@ async function generatedImages(): Promise<Buffer[]> {
   images.push(await sharp({ create: { width: 224, height: 224, channels: 3, background: '#ffffff' } }).png().toBuffer());
   images.push(await sharp({ create: { width: 300, height: 500, channels: 3, background: '#202020' } }).jpeg().toBuffer());
   return images;
-}
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
 }
 
 let pixels: Uint8Array[];
