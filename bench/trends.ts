@@ -67,10 +67,17 @@ const DAY = 86_400_000;
 const suffix = randomBytes(4).toString('hex');
 const redisPrefix = `bench:trends:${suffix}`;
 
-function stream(count: number): Generator<ScoredPost> {
-  const perTopicPerMinute = count / (TOPICS.length * 1_440);
-  return syntheticScoredPosts({ start: H0, durationMs: DAY, ratePerMinute: perTopicPerMinute, topics: TOPICS, shares: () => BASELINE_SHARES, seed: 11, idPrefix: `b${suffix}` });
+/** `count` posts spread evenly over `durationMs` from H0 (the replay's 24 h by default). */
+function stream(count: number, durationMs = DAY): Generator<ScoredPost> {
+  const perTopicPerMinute = count / (TOPICS.length * (durationMs / 60_000));
+  return syntheticScoredPosts({ start: H0, durationMs, ratePerMinute: perTopicPerMinute, topics: TOPICS, shares: () => BASELINE_SHARES, seed: 11, idPrefix: `b${suffix}` });
 }
+
+/**
+ * The consume measurement's posts span one hour, as live traffic does (a batch covers seconds of event time, not
+ * hours: squeezing a day into a few batches would make every batch close dozens of alert windows).
+ */
+const CONSUME_SPAN_MS = 3_600_000;
 
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -110,7 +117,7 @@ async function ingestRate(redis: Redis, posts: ScoredPost[], batch: number, name
   return posts.length / seconds;
 }
 
-async function produce(bus: Bus, topic: string, count: number): Promise<number> {
+async function produce(bus: Bus, topic: string, count: number, durationMs = DAY): Promise<number> {
   const producer = await bus.producer();
   const began = performance.now();
   let batch: ScoredPost[] = [];
@@ -118,7 +125,7 @@ async function produce(bus: Bus, topic: string, count: number): Promise<number> 
     await producer.send(topic, 'ScoredPost', batch.map((p) => ({ key: p.postId, value: p, timestamp: p.timestamp })));
     batch = [];
   };
-  for (const post of stream(count)) {
+  for (const post of stream(count, durationMs)) {
     batch.push(post);
     if (batch.length >= 2_000) await flush();
   }
@@ -344,7 +351,7 @@ async function main(): Promise<void> {
         const bus = createKafkaBus({ brokers: BROKERS, clientId: `bench-trends-c-${suffix}`, topicPrefix: prefix, logger, maxWaitTimeMs: 100 });
         try {
           await bus.ensureTopics([{ name: topics.scored, partitions: 3 }, { name: topics.alerts, partitions: 1 }, { name: topics.deadLetter, partitions: 1 }]);
-          const produceSeconds = await produce(bus, topics.scored, CONSUME_EVENTS);
+          const produceSeconds = await produce(bus, topics.scored, CONSUME_EVENTS, CONSUME_SPAN_MS);
           rows.push([`produce ${CONSUME_EVENTS} ScoredPosts to Kafka (setup)`, `${produceSeconds.toFixed(1)} s`, '']);
           const variants: ConsumeVariant[] = [
             // Before this change's bus edge: every record through zod, kafkajs's default fetch size.
