@@ -1,6 +1,6 @@
 /**
  * What the dashboard's model page shows, computed from the model folder: `npm run model:explain -- [--model DIR]
- * [--data ../shared/data] [--no-eval]`. Writes into DIR/explain: top-words.json (the text branch's response to single
+ * [--data ../shared/data] [--no-eval] [--no-eval-images]`. Writes into DIR/explain: top-words.json (the text branch's response to single
  * words), generated-posts.json (from DIR/generator, marked as generated) and evaluation.json (`npm run eval -- --json`
  * on the GoEmotions test split and the Emotion6 held-out fifth). Re-run it whenever the model is retrained.
  */
@@ -23,7 +23,7 @@ const { values } = parseArgs({
     model: { type: 'string', default: DEFAULT_MODEL_DIR },
     data: { type: 'string', default: '../shared/data' },
     'no-eval': { type: 'boolean', default: false },
-    'eval-images': { type: 'boolean', default: true },
+    'no-eval-images': { type: 'boolean', default: false },
     top: { type: 'string' },
   },
 });
@@ -35,7 +35,7 @@ async function runEval(dir: string, out: string): Promise<void> {
   const text = path.join(values.data!, 'goemotions/ekman6_test.tsv');
   const images = path.join(values.data!, 'emotion6/images');
   if (existsSync(text)) args.push('--text', text);
-  if (values['eval-images'] && existsSync(images)) args.push('--images', images);
+  if (!values['no-eval-images'] && existsSync(images)) args.push('--images', images);
   log(`evaluating: node ${args.slice(2).join(' ')}`);
   const chunks: Buffer[] = [];
   await new Promise<void>((resolve, reject) => {
