@@ -81,16 +81,20 @@ export async function deadLetters(bus: Bus): Promise<Map<string, number>> {
 }
 
 /** Distinct post ids and records on the posts and scored topics: where along the pipeline posts went missing. */
-export async function onKafka(bus: Bus): Promise<{ posts: number; postRecords: number; scored: number; scoredRecords: number; imageErrors: number; maxFetchMs: number }> {
+export async function onKafka(bus: Bus): Promise<{ posts: number; postRecords: number; scored: number; scoredRecords: number; imagePosts: number; imageErrors: number; maxFetchMs: number }> {
   const posts = new Set<string>();
   const scored = new Set<string>();
   let postRecords = 0;
   let scoredRecords = 0;
   let imageErrors = 0;
+  const imagePosts = new Set<string>();
   let maxFetchMs = 0;
   for await (const batch of bus.readByTime({ topic: TOPICS.posts, eventType: 'Post', from: 0, to: Number.MAX_SAFE_INTEGER })) {
     postRecords += batch.length;
-    for (const record of batch) posts.add(record.value.id);
+    for (const record of batch) {
+      posts.add(record.value.id);
+      if (record.value.imageUrl !== null) imagePosts.add(record.value.id);
+    }
   }
   for await (const batch of bus.readByTime({ topic: TOPICS.scored, eventType: 'ScoredPost', from: 0, to: Number.MAX_SAFE_INTEGER })) {
     scoredRecords += batch.length;
@@ -100,5 +104,5 @@ export async function onKafka(bus: Bus): Promise<{ posts: number; postRecords: n
       scored.add(record.value.postId);
     }
   }
-  return { posts: posts.size, postRecords, scored: scored.size, scoredRecords, imageErrors, maxFetchMs };
+  return { posts: posts.size, postRecords, scored: scored.size, scoredRecords, imagePosts: imagePosts.size, imageErrors, maxFetchMs };
 }
