@@ -12,7 +12,7 @@ export async function writeRegistryCard(dir: string, r: LearnReport, promoted: b
 
 Fine-tuned from **${r.parent}** on ${r.posts.trainedOn} (a seeded sample of ${r.posts.train}) recent self-labelled posts (the oldest part, by time, of the newest
 ${r.posts.used}) plus a replay sample of the fixed sets (${Object.entries(r.replay).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'});
-checkpoint and calibration chosen on ${r.posts.validation} newer posts and the fixed dev splits (text temperature
+checkpoint and calibration chosen on the ${r.posts.validation} posts after them by time (or a sample: --selection-rows) and the fixed dev splits (text temperature
 ${r.calibration.temperature.toFixed(3)}, joint over domains).${r.posts.shuffledLabels ? '\n\n**Trained on SHUFFLED labels on purpose** (a deliberately bad candidate: the gate must refuse it).' : ''}
 
 Status: **${promoted ? 'promoted' : 'not promoted'}**${r.decision.promote ? '' : ` — refused: ${r.decision.refusedBecause.join('; ')}`}.
