@@ -91,11 +91,10 @@ export function walkPage(input: WalkPageInput): WalkPageResult {
     return { fresh, cursor: { newestTs, newestIds, walk: null }, finished, boundaryOverflow: false };
   }
 
-  // More pages to read. Posts sharing the page's last second may continue on the next page, and
-  // `before` is strict: when the page ends in such a cluster, ask again from one second later and
-  // let de-duplication drop the repeats. A lone last post needs no overlap.
-  const atMin = seconds.filter((s) => s === minSec).length;
-  let before = atMin >= 2 ? (minSec as number) + 1 : (minSec as number);
+  // More pages to read. Posts sharing the page's last second may continue on the next page (the page
+  // ends after `limit` posts wherever that falls, even after a lone post of its second), and `before` is
+  // strict: always ask again from one second later and let de-duplication drop the repeats.
+  let before = (minSec as number) + 1;
   let boundaryOverflow = false;
   if (input.requestedBefore !== null && before >= input.requestedBefore) {
     // A full page of one second: overlapping would ask for the same page forever.

@@ -23,9 +23,9 @@ test('live: a first poll walks back to the lookback floor, remembering where it 
   const first = walkPage({ mode: 'live', cursor: EMPTY_CURSOR, floorMs: 900_000, requestedBefore: null, rawTimestamps: page(1000, 20).map((p) => p.timestamp / 1000), posts: page(1000, 20), limit: 20 });
   assert.equal(first.finished, false);
   assert.equal(first.fresh.length, 20);
-  assert.deepEqual(first.cursor.walk, { top: 1_000_000, topIds: ['p1000'], before: 981 });
+  assert.deepEqual(first.cursor.walk, { top: 1_000_000, topIds: ['p1000'], before: 982 });
   assert.equal(first.cursor.newestTs, null, 'the floor moves only when the walk completes');
-  const last = walkPage({ mode: 'live', cursor: first.cursor, floorMs: 900_000, requestedBefore: 981, rawTimestamps: [980, 979], posts: page(980, 2), limit: 20 });
+  const last = walkPage({ mode: 'live', cursor: first.cursor, floorMs: 900_000, requestedBefore: 982, rawTimestamps: [981, 980, 979], posts: page(981, 3), limit: 20 });
   assert.equal(last.finished, true);
   assert.deepEqual(last.cursor, { newestTs: 1_000_000, newestIds: ['p1000'], walk: null });
 });
@@ -60,5 +60,15 @@ test('backfill keeps only [from, to) and finishes below from', () => {
 test('unparsable posts still count for paging (their raw timestamps), so a bad page cannot stall a walk', () => {
   const result = walkPage({ mode: 'backfill', cursor: initialBackfillCursor(2_000_000), floorMs: 0, requestedBefore: 2000, rawTimestamps: Array.from({ length: 20 }, (_, i) => 1500 - i), posts: [], limit: 20 });
   assert.equal(result.finished, false);
-  assert.equal(result.cursor.walk?.before, 1481);
+  assert.equal(result.cursor.walk?.before, 1482);
+});
+
+test('a full page whose last second holds one post of it is re-read from one second later: the rest of that second may sit just past the page', () => {
+  // Tumblr's page ends after 20 posts wherever that falls; `p981b` shares p981's second but is the 21st post.
+  const first = page(1000, 20);
+  const result = walkPage({ mode: 'live', cursor: EMPTY_CURSOR, floorMs: 900_000, requestedBefore: null, rawTimestamps: first.map((p) => p.timestamp / 1000), posts: first, limit: 20 });
+  const before = result.cursor.walk?.before;
+  assert.ok(before !== undefined && before !== null);
+  const next = [post('p981', 981), post('p981b', 981), post('p980', 980)].filter((p) => p.timestamp / 1000 < before);
+  assert.ok(next.some((p) => p.id === 'p981b'), `the next page (before=${before}) must still reach p981b`);
 });
