@@ -112,7 +112,8 @@ describe('dashboard main (distributed mode) on real Kafka and Redis', { timeout:
     assert.match(metrics, /^moodstream_dashboard_socket_connections\{service="dashboard"\} 1$/m, "the dashboard's own metrics in the same registry");
     const report = (await (await fetch(`${base}/healthz`)).json()) as { ok: boolean; service: string; parts: Record<string, { ok: boolean }> };
     assert.equal(report.service, 'dashboard');
-    assert.deepEqual(Object.keys(report.parts), ['redis', 'bus', 'trends', 'dashboard'], 'every part of the process reports on the web port');
+    // store-epoch: the watch that notices a flushed or lost Redis (then trends:rebuild is needed).
+    assert.deepEqual(Object.keys(report.parts), ['redis', 'bus', 'store-epoch', 'trends', 'dashboard'], 'every part of the process reports on the web port');
     assert.ok(Object.values(report.parts).every((part) => part.ok));
     socket.close();
   });
