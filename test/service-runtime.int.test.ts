@@ -78,7 +78,7 @@ async function start(spec: ServiceUnderTest): Promise<Running> {
   const end = Date.now() + 240_000;
   for (;;) {
     // The runtime logs where its ops routes are; the dashboard serves them on its web port.
-    const port = /on port (\d+)"/.exec(output)?.[1];
+    const port = /on port (\d+)\b/.exec(output)?.[1];
     const live = /live at (http:\/\/[^"\s]+)"/.exec(output)?.[1];
     const base = spec.service === 'dashboard' ? live : port === undefined ? undefined : `http://127.0.0.1:${port}`;
     if (base !== undefined) {
