@@ -6,6 +6,9 @@ import { statsFromFields, type BucketStats, type Contribution } from './bucket';
 import { namespaceOfAlert, type ApplyResult, type BucketRef, type TrendsStore } from './store';
 import { WINDOW_SIZES } from './windows';
 import { createRedisWordShiftStore } from './word-shift-redis';
+import { globEscape, RedisStoreError } from './redis-errors';
+
+export { RedisStoreError };
 
 /**
  * The script below keeps one Lua local per emotion (p1..p6, q1..q6: locals are what makes the per-post loop fast),
@@ -187,15 +190,6 @@ function withApplyScript(redis: TrendsRedis): ScriptedRedis {
   return redis as ScriptedRedis;
 }
 
-export class RedisStoreError extends MoodstreamError {
-  constructor(message: string, cause: unknown) {
-    super('TRENDS_REDIS', message, { cause });
-  }
-}
-
-function globEscape(text: string): string {
-  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
-}
 
 /** One argument per chunk for the ids (`length:id` each, length in bytes) instead of one per post. */
 function packIds(ids: string[]): string {

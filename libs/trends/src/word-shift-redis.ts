@@ -2,6 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { MoodstreamError } from '@moodstream/core';
 import { EMOTION_COUNT } from '@moodstream/events';
 import { MICRO } from './bucket';
+import { globEscape, RedisStoreError } from './redis-errors';
 import type { BucketRef } from './store';
 import { bucketStart, WINDOW_SIZES } from './windows';
 import type { TermTable, WordShiftGroup, WordShiftStore } from './word-shift';
@@ -216,15 +217,6 @@ function withApplyScript(redis: Redis | Cluster): ScriptedRedis {
   return redis as ScriptedRedis;
 }
 
-export class WordShiftRedisError extends MoodstreamError {
-  constructor(message: string, cause: unknown) {
-    super('TRENDS_REDIS', message, { cause });
-  }
-}
-
-function globEscape(text: string): string {
-  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
-}
 
 function parseTable(fields: Record<string, string>): TermTable | null {
   if (Object.keys(fields).length === 0) return null;
@@ -257,7 +249,7 @@ export function createRedisWordShiftStore(redis: Redis | Cluster, options: { pre
       return await fn();
     } catch (error) {
       if (error instanceof MoodstreamError) throw error;
-      throw new WordShiftRedisError(`redis word-shift ${what} failed: ${(error as Error).message}`, error);
+      throw new RedisStoreError(`redis word-shift ${what} failed: ${(error as Error).message}`, error);
     }
   };
 
