@@ -1,12 +1,11 @@
 import type { Cluster, Redis } from 'ioredis';
 import { MoodstreamError } from '@moodstream/core';
-import { EMOTION_COUNT } from '@moodstream/events';
-import { MICRO } from './bucket';
 import { globEscape, RedisStoreError } from './redis-errors';
 import type { BucketRef } from './store';
 import { bucketStart, WINDOW_SIZES } from './windows';
 import type { TermTable, WordShiftGroup, WordShiftStore } from './word-shift';
-import { MASS_WIDTH, termPriority } from './word-shift-terms';
+import { deltaOf } from './word-shift-table';
+import { MASS_WIDTH } from './word-shift-terms';
 
 
 /** Special hash fields: a leading \x01 never starts a term. */
@@ -16,23 +15,28 @@ const THRESHOLD_TERM_FIELD = '\u0001tt';
 
 /**
  * One script call per topic and chunk of a batch (every key it touches carries the topic's hash tag: one Redis
- * Cluster slot). For each of its 1-minute groups, the post ids new to the group's seen-set (SMISMEMBER, one variadic
- * SADD) spread their masses over their terms (termMasses: the same integer split); the masses are summed per table
- * (the 1 m table and every roll-up; groups of one hour share their 1 h table, so it is read and written once per call)
- * and added with the bounded-table rule of word-shift-table.ts (applyDelta): a known term adds up, a new one enters
- * while below the table's threshold, else its mass goes to "other"; a table over `cap` terms evicts its
- * highest-priority terms into "other" and lowers its threshold. Dedupe and increments share one atomic script, so a
- * redelivered batch adds nothing.
+ * Cluster slot). The caller sends each 1-minute group pre-aggregated: its post ids and the summed masses of its posts
+ * per term (deltaOf: the same integer split as termMasses), packed in two arguments, so the script's work grows with
+ * the distinct terms of a group, not with its posts × terms. For each group the script asks the group's seen-set
+ * which ids it knows (SMISMEMBER): none → the ids are added (one variadic SADD) and the group's delta counts; all →
+ * nothing to do (a redelivery); some → the group is left untouched and its number returned, and the caller sends
+ * those posts again one post per group (a crash between two chunks, or a redelivery cut at other offsets). Dedupe
+ * and increments share one atomic script per call, so a redelivered batch adds nothing.
+ * The deltas are summed per table (the 1 m table and every roll-up; groups of one hour share their 1 h table, so it is
+ * read and written once per call) and added with the bounded-table rule of word-shift-table.ts (applyDelta): a known
+ * term adds up, a new one enters while below the table's threshold, else its mass goes to "other"; a table over `cap`
+ * terms evicts its highest-priority terms into "other" and lowers its threshold.
  * A table is a hash: term → "priority weight s0 … s5", plus \x01o (other's mass) and \x01tp/\x01tt (threshold).
  *
  * KEYS: the call's seen sets and tables.
- * ARGV: seenTtlMs, cap, sizeCount, tableCount, (tableKeyIndex, ttlMs) × tableCount, termCount, (term, priority) × termCount,
- *       groupCount, (seenKeyIndex, tableIndex × sizeCount, postCount, (id, k, p0..p5, termIndex × k) × postCount) × groupCount
- * Returns the number of new posts.
+ * ARGV: seenTtlMs, cap, sizeCount, tableCount, (tableKeyIndex, ttlMs) × tableCount,
+ *       termNames (`length:term` each, length in bytes), termPriorities (`priority,` each),
+ *       groupCount, (seenKeyIndex, tableIndex × sizeCount, ids (`length:id` each), delta) × groupCount
+ *       where delta is `termIndex,weight,s0,…,s5,` per term of the group, termIndex 0 for the posts without terms.
+ * Returns the numbers (1-based) of the groups it left untouched because the seen-set knew some of their ids only.
  */
 const APPLY_SCRIPT = `
 local W = ${MASS_WIDTH}
-local MICRO = ${MICRO}
 local seenTtl = ARGV[1]
 local cap = tonumber(ARGV[2])
 local nsizes = tonumber(ARGV[3])
@@ -40,14 +44,25 @@ local ntables = tonumber(ARGV[4])
 local i = 5
 local tkey, tttl = {}, {}
 for t = 1, ntables do tkey[t] = KEYS[tonumber(ARGV[i])]; tttl[t] = ARGV[i + 1]; i = i + 2 end
-local nt = tonumber(ARGV[i]); i = i + 1
-local tname, tprio = {}, {}
-for t = 1, nt do tname[t] = ARGV[i]; tprio[t] = tonumber(ARGV[i + 1]); i = i + 2 end
-local function split(total, k, index0)
-  local base = math.floor(total / k)
-  if index0 < total - base * k then return base + 1 end
-  return base
+local function unpackNames(text)
+  local out, at, n = {}, 1, 0
+  local size = #text
+  while at <= size do
+    local colon = string.find(text, ':', at, true)
+    local len = tonumber(string.sub(text, at, colon - 1))
+    n = n + 1
+    out[n] = string.sub(text, colon + 1, colon + len)
+    at = colon + len + 1
+  end
+  return out
 end
+local tname = unpackNames(ARGV[i])
+local tprio = {}
+do
+  local n = 0
+  for p in string.gmatch(ARGV[i + 1], '([^,]*),') do n = n + 1; tprio[n] = tonumber(p) end
+end
+i = i + 2
 local function zeros()
   local z = {}
   for e = 1, W do z[e] = 0 end
@@ -56,80 +71,49 @@ end
 -- Per table: term index → summed mass, the order terms first came in, and the mass of posts without terms.
 local deltas = {}
 for t = 1, ntables do deltas[t] = {d = {}, order = {}, other = zeros(), touched = false} end
-local total = 0
+local skipped = {}
 local ngroups = tonumber(ARGV[i]); i = i + 1
 for g = 1, ngroups do
   local seenKey = KEYS[tonumber(ARGV[i])]; i = i + 1
   local slots = {}
   for s = 1, nsizes do slots[s] = tonumber(ARGV[i]); i = i + 1 end
-  local np = tonumber(ARGV[i]); i = i + 1
-  local ids, pk, pm, pt = {}, {}, {}, {}
-  for p = 1, np do
-    ids[p] = ARGV[i]
-    local k = tonumber(ARGV[i + 1])
-    pk[p] = k
-    local m = {}
-    for e = 1, W - 1 do m[e] = tonumber(ARGV[i + 1 + e]) end
-    pm[p] = m
-    local ts = {}
-    for j = 1, k do ts[j] = tonumber(ARGV[i + W + j]) end
-    pt[p] = ts
-    i = i + W + 1 + k
+  local ids = unpackNames(ARGV[i])
+  local deltaText = ARGV[i + 1]
+  i = i + 2
+  local np = #ids
+  local known = 0
+  for c = 1, np, 4000 do
+    local f = redis.call('SMISMEMBER', seenKey, unpack(ids, c, math.min(np, c + 3999)))
+    for j = 1, #f do known = known + f[j] end
   end
-  local flags = {}
-  for c = 0, np - 1, 4000 do
-    local chunk = {}
-    for p = c + 1, math.min(np, c + 4000) do chunk[#chunk + 1] = ids[p] end
-    local f = redis.call('SMISMEMBER', seenKey, unpack(chunk))
-    for j = 1, #f do flags[c + j] = f[j] end
-  end
-  -- The group's own delta first (one entry per term), then added to each of its tables.
-  local gd, gorder, gother = {}, {}, zeros()
-  local fresh = {}
-  for p = 1, np do
-    if flags[p] == 0 then
-      fresh[#fresh + 1] = ids[p]
-      local k, m = pk[p], pm[p]
-      if k == 0 then
-        gother[1] = gother[1] + MICRO
-        for e = 1, W - 1 do gother[1 + e] = gother[1 + e] + m[e] end
-      else
-        for j = 1, k do
-          local t = pt[p][j]
-          local d = gd[t]
-          if d == nil then
-            d = zeros()
-            gd[t] = d
-            gorder[#gorder + 1] = t
-          end
-          d[1] = d[1] + split(MICRO, k, j - 1)
-          for e = 1, W - 1 do d[1 + e] = d[1 + e] + split(m[e], k, j - 1) end
-        end
-      end
-    end
-  end
-  for c = 1, #fresh, 4000 do redis.call('SADD', seenKey, unpack(fresh, c, math.min(#fresh, c + 3999))) end
-  if np > 0 then redis.call('PEXPIRE', seenKey, seenTtl) end
-  total = total + #fresh
-  if #fresh > 0 then
+  if np > 0 and known == 0 then
+    for c = 1, np, 4000 do redis.call('SADD', seenKey, unpack(ids, c, math.min(np, c + 3999))) end
+    local v, n = {}, 0
+    for text in string.gmatch(deltaText, '([^,]*),') do n = n + 1; v[n] = tonumber(text) end
     for s = 1, nsizes do
       local D = deltas[slots[s]]
       D.touched = true
-      for _, t in ipairs(gorder) do
-        local into = D.d[t]
-        local from = gd[t]
-        if into == nil then
-          D.d[t] = {from[1], from[2], from[3], from[4], from[5], from[6], from[7]}
-          D.order[#D.order + 1] = t
+      local dd, order, other = D.d, D.order, D.other
+      for b = 0, n - 1, W + 1 do
+        local t = v[b + 1]
+        if t == 0 then
+          for e = 1, W do other[e] = other[e] + v[b + 1 + e] end
         else
-          for e = 1, W do into[e] = into[e] + from[e] end
+          local into = dd[t]
+          if into == nil then
+            dd[t] = {v[b + 2], v[b + 3], v[b + 4], v[b + 5], v[b + 6], v[b + 7], v[b + 8]}
+            order[#order + 1] = t
+          else
+            for e = 1, W do into[e] = into[e] + v[b + 1 + e] end
+          end
         end
       end
-      for e = 1, W do D.other[e] = D.other[e] + gother[e] end
     end
+  elseif known > 0 and known < np then
+    skipped[#skipped + 1] = g
   end
+  if np > 0 then redis.call('PEXPIRE', seenKey, seenTtl) end
 end
-if total == 0 then return 0 end
 
 local function parse(text)
   local out = {}
@@ -202,14 +186,14 @@ for tt = 1, ntables do
   redis.call('PEXPIRE', key, tttl[tt])
   end
 end
-return total
+return skipped
 `;
 
 /** Posts per script call, as in the bucket store: amortises the round trip without stalling Redis for long. */
 const POSTS_PER_CALL = 2_000;
-const APPLY_COMMAND = 'moodstreamWordShiftApply';
-/** Called with one array, [keyCount, ...keys, ...argv] (ioredis flattens it): spreading tens of thousands of arguments would overflow the stack. */
-type ScriptedRedis = (Redis | Cluster) & { [APPLY_COMMAND]: (args: (string | number)[]) => Promise<number> };
+const APPLY_COMMAND = 'moodstreamWordShiftApply2';
+/** Called with one array, [keyCount, ...keys, ...argv] (ioredis flattens it). Resolves with the groups it left untouched. */
+type ScriptedRedis = (Redis | Cluster) & { [APPLY_COMMAND]: (args: (string | number)[]) => Promise<number[]> };
 
 function withApplyScript(redis: Redis | Cluster): ScriptedRedis {
   // No fixed key count: each call passes its own (the seen set and one table per window size).
@@ -262,25 +246,17 @@ export function createRedisWordShiftStore(redis: Redis | Cluster, options: { pre
         const seenTtl = Math.max(1, Math.round(settings.retention.seenTtlMs));
         const head = { seenTtl, cap: settings.maxTerms, ttls };
         const names: KeyNames = { seen: (topic, start) => seenKey(ns, topic, start), table: (ref) => tableKey(ns, ref) };
-        const calls: Promise<number>[] = [];
-        // One call per topic and chunk of at most POSTS_PER_CALL posts (a bigger group is split over calls: its
-        // seen-set keeps that exact).
-        const byTopic = new Map<string, WordShiftGroup[]>();
-        for (const group of groups) {
-          for (let offset = 0; offset < group.posts.length; offset += POSTS_PER_CALL) {
-            const part = { ...group, posts: group.posts.slice(offset, offset + POSTS_PER_CALL) };
-            const list = byTopic.get(group.topic) ?? [];
-            byTopic.set(group.topic, list);
-            const size = list.reduce((n, g) => n + g.posts.length, 0);
-            if (size + part.posts.length > POSTS_PER_CALL && list.length > 0) {
-              calls.push(scripted[APPLY_COMMAND](callArgs(list, head, names)));
-              list.length = 0;
-            }
-            list.push(part);
-          }
-        }
-        for (const list of byTopic.values()) if (list.length > 0) calls.push(scripted[APPLY_COMMAND](callArgs(list, head, names)));
-        await Promise.all(calls);
+        const run = async (list: readonly WordShiftGroup[]): Promise<WordShiftGroup[]> => {
+          const calls = chunkByTopic(list);
+          const skipped = await Promise.all(calls.map((call) => scripted[APPLY_COMMAND](callArgs(call, head, names))));
+          return skipped.flatMap((numbers, c) => numbers.map((n) => calls[c]![n - 1]!));
+        };
+        const partial = await run(groups);
+        if (partial.length === 0) return;
+        // Groups some of whose posts were counted before: again one post per group, each then all-new or all-known.
+        const single = partial.flatMap((group) => group.posts.map((post) => ({ topic: group.topic, start: group.start, posts: [post] })));
+        const left = await run(single);
+        if (left.length > 0) throw new RedisStoreError(`redis word-shift apply left ${left.length} single-post group(s) untouched`, null);
       });
     },
 
@@ -323,7 +299,41 @@ interface KeyNames {
   table: (ref: BucketRef) => string;
 }
 
-/** [keyCount, ...keys, ...argv] of one call: one topic's groups (see APPLY_SCRIPT). */
+/**
+ * One topic's groups cut into calls of at most POSTS_PER_CALL posts (a bigger group is split over calls: its seen-set
+ * keeps that exact), so no call stalls Redis for long.
+ */
+function chunkByTopic(groups: readonly WordShiftGroup[]): WordShiftGroup[][] {
+  const calls: WordShiftGroup[][] = [];
+  const open = new Map<string, { list: WordShiftGroup[]; posts: number }>();
+  for (const group of groups) {
+    for (let offset = 0; offset < group.posts.length; offset += POSTS_PER_CALL) {
+      const part = offset === 0 && group.posts.length <= POSTS_PER_CALL ? group : { ...group, posts: group.posts.slice(offset, offset + POSTS_PER_CALL) };
+      let current = open.get(group.topic);
+      if (current !== undefined && current.posts + part.posts.length > POSTS_PER_CALL) {
+        calls.push(current.list);
+        current = undefined;
+      }
+      if (current === undefined) {
+        current = { list: [], posts: 0 };
+        open.set(group.topic, current);
+      }
+      current.list.push(part);
+      current.posts += part.posts.length;
+    }
+  }
+  for (const { list } of open.values()) calls.push(list);
+  return calls;
+}
+
+/** `length:text` each, length in UTF-8 bytes (what Lua's string.sub counts). */
+function packNames(names: Iterable<string>): string {
+  let text = '';
+  for (const name of names) text += `${Buffer.byteLength(name)}:${name}`;
+  return text;
+}
+
+/** [keyCount, ...keys, ...argv] of one call: one topic's groups, each pre-aggregated (see APPLY_SCRIPT). */
 function callArgs(groups: readonly WordShiftGroup[], head: { seenTtl: number; cap: number; ttls: number[] }, names: KeyNames): (string | number)[] {
   const keys: string[] = [];
   const keyIndex = new Map<string, number>();
@@ -348,26 +358,29 @@ function callArgs(groups: readonly WordShiftGroup[], head: { seenTtl: number; ca
     return at;
   };
   const terms = new Map<string, number>();
-  const termArgs: (string | number)[] = [];
+  let priorities = '';
   const groupArgs: (string | number)[] = [groups.length];
   for (const group of groups) {
     groupArgs.push(keyOf(names.seen(group.topic, group.start)));
-    WINDOW_SIZES.forEach((size, s) => groupArgs.push(tableOf(names.table({ topic: group.topic, size, start: bucketStart(group.start, size) }), head.ttls[s]!)));
-    groupArgs.push(group.posts.length);
-    for (const post of group.posts) {
-      groupArgs.push(post.postId, post.terms.length);
-      for (let e = 0; e < EMOTION_COUNT; e++) groupArgs.push(post.micro[e] ?? 0);
-      for (const term of post.terms) {
-        let at = terms.get(term);
-        if (at === undefined) {
-          at = terms.size + 1;
-          terms.set(term, at);
-          termArgs.push(term, termPriority(term));
-        }
-        groupArgs.push(at);
-      }
+    for (let s = 0; s < WINDOW_SIZES.length; s++) {
+      const size = WINDOW_SIZES[s]!;
+      groupArgs.push(tableOf(names.table({ topic: group.topic, size, start: bucketStart(group.start, size) }), head.ttls[s]!));
     }
+    const delta = deltaOf(group.posts);
+    let packed = '';
+    for (const [term, { priority, mass }] of delta.terms) {
+      let at = terms.get(term);
+      if (at === undefined) {
+        at = terms.size + 1;
+        terms.set(term, at);
+        priorities += `${priority},`;
+      }
+      packed += `${at},${mass[0]},${mass[1]},${mass[2]},${mass[3]},${mass[4]},${mass[5]},${mass[6]},`;
+    }
+    const o = delta.other;
+    if (o[0] !== 0) packed += `0,${o[0]},${o[1]},${o[2]},${o[3]},${o[4]},${o[5]},${o[6]},`;
+    groupArgs.push(packNames(group.posts.map((post) => post.postId)), packed);
   }
   const argv: (string | number)[] = [head.seenTtl, head.cap, WINDOW_SIZES.length, tableIndex.size];
-  return ([keys.length] as (string | number)[]).concat(keys, argv, tables, [terms.size], termArgs, groupArgs);
+  return ([keys.length] as (string | number)[]).concat(keys, argv, tables, [packNames(terms.keys()), priorities], groupArgs);
 }
