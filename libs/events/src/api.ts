@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AlertSchema } from './alert';
 import { MomentUpdateSchema } from './moments';
+import { ModelVersionChangeSchema } from './model-versions';
 import { EMOTION_COUNT, EMOTIONS, EmotionSchema, type Emotion } from './emotions';
 import { ModalitySchema } from './scored-post';
 import { WindowSizeSchema, type WindowSize } from './windows';
@@ -187,6 +188,8 @@ export const SERVER_EVENT_SCHEMAS = {
   replay: ReplayStatusSchema,
   topics: z.array(TopicSummarySchema),
   moment: MomentUpdateSchema,
+  /** A topic's posts are scored by a new model version (see model-versions.ts). */
+  modelVersion: ModelVersionChangeSchema,
 } as const;
 export type ServerEventName = keyof typeof SERVER_EVENT_SCHEMAS;
 export type ServerEventPayload<E extends ServerEventName> = z.infer<(typeof SERVER_EVENT_SCHEMAS)[E]>;

@@ -11,5 +11,6 @@ export * from './api';
 export * from './ui-config';
 export * from './topic-registry';
 export * from './moments';
+export * from './model-versions';
 export * from './alert-rules';
 export * from './model-api';

@@ -42,7 +42,7 @@ test('lists come wrapped in an object named after them', () => {
 });
 
 test('every server-to-browser socket event has a schema', () => {
-  assert.deepEqual(Object.keys(SERVER_EVENT_SCHEMAS).sort(), ['alert', 'moment', 'replay', 'series', 'topics']);
+  assert.deepEqual(Object.keys(SERVER_EVENT_SCHEMAS).sort(), ['alert', 'modelVersion', 'moment', 'replay', 'series', 'topics']);
   assert.equal(SERVER_EVENT_SCHEMAS.moment.safeParse({}).success, false, 'a moment event is checked too');
   assert.equal(SERVER_EVENT_SCHEMAS.topics.safeParse([{ topic: 'cats', count: 2, lastSeen: null }]).success, true);
   assert.equal(SERVER_EVENT_SCHEMAS.series.safeParse({ topic: 'cats', window: '1m', replay: null, point: { ...point, count: -1 } }).success, false);

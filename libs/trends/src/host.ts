@@ -5,6 +5,7 @@ import type { TrendsConfig } from './config';
 import type { TopicAlertRule } from './detector';
 import { loadConfusion, type ConfusionMatrix } from './confusion';
 import { createTrendsMetrics } from './metrics';
+import type { ModelVersionStore } from './model-version-store';
 import { createTrendsService, type TrendsService, type TrendsTopics } from './service';
 import type { TrendsStore } from './store';
 
@@ -27,6 +28,8 @@ export interface TrendsHostOptions {
   onFatal: (error: unknown) => void;
   /** Per-topic alert rules for live alerts (`alertRulesReader(store)`); none: the global settings for every topic. */
   alertRules?: () => Promise<ReadonlyMap<string, TopicAlertRule>>;
+  /** Where each topic's model versions are first seen (`createRedisModelVersionStore`); default: memory. */
+  modelVersions?: ModelVersionStore;
 }
 
 export const DEFAULT_TRENDS_GROUP_ID = 'moodstream-trends';
@@ -64,6 +67,7 @@ export async function createTrendsHost(options: TrendsHostOptions): Promise<Tren
     ...(options.rescore === undefined ? {} : { rescore: options.rescore }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.alertRules === undefined ? {} : { alertRules: options.alertRules }),
+    ...(options.modelVersions === undefined ? {} : { modelVersions: options.modelVersions }),
   });
   return service;
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRouter, DEFAULT_MAX_BODY_BYTES, MoodstreamError, parseInput, queryObject, readJsonBody, sendJson, type Logger, type Router } from '@moodstream/core';
-import { WordShiftQuerySchema } from '@moodstream/events';
+import { ModelVersionsQuerySchema, WordShiftQuerySchema } from '@moodstream/events';
 import { AlertsQuerySchema, ExamplePostsQuerySchema, ReplayRequestSchema, SeriesQuerySchema } from './api-types';
 import type { TrendsService } from './service';
 
@@ -39,6 +39,9 @@ export function createTrendsRouter(service: TrendsService, options: TrendsHttpOp
       sendJson(res, 200, { posts: await service.examplePosts(parseInput(ExamplePostsQuerySchema, queryObject(url.searchParams), 'posts query')) });
     })
     .get('/api/word-shift', async ({ res, url }) => sendJson(res, 200, await service.wordShift(parseInput(WordShiftQuerySchema, queryObject(url.searchParams), 'word-shift query'))))
+    .get('/api/model-versions', async ({ res, url }) => {
+      sendJson(res, 200, { changes: await service.modelVersions(parseInput(ModelVersionsQuerySchema, queryObject(url.searchParams), 'model-versions query')) });
+    })
     .get('/api/replays', ({ res }) => sendJson(res, 200, { replays: service.listReplays() }))
     .post('/api/replays', async ({ req, res }) => {
       const request = parseInput(ReplayRequestSchema, await readJsonBody(req, MAX_BODY_BYTES), 'replay request');

@@ -27,6 +27,8 @@ export * from './alert-rules-store';
 export * from './export-csv';
 export * from './live-event-http';
 export * from './live-event-stores';
+export { createMemoryModelVersionStore, createRedisModelVersionStore, MAX_VERSIONS_PER_TOPIC, type ModelVersionStore, type ModelVersionSighting } from './model-version-store';
+export { createModelVersionTracker, type ModelVersionTracker } from './model-version-tracker';
 export { planWordShift, computeWordShift, mergeTables, type WordShiftStore, type WordShiftGroup, type WordShiftPost, type TermTable } from './word-shift';
 export { readWordShift, queryWordShift } from './word-shift-query';
 export { createMemoryWordShiftStore } from './word-shift-memory';

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Bus, Consumer, PartitionPosition, Producer } from '@moodstream/bus';
 import { errorMessage, MoodstreamError, systemClock, type Clock, type Logger, type PartHealth } from '@moodstream/core';
-import { EMOTIONS, WINDOW_MS, type Alert, type Post, type ScoredPost, type WordShift, type WordShiftQuery } from '@moodstream/events';
+import { EMOTIONS, WINDOW_MS, type Alert, type ModelVersionChange, type ModelVersionsQuery, type Post, type ScoredPost, type WordShift, type WordShiftQuery } from '@moodstream/events';
 import {
   ALL_TOPICS,
   type AlertsQuery,
@@ -21,6 +21,8 @@ import { liveRetention, TrendsEngine, type IngestResult } from './engine';
 import { toSeriesPoint } from './estimate';
 import { liveTopicsOf } from './plan';
 import { AlertOwnership } from './alert-owner';
+import { createMemoryModelVersionStore, type ModelVersionStore } from './model-version-store';
+import { createModelVersionTracker } from './model-version-tracker';
 import { PartitionWatermark } from './partition-watermark';
 import { ReplayManager } from './replay';
 import { LIVE_NAMESPACE, replayNamespace, type TrendsStore } from './store';
@@ -49,6 +51,8 @@ export interface TrendsServiceOptions {
   onFatal?: (error: unknown) => void;
   /** Per-topic alert rules for live alerts (see alert-rules-store.ts); replays keep the global settings. */
   alertRules?: () => Promise<ReadonlyMap<string, TopicAlertRule>>;
+  /** Where each topic's model versions are first seen (model-version-store.ts); default: memory. */
+  modelVersions?: ModelVersionStore;
 }
 
 /** The bus topics the service reads and writes. */
@@ -71,6 +75,7 @@ export interface TrendsEvents {
   alert: [Alert];
   replay: [ReplayStatus];
   topics: [TopicSummary[]];
+  modelVersion: [ModelVersionChange];
 }
 
 /** A query the caller got wrong (400) or about something that does not exist (404). */
@@ -101,6 +106,8 @@ export interface TrendsService {
   examplePosts(query: ExamplePostsQuery): Promise<ExamplePost[]>;
   /** Which terms moved an emotion's share in a bucket (docs/word-shift.md); NOT_FOUND while TRENDS_WORD_SHIFT=off. */
   wordShift(query: WordShiftQuery): Promise<WordShift>;
+  /** When the model scoring a topic's live posts changed (model-version-tracker.ts). */
+  modelVersions(query: ModelVersionsQuery): Promise<ModelVersionChange[]>;
   startReplay(request: ReplayRequest): ReplayStatus;
   pauseReplay(id: string): ReplayStatus | null;
   resumeReplay(id: string): ReplayStatus | null;
@@ -199,6 +206,7 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
     onStatus: (status) => emit('replay', status),
   });
 
+  const versions = createModelVersionTracker(options.modelVersions ?? createMemoryModelVersionStore(), { logger, onChange: (change) => emit('modelVersion', change) });
   const partitionWatermark = new PartitionWatermark(config.TRENDS_IDLE_PARTITION_TIMEOUT_MS);
   const ownership = new AlertOwnership(store, LIVE_NAMESPACE, options.topics.scored);
   let lastIngestAt = -Infinity;
@@ -207,6 +215,7 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
     const began = performance.now();
     lastIngestAt = clock.now();
     const result = await engine.ingest(posts, watermark);
+    await versions.observe(posts);
     options.metrics?.onBatch?.(result, performance.now() - began);
     if (result.late > 0) logger.debug({ late: result.late }, 'dropped events later than the allowed lateness');
     return result;
@@ -406,6 +415,7 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
     waitForReplay: (id) => replays.wait(id),
 
     ingest: (posts) => ingest(posts),
+    modelVersions: (query) => versions.list(query, clock.now()),
     watermark: () => engine.watermark,
     consumerLag: async () => (consumer === null ? 0 : consumer.lag()),
     health: () => ({

@@ -6,6 +6,7 @@ import type { Post, ScoredPost } from '@moodstream/events';
 import { trendsConfigSchema } from './config';
 import { alertRulesReader, createRedisAlertRulesStore } from './alert-rules-store';
 import { createTrendsHost } from './host';
+import { createRedisModelVersionStore } from './model-version-store';
 import { createRedisTrendsStore } from './redis-store';
 import { startStoreEpochWatch } from './store-epoch';
 import type { TrendsService } from './service';
@@ -66,6 +67,7 @@ export async function startStandaloneTrends(runtime: ServiceRuntime, config: Sta
     onFatal: runtime.crash('trends'),
     // Per-topic alert rules set on a dashboard (the same prefix as the data), read before each alert window.
     alertRules: alertRulesReader(createRedisAlertRulesStore(redis, { prefix: config.TRENDS_REDIS_PREFIX })),
+    modelVersions: createRedisModelVersionStore(redis, { prefix: config.TRENDS_REDIS_PREFIX }),
     ...(options.rescore === undefined ? {} : { rescore: options.rescore }),
   });
   return runtime.start('trends', trends);

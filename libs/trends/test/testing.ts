@@ -4,3 +4,4 @@ export { scoredPost, T0 } from './fixtures';
 export { redisDump } from './redis-dump';
 export * from './scenarios';
 export { wordShiftStoreContract, type WordShiftStoreUnderTest } from './word-shift-contract';
+export { modelVersionStoreContract } from './model-version-contract';
