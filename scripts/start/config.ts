@@ -30,6 +30,12 @@ export const StartConfigSchema = z
     DEMO_LEAD_MINUTES: z.coerce.number().int().min(-60).max(60).default(2),
     /** Share of live demo posts that carry an image when --demo-images is given. */
     DEMO_IMAGE_SHARE: z.coerce.number().min(0).max(1).default(0.5),
+    /**
+     * Embedded mode: most megabytes of records each in-memory topic keeps (posts, scored, …), like Kafka's
+     * retention.bytes. Records a consumer has not committed are never dropped; older ones are, so a long-running
+     * process stays flat. Replays in the embedded mode reach back only as far as this keeps.
+     */
+    MEMORY_BUS_RETENTION_MB: z.coerce.number().int().min(1).max(65_536).default(64),
     /** Graceful shutdown budget for everything together; a second Ctrl-C exits at once. */
     SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(100).max(600_000).default(20_000),
     /** Level of the apps' JSON logs (the launcher's own progress lines always print). */

@@ -77,7 +77,7 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions): Promise
   });
   const env = options.env ?? process.env;
   try {
-    const bus = createMemoryBus({ logger });
+    const bus = createMemoryBus({ logger, retentionBytes: config.MEMORY_BUS_RETENTION_MB * 1024 * 1024 });
     runtime.onClose('bus', () => bus.close());
     const topics = topicNames();
     await bus.ensureTopics(Object.values(topics).map((name) => ({ name })));

@@ -1,5 +1,5 @@
 import type { Logger } from '@moodstream/core';
-import type { EventOf, EventTypeName, Headers } from '@moodstream/events';
+import type { EventOf, EventTypeName } from '@moodstream/events';
 import { processFetchedBatch } from './batch-processing';
 import { ConsumerLifecycle } from './consumer-lifecycle';
 import { decodeRange } from './decode-range';
@@ -8,22 +8,15 @@ import { encodeMessages } from './encode-messages';
 import { BusClosedError, BusError } from './errors';
 import { deadLetterMessage } from './headers';
 import { resolveConsumerOptions, resolveMemoryBusOptions, type MemoryBusOptions, type ResolvedConsumerOptions, type ResolvedMemoryBusOptions } from './options';
+import { PartitionLog, type StoredRecord } from './memory-partition-log';
 import { partitionForKey } from './partitioner';
 import { TopicNaming } from './topic-naming';
 import type { Bus, BusRecord, Consumer, ConsumerOptions, EventInput, OutgoingMessage, PartitionPosition, Producer, RawBusRecord, RawMessage, RawTimeRangeOptions, TimeRangeOptions } from './types';
 
 export type { MemoryBusOptions } from './options';
 
-interface StoredRecord {
-  offset: number;
-  key: string | null;
-  value: Buffer | null;
-  timestamp: number;
-  headers: Headers;
-}
-
 interface MemoryTopic {
-  partitions: StoredRecord[][];
+  partitions: PartitionLog[];
   /** For records without a key, as Kafka spreads them. */
   nextRoundRobin: number;
 }
@@ -58,6 +51,8 @@ function toBusRecord(logicalTopic: string, partition: number, record: StoredReco
  */
 class MemoryGroup {
   readonly members: GroupMember[] = [];
+  /** Topics this group reads or has read: retention keeps what it has not committed on them. */
+  readonly topics = new Set<string>();
   readonly committed = new Map<string, number>();
   private readonly owner = new Map<string, GroupMember>();
 
@@ -83,6 +78,7 @@ class MemoryGroup {
     this.owner.clear();
     const topics = new Set(this.members.flatMap((m) => m.physicalTopics));
     for (const topic of topics) {
+      this.topics.add(topic);
       const subscribers = this.members.filter((m) => m.physicalTopics.includes(topic));
       const partitions = this.bus.topic(topic).partitions.length;
       for (let p = 0; p < partitions; p++) {
@@ -136,8 +132,8 @@ class MemoryConsumer<N extends EventTypeName> implements Consumer, GroupMember {
 
   /** Called by the group when a partition becomes this member's. */
   assign(topic: string, partition: number, committed: number | undefined): void {
-    const end = this.bus.topic(topic).partitions[partition]?.length ?? 0;
-    const offset = committed ?? (this.options.fromBeginning ? 0 : end);
+    const log = this.bus.topic(topic).partitions[partition];
+    const offset = committed ?? (this.options.fromBeginning ? (log?.start ?? 0) : (log?.end ?? 0));
     this.fetchPositions.set(tpKey(topic, partition), { topic, partition, offset });
     this.delivery.assign(topic, partition);
   }
@@ -170,8 +166,8 @@ class MemoryConsumer<N extends EventTypeName> implements Consumer, GroupMember {
     let lag = 0;
     for (const topic of this.physicalTopics) {
       const partitions = this.bus.topic(topic).partitions;
-      partitions.forEach((records, partition) => {
-        lag += records.length - (this.group.committed.get(tpKey(topic, partition)) ?? 0);
+      partitions.forEach((log, partition) => {
+        lag += log.end - Math.max(log.start, this.group.committed.get(tpKey(topic, partition)) ?? 0);
       });
     }
     return lag;
@@ -185,7 +181,7 @@ class MemoryConsumer<N extends EventTypeName> implements Consumer, GroupMember {
     return this.delivery.list().flatMap((entry) => {
       const position = this.fetchPositions.get(tpKey(entry.topic, entry.partition));
       if (position === undefined || !this.group.owns(this, entry.topic, entry.partition)) return [];
-      const end = BigInt(this.bus.topic(entry.topic).partitions[entry.partition]?.length ?? 0);
+      const end = BigInt(this.bus.topic(entry.topic).partitions[entry.partition]?.end ?? 0);
       return [{ ...this.delivery.position(entry, end, BigInt(position.offset)), topic: this.bus.naming.logical(entry.topic) }];
     });
   }
@@ -204,12 +200,12 @@ class MemoryConsumer<N extends EventTypeName> implements Consumer, GroupMember {
   private nextFetch(): { topic: string; partition: number; records: RawBusRecord[] } | null {
     const owned = [...this.fetchPositions.values()].filter((p) => this.group.owns(this, p.topic, p.partition));
     for (const position of owned) {
-      const stored = this.bus.topic(position.topic).partitions[position.partition] ?? [];
-      if (stored.length <= position.offset) continue;
+      const log = this.bus.topic(position.topic).partitions[position.partition];
+      if (log === undefined || log.end <= position.offset) continue;
       // Rotate so one busy partition cannot starve the others.
       this.fetchPositions.delete(tpKey(position.topic, position.partition));
       this.fetchPositions.set(tpKey(position.topic, position.partition), position);
-      const slice = stored.slice(position.offset, position.offset + this.bus.options.fetchSize);
+      const slice = log.slice(position.offset, position.offset + this.bus.options.fetchSize);
       return {
         topic: position.topic,
         partition: position.partition,
@@ -299,7 +295,7 @@ class MemoryBusImpl implements Bus {
   topic(physicalName: string, partitions = this.options.defaultPartitions): MemoryTopic {
     let topic = this.topics.get(physicalName);
     if (topic === undefined) {
-      topic = { partitions: Array.from({ length: Math.max(1, partitions) }, () => []), nextRoundRobin: 0 };
+      topic = { partitions: Array.from({ length: Math.max(1, partitions) }, () => new PartitionLog()), nextRoundRobin: 0 };
       this.topics.set(physicalName, topic);
     }
     return topic;
@@ -316,21 +312,41 @@ class MemoryBusImpl implements Bus {
 
   append(logicalTopic: string, messages: RawMessage[]): void {
     this.assertOpen(`produce to ${logicalTopic}`);
-    const topic = this.topic(this.naming.physical(logicalTopic));
+    const physical = this.naming.physical(logicalTopic);
+    const topic = this.topic(physical);
     const now = this.options.clock.now();
+    const touched = new Set<number>();
     for (const message of messages) {
       const partition =
         message.key === null ? topic.nextRoundRobin++ % topic.partitions.length : partitionForKey(message.key, topic.partitions.length);
-      const records = topic.partitions[partition] as StoredRecord[];
-      records.push({
-        offset: records.length,
+      (topic.partitions[partition] as PartitionLog).append({
         key: message.key,
         value: message.value === null ? null : Buffer.from(message.value),
         timestamp: message.timestamp ?? now,
         headers: { ...message.headers },
       });
+      touched.add(partition);
     }
+    for (const partition of touched) this.applyRetention(physical, topic, partition);
     this.wakeAll();
+  }
+
+  /**
+   * Kafka's retention.bytes for a process with no disk: the oldest records go once a partition holds more than its
+   * share of `retentionBytes` — but never a record some consumer group has not committed yet, so a slow consumer
+   * delays the trim instead of losing posts (its lag shows it).
+   */
+  private applyRetention(physical: string, topic: MemoryTopic, partition: number): void {
+    const log = topic.partitions[partition] as PartitionLog;
+    const capBytes = this.options.retentionBytes / topic.partitions.length;
+    const over = (): boolean => log.bytes > capBytes;
+    if (!over()) return;
+    let keepFrom = log.end;
+    for (const group of this.groups.values()) {
+      if (!group.topics.has(physical)) continue;
+      keepFrom = Math.min(keepFrom, group.committed.get(tpKey(physical, partition)) ?? log.start);
+    }
+    while (log.start < keepFrom && over()) log.dropFirst();
   }
 
   wakeAll(): void {
@@ -373,10 +389,11 @@ class MemoryBusImpl implements Bus {
     if (topic === undefined) return;
     const batchSize = Math.max(1, options.batchSize ?? 500);
     // A snapshot of each partition's end, so records produced during the read do not extend it.
-    const ends = topic.partitions.map((records) => records.length);
+    const ends = topic.partitions.map((log) => log.end);
     let batch: RawBusRecord[] = [];
     for (let partition = 0; partition < ends.length; partition++) {
-      for (const record of (topic.partitions[partition] ?? []).slice(0, ends[partition])) {
+      const log = topic.partitions[partition];
+      for (const record of log === undefined ? [] : log.slice(log.start, ends[partition])) {
         if (record.timestamp < options.from || record.timestamp >= options.to) continue;
         batch.push(toBusRecord(options.topic, partition, record));
         if (batch.length >= batchSize) {

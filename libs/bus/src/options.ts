@@ -68,6 +68,12 @@ const memorySchema = z
     ...commonShape,
     /** Most records handed from one partition to one batch-processing round. */
     fetchSize: z.number().int().min(1).default(500),
+    /**
+     * Most bytes of records a topic keeps (shared evenly by its partitions; keys, values and ~256 bytes per record),
+     * like Kafka's retention.bytes: without it a long-running embedded process keeps every post it ever saw. By size
+     * only, not by age: records carry event times, and a backfill of last month must not vanish on arrival.
+     */
+    retentionBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
   })
   .strict();
 

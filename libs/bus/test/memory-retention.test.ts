@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createMemoryBus, type Bus } from '../src/index';
+import { makePost, testLogger, waitFor } from './contract';
+
+const CAP = 64 * 1024;
+
+async function retained(bus: Bus, topic: string): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const batch of bus.readByTime({ topic, eventType: 'Post', from: 0, to: Number.MAX_SAFE_INTEGER })) ids.push(...batch.map((r) => r.value.id));
+  return ids;
+}
+
+function reader(bus: Bus, groupId: string, seen: string[]) {
+  return bus.consumer({
+    groupId,
+    topics: ['posts'],
+    eventType: 'Post',
+    deadLetterTopic: 'dlq',
+    fromBeginning: true,
+    handler: async (records) => {
+      seen.push(...records.map((r) => r.value.id));
+    },
+  });
+}
+
+const ids = (n: number, tag: string): string[] => Array.from({ length: n }, (_, i) => `${tag}-${String(i).padStart(4, '0')}`);
+
+test('memory bus retention: committed records beyond retentionBytes are trimmed oldest first, and the reader got every one', async () => {
+  const bus = createMemoryBus({ defaultPartitions: 1, retentionBytes: CAP, logger: testLogger });
+  const producer = await bus.producer();
+  const seen: string[] = [];
+  const consumer = reader(bus, 'g', seen);
+  await consumer.start();
+  const all = ids(1_000, 'p');
+  for (let i = 0; i < all.length; i += 50) {
+    await producer.send('posts', 'Post', all.slice(i, i + 50).map((id) => ({ key: id, value: makePost(id) })));
+    await waitFor('the batch consumed', () => seen.length >= i + 50, 2_000);
+  }
+  assert.deepEqual(seen, all, 'the consumer read every record, in order');
+  const kept = await retained(bus, 'posts');
+  assert.ok(kept.length > 0 && kept.length < 300, `kept ${kept.length} of 1000 under a ${CAP}-byte cap`);
+  assert.deepEqual(kept, all.slice(all.length - kept.length), 'what is kept is the newest, contiguous');
+  assert.equal(await consumer.lag(), 0);
+  await bus.close();
+});
+
+test('memory bus retention: records a group has not committed are kept past the cap, then delivered', async () => {
+  const bus = createMemoryBus({ defaultPartitions: 1, retentionBytes: CAP, logger: testLogger });
+  const producer = await bus.producer();
+  const seen: string[] = [];
+  // The group exists and has read nothing yet: a stopped consumer.
+  const first = reader(bus, 'slow', seen);
+  await first.start();
+  await first.stop();
+  const all = ids(600, 'q');
+  await producer.send('posts', 'Post', all.map((id) => ({ key: id, value: makePost(id) })));
+  assert.equal((await retained(bus, 'posts')).length, all.length, 'nothing trimmed while the group has not committed it');
+  const again = reader(bus, 'slow', seen);
+  await again.start();
+  await waitFor('the backlog consumed', () => seen.length === all.length, 5_000);
+  assert.deepEqual(seen, all);
+  // The next produce trims what the group has now committed.
+  await producer.send('posts', 'Post', [{ key: 'last', value: makePost('last') }]);
+  const kept = await retained(bus, 'posts');
+  assert.ok(kept.length < all.length, `trimmed once committed (kept ${kept.length})`);
+  // A new group reading from the beginning starts at the log start, with no lag left afterwards.
+  const late: string[] = [];
+  const newcomer = reader(bus, 'newcomer', late);
+  await newcomer.start();
+  await waitFor('the newcomer caught up', () => late.at(-1) === 'last', 5_000);
+  assert.deepEqual(late, kept);
+  assert.equal(await newcomer.lag(), 0);
+  await bus.close();
+});
+
+test('memory bus retention: options are checked', () => {
+  assert.throws(() => createMemoryBus({ retentionBytes: 10 }), /retentionBytes/);
+  assert.throws(() => createMemoryBus({ retentionBytes: 1024.5 }), /retentionBytes/);
+});
