@@ -51,6 +51,12 @@ export function trendsEnv(options: { id: string }): Record<string, string> {
     // The stream is placed in the recent past; an idle watermark following the clock would close it all at once.
     TRENDS_IDLE_WATERMARK_LAG_MS: String(365 * 24 * 3_600_000),
     TRENDS_IDLE_PARTITION_TIMEOUT_MS: String(10 * 60_000),
+    // An alert window is decided once the watermark is the settle time past its end. The default 15 s of event time
+    // is 0.75 s of wall time here: less than one ingester round over the five tags, so the tag polled first moved the
+    // watermark and windows were decided before the other tags' posts of that minute arrived (the detector found
+    // 5–8 of 19 windows complete enough to use, and the planted alert fired in 6 runs of 10). 5 stream minutes is
+    // 15 s of wall time, the default's 15 s scaled like the lateness above.
+    TRENDS_ALERT_SETTLE_MS: String(5 * 60_000),
   };
 }
 
