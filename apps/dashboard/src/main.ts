@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { createKafkaBus, kafkaDependency } from '@moodstream/bus';
 import { distributedEnv, logLevelEnv, redisDependency, reportOutages, runService } from '@moodstream/core';
-import { alertRuleDefaults, alertRulesReader, createRedisLiveEventStores, createRedisTrendsStore, createTrendsHost, createTrendsHttpHandler, DEFAULT_TRENDS_GROUP_ID, startStoreEpochWatch, trendsConfigSchema } from '@moodstream/trends';
+import { alertRuleDefaults, alertRulesReader, createRedisLiveEventStores, createRedisModelVersionStore, createRedisTrendsStore, createTrendsHost, createTrendsHttpHandler, DEFAULT_TRENDS_GROUP_ID, startStoreEpochWatch, trendsConfigSchema } from '@moodstream/trends';
 import { createDashboardApp } from './app';
 import { failFastWhileDown } from './trends-port';
 import { DashboardConfigSchema } from './config';
@@ -55,6 +55,7 @@ void runService({
       consume: aggregate,
       onFatal: runtime.crash('trends'),
       alertRules: alertRulesReader(liveEvent.stores.rules),
+      modelVersions: createRedisModelVersionStore(redis, { prefix: config.TRENDS_REDIS_PREFIX }),
     });
     await runtime.start('trends', trends);
     // During a Redis outage /api answers 503 at once instead of after the client's retries.

@@ -344,6 +344,24 @@ describe('dashboard in a browser, on the real trends service', { timeout: 300_00
     }
   });
 
+  });
+
+  it('marks the moment a new model version starts scoring the topic on the chart, live and after a reload', async () => {
+    await page.goto(`${base}/?topic=cats`);
+    await page.getByTestId('chart').locator('.recharts-line').last().waitFor({ timeout: 15_000 });
+    await page.locator('[data-testid="connection"][data-connected="true"]').waitFor({ timeout: 10_000 });
+    assert.equal(await page.getByTestId('chart-model-version').count(), 0, 'one model so far: nothing to mark');
+    const minute = Math.floor(Date.now() / MIN) * MIN - MIN;
+    await publish(minuteOfPosts('cats', minute, 5, CALM, random).map((post) => ({ ...post, modelVersion: 'e2e-next' })));
+    const marker = page.locator('[data-testid="chart-model-version"][data-version="e2e-next"]');
+    await marker.waitFor({ timeout: 10_000 });
+    assert.equal(await marker.getAttribute('data-previous'), 'e2e-test');
+    await page.reload();
+    await marker.waitFor({ timeout: 15_000 });
+    assert.equal(await page.getByTestId('chart-model-version').count(), 1);
+    await page.screenshot({ path: join(ARTIFACTS, 'model-version-marker.png') });
+  });
+
   it('logged no browser console errors', () => {
     assert.deepEqual(problems, []);
   });

@@ -3,7 +3,7 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import { createRateLimiter, reportOutages, sleep, type Clock, type Logger } from '@moodstream/core';
-import type { Alert } from '@moodstream/events';
+import type { Alert, ModelVersionChange } from '@moodstream/events';
 import type { ClientToServerEvents, ReplayStatus, SeriesUpdate, ServerToClientEvents, TopicSummary } from '@moodstream/trends';
 import type { DashboardMetrics } from '../metrics';
 import type { TrendsEventSource } from '../trends-port';
@@ -151,10 +151,13 @@ export function attachSocketHub(options: {
     io.emit('replay', status);
   };
   const onTopics = (topics: TopicSummary[]) => io.emit('topics', topics);
+  // Rare (a promotion) and small: every viewer gets it, the page keeps those of the topic it shows.
+  const onModelVersion = (change: ModelVersionChange) => io.emit('modelVersion', change);
   options.trends.on('series', onSeries);
   options.trends.on('alert', onAlert);
   options.trends.on('replay', onReplay);
   options.trends.on('topics', onTopics);
+  options.trends.on('modelVersion', onModelVersion);
 
   return {
     io,
@@ -164,6 +167,7 @@ export function attachSocketHub(options: {
       options.trends.off('alert', onAlert);
       options.trends.off('replay', onReplay);
       options.trends.off('topics', onTopics);
+      options.trends.off('modelVersion', onModelVersion);
       coalescer.clear();
       // `local`: with the Redis adapter a bare disconnectSockets would drop the other instances' browsers too.
       io.local.disconnectSockets(true);

@@ -12,6 +12,7 @@ import { useAlerts, useMoments, useMounted, useNow, useSeries, useTopics, useUiC
 import { EmotionDot, Legend } from './Legend';
 import { EMOTION_LABELS } from './palette';
 import { MomentsPanel } from './MomentsPanel';
+import { useModelVersionChanges } from './model-versions';
 import { PostsPanel } from './PostsPanel';
 import { RulesPanel } from './RulesPanel';
 import { Segmented } from './Segmented';
@@ -52,6 +53,7 @@ export function Dashboard() {
   const rows = useMemo(() => toChartRows(points, view.mode, { window: view.window, now }), [points, view.mode, view.window, now]);
   const { from, to } = liveSpan(now, view.window, rangeMs);
   const moments = useMoments(mounted ? { from, to } : null);
+  const versionChanges = useModelVersionChanges(mounted ? { topic: view.topic, from, to } : null);
   const comparing = view.compare.length > 0;
   const latest = points[points.length - 1];
   const correctedAvailable = hasCorrected(points);
@@ -126,7 +128,7 @@ export function Dashboard() {
             )}
             <div hidden={comparing} className="chart-area" data-testid="chart" data-state={series.status} data-points={points.length} data-latest-start={latest?.start ?? ''}>
               {mounted && series.status !== 'error' && points.length > 0 && (
-                <EmotionChart rows={rows} mode={view.mode} window={view.window} from={from} to={to} hidden={hidden} highlight={view.at} moments={moments.data ?? []} onSelectBucket={(start) => navigate({ ...view, at: start, posts: true, emotion: null }, true)} />
+                <EmotionChart rows={rows} mode={view.mode} window={view.window} from={from} to={to} hidden={hidden} highlight={view.at} moments={moments.data ?? []} versionChanges={versionChanges.data ?? []} onSelectBucket={(start) => navigate({ ...view, at: start, posts: true, emotion: null }, true)} />
               )}
               {(!mounted || (series.status === 'loading' && points.length === 0)) && <Loading label="Loading the chart…" testId="chart-loading" />}
               {series.status === 'error' && <ErrorBox message={`The chart could not load: ${series.error}`} onRetry={reload} testId="chart-error" />}

@@ -1,6 +1,6 @@
 'use client';
 
-import { EMOTIONS, WINDOW_MS, bucketStart, type Emotion, type Moment, type WindowSize } from '@moodstream/events';
+import { EMOTIONS, WINDOW_MS, bucketStart, type Emotion, type ModelVersionChange, type Moment, type WindowSize } from '@moodstream/events';
 import {
   Area,
   Bar,
@@ -34,13 +34,15 @@ export interface EmotionChartProps {
   height?: number;
   /** Moments marked during the event: a labelled vertical line each, on every chart over their time. */
   moments?: readonly Moment[];
+  /** When the model scoring the shown topic changed: a labelled line each, so a step in the shares can be told from a new model. */
+  versionChanges?: readonly ModelVersionChange[];
 }
 
 const AXIS = '#8b98a9';
 const GRID = '#243041';
 
 /** Emotion shares over time: one line per emotion, its 95% band behind it (raw mode), posts per bucket underneath. */
-export function EmotionChart({ rows, mode, window, from, to, hidden, highlight, onSelectBucket, height, moments = [] }: EmotionChartProps) {
+export function EmotionChart({ rows, mode, window, from, to, hidden, highlight, onSelectBucket, height, moments = [], versionChanges = [] }: EmotionChartProps) {
   const width = WINDOW_MS[window];
   const span = to - from;
   const marked = highlight === null ? null : bucketStart(highlight, window);
@@ -53,6 +55,7 @@ export function EmotionChart({ rows, mode, window, from, to, hidden, highlight, 
   const domain: [number, number] = [from, to];
   const partial = rows.find((r) => r.partial === true);
   const shownMoments = moments.filter((m) => m.at >= from && m.at <= to);
+  const shownVersions = versionChanges.filter((c) => c.at >= from && c.at <= to);
 
   return (
     <div className="chart-wrap">
@@ -66,6 +69,9 @@ export function EmotionChart({ rows, mode, window, from, to, hidden, highlight, 
             {marked !== null && <ReferenceArea x1={marked} x2={marked + width} fill="#ffffff" fillOpacity={0.1} stroke="#ffffff" strokeOpacity={0.5} strokeDasharray="4 3" ifOverflow="extendDomain" />}
             {shownMoments.map((m) => (
               <ReferenceLine key={m.id} x={m.at} stroke={MOMENT} strokeDasharray="2 3" ifOverflow="hidden" label={<MomentLabel text={m.label} />} />
+            ))}
+            {shownVersions.map((c) => (
+              <ReferenceLine key={`model-${c.version}`} x={c.at} stroke={MODEL_VERSION} strokeDasharray="6 3" ifOverflow="hidden" label={<ModelVersionLabel change={c} />} />
             ))}
             {mode === 'raw' &&
               EMOTIONS.filter((e) => !hidden.has(e)).map((e) => (
@@ -121,6 +127,9 @@ export function EmotionChart({ rows, mode, window, from, to, hidden, highlight, 
             {shownMoments.map((m) => (
               <ReferenceLine key={m.id} x={m.at} stroke={MOMENT} strokeDasharray="2 3" ifOverflow="hidden" />
             ))}
+            {shownVersions.map((c) => (
+              <ReferenceLine key={`model-${c.version}`} x={c.at} stroke={MODEL_VERSION} strokeDasharray="6 3" ifOverflow="hidden" />
+            ))}
             <Tooltip content={<CountTooltip window={window} />} cursor={{ fill: '#ffffff', fillOpacity: 0.06 }} isAnimationActive={false} />
             <Bar dataKey="count" fill="#5b6b80" isAnimationActive={false} maxBarSize={18} />
           </BarChart>
@@ -140,6 +149,23 @@ function MomentLabel({ text, viewBox }: { text: string; viewBox?: { x?: number; 
     <g data-testid="chart-moment" data-label={text}>
       <text x={x + 4} y={y} fill={MOMENT} fontSize={11} fontWeight={600}>
         {text.length > 24 ? `${text.slice(0, 23)}…` : text}
+      </text>
+    </g>
+  );
+}
+
+const MODEL_VERSION = '#f2b84b';
+
+/** A model change's label at the foot of its line (moments' labels sit at the top), the version as SVG text. */
+function ModelVersionLabel({ change, viewBox }: { change: ModelVersionChange; viewBox?: { x?: number; y?: number; height?: number } }) {
+  const x = viewBox?.x ?? 0;
+  const y = (viewBox?.y ?? 0) + (viewBox?.height ?? 0) - 6;
+  const text = `model ${change.version}`;
+  return (
+    <g data-testid="chart-model-version" data-version={change.version} data-previous={change.previous ?? ''}>
+      <title>{`Posts from here on were scored by model ${change.version}${change.previous === null ? '' : ` (before: ${change.previous})`}`}</title>
+      <text x={x + 4} y={y} fill={MODEL_VERSION} fontSize={11} fontWeight={600}>
+        {text.length > 32 ? `${text.slice(0, 31)}…` : text}
       </text>
     </g>
   );
