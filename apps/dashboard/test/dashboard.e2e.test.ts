@@ -344,8 +344,6 @@ describe('dashboard in a browser, on the real trends service', { timeout: 300_00
     }
   });
 
-  });
-
   it('marks the moment a new model version starts scoring the topic on the chart, live and after a reload', async () => {
     await page.goto(`${base}/?topic=cats`);
     await page.getByTestId('chart').locator('.recharts-line').last().waitFor({ timeout: 15_000 });
