@@ -89,13 +89,15 @@ export function createRedisModelVersionStore(redis: TrendsRedis, options: { pref
       wrap('record', async () => {
         // One command per pair: the topics' keys live in different slots on a cluster.
         const added = await Promise.all(sightings.map((s) => redis.zadd(keyOf(s.topic), 'NX', s.at, s.version)));
-        const fresh = sightings.filter((_, i) => Number(added[i]) === 1);
+        // Trimmed and read back once per topic, however many of its versions were new.
+        const fresh = new Map<string, Set<string>>();
+        sightings.forEach((s, i) => {
+          if (Number(added[i]) === 1) fresh.set(s.topic, (fresh.get(s.topic) ?? new Set()).add(s.version));
+        });
         const changes: ModelVersionChange[] = [];
-        for (const s of fresh) {
-          const key = keyOf(s.topic);
-          if ((await redis.zcard(key)) > MAX_VERSIONS_PER_TOPIC) await redis.zremrangebyrank(key, 0, -(MAX_VERSIONS_PER_TOPIC + 1));
-          const found = (await read(s.topic)).find((c) => c.version === s.version);
-          if (found !== undefined) changes.push(found);
+        for (const [topic, versions] of fresh) {
+          await redis.zremrangebyrank(keyOf(topic), 0, -(MAX_VERSIONS_PER_TOPIC + 1));
+          changes.push(...(await read(topic)).filter((c) => versions.has(c.version)));
         }
         return changes;
       }),
