@@ -2,7 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { MoodstreamError } from '@moodstream/core';
 import { AlertSchema, EMOTION_COUNT, EMOTIONS, WINDOW_MS, type Alert } from '@moodstream/events';
 import { ExamplePostSchema, type ExamplePost } from './api-types';
-import { statsFromFields, type BucketStats, type Contribution } from './bucket';
+import { microSquare, statsFromFields, type BucketStats, type Contribution } from './bucket';
 import { namespaceOfAlert, type ApplyResult, type BucketRef, type TrendsStore } from './store';
 import { WINDOW_SIZES } from './windows';
 import { createRedisWordShiftStore } from './word-shift-redis';
@@ -27,21 +27,23 @@ export const topicTag = (prefix: string, ns: string, topic: string): string => `
 export const namespaceTag = (prefix: string, ns: string): string => `{${prefix}:${ns}}`;
 
 /**
- * One script call per topic and chunk of a batch (all its keys share the topic's hash tag, KEYS[1]): for every
- * 1-minute bucket group of the topic, the post ids new to the bucket's seen-set (SMISMEMBER, then one variadic SADD)
- * contribute to sums merged per target bucket (1 m and every roll-up), written with one HINCRBY per field. Dedupe
- * and increments share one atomic script, so a redelivered batch adds nothing — even if a first attempt died
- * half-way, each call is all-or-nothing. A post's numbers travel once per call, packed in one argument.
+ * One script call per topic and chunk of a batch (all its keys share the topic's hash tag, KEYS[1]). The caller sends
+ * each 1-minute bucket group of the topic pre-aggregated: its post ids packed in one argument and the sums of its posts
+ * (explicit count, Σp, Σp², top counts) in another, so the script's work per post is its id only. For each group the
+ * seen-set is asked which ids it knows (SMISMEMBER): none → the ids are added (one variadic SADD) and the sums merged
+ * per target bucket (1 m and every roll-up), written with one HINCRBY per field; all → a redelivery, nothing to add;
+ * some → the group is left untouched (-1) and the caller sends its posts again one post per group. Dedupe and
+ * increments share one atomic script, so a redelivered batch adds nothing — even if a first attempt died half-way,
+ * each call is all-or-nothing.
  *
  * Sent through ioredis `defineCommand` (EVALSHA, and EVAL once per connection when Redis lacks the script).
  *
  * KEYS[1]: the topic's tag, the prefix of every key the call touches.
  * ARGV: sizeCount, (name, ms, ttlMs) × sizeCount, seenTtlMs, keepExamples,
- *       postCount, ids (postCount × id, each preceded by its length and ':'), numbers (postCount × 8 comma-terminated:
- *       p0..p5 in micro-units, top, explicit),
- *       groupCount, (start, memberCount, postIndex × memberCount) × groupCount,
+ *       groupCount, (start, ids (`length:id` each, length in bytes), sums) × groupCount
+ *       where sums is `explicit,p0..p5,q0..q5,t0..t5,` (micro-units; q: Σ of microSquare per post),
  *       exampleCount, (sizeIndex, start, emotion, score, id, body) × exampleCount
- * Returns: new-post count per group.
+ * Returns per group: the posts it added, 0 for a group already counted, -1 for a group left untouched.
  */
 const APPLY_SCRIPT = `
 local E = ${SCRIPT_EMOTIONS}
@@ -54,74 +56,33 @@ for s = 1, nsizes do
 end
 local seenTtl = ARGV[i]
 local keep = tonumber(ARGV[i + 1])
-local nposts = tonumber(ARGV[i + 2])
-local idText, numText = ARGV[i + 3], ARGV[i + 4]
-i = i + 5
-local pid, pm, pq, ptop, px = {}, {}, {}, {}, {}
-local at = 1
-for k = 1, nposts do
-  local colon = string.find(idText, ':', at, true)
-  local len = tonumber(string.sub(idText, at, colon - 1))
-  pid[k] = string.sub(idText, colon + 1, colon + len)
-  at = colon + len + 1
-end
-local k, f = 1, 0
-for text in string.gmatch(numText, '([^,]*),') do
-  local v = tonumber(text)
-  if f < E then
-    local slot = (k - 1) * E + f + 1
-    pm[slot] = v
-    pq[slot] = math.floor(v * v / 1000000 + 0.5)
-  elseif f == E then
-    ptop[k] = v + 1
-  else
-    px[k] = v == 1
-  end
-  f = f + 1
-  if f == E + 2 then f = 0; k = k + 1 end
-end
-local ngroups = tonumber(ARGV[i])
-i = i + 1
+local ngroups = tonumber(ARGV[i + 2])
+i = i + 3
 local added = {}
 local deltas, order = {}, {}
 for g = 1, ngroups do
-  local start, n = ARGV[i], tonumber(ARGV[i + 1])
-  i = i + 2
+  local start, idText, sumText = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  i = i + 3
+  local ids, at, n = {}, 1, 0
+  local size = #idText
+  while at <= size do
+    local colon = string.find(idText, ':', at, true)
+    local len = tonumber(string.sub(idText, at, colon - 1))
+    n = n + 1
+    ids[n] = string.sub(idText, colon + 1, colon + len)
+    at = colon + len + 1
+  end
   local seenKey = tag .. ':s:' .. start
-  local cnt, x = 0, 0
-  local p1, p2, p3, p4, p5, p6 = 0, 0, 0, 0, 0, 0
-  local q1, q2, q3, q4, q5, q6 = 0, 0, 0, 0, 0, 0
-  local t = {}
-  for e = 1, E do t[e] = 0 end
-  local members = {}
-  for m = 1, n do members[m] = tonumber(ARGV[i + m - 1]) end
-  i = i + n
-  -- One SMISMEMBER and one variadic SADD per chunk instead of a call per post (ids within a group are
-  -- distinct: the plan deduplicates them). Chunks stay under Lua's unpack limit.
-  local known = {}
-  local fresh = {}
-  for c = 0, n - 1, 4000 do
-    local ids = {}
-    for m = c + 1, math.min(n, c + 4000) do ids[#ids + 1] = pid[members[m]] end
-    local flags = redis.call('SMISMEMBER', seenKey, unpack(ids))
-    for m = 1, #flags do known[c + m] = flags[m] end
+  -- One SMISMEMBER and one variadic SADD per 4000 ids (under Lua's unpack limit) instead of a call per post.
+  local known = 0
+  for c = 1, n, 4000 do
+    local flags = redis.call('SMISMEMBER', seenKey, unpack(ids, c, math.min(n, c + 3999)))
+    for m = 1, #flags do known = known + flags[m] end
   end
-  for m = 1, n do
-    if known[m] == 0 then
-      local post = members[m]
-      fresh[#fresh + 1] = pid[post]
-      cnt = cnt + 1
-      local b = (post - 1) * E
-      p1, p2, p3, p4, p5, p6 = p1 + pm[b + 1], p2 + pm[b + 2], p3 + pm[b + 3], p4 + pm[b + 4], p5 + pm[b + 5], p6 + pm[b + 6]
-      q1, q2, q3, q4, q5, q6 = q1 + pq[b + 1], q2 + pq[b + 2], q3 + pq[b + 3], q4 + pq[b + 4], q5 + pq[b + 5], q6 + pq[b + 6]
-      local top = ptop[post]
-      t[top] = t[top] + 1
-      if px[post] then x = x + 1 end
-    end
-  end
-  for c = 1, #fresh, 4000 do redis.call('SADD', seenKey, unpack(fresh, c, math.min(#fresh, c + 3999))) end
-  if n > 0 then redis.call('PEXPIRE', seenKey, seenTtl) end
-  if cnt > 0 then
+  if n > 0 and known == 0 then
+    for c = 1, n, 4000 do redis.call('SADD', seenKey, unpack(ids, c, math.min(n, c + 3999))) end
+    local v, k = {}, 0
+    for text in string.gmatch(sumText, '([^,]*),') do k = k + 1; v[k] = tonumber(text) end
     local startNum = tonumber(start)
     for s = 1, nsizes do
       local key = tag .. ':b:' .. names[s] .. ':' .. string.format('%.0f', math.floor(startNum / sizes[s]) * sizes[s])
@@ -131,13 +92,16 @@ for g = 1, ngroups do
         deltas[key] = d
         order[#order + 1] = key
       end
-      d[1] = d[1] + cnt; d[2] = d[2] + x
-      d[3] = d[3] + p1; d[4] = d[4] + p2; d[5] = d[5] + p3; d[6] = d[6] + p4; d[7] = d[7] + p5; d[8] = d[8] + p6
-      d[9] = d[9] + q1; d[10] = d[10] + q2; d[11] = d[11] + q3; d[12] = d[12] + q4; d[13] = d[13] + q5; d[14] = d[14] + q6
-      for e = 1, E do d[14 + e] = d[14 + e] + t[e] end
+      d[1] = d[1] + n
+      for f = 1, 19 do d[1 + f] = d[1 + f] + v[f] end
     end
+    added[g] = n
+  elseif known == n then
+    added[g] = 0
+  else
+    added[g] = -1
   end
-  added[g] = cnt
+  if n > 0 then redis.call('PEXPIRE', seenKey, seenTtl) end
 end
 local fields = {'n', 'x', 'p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'q0', 'q1', 'q2', 'q3', 'q4', 'q5', 't0', 't1', 't2', 't3', 't4', 't5'}
 for _, key in ipairs(order) do
@@ -172,7 +136,7 @@ return added
 const POSTS_PER_CALL = 2_000;
 
 /** The name the apply script is defined under on the client (ioredis `defineCommand`). */
-const APPLY_COMMAND = 'moodstreamTrendsApply2';
+const APPLY_COMMAND = 'moodstreamTrendsApply3';
 
 /** One Redis node or a Redis Cluster (ioredis): the store works on both. */
 export type TrendsRedis = Redis | Cluster;
@@ -216,17 +180,39 @@ async function perKey<T>(redis: TrendsRedis, keys: readonly string[], command: (
   });
 }
 
-interface Chunk {
+/** Part of a plan group (a big group is split over calls: the seen-set keeps that exact), and the group it came from. */
+interface Part {
+  index: number;
+  start: number;
+  posts: readonly Contribution[];
+}
+
+/** One script call: one topic's parts, at most POSTS_PER_CALL posts, and example candidates. */
+interface Call {
   tag: string;
-  ids: string[];
-  numbers: string;
-  postIndex: Map<Contribution, number>;
-  groupArgs: (string | number)[];
-  groups: number;
-  members: number;
-  groupIndexes: number[];
+  parts: Part[];
+  posts: number;
   examples: (string | number)[];
   exampleCount: number;
+}
+
+/** `explicit,Σp0..Σp5,Σq0..Σq5,t0..t5,` of some posts: what the script adds to each of their buckets. */
+function sumsOf(posts: readonly Contribution[]): string {
+  let x = 0;
+  const p = [0, 0, 0, 0, 0, 0];
+  const q = [0, 0, 0, 0, 0, 0];
+  const t = [0, 0, 0, 0, 0, 0];
+  for (const post of posts) {
+    if (post.explicit) x += 1;
+    const m = post.micro;
+    for (let e = 0; e < SCRIPT_EMOTIONS; e++) {
+      const v = m[e] ?? 0;
+      p[e] = p[e]! + v;
+      q[e] = q[e]! + microSquare(v);
+    }
+    t[post.top] = (t[post.top] ?? 0) + 1;
+  }
+  return `${x},${p.join(',')},${q.join(',')},${t.join(',')},`;
 }
 
 /**
@@ -270,78 +256,81 @@ export function createRedisTrendsStore(redis: TrendsRedis, options: { prefix?: s
         for (const size of WINDOW_SIZES) head.push(size, WINDOW_MS[size], Math.max(1, Math.round(retention.bucketTtlMs[size])));
         head.push(Math.max(1, Math.round(retention.seenTtlMs)), retention.examplesPerBucket);
 
-        // Per topic, chunks of whole groups (a huge group is split too: the seen-set keeps that exact). Each chunk
-        // carries the numbers of the posts it references once; its groups point at them by index.
-        const byTopic = new Map<string, Chunk[]>();
-        const fresh = (tag: string): Chunk => ({ tag, ids: [], numbers: '', postIndex: new Map(), groupArgs: [], groups: 0, members: 0, groupIndexes: [], examples: [], exampleCount: 0 });
-        const current = (topic: string, room: number): Chunk => {
-          let chunks = byTopic.get(topic);
-          if (chunks === undefined) {
-            chunks = [fresh(tagOf(ns, topic))];
-            byTopic.set(topic, chunks);
+        // Per topic, calls of at most POSTS_PER_CALL posts (a huge group is split too: the seen-set keeps that exact).
+        const byTopic = new Map<string, Call[]>();
+        const callFor = (topic: string, room: number): Call => {
+          let calls = byTopic.get(topic);
+          if (calls === undefined) {
+            calls = [];
+            byTopic.set(topic, calls);
           }
-          let chunk = chunks[chunks.length - 1]!;
-          if (chunk.members + room > POSTS_PER_CALL && chunk.groups > 0) {
-            chunk = fresh(chunk.tag);
-            chunks.push(chunk);
+          let call = calls[calls.length - 1];
+          if (call === undefined || (call.posts + room > POSTS_PER_CALL && call.parts.length > 0)) {
+            call = { tag: tagOf(ns, topic), parts: [], posts: 0, examples: [], exampleCount: 0 };
+            calls.push(call);
           }
-          return chunk;
+          return call;
         };
         const newest = new Map<string, number>();
-        // A post goes into one call per topic (its own and "all"): its numbers are formatted once.
-        const numbersOf = new Map<Contribution, string>();
         plan.groups.forEach((group, index) => {
           if (group.lastSeen > (newest.get(group.topic) ?? -Infinity)) newest.set(group.topic, group.lastSeen);
-          for (let offset = 0; offset < Math.max(1, group.posts.length); offset += POSTS_PER_CALL) {
-            const slice = group.posts.slice(offset, offset + POSTS_PER_CALL);
-            const chunk = current(group.topic, slice.length);
-            chunk.groupArgs.push(group.start, slice.length);
-            let numbers = '';
-            for (const post of slice) {
-              let at = chunk.postIndex.get(post);
-              if (at === undefined) {
-                at = chunk.postIndex.size + 1;
-                chunk.postIndex.set(post, at);
-                chunk.ids.push(post.postId);
-                let text = numbersOf.get(post);
-                if (text === undefined) {
-                  const m = post.micro;
-                  text = `${m[0] ?? 0},${m[1] ?? 0},${m[2] ?? 0},${m[3] ?? 0},${m[4] ?? 0},${m[5] ?? 0},${post.top},${post.explicit ? 1 : 0},`;
-                  numbersOf.set(post, text);
-                }
-                numbers += text;
-              }
-              chunk.groupArgs.push(at);
-            }
-            chunk.numbers += numbers;
-            chunk.groups += 1;
-            chunk.members += slice.length;
-            chunk.groupIndexes.push(index);
+          for (let offset = 0; offset < group.posts.length; offset += POSTS_PER_CALL) {
+            const posts = group.posts.length <= POSTS_PER_CALL ? group.posts : group.posts.slice(offset, offset + POSTS_PER_CALL);
+            const call = callFor(group.topic, posts.length);
+            call.parts.push({ index, start: group.start, posts });
+            call.posts += posts.length;
           }
         });
         for (const candidate of plan.examples) {
-          const chunks = byTopic.get(candidate.topic) ?? [];
-          if (chunks.length === 0) byTopic.set(candidate.topic, chunks);
-          if (chunks.length === 0) chunks.push(fresh(tagOf(ns, candidate.topic)));
-          const chunk = chunks[chunks.length - 1]!;
-          chunk.examples.push(WINDOW_SIZES.indexOf(candidate.size) + 1, candidate.start, candidate.emotion, candidate.score, candidate.post.postId, JSON.stringify(candidate.post));
-          chunk.exampleCount += 1;
+          const calls = byTopic.get(candidate.topic);
+          const call = calls?.[calls.length - 1] ?? callFor(candidate.topic, 0);
+          call.examples.push(WINDOW_SIZES.indexOf(candidate.size) + 1, candidate.start, candidate.emotion, candidate.score, candidate.post.postId, JSON.stringify(candidate.post));
+          call.exampleCount += 1;
         }
 
-        const calls = [...byTopic.values()].flat();
         const added = new Array<number>(plan.groups.length).fill(0);
-        const results = await Promise.all(
-          calls.map((chunk) =>
-            scripted[APPLY_COMMAND](chunk.tag, head.concat([chunk.ids.length, packIds(chunk.ids), chunk.numbers, chunk.groups], chunk.groupArgs, [chunk.exampleCount], chunk.examples)),
-          ),
-        );
-        results.forEach((result, callIndex) => {
-          const indexes = calls[callIndex]!.groupIndexes;
-          result.forEach((count, position) => {
-            const groupIndex = indexes[position]!;
-            added[groupIndex] = (added[groupIndex] ?? 0) + Number(count);
+        /** Sends the calls; returns the parts the script left untouched (their seen-set knew some of their posts only). */
+        const send = async (calls: readonly Call[]): Promise<Part[]> => {
+          const results = await Promise.all(
+            calls.map((call) => {
+              const args = head.concat([call.parts.length]);
+              for (const part of call.parts) args.push(part.start, packIds(part.posts.map((post) => post.postId)), sumsOf(part.posts));
+              args.push(call.exampleCount);
+              return scripted[APPLY_COMMAND](call.tag, args.concat(call.examples));
+            }),
+          );
+          const untouched: Part[] = [];
+          results.forEach((result, c) => {
+            const parts = calls[c]!.parts;
+            result.forEach((count, position) => {
+              const part = parts[position]!;
+              if (Number(count) < 0) untouched.push(part);
+              else added[part.index] = (added[part.index] ?? 0) + Number(count);
+            });
           });
-        });
+          return untouched;
+        };
+        const partial = await send([...byTopic.values()].flat());
+        if (partial.length > 0) {
+          // Partly counted before (a redelivery cut at other offsets): one post per group, each all-new or all-known.
+          const single = new Map<string, Call>();
+          const calls: Call[] = [];
+          for (const part of partial) {
+            const topic = plan.groups[part.index]!.topic;
+            for (const post of part.posts) {
+              let call = single.get(topic);
+              if (call === undefined || call.posts >= POSTS_PER_CALL) {
+                call = { tag: tagOf(ns, topic), parts: [], posts: 0, examples: [], exampleCount: 0 };
+                single.set(topic, call);
+                calls.push(call);
+              }
+              call.parts.push({ index: part.index, start: part.start, posts: [post] });
+              call.posts += 1;
+            }
+          }
+          const left = await send(calls);
+          if (left.length > 0) throw new RedisStoreError(`redis apply left ${left.length} single-post group(s) untouched`, null);
+        }
         // The topic index is one key of the namespace's slot: one ZADD GT (a redelivery changes nothing) per batch,
         // after the counts, so a listed topic always has its posts counted.
         if (newest.size > 0) {

@@ -1,6 +1,6 @@
 import { addMass, emptyMass, type TermTable, type WordShiftPost } from './word-shift';
 import { MICRO } from './bucket';
-import { MASS_WIDTH, splitUnits, termMasses, termPriority } from './word-shift-terms';
+import { MASS_WIDTH, termMasses, termPriority } from './word-shift-terms';
 
 /**
  * A bucket's bounded term table and its one update rule, shared by the memory store and mirrored line for line by
@@ -42,13 +42,22 @@ export interface TableDelta {
 
 export function deltaOf(posts: readonly WordShiftPost[]): TableDelta {
   const delta: TableDelta = { terms: new Map(), other: emptyMass() };
+  // Per post, each component's split over its k terms (splitUnits: ⌊total/k⌋ each, one more for the first total mod k
+  // terms) worked out once, not once per term: this runs for every term of every post.
+  const base = emptyMass();
+  const extra = emptyMass();
   for (const post of posts) {
     const k = post.terms.length;
     if (k === 0) {
       addMass(delta.other, termMasses(post.micro, 0, 0));
       continue;
     }
-    // termMasses inlined (this runs for every term of every post): the same ⌊total/k⌋ + remainder split.
+    for (let e = 0; e < MASS_WIDTH; e++) {
+      const total = e === 0 ? MICRO : (post.micro[e - 1] ?? 0);
+      const each = Math.floor(total / k);
+      base[e] = each;
+      extra[e] = total - each * k;
+    }
     for (let index = 0; index < k; index++) {
       const term = post.terms[index]!;
       let entry = delta.terms.get(term);
@@ -57,8 +66,7 @@ export function deltaOf(posts: readonly WordShiftPost[]): TableDelta {
         delta.terms.set(term, entry);
       }
       const mass = entry.mass;
-      mass[0] = mass[0]! + splitUnits(MICRO, k, index);
-      for (let e = 1; e < MASS_WIDTH; e++) mass[e] = mass[e]! + splitUnits(post.micro[e - 1] ?? 0, k, index);
+      for (let e = 0; e < MASS_WIDTH; e++) mass[e] = mass[e]! + base[e]! + (index < extra[e]! ? 1 : 0);
     }
   }
   return delta;

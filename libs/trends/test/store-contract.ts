@@ -139,6 +139,21 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
       assert.deepEqual(await store.readBuckets('c3b', refs), a);
     });
 
+    it('counts only the new posts of a batch cut at other offsets (groups partly counted before)', async () => {
+      const posts = stream(2_000, 13);
+      await store.apply('c3c', plan(posts), LONG_RETENTION);
+      // Overlapping cuts, as a consumer restarting from an older commit sees them: each 1-minute group of the second
+      // and third batch holds posts counted before and new ones.
+      const first = await store.apply('c3d', plan(posts.slice(0, 900)), LONG_RETENTION);
+      const second = await store.apply('c3d', plan(posts.slice(600, 1_500)), LONG_RETENTION);
+      const third = await store.apply('c3d', plan(posts.slice(1_400)), LONG_RETENTION);
+      const sum = (result: { added: number[] }): number => result.added.reduce((a, b) => a + b, 0);
+      assert.deepEqual([sum(first), sum(second), sum(third)], [900 * 2, 600 * 2, 500 * 2]);
+      const refs: BucketRef[] = ['cats', 'dogs', 'all'].flatMap((topic) => Array.from({ length: 100 }, (_, k) => ({ topic, size: '1m' as const, start: T0 + k * 60_000 })));
+      refs.push({ topic: 'all', size: '1d', start: T0 }, { topic: 'dogs', size: '1h', start: T0 + 3_600_000 });
+      assert.deepEqual(await store.readBuckets('c3d', refs), await store.readBuckets('c3c', refs));
+    });
+
     it('keeps the best examples per bucket and emotion, capped, highest probability first', async () => {
       const ns = 'c4';
       const posts = Array.from({ length: 10 }, (_, i) =>
