@@ -4,7 +4,7 @@ import { gaussian, seededRandom } from '@moodstream/core';
 import type { EmotionModel } from '../emotion-model';
 import { imageOnlyLogits } from './branch-inputs';
 import type { DifferentiableBackbone } from './differentiable-backbone';
-import { ensureWasmDepthwiseGradient } from './wasm-depthwise-grad';
+import { ensureWasmInputGradients } from './wasm-input-gradients';
 
 /** The study's (6.3) regularisers, after Yosinski et al. 2015: defaults are the study's values. */
 export interface VisualiseOptions {
@@ -30,7 +30,7 @@ export interface Visualisation {
   /** RGB bytes, size×size×3. */
   pixels: Uint8Array;
   size: number;
-  /** Unnormalised scores (image-branch logits, EMOTIONS order) of the random start and of the result. */
+  /** Unnormalised scores (image-branch logits, EMOTIONS order) of the random start and of the result (its 8-bit pixels). */
   startLogits: number[];
   finalLogits: number[];
   /** Top emotion of the image branch on the result. */
@@ -68,7 +68,7 @@ function roll(x: tf.Tensor4D, dy: number, dx: number): tf.Tensor4D {
  * clipping and random jitter. Deterministic under a seed (start noise and jitter come from seededRandom).
  */
 export async function visualiseEmotion(model: EmotionModel, backbone: DifferentiableBackbone, options: VisualiseOptions): Promise<Visualisation> {
-  if (tf.getBackend() === 'wasm') ensureWasmDepthwiseGradient();
+  if (tf.getBackend() === 'wasm') ensureWasmInputGradients();
   const k = EMOTIONS.indexOf(options.emotion);
   const steps = options.steps ?? 500;
   const lr = options.learningRate ?? 0.01;
@@ -84,9 +84,15 @@ export async function visualiseEmotion(model: EmotionModel, backbone: Differenti
   const kernel = gaussianKernel(options.blurSigma ?? 0.5);
   let x = tf.variable(tf.tensor4d(start, [1, size, size, 3]));
   const logitsOf = (image: tf.Tensor4D) => tf.tidy(() => imageOnlyLogits(model, backbone.features(image)));
+  const logitsArray = async (image: tf.Tensor4D) => {
+    const logits = logitsOf(image);
+    const values = Array.from(await logits.data());
+    logits.dispose();
+    return values;
+  };
   const scoreOf = (image: tf.Tensor4D) => logitsOf(image).slice([0, k], [1, 1]).sum() as tf.Scalar;
   const grad = tf.valueAndGrad(scoreOf);
-  const startLogits = Array.from(await logitsOf(x).data());
+  const startLogits = await logitsArray(x);
   try {
     for (let step = 1; step <= steps; step++) {
       const dy = Math.round((rng() * 2 - 1) * jitter);
@@ -111,10 +117,13 @@ export async function visualiseEmotion(model: EmotionModel, backbone: Differenti
       options.onStep?.(step, (await value.data())[0]!);
       value.dispose();
     }
-    const finalLogits = Array.from(await logitsOf(x).data());
-    const bytes = await x.mul(255).round().clipByValue(0, 255).toInt().data();
+    // The scores of the image as shipped (8-bit PNG), not of the float image it was rounded from.
+    const pixels = Uint8Array.from(await tf.tidy(() => x.mul(255).round().clipByValue(0, 255).toInt()).data());
+    const shipped = tf.tensor4d(Float32Array.from(pixels, (b) => b / 255), [1, size, size, 3]);
+    const finalLogits = await logitsArray(shipped);
+    shipped.dispose();
     const top = finalLogits.indexOf(Math.max(...finalLogits));
-    return { emotion: options.emotion, pixels: Uint8Array.from(bytes), size, startLogits, finalLogits, topEmotion: EMOTIONS[top]!, steps };
+    return { emotion: options.emotion, pixels, size, startLogits, finalLogits, topEmotion: EMOTIONS[top]!, steps };
   } finally {
     x.dispose();
     kernel.dispose();
