@@ -4,10 +4,10 @@
  *
  *   npm run bench:scorer                       # matrix + latency at 10 posts/s (~5 min on a quiet machine)
  *   npm run bench:scorer -- --soak 200000      # only the soak: RSS and tensor count over many posts
- *   options: --model DIR  --runtimes onnx,tfjs  --workers 1,2  --onnx-threads 1,2  --batch-sizes 32,64
+ *   options: --model DIR  --runtimes onnx,tfjs  --network-runtimes onnx,tfjs  --workers 1,2  --onnx-threads 1,2  --batch-sizes 32,64
  *            --text-posts 4000  --image-posts 320  --latency-seconds 30  --dry-run (print, write no file)
  *
- * Matrix: text-only and image posts (cache cold, then warm) for backbone runtime × inference workers ×
+ * Matrix: text-only and image posts (cache cold, then warm) for backbone runtime × fused-network runtime × inference workers ×
  * ONNX Runtime threads per worker × batch size; posts/s (first produced → last read back) and p50/p99
  * in→out latency. Baseline in the same run: the WebAssembly (tfjs) backbone alone on this thread, batch 32
  * (images/s), as issue 14 defines it. Images come from a local server of pre-rendered distinct JPEGs
@@ -26,7 +26,7 @@ import sharp from 'sharp';
 import type { KafkaBus } from '@moodstream/bus';
 import { createLogger, seededRandom, sleep } from '@moodstream/core';
 import { TOPICS, type PostInput } from '@moodstream/events';
-import { DEFAULT_MODEL_DIR, EmotionModel, ImageBackbone, initBackend, preprocessImage, type BackboneId, type BackboneRuntime } from '@moodstream/model';
+import { DEFAULT_MODEL_DIR, EmotionModel, ImageBackbone, initBackend, preprocessImage, type BackboneId, type BackboneRuntime, type NetworkRuntime } from '@moodstream/model';
 import type { ScorerApp } from '@moodstream/scorer';
 import { createTestScorer, readScored, scorerTopicsOnKafka, testScorerConfig, waitFor, type TestScorer } from '@moodstream/scorer/testing';
 
@@ -38,6 +38,7 @@ const { values: args } = parseArgs({
   options: {
     model: { type: 'string', default: '' },
     runtimes: { type: 'string', default: 'onnx' },
+    'network-runtimes': { type: 'string', default: 'onnx' },
     'batch-sizes': { type: 'string', default: '32' },
     workers: { type: 'string', default: '1,2' },
     'onnx-threads': { type: 'string', default: '1,2' },
@@ -146,6 +147,18 @@ async function startHarness(name: string, overrides: Record<string, string>, kee
 /** Waits for the scorer, failing at once if it died (a crashed scorer would otherwise look like a slow one). */
 const waitUntil = (h: Harness, condition: () => boolean, timeoutMs: number, what: string): Promise<void> => waitFor(what, condition, { timeoutMs, pollMs: 5, scorer: h.scorer });
 
+/**
+ * True once every post has arrived. Scans on from where the last call stopped: a full scan every 5 ms poll took
+ * ~1.5 s of the bench process's CPU per 6,000 posts, CPU the scorer in the same process then lacked.
+ */
+function allArrived(h: Harness, posts: readonly PostInput[]): () => boolean {
+  let next = 0;
+  return () => {
+    while (next < posts.length && h.arrivals.has(posts[next]!.id)) next++;
+    return next === posts.length;
+  };
+}
+
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 interface PhaseResult {
@@ -170,7 +183,7 @@ async function burst(h: Harness, posts: PostInput[]): Promise<PhaseResult> {
     await producer.send(TOPICS.posts, 'Post', chunk.map((p) => ({ key: p.id, value: p })));
   }
   await producer.close();
-  await waitUntil(h, () => posts.every((p) => h.arrivals.has(p.id)), 600_000, `${posts.length} scored posts`);
+  await waitUntil(h, allArrived(h, posts), 600_000, `${posts.length} scored posts`);
   return summarise(posts, sentAt, h.arrivals, first, cpu);
 }
 
@@ -214,6 +227,8 @@ async function baseline(images: Buffer[]): Promise<{ backboneId: string; backend
 
 interface MatrixRow {
   runtime: string;
+  /** What ran the fused network (text LSTM and head); absent in results from before it could be ONNX Runtime. */
+  network?: string;
   onnxThreads: number;
   workers: number;
   batchSize: number;
@@ -223,12 +238,13 @@ interface MatrixRow {
   cacheHitRate: number;
 }
 
-async function matrixCell(runtime: BackboneRuntime, workers: number, onnxThreads: number, batchSize: number, imageUrl: (k: number) => string): Promise<MatrixRow> {
+async function matrixCell(runtime: BackboneRuntime, network: NetworkRuntime, workers: number, onnxThreads: number, batchSize: number, imageUrl: (k: number) => string): Promise<MatrixRow> {
   const textCount = batchSize === 1 ? 400 : Number(args['text-posts']);
   const imageCount = batchSize === 1 ? 32 : Number(args['image-posts']);
-  const tag = `${runtime}-w${workers}t${onnxThreads}b${batchSize}`;
+  const tag = `${runtime}-${network}-w${workers}t${onnxThreads}b${batchSize}`;
   const h = await startHarness(tag, {
     SCORER_BACKBONE_RUNTIME: runtime,
+    SCORER_NETWORK_RUNTIME: network,
     SCORER_ONNX_THREADS: String(onnxThreads),
     SCORER_WORKERS: String(workers),
     SCORER_BATCH_SIZE: String(batchSize),
@@ -240,7 +256,7 @@ async function matrixCell(runtime: BackboneRuntime, workers: number, onnxThreads
     const imageCold = await burst(h, Array.from({ length: imageCount }, (_, i) => post(`${tag}-ic-${i}`, i, imageUrl(i))));
     const imageWarm = await burst(h, Array.from({ length: imageCount }, (_, i) => post(`${tag}-iw-${i}`, i + 7, imageUrl(i))));
     const engine = h.app.stats().engine;
-    return { runtime: engine?.backboneRuntime?.runtime ?? runtime, onnxThreads, workers, batchSize, text, imageCold, imageWarm, cacheHitRate: round(h.app.stats().cache.hitRate, 3) };
+    return { runtime: engine?.backboneRuntime?.runtime ?? runtime, network: engine?.networkRuntime?.runtime ?? network, onnxThreads, workers, batchSize, text, imageCold, imageWarm, cacheHitRate: round(h.app.stats().cache.hitRate, 3) };
   } finally {
     await h.close();
   }
@@ -265,7 +281,7 @@ async function latencyAtTenPerSecond(imageUrl: (k: number) => string): Promise<P
       await producer.send(TOPICS.posts, 'Post', [{ key: p.id, value: p }]);
     }
     await producer.close();
-    await waitUntil(h, () => posts.every((p) => h.arrivals.has(p.id)), 120_000, 'latency posts');
+    await waitUntil(h, allArrived(h, posts), 120_000, 'latency posts');
     return { ...summarise(posts, sentAt, h.arrivals, first, cpu), offeredPerSecond: 10, seconds };
   } finally {
     await h.close();
@@ -405,13 +421,13 @@ function markdown(r: Results): string {
   }
   if (r.matrix) {
     lines.push(
-      '| backbone | workers | ORT threads | batch | text posts/s | text p50 / p99 ms | text cores used | image cold posts/s | × baseline | cold p50 / p99 ms | cold cores used | image warm posts/s | warm p50 / p99 ms |',
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| backbone | network | workers | ORT threads | batch | text posts/s | text p50 / p99 ms | text cores used | image cold posts/s | × baseline | cold p50 / p99 ms | cold cores used | image warm posts/s | warm p50 / p99 ms |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     );
     for (const row of r.matrix) {
       const ratio = r.baseline ? round(row.imageCold.postsPerSecond / r.baseline.imagesPerSecond, 2) : NaN;
       lines.push(
-        `| ${row.runtime ?? 'tfjs'} | ${row.workers} | ${row.runtime === 'onnx' ? row.onnxThreads : '–'} | ${row.batchSize} | ${row.text.postsPerSecond} | ${row.text.p50Ms} / ${row.text.p99Ms} | ${row.text.coresUsed} | ${row.imageCold.postsPerSecond} | ${ratio} | ${row.imageCold.p50Ms} / ${row.imageCold.p99Ms} | ${row.imageCold.coresUsed} | ${row.imageWarm.postsPerSecond} | ${row.imageWarm.p50Ms} / ${row.imageWarm.p99Ms} |`,
+        `| ${row.runtime ?? 'tfjs'} | ${row.network ?? 'tfjs'} | ${row.workers} | ${row.runtime === 'onnx' ? row.onnxThreads : '–'} | ${row.batchSize} | ${row.text.postsPerSecond} | ${row.text.p50Ms} / ${row.text.p99Ms} | ${row.text.coresUsed} | ${row.imageCold.postsPerSecond} | ${ratio} | ${row.imageCold.p50Ms} / ${row.imageCold.p99Ms} | ${row.imageCold.coresUsed} | ${row.imageWarm.postsPerSecond} | ${row.imageWarm.p50Ms} / ${row.imageWarm.p99Ms} |`,
       );
     }
     lines.push(
@@ -443,7 +459,7 @@ function targets(r: Results): string[] {
   const out: string[] = ['**Targets** (judged from the numbers above):', ''];
   const verdict = (ok: boolean): string => (ok ? 'met' : '**not met**');
   if (r.matrix && r.matrix.length > 0) {
-    const label = (row: MatrixRow): string => `${row.runtime ?? 'tfjs'}, ${row.workers} workers${row.runtime === 'onnx' ? ` × ${row.onnxThreads} ORT threads` : ''}, batch ${row.batchSize}`;
+    const label = (row: MatrixRow): string => `${row.runtime ?? 'tfjs'} backbone, ${row.network ?? 'tfjs'} network, ${row.workers} workers${row.runtime === 'onnx' ? ` × ${row.onnxThreads} ORT threads` : ''}, batch ${row.batchSize}`;
     const bestText = r.matrix.reduce((a, b) => (b.text.postsPerSecond > a.text.postsPerSecond ? b : a));
     out.push(`- Text-only ≥ 2,000 posts/s: best ${bestText.text.postsPerSecond} posts/s (${label(bestText)}) — ${verdict(bestText.text.postsPerSecond >= 2_000)}.`);
     if (r.baseline) {
@@ -523,17 +539,19 @@ async function main(): Promise<void> {
     console.log(`baseline: backbone ${base.backboneId} on tfjs ${base.backend} alone: ${base.batch1} images/s (batch 1), ${base.batch32} (batch 32)`);
     const matrix: MatrixRow[] = [];
     for (const runtime of args.runtimes!.split(',') as BackboneRuntime[]) {
-      for (const workers of list(args.workers!)) {
-        // ORT threads only matter to the ONNX backbone.
-        for (const onnxThreads of runtime === 'tfjs' ? [1] : list(args['onnx-threads']!)) {
-          // Threads beyond the cores only contend: 2 workers × 2 threads on 2 cores is not worth a row.
-          if (workers * onnxThreads > Math.max(2, availableParallelism())) continue;
-          for (const batchSize of list(args['batch-sizes']!)) {
-            const row = await matrixCell(runtime, workers, onnxThreads, batchSize, imageUrl);
-            matrix.push(row);
-            console.log(
-              `${row.runtime} workers ${workers} ORT threads ${onnxThreads} batch ${batchSize}: text ${row.text.postsPerSecond}/s (p99 ${row.text.p99Ms} ms), image cold ${row.imageCold.postsPerSecond}/s (${round(row.imageCold.postsPerSecond / base.imagesPerSecond, 2)}× baseline), warm ${row.imageWarm.postsPerSecond}/s`,
-            );
+      for (const network of args['network-runtimes']!.split(',') as NetworkRuntime[]) {
+        for (const workers of list(args.workers!)) {
+          // ORT threads only matter to the ONNX backbone.
+          for (const onnxThreads of runtime === 'tfjs' ? [1] : list(args['onnx-threads']!)) {
+            // Threads beyond the cores only contend: 2 workers × 2 threads on 2 cores is not worth a row.
+            if (workers * onnxThreads > Math.max(2, availableParallelism())) continue;
+            for (const batchSize of list(args['batch-sizes']!)) {
+              const row = await matrixCell(runtime, network, workers, onnxThreads, batchSize, imageUrl);
+              matrix.push(row);
+              console.log(
+                `${row.runtime} backbone, ${row.network} network, workers ${workers} ORT threads ${onnxThreads} batch ${batchSize}: text ${row.text.postsPerSecond}/s (p99 ${row.text.p99Ms} ms), image cold ${row.imageCold.postsPerSecond}/s (${round(row.imageCold.postsPerSecond / base.imagesPerSecond, 2)}× baseline), warm ${row.imageWarm.postsPerSecond}/s`,
+              );
+            }
           }
         }
       }

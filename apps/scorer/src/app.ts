@@ -148,7 +148,12 @@ export function createScorerApp(options: ScorerAppOptions): ScorerApp {
 
   // A version promoted in the model registry (hot swap): loaded the way the scorer's own model was, from its folder.
   const loadEngineFrom = (modelDir: string): Promise<InferenceEngine> => {
-    const backbone = { runtime: config.SCORER_BACKBONE_RUNTIME, onnxThreads: config.SCORER_ONNX_THREADS, onnxProviders: config.SCORER_ONNX_PROVIDERS };
+    const backbone = {
+      runtime: config.SCORER_BACKBONE_RUNTIME,
+      networkRuntime: config.SCORER_NETWORK_RUNTIME,
+      onnxThreads: config.SCORER_ONNX_THREADS,
+      onnxProviders: config.SCORER_ONNX_PROVIDERS,
+    };
     if (config.SCORER_WORKERS === 0 || options.model !== undefined) return InProcessEngine.load(modelDir, backbone);
     return WorkerPoolEngine.start({ workers: config.SCORER_WORKERS, modelDir, backbone });
   };
@@ -184,8 +189,12 @@ export function createScorerApp(options: ScorerAppOptions): ScorerApp {
         engine = await followModelRegistry(await loadEngine(), { registryDir: config.SCORER_MODEL_REGISTRY, pollMs: config.SCORER_MODEL_POLL_MS, load: loadEngineFrom, logger, clock });
         const info = engine.info;
         metrics.backend.set({ backend: info.backend, model_version: info.modelVersion, backbone: info.backboneId, workers: String(info.workers) }, 1);
-        const runtime = info.backboneRuntime;
-        logger.info({ ...info }, runtime ? `scorer model loaded; image backbone on ${runtime.detail} (${runtime.reason})` : 'scorer model loaded');
+        // One line says what runs each part and why, including why not ONNX Runtime when it fell back to tfjs.
+        const parts = [
+          info.backboneRuntime ? `image backbone on ${info.backboneRuntime.detail} (${info.backboneRuntime.reason})` : null,
+          info.networkRuntime ? `fused network on ${info.networkRuntime.detail} (${info.networkRuntime.reason})` : null,
+        ].filter((part) => part !== null);
+        logger.info({ ...info }, ['scorer model loaded', ...parts].join('; '));
         await bus.ensureTopics([{ name: topics.posts }, { name: topics.scored }, { name: topics.deadLetter }]);
         producer = await bus.producer();
         const scorer = new BatchScorer({

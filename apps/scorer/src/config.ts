@@ -6,8 +6,8 @@ const int = (fallback: number, min: number, max: number) => z.coerce.number().in
 
 /**
  * The scorer's environment. Defaults for batch size and age come from `npm run bench:scorer`
- * (docs/benchmarks.md): batches of 32 reach full throughput while an age of 25 ms keeps the
- * p99 latency at low offered load far below a second.
+ * (docs/benchmarks.md): batches of 32 reach full throughput, and no age wait (0) keeps the latency at
+ * low offered load down to one pass through the model.
  */
 export const ScorerConfigSchema = z.object({
   ...kafkaEnv,
@@ -20,7 +20,12 @@ export const ScorerConfigSchema = z.object({
   /** How long the group waits for a silent scorer (a crashed one) before giving its partitions to another. */
   SCORER_SESSION_TIMEOUT_MS: int(30_000, 6_000, 300_000),
   SCORER_BATCH_SIZE: int(32, 1, 1024),
-  SCORER_BATCH_MAX_AGE_MS: int(25, 0, 60_000),
+  /**
+   * How long a part batch waits for company. 0 (default): none, a hand-over is cut at once. The consumer hands over
+   * nothing more until its records are scored (then commits them), so waiting can never fill a batch and only
+   * added its full age to every post at low rates; at high rates hand-overs are full batches anyway.
+   */
+  SCORER_BATCH_MAX_AGE_MS: int(0, 0, 60_000),
   /** Micro-batches processed at once: one per inference thread plus one whose images are being fetched. */
   SCORER_MAX_IN_FLIGHT_BATCHES: int(3, 1, 16),
   /** Inference worker threads; 0 runs the model on the main thread (embedded mode). */
@@ -30,6 +35,12 @@ export const ScorerConfigSchema = z.object({
    * loads and models/backbone holds the export, else tfjs; 'onnx' refuses to start without it; 'tfjs' forces tfjs.
    */
   SCORER_BACKBONE_RUNTIME: z.enum(['auto', 'onnx', 'tfjs']).default('auto'),
+  /**
+   * What runs the fused network (text LSTM, n-gram and image branches, head) in each inference thread: 'auto' takes
+   * ONNX Runtime when onnxruntime-node loads and the graph converted from the loaded weights agrees with tfjs
+   * (within 1e-4 on fixed check rows), else tfjs; 'onnx' refuses to start otherwise; 'tfjs' forces tfjs.
+   */
+  SCORER_NETWORK_RUNTIME: z.enum(['auto', 'onnx', 'tfjs']).default('auto'),
   /**
    * ONNX Runtime intra-op threads per inference thread. With SCORER_WORKERS=2 on two cores, 1 each: the two
    * workers already fill both cores, more threads only contend (docs/model.md, "Using both cores").

@@ -26,6 +26,11 @@ export interface LoadOptions {
   warmUp?: boolean;
 }
 
+/** Runs the network on encoded rows: raw logits [n, classes] and the modalities used (EmotionModel itself, or FusedOnnxHead). */
+export interface LogitsRunner {
+  logits(rows: readonly RowInput[]): Promise<{ logits: Float32Array; hasText: boolean[]; hasImage: boolean[] }>;
+}
+
 export interface Prediction {
   /** Calibrated probabilities in EMOTIONS order. */
   probabilities: number[];
@@ -171,12 +176,13 @@ export class EmotionModel {
 
   /**
    * Scores posts. Inputs: text (raw post text; preprocessed here) and optional image features
-   * [featureDim] from the ImageBackbone named by `backboneId`.
+   * [featureDim] from the ImageBackbone named by `backboneId`. `network` runs the network: this model's tfjs
+   * copy by default, or the same weights on another runtime (FusedOnnxHead); calibration is the same either way.
    * @returns calibrated probabilities (EMOTIONS order) and the modality actually used, per post.
    */
-  async predict(inputs: readonly PredictInput[]): Promise<Prediction[]> {
+  async predict(inputs: readonly PredictInput[], network: LogitsRunner = this): Promise<Prediction[]> {
     const rows = inputs.map((i) => rowFromText(i.text, i.imageFeatures));
-    const { logits, hasText, hasImage } = await this.logits(rows);
+    const { logits, hasText, hasImage } = await network.logits(rows);
     const probabilities = this.calibrate(logits, hasText, hasImage);
     return rows.map((_, i) => ({
       probabilities: probabilities[i]!,

@@ -2,6 +2,7 @@ import { MoodstreamError } from '@moodstream/core';
 import { argmaxEmotion, type Emotion, type Modality, type Post, type ScoredPost } from '@moodstream/events';
 import { EmotionModel, type Prediction, type PredictInput } from './emotion-model';
 import { BACKBONE_IDS, ImageBackbone, type BackboneId, type BackboneLoadOptions, type BackboneRuntimeInfo } from './image/backbone';
+import { selectNetworkRuntime, type NetworkRuntimeInfo, type NetworkRuntimeOptions, type SelectedNetwork } from './onnx/network-runtime';
 import { DEFAULT_MODEL_DIR } from './paths';
 import { predictByLength } from './predict-by-length';
 
@@ -31,6 +32,8 @@ export interface EmotionScorerOptions {
   warmUp?: boolean;
   /** How the image backbone runs (ONNX Runtime or tfjs, threads); the id comes from the model. */
   backbone?: Omit<BackboneLoadOptions, 'id'>;
+  /** What runs the fused network (default 'auto': ONNX Runtime when it loads and agrees with tfjs, else tfjs). */
+  network?: NetworkRuntimeOptions;
 }
 
 /** One scoring path for every caller (the scorer, a re-scoring replay): the fields a ScoredPost takes from the model. */
@@ -53,6 +56,7 @@ export class EmotionScorer {
   private constructor(
     private readonly model: EmotionModel,
     private readonly backbone: ImageBackbone | null,
+    private readonly network: SelectedNetwork,
     /** Milliseconds the warm-up at load took (model and backbone); null when not warmed up. */
     readonly warmUpMs: number | null,
   ) {}
@@ -61,8 +65,11 @@ export class EmotionScorer {
     const warmUp = options.warmUp ?? true;
     const model = await EmotionModel.load(options.modelDir === undefined || options.modelDir === '' ? DEFAULT_MODEL_DIR : options.modelDir, { warmUp });
     let backbone: ImageBackbone | null = null;
+    let network: SelectedNetwork | null = null;
     let backboneWarmUpMs = 0;
     try {
+      // Its agreement check against tfjs doubles as the ONNX session's warm-up.
+      network = await selectNetworkRuntime(model, options.network);
       if (options.images ?? true) {
         const backboneId = model.backboneId;
         if (!(BACKBONE_IDS as readonly string[]).includes(backboneId)) {
@@ -79,11 +86,12 @@ export class EmotionScorer {
         }
       }
     } catch (error) {
+      await network?.release();
       model.dispose();
       backbone?.dispose();
       throw error;
     }
-    return new EmotionScorer(model, backbone, warmUp ? (model.warmUpMs ?? 0) + backboneWarmUpMs : null);
+    return new EmotionScorer(model, backbone, network, warmUp ? (model.warmUpMs ?? 0) + backboneWarmUpMs : null);
   }
 
   get modelVersion(): string {
@@ -107,6 +115,11 @@ export class EmotionScorer {
     return this.backbone?.runtime ?? null;
   }
 
+  /** What runs the fused network and why. */
+  get networkRuntime(): NetworkRuntimeInfo {
+    return this.network.info;
+  }
+
   /** Backbone features and explicit-content score of decoded images (inputSize×inputSize×3 RGB bytes each). */
   async embed(pixels: Uint8Array[]): Promise<ImageEmbedding[]> {
     if (pixels.length === 0) return [];
@@ -117,11 +130,13 @@ export class EmotionScorer {
 
   /** Scores posts (raw text, optional backbone features), in length-sorted passes; one score per input, in order. */
   async score(inputs: readonly PredictInput[]): Promise<EmotionScore[]> {
-    const predictions = await predictByLength(this.model, inputs);
+    const network = this.network.runner;
+    const predictions = await predictByLength({ predict: (batch) => this.model.predict(batch, network) }, inputs);
     return predictions.map((p) => emotionScore(p, this.model.version));
   }
 
   dispose(): void {
+    void this.network.release();
     this.model.dispose();
     this.backbone?.dispose();
   }

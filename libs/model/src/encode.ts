@@ -28,17 +28,7 @@ export function encodeBatch(
   const T = Math.max(1, ...ids.map((x) => x.length));
   const flatIds = new Int32Array(n * T).fill(PAD_ID);
   ids.forEach((row, i) => flatIds.set(row, i * T + (T - row.length)));
-  const hasText = ids.map((x) => x.length > 0);
-  const hasImage = rows.map((r) => r.imageFeatures !== null && r.imageFeatures.length === ctx.featureDim);
-  const image = new Float32Array(n * ctx.featureDim);
-  rows.forEach((r, i) => {
-    if (hasImage[i]) image.set(r.imageFeatures!, i * ctx.featureDim);
-  });
-  const presence = new Float32Array(n * 2);
-  for (let i = 0; i < n; i++) {
-    presence[2 * i] = hasText[i] ? 1 : 0;
-    presence[2 * i + 1] = hasImage[i] ? 1 : 0;
-  }
+  const { hasText, hasImage, image, presence } = modalities(rows, ctx);
   const tensors: tf.Tensor[] = [];
   tensors.push(
     tf.tidy(() => {
@@ -54,4 +44,27 @@ export function encodeBatch(
   tensors.push(tf.tensor2d(image, [n, ctx.featureDim]));
   tensors.push(tf.tensor2d(presence, [n, 2]));
   return { tensors, hasText, hasImage };
+}
+
+/**
+ * Which branches each row uses (text: at least one token; image: features of the right length), the image
+ * features back to back and the presence matrix [n, 2] — the same for every runtime of the network.
+ */
+export function modalities(
+  rows: readonly RowInput[],
+  ctx: { featureDim: number },
+): { hasText: boolean[]; hasImage: boolean[]; image: Float32Array; presence: Float32Array } {
+  const n = rows.length;
+  const hasText = rows.map((r) => r.tokens.length > 0);
+  const hasImage = rows.map((r) => r.imageFeatures !== null && r.imageFeatures.length === ctx.featureDim);
+  const image = new Float32Array(n * ctx.featureDim);
+  rows.forEach((r, i) => {
+    if (hasImage[i]) image.set(r.imageFeatures!, i * ctx.featureDim);
+  });
+  const presence = new Float32Array(n * 2);
+  for (let i = 0; i < n; i++) {
+    presence[2 * i] = hasText[i] ? 1 : 0;
+    presence[2 * i + 1] = hasImage[i] ? 1 : 0;
+  }
+  return { hasText, hasImage, image, presence };
 }

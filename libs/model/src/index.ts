@@ -6,6 +6,7 @@ export { preprocessImage, setDecodeThreads, DEFAULT_LIMIT_INPUT_PIXELS } from '.
 export { EmotionModel, type LoadOptions, type PredictInput, type Prediction } from './emotion-model';
 export { EmotionScorer, emotionScore, scoredPost, type EmotionScore, type EmotionScorerOptions, type ImageEmbedding, type ScoredPostExtras } from './emotion-scorer';
 export { predictByLength } from './predict-by-length';
+export { NETWORK_RUNTIMES, type NetworkRuntime, type NetworkRuntimeInfo } from './onnx/network-runtime';
 export { preprocessText, textTokens, EMOTION_HASHTAGS } from './text/preprocess';
 export { tokenize } from './text/tokenize';
 export { Vocabulary, PAD_ID, UNKNOWN_ID } from './text/vocabulary';

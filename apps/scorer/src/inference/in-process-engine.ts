@@ -24,6 +24,7 @@ export class InProcessEngine implements InferenceEngine {
       inputSize: models.scorer.inputSize,
       workers: 0,
       backboneRuntime: models.scorer.backboneRuntime,
+      networkRuntime: models.scorer.networkRuntime,
     };
   }
 

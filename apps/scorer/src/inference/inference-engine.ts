@@ -1,4 +1,4 @@
-import type { BackboneRuntimeInfo, EmotionScore } from '@moodstream/model';
+import type { BackboneRuntimeInfo, EmotionScore, NetworkRuntimeInfo } from '@moodstream/model';
 import type { ImageFeatures } from '../feature-cache';
 
 /** One post's model input. Its image comes as cached features, as pixels still to embed, or not at all. */
@@ -33,6 +33,8 @@ export interface EngineInfo {
   workers: number;
   /** What runs the image backbone (ONNX Runtime or tfjs) and why; absent when not known (test engines). */
   backboneRuntime?: BackboneRuntimeInfo | null;
+  /** What runs the fused network (ONNX Runtime or tfjs) and why; absent when not known (test engines). */
+  networkRuntime?: NetworkRuntimeInfo;
 }
 
 /** Runs backbone + fused model on a batch, on this thread or on worker threads. */

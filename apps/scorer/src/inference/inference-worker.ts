@@ -29,6 +29,7 @@ async function main(): Promise<void> {
       backboneId: models.scorer.backboneId,
       inputSize: models.scorer.inputSize,
       backboneRuntime: models.scorer.backboneRuntime,
+      networkRuntime: models.scorer.networkRuntime,
     },
   });
   // One request at a time, in arrival order: a tensor count asked after a batch sees that batch's tensors released.

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createKafkaBus, type KafkaBus } from '@moodstream/bus';
-import type { Logger } from '@moodstream/core';
+import { retry, type Logger } from '@moodstream/core';
 import { TOPICS } from '@moodstream/events';
 
 export interface ScorerTopics {
@@ -16,7 +16,13 @@ export async function scorerTopicsOnKafka(name: string, options: { brokers: stri
   const prefix = `${name}-${randomBytes(4).toString('hex')}.`;
   const bus = createKafkaBus({ brokers: options.brokers, clientId: name, topicPrefix: prefix, logger: options.logger });
   const { partitions } = options;
-  await bus.ensureTopics([{ name: TOPICS.posts, partitions }, { name: TOPICS.scored, partitions }, { name: TOPICS.deadLetter }]);
+  // A broker on a loaded machine answers a fresh topic's metadata with UNKNOWN_TOPIC_OR_PARTITION for a while after
+  // creating it (seen at load 20+, ending a bench run): retriable, so asked again rather than failing the run.
+  await retry(() => bus.ensureTopics([{ name: TOPICS.posts, partitions }, { name: TOPICS.scored, partitions }, { name: TOPICS.deadLetter }]), {
+    retries: 5,
+    initialDelayMs: 500,
+    maxDelayMs: 5_000,
+  });
   return {
     bus,
     prefix,

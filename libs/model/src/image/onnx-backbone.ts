@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type * as Ort from 'onnxruntime-node';
+import { importOrt } from '../onnx/import-ort';
 
 /** Input and output names of the exported backbone (scripts/model-export/convert_backbone.py). */
 const INPUT = 'pixels';
@@ -38,11 +39,7 @@ export class OnnxBackboneSession {
   /** Throws (with the reason as message) when onnxruntime-node or the file is not there, or the file is not the backbone. */
   static async open(options: OnnxBackboneOptions): Promise<OnnxBackboneSession> {
     if (!existsSync(options.file)) throw new Error(`no exported backbone at ${options.file} (npm run model:export-backbone)`);
-    const importModule = options.importModule ?? ((s: string) => import(s));
-    const imported = (await importModule('onnxruntime-node')) as typeof Ort & { default?: typeof Ort };
-    // CommonJS package under ESM: the API is on `default` when imported, on the module itself when required.
-    const ort = imported.InferenceSession ? imported : imported.default;
-    if (ort?.InferenceSession === undefined) throw new Error('onnxruntime-node exports no InferenceSession');
+    const ort = await importOrt(options.importModule);
     const threads = Math.max(1, options.threads ?? 1);
     const session = await ort.InferenceSession.create(options.file, {
       executionProviders: options.providers ?? ['cpu'],

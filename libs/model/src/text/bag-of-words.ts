@@ -36,13 +36,17 @@ export class BagOfWords {
 
   /** Writes the L2-normalised presence vector of tokens into row `row` of a [rows, size] matrix. */
   fill(tokens: readonly string[], out: Float32Array, row: number): void {
+    const { indices, value } = this.sparse(tokens);
+    for (const i of indices) out[row * this.size + i] = value;
+  }
+
+  /** The same vector sparse: the features present (each once) and the value every one of them has. */
+  sparse(tokens: readonly string[]): { indices: number[]; value: number } {
     const hits = new Set<number>();
     for (const g of BagOfWords.ngrams(tokens)) {
       const i = this.index.get(g);
       if (i !== undefined) hits.add(i);
     }
-    if (hits.size === 0) return;
-    const v = 1 / Math.sqrt(hits.size);
-    for (const i of hits) out[row * this.size + i] = v;
+    return { indices: [...hits], value: hits.size === 0 ? 0 : 1 / Math.sqrt(hits.size) };
   }
 }

@@ -1,0 +1,157 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { NetworkConfig } from '../network';
+import { IMAGE_ONLY_LAYER, IMAGE_SKIP_LAYER } from '../network';
+import { DataType, encodeModel, type Graph, type Node, type Tensor } from './onnx-proto';
+
+/** Inputs of the exported graph (FusedOnnxHead fills them). */
+export const FUSED_INPUTS = {
+  /** [T, batch, embeddingDim] float32: word vectors, time-major, each row's tokens first and zeros after. */
+  sequence: 'sequence',
+  /** [batch] int32: unmasked tokens per row (0 allowed). */
+  lengths: 'lengths',
+  /** [batch, K] int64 / float32: the row's n-gram feature indices and their values (0-padded). */
+  bowIndex: 'bow_index',
+  bowValue: 'bow_value',
+  image: 'image',
+  presence: 'presence',
+} as const;
+export const FUSED_OUTPUT = 'logits';
+
+/** Why a network cannot be exported (the scorer then keeps tfjs). */
+export class UnsupportedNetworkError extends Error {}
+
+const OPSET = 13;
+const IR_VERSION = 7;
+
+/**
+ * The Deep Sentiment network of `buildNetwork(config)` as an ONNX graph with the trained weights of `network`,
+ * for inference: dropouts are identities, the Masking + LSTM pair becomes one LSTM node with per-row sequence
+ * lengths (a masked step — an all-zero word vector: padding — carries the state unchanged, so the caller
+ * leaves those steps out and the result is the same), and the n-gram
+ * Dense takes the sparse presence vector as (index, value) pairs through Gather + ReduceSum instead of a
+ * 20,000-wide MatMul. Calibration stays outside, shared with tfjs (EmotionModel.calibrate).
+ */
+export function fusedGraph(network: tf.LayersModel, c: NetworkConfig, metadata: Record<string, string> = {}): Uint8Array {
+  if (c.bidirectional) throw new UnsupportedNetworkError('a bidirectional LSTM is not exported (tfjs runs it)');
+  const weights = (layer: string): Float32Array[] => network.getLayer(layer).getWeights().map((w) => w.dataSync() as Float32Array);
+  const nodes: Node[] = [];
+  const initializers: Tensor[] = [];
+  const float = (name: string, dims: number[], data: Float32Array): string => {
+    if (data.length !== dims.reduce((a, b) => a * b, 1)) throw new UnsupportedNetworkError(`${name}: ${data.length} values for shape ${dims.join('×')}`);
+    initializers.push({ name, dataType: DataType.FLOAT, dims, raw: bytesOf(data) });
+    return name;
+  };
+  const int64 = (name: string, values: number[]): string => {
+    initializers.push({ name, dataType: DataType.INT64, dims: [values.length], raw: bytesOf(BigInt64Array.from(values.map(BigInt))) });
+    return name;
+  };
+  const int32 = (name: string, value: number): string => {
+    initializers.push({ name, dataType: DataType.INT32, dims: [], raw: bytesOf(Int32Array.of(value)) });
+    return name;
+  };
+  const node = (op: string, inputs: string[], output: string, attributes?: Node['attributes']): string => {
+    nodes.push({ op, inputs, outputs: [output], name: output, ...(attributes ? { attributes } : {}) });
+    return output;
+  };
+  const dense = (layer: string, input: string, relu: boolean): string => {
+    const [kernel, bias] = weights(layer);
+    const units = bias!.length;
+    const out = node('Gemm', [input, float(`${layer}/kernel`, [kernel!.length / units, units], kernel!), float(`${layer}/bias`, [units], bias!)], `${layer}/linear`);
+    return relu ? node('Relu', [out], layer) : out;
+  };
+
+  const I = FUSED_INPUTS;
+  const zero = int64('const/0', [0]);
+  const one = int64('const/1', [1]);
+  const two = int64('const/2', [2]);
+  const hasText = node('Slice', [I.presence, zero, one, one], 'has_text');
+  const hasImage = node('Slice', [I.presence, one, two, one], 'has_image');
+
+  // LSTM: tfjs keeps the gates' blocks in the order i, f, c, o; ONNX wants i, o, f, c.
+  const [kernel, recurrent, bias] = weights('text_lstm');
+  const H = c.lstmUnits;
+  const E = c.embeddingDim;
+  const W = float('text_lstm/W', [1, 4 * H, E], gatesToOnnx(kernel!, E, H));
+  const R = float('text_lstm/R', [1, 4 * H, H], gatesToOnnx(recurrent!, H, H));
+  const B = float('text_lstm/B', [1, 8 * H], Float32Array.from([...reorderBlocks(bias!, H), ...new Float32Array(4 * H)]));
+  nodes.push({
+    op: 'LSTM',
+    inputs: [I.sequence, W, R, B, node('Max', [I.lengths, int32('const/1i', 1)], 'lengths_at_least_1')],
+    outputs: ['', 'text_lstm/h'],
+    name: 'text_lstm/cell',
+    // tfjs's defaults for this layer: recurrent activation hardSigmoid (clip(0.2x + 0.5, 0, 1)), tanh elsewhere.
+    attributes: { hidden_size: H, direction: 'forward', activations: ['HardSigmoid', 'Tanh', 'Tanh'], activation_alpha: { floats: [0.2] }, activation_beta: { floats: [0.5] } },
+  });
+  // A row whose every token is masked (length 0) keeps the LSTM's zero state in tfjs; ONNX Runtime wants at
+  // least one step, so it runs one and the output is multiplied by 0 instead.
+  const hasSteps = node('Unsqueeze', [node('Cast', [node('Greater', [I.lengths, int32('const/0i', 0)], 'has_steps/bool')], 'has_steps/float', { to: DataType.FLOAT }), one], 'has_steps');
+  const lstmOut = node('Squeeze', ['text_lstm/h', zero], 'text_lstm/last');
+  const textParts = [node('Mul', [lstmOut, hasSteps], 'text_lstm')];
+  if (c.bowSize > 0) {
+    const [bowKernel, bowBias] = weights('text_bow_dense');
+    const rows = node('Gather', [float('text_bow_dense/kernel', [c.bowSize, c.bowUnits], bowKernel!), I.bowIndex], 'text_bow_dense/rows');
+    const scaled = node('Mul', [rows, node('Unsqueeze', [I.bowValue, two], 'text_bow_dense/value')], 'text_bow_dense/scaled');
+    const summed = node('ReduceSum', [scaled, one], 'text_bow_dense/sum', { keepdims: 0 });
+    textParts.push(node('Relu', [node('Add', [summed, float('text_bow_dense/bias', [c.bowUnits], bowBias!)], 'text_bow_dense/linear')], 'text_bow_dense'));
+  }
+  const textVector = textParts.length > 1 ? node('Concat', textParts, 'text_concat', { axis: 1 }) : textParts[0]!;
+  const textGated = node('Mul', [textVector, hasText], 'text_gate');
+  const imageGated = node('Mul', [dense('image_dense', I.image, true), hasImage], 'image_gate');
+  const fused = node('Concat', [textGated, imageGated, I.presence], 'fusion_concat', { axis: 1 });
+  const fusionLogits = dense('logits', dense('fusion_dense', fused, true), false);
+
+  let logits = fusionLogits;
+  if (c.imageSkipHead || c.imageOnlyReadout) {
+    const skip = node('Mul', [dense(IMAGE_SKIP_LAYER, I.image, false), hasImage], 'image_skip_gate');
+    if (c.imageOnlyReadout) {
+      // 1 − hasImage·(1 − hasText): the fusion logits are off for image-only posts, which the read-out owns.
+      const oneF = float('const/1f', [1], Float32Array.of(1));
+      const imageOnly = node('Mul', [hasImage, node('Sub', [oneF, hasText], 'no_text')], 'image_only');
+      const gated = node('Mul', [fusionLogits, node('Sub', [oneF, imageOnly], 'not_image_only')], 'fusion_not_image_only_gate');
+      logits = node('Add', [gated, skip], IMAGE_ONLY_LAYER);
+    } else {
+      logits = node('Add', [fusionLogits, skip], 'logits_with_image_skip');
+    }
+  }
+  nodes.push({ op: 'Identity', inputs: [logits], outputs: [FUSED_OUTPUT], name: FUSED_OUTPUT });
+
+  const graph: Graph = {
+    name: 'deep_sentiment',
+    nodes,
+    initializers,
+    inputs: [
+      { name: I.sequence, dataType: DataType.FLOAT, dims: ['steps', 'batch', E] },
+      { name: I.lengths, dataType: DataType.INT32, dims: ['batch'] },
+      ...(c.bowSize > 0
+        ? [
+            { name: I.bowIndex, dataType: DataType.INT64, dims: ['batch', 'ngrams'] },
+            { name: I.bowValue, dataType: DataType.FLOAT, dims: ['batch', 'ngrams'] },
+          ]
+        : []),
+      { name: I.image, dataType: DataType.FLOAT, dims: ['batch', c.imageFeatureDim] },
+      { name: I.presence, dataType: DataType.FLOAT, dims: ['batch', 2] },
+    ],
+    outputs: [{ name: FUSED_OUTPUT, dataType: DataType.FLOAT, dims: ['batch', c.classes] }],
+  };
+  return encodeModel(graph, { opset: OPSET, irVersion: IR_VERSION, producer: 'moodstream fused-graph', metadata });
+}
+
+/** [in, 4H] tfjs kernel (gates i, f, c, o in column blocks) → [4H, in] ONNX weights (gates i, o, f, c in row blocks). */
+function gatesToOnnx(kernel: Float32Array, inputs: number, H: number): Float32Array {
+  const out = new Float32Array(4 * H * inputs);
+  const order = [0, 3, 1, 2];
+  order.forEach((gate, block) => {
+    for (let u = 0; u < H; u++) {
+      for (let k = 0; k < inputs; k++) out[(block * H + u) * inputs + k] = kernel[k * 4 * H + gate * H + u]!;
+    }
+  });
+  return out;
+}
+
+function reorderBlocks(bias: Float32Array, H: number): Float32Array {
+  return Float32Array.from([0, 3, 1, 2].flatMap((gate) => Array.from(bias.subarray(gate * H, (gate + 1) * H))));
+}
+
+function bytesOf(array: Float32Array | Int32Array | BigInt64Array): Uint8Array {
+  return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+}
