@@ -121,11 +121,13 @@ test("the scorer's and the re-scorer's ScoredPost for the same post agree: same 
   assert.equal(fromReplay.length, posts.length);
   for (let i = 0; i < posts.length; i++) {
     const [a, b] = [fromScorer[i]!, fromReplay[i]!];
-    assert.deepEqual(a.probabilities, b.probabilities, `post ${posts[i]!.id}: probabilities`);
+    // Equal up to float rounding: the fused network runs on ONNX Runtime, whose matrix kernels round the last bits
+    // differently for other batch sizes (the scorer's batches follow the partitions, the re-scorer's do not).
+    a.probabilities.forEach((p, k) => assert.ok(Math.abs(p - b.probabilities[k]!) < 1e-6, `post ${posts[i]!.id}: probability ${k} ${p} vs ${b.probabilities[k]}`));
     assert.equal(a.topEmotion, b.topEmotion, `post ${posts[i]!.id}: topEmotion`);
     assert.equal(a.modality, b.modality, `post ${posts[i]!.id}: modality`);
     assert.equal(a.modelVersion, b.modelVersion);
-    assert.equal(a.probabilities.reduce((s, p) => s + p, 0), b.probabilities.reduce((s, p) => s + p, 0), 'the same normalisation');
+    for (const probabilities of [a.probabilities, b.probabilities]) assert.ok(Math.abs(probabilities.reduce((s, p) => s + p, 0) - 1) < 1e-12, 'the same normalisation');
   }
   assert.ok(new Set(fromScorer.map((s) => s.topEmotion)).size >= 2, 'the posts are not all scored alike');
 });
