@@ -71,7 +71,7 @@ export function EmotionChart({ rows, mode, window, from, to, hidden, highlight, 
               <ReferenceLine key={m.id} x={m.at} stroke={MOMENT} strokeDasharray="2 3" ifOverflow="hidden" label={<MomentLabel text={m.label} />} />
             ))}
             {shownVersions.map((c) => (
-              <ReferenceLine key={`model-${c.version}`} x={c.at} stroke={MODEL_VERSION} strokeDasharray="6 3" ifOverflow="hidden" label={<ModelVersionLabel change={c} />} />
+              <ReferenceLine key={`model-${c.version}`} x={c.at} stroke={MODEL_VERSION} strokeDasharray="6 3" ifOverflow="hidden" label={<ModelVersionLabel change={c} leftOfLine={span > 0 && (c.at - from) / span > 0.6} />} />
             ))}
             {mode === 'raw' &&
               EMOTIONS.filter((e) => !hidden.has(e)).map((e) => (
@@ -156,15 +156,18 @@ function MomentLabel({ text, viewBox }: { text: string; viewBox?: { x?: number; 
 
 const MODEL_VERSION = '#f2b84b';
 
-/** A model change's label at the foot of its line (moments' labels sit at the top), the version as SVG text. */
-function ModelVersionLabel({ change, viewBox }: { change: ModelVersionChange; viewBox?: { x?: number; y?: number; height?: number } }) {
+/**
+ * A model change's label at the foot of its line (moments' labels sit at the top), the version as SVG text; on the
+ * right part of the chart it goes left of the line, so the newest change (usually at the right edge) is not cut off.
+ */
+function ModelVersionLabel({ change, leftOfLine, viewBox }: { change: ModelVersionChange; leftOfLine: boolean; viewBox?: { x?: number; y?: number; height?: number } }) {
   const x = viewBox?.x ?? 0;
   const y = (viewBox?.y ?? 0) + (viewBox?.height ?? 0) - 6;
   const text = `model ${change.version}`;
   return (
     <g data-testid="chart-model-version" data-version={change.version} data-previous={change.previous ?? ''}>
       <title>{`Posts from here on were scored by model ${change.version}${change.previous === null ? '' : ` (before: ${change.previous})`}`}</title>
-      <text x={x + 4} y={y} fill={MODEL_VERSION} fontSize={11} fontWeight={600}>
+      <text x={leftOfLine ? x - 4 : x + 4} y={y} textAnchor={leftOfLine ? 'end' : 'start'} fill={MODEL_VERSION} fontSize={11} fontWeight={600}>
         {text.length > 32 ? `${text.slice(0, 31)}…` : text}
       </text>
     </g>
