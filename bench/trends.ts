@@ -307,7 +307,7 @@ async function replayInProcess(redis: Redis): Promise<{ seconds: number; status:
   const svc = createTrendsService({ bus, store: createRedisTrendsStore(redis, { prefix: `${redisPrefix}:replay` }), logger, config: trendsConfig(), topics, groupId: 'bench', consume: false });
   await svc.start();
   const began = performance.now();
-  const { id } = svc.startReplay({ topic: 'all', from: H0, to: H0 + DAY, speed: 'max', rescore: false });
+  const { id } = await svc.startReplay({ topic: 'all', from: H0, to: H0 + DAY, speed: 'max', rescore: false });
   const status = await svc.waitForReplay(id);
   const seconds = (performance.now() - began) / 1000;
   await svc.stop();

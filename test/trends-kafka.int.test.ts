@@ -110,7 +110,7 @@ describe('trends aggregator on real Kafka and Redis', () => {
     svc.on('alert', (a) => {
       if (a.replayId !== null) replayAlerts.push(a);
     });
-    const status = svc.startReplay({ topic: SPIKE_TOPIC, from: B0, to: B0 + 3_600_000, speed: 'max', rescore: false });
+    const status = await svc.startReplay({ topic: SPIKE_TOPIC, from: B0, to: B0 + 3_600_000, speed: 'max', rescore: false });
     const final = await svc.waitForReplay(status.id);
     assert.equal(final.state, 'done', final.error ?? '');
     assert.equal(final.processed, 12_000);

@@ -215,7 +215,12 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
   const clock = options.clock ?? systemClock;
   const progress = options.onProgress ?? ((line: string) => logger.info(line));
   const api: TrendsHttpHandler =
-    options.api ?? createTrendsHttpHandler(options.trends as TrendsService, { logger, maxConcurrentReplays: config.TRENDS_MAX_CONCURRENT_REPLAYS });
+    options.api ??
+    createTrendsHttpHandler(options.trends as TrendsService, {
+      logger,
+      maxConcurrentReplays: config.TRENDS_MAX_CONCURRENT_REPLAYS,
+      maxConcurrentReplaysTotal: config.TRENDS_MAX_CONCURRENT_REPLAYS_TOTAL,
+    });
   const metrics: DashboardMetrics = createDashboardMetrics(options.ops.registry);
   const refuse = (reason: RefusalReason): void => metrics.refused.inc({ reason });
   const peerAddress = options.peerAddress ?? ((req: IncomingMessage) => req.socket.remoteAddress);

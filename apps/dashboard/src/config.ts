@@ -29,6 +29,8 @@ export const DashboardConfigSchema = z.object({
   DASHBOARD_WRITE_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(30),
   /** Replays running (or paused) at once on this instance; one more is refused with 429, from loopback too. */
   TRENDS_MAX_CONCURRENT_REPLAYS: z.coerce.number().int().min(1).max(100).default(4),
+  /** The same across every instance sharing the replay registry (one Redis); one more is refused with 429. */
+  TRENDS_MAX_CONCURRENT_REPLAYS_TOTAL: z.coerce.number().int().min(1).max(1_000).default(16),
   /** Run Next.js in development mode (on-demand compilation, hot reload) instead of the production build. */
   DASHBOARD_DEV: z
     .enum(['0', '1', 'true', 'false'])

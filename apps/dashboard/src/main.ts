@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { createKafkaBus, kafkaDependency } from '@moodstream/bus';
 import { distributedEnv, logLevelEnv, redisDependency, reportOutages, runService } from '@moodstream/core';
-import { alertRuleDefaults, alertRulesReader, createRedisLiveEventStores, createRedisModelVersionStore, createRedisTrendsStore, createTrendsHost, createTrendsHttpHandler, DEFAULT_TRENDS_GROUP_ID, startStoreEpochWatch, trendsConfigSchema } from '@moodstream/trends';
+import { alertRuleDefaults, alertRulesReader, createRedisLiveEventStores, createRedisReplayRegistry, createRedisModelVersionStore, createRedisTrendsStore, createTrendsHost, createTrendsHttpHandler, DEFAULT_TRENDS_GROUP_ID, registryRescorer, startStoreEpochWatch, trendsConfigSchema } from '@moodstream/trends';
 import { createDashboardApp } from './app';
 import { failFastWhileDown } from './trends-port';
 import { DashboardConfigSchema } from './config';
@@ -55,11 +55,16 @@ void runService({
       consume: aggregate,
       onFatal: runtime.crash('trends'),
       alertRules: alertRulesReader(liveEvent.stores.rules),
+      // Replays are kept in Redis: any instance lists and steers a replay another one runs.
+      replayRegistry: createRedisReplayRegistry(redis, { prefix: config.TRENDS_REDIS_PREFIX }),
+      // Re-scoring replays load a model (TensorFlow.js) only when one is asked for.
+      rescorer: registryRescorer({ registryDir: config.TRENDS_MODEL_REGISTRY, shippedDir: config.TRENDS_MODEL_DIR }),
       modelVersions: createRedisModelVersionStore(redis, { prefix: config.TRENDS_REDIS_PREFIX }),
     });
     await runtime.start('trends', trends);
     // During a Redis outage /api answers 503 at once instead of after the client's retries.
-    const api = failFastWhileDown(createTrendsHttpHandler(trends, { logger, maxConcurrentReplays: config.TRENDS_MAX_CONCURRENT_REPLAYS }), { name: 'Redis', up: () => redis.status === 'ready' });
+    const limits = { maxConcurrentReplays: config.TRENDS_MAX_CONCURRENT_REPLAYS, maxConcurrentReplaysTotal: config.TRENDS_MAX_CONCURRENT_REPLAYS_TOTAL };
+    const api = failFastWhileDown(createTrendsHttpHandler(trends, { logger, ...limits }), { name: 'Redis', up: () => redis.status === 'ready' });
     const app = await runtime.start('dashboard', createDashboardApp({ config, logger, trends, api, redis, ops: runtime, liveEvent }));
     const url = app.address()?.url;
     logger.info({ url, aggregate }, `dashboard live at ${url}`);

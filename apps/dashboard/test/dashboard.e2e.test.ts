@@ -272,23 +272,23 @@ describe('dashboard in a browser, on the real trends service', { timeout: 300_00
   });
 
   it('refuses a form another site makes the operator\'s browser post, even on loopback', async () => {
-    const held = trends.startReplay({ topic: 'storm watch', from: m0 - 41 * MIN, to: m0, speed: 1, rescore: false });
+    const held = await trends.startReplay({ topic: 'storm watch', from: m0 - 41 * MIN, to: m0, speed: 1, rescore: false });
     // Its own tab: the refusal is a failed load that the main page's console check must not see.
     const other = await context.newPage();
     try {
       await other.goto(`${imageBase}/csrf.html?target=${encodeURIComponent(`${base}/api/replays/${held.id}/stop`)}`);
       await other.waitForURL((url) => url.href.startsWith(`${base}/api/`), { timeout: 10_000 });
       assert.match((await other.textContent('body')) ?? '', /FORBIDDEN/);
-      assert.equal(trends.replayStatus(held.id)?.state, 'running', 'the cross-site form did not stop the replay');
+      assert.equal((await trends.replayStatus(held.id))?.state, 'running', 'the cross-site form did not stop the replay');
     } finally {
       await other.close();
-      trends.stopReplay(held.id);
+      await trends.stopReplay(held.id);
       await trends.waitForReplay(held.id);
     }
   });
 
   it('shows a readable message when an action is refused (a replay over the concurrency limit)', async () => {
-    const held = Array.from({ length: 4 }, () => trends.startReplay({ topic: 'storm watch', from: m0 - 41 * MIN, to: m0, speed: 1, rescore: false }));
+    const held = await Promise.all(Array.from({ length: 4 }, () => trends.startReplay({ topic: 'storm watch', from: m0 - 41 * MIN, to: m0, speed: 1, rescore: false })));
     const other = await context.newPage();
     try {
       await other.goto(`${base}/replay`);
@@ -300,7 +300,7 @@ describe('dashboard in a browser, on the real trends service', { timeout: 300_00
       await other.screenshot({ path: join(ARTIFACTS, 'replay-refused.png') });
     } finally {
       await other.close();
-      for (const status of held) trends.stopReplay(status.id);
+      for (const status of held) await trends.stopReplay(status.id);
       await Promise.all(held.map((status) => trends.waitForReplay(status.id)));
     }
   });
@@ -323,7 +323,7 @@ describe('dashboard in a browser, on the real trends service', { timeout: 300_00
       const error = other.getByTestId('replay-error');
       await error.waitFor({ timeout: 5_000 });
       assert.match((await error.textContent()) ?? '', /this action needs the operator token/);
-      assert.equal(trends.listReplays().filter((r) => r.state === 'running').length, 0, 'nothing started');
+      assert.equal((await trends.listReplays()).filter((r) => r.state === 'running').length, 0, 'nothing started');
 
       const prompts: string[] = [];
       other.on('dialog', (dialog) => {
@@ -332,10 +332,10 @@ describe('dashboard in a browser, on the real trends service', { timeout: 300_00
       });
       await other.getByTestId('replay-start').click();
       await other.getByTestId('replay-state').filter({ hasText: 'running' }).waitFor({ timeout: 10_000 });
-      const running = trends.listReplays().find((r) => r.state === 'running');
+      const running = (await trends.listReplays()).find((r) => r.state === 'running');
       assert.ok(running !== undefined, 'started on the server');
       await other.getByTestId('replay-stop').click();
-      await until(() => trends.replayStatus(running.id)?.state === 'stopped', 'the replay to stop', 10_000);
+      await until(async () => (await trends.replayStatus(running.id))?.state === 'stopped', 'the replay to stop', 10_000);
       assert.equal(prompts.length, 1, 'asked once; the token is kept for the next action');
       assert.match(prompts[0] ?? '', /DASHBOARD_OPERATOR_TOKEN/);
     } finally {

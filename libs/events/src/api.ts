@@ -143,9 +143,12 @@ export const ReplayRequestSchema = z
     speed: z.union([z.literal('max'), z.coerce.number().positive().max(1_000_000)]).default(60),
     /** Re-score past Posts with the current model instead of re-reading past ScoredPosts. */
     rescore: z.boolean().default(false),
+    /** With rescore: the model-registry version to re-score with (default: the promoted one, else the shipped model). */
+    modelVersion: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a model version is [A-Za-z0-9._-], at most 64 characters').optional(),
   })
   .strict()
-  .refine((r) => r.to > r.from, { message: '`to` must be after `from`', path: ['to'] });
+  .refine((r) => r.to > r.from, { message: '`to` must be after `from`', path: ['to'] })
+  .refine((r) => r.modelVersion === undefined || r.rescore, { message: '`modelVersion` needs `rescore: true`', path: ['modelVersion'] });
 export type ReplayRequest = z.infer<typeof ReplayRequestSchema>;
 
 export const ReplayStateSchema = z.enum(['running', 'paused', 'done', 'stopped', 'failed']);
@@ -156,6 +159,10 @@ export const ReplayStatusSchema = z.object({
   to: z.number(),
   speed: z.union([z.literal('max'), z.number()]),
   rescore: z.boolean(),
+  /** The model version a re-scoring replay scores with; null when it re-reads stored scores. */
+  modelVersion: z.string().nullable().optional(),
+  /** The dashboard instance running it (the replay registry is shared by every instance). */
+  startedBy: z.string().optional(),
   state: ReplayStateSchema,
   /** 0..1 share of the time range replayed. */
   progress: z.number().min(0).max(1),

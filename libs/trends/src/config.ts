@@ -88,6 +88,9 @@ export const trendsConfigSchema = z.object({
   TRENDS_REDIS_PREFIX: z.string().min(1).max(100).default('moodstream:trends'),
   /** The model's validation confusion matrix, for corrected shares; missing file → corrected shares are null. */
   TRENDS_CONFUSION_PATH: z.string().default('models/default/confusion.json'),
+  /** Re-scoring replays: the model registry a request's `modelVersion` names a version of, and the shipped model. */
+  TRENDS_MODEL_REGISTRY: z.string().min(1).default('models/registry'),
+  TRENDS_MODEL_DIR: z.string().min(1).default('models/default'),
 });
 
 export type TrendsConfig = z.infer<typeof trendsConfigSchema>;

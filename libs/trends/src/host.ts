@@ -7,6 +7,8 @@ import { loadConfusion, type ConfusionMatrix } from './confusion';
 import { createTrendsMetrics } from './metrics';
 import type { ModelVersionStore } from './model-version-store';
 import { createTrendsService, type TrendsService, type TrendsTopics } from './service';
+import type { ReplayRegistry } from './replay-registry';
+import type { ReplayRescorer } from './rescore-text';
 import type { TrendsStore } from './store';
 
 export interface TrendsHostOptions {
@@ -23,6 +25,10 @@ export interface TrendsHostOptions {
   /** Run the live consumer (default true); false serves queries and replays only. */
   consume?: boolean;
   rescore?: (posts: Post[]) => Promise<ScoredPost[]>;
+  /** Re-scoring replays with a model-registry version (`registryRescorer`). */
+  rescorer?: ReplayRescorer;
+  /** The replay registry shared by the instances on one store (`createRedisReplayRegistry`); default: memory. */
+  replayRegistry?: ReplayRegistry;
   clock?: Clock;
   /** Called once when the live consumer stops for good (pass `runtime.crash('trends')`). */
   onFatal: (error: unknown) => void;
@@ -65,6 +71,8 @@ export async function createTrendsHost(options: TrendsHostOptions): Promise<Tren
     consume: options.consume ?? true,
     onFatal: options.onFatal,
     ...(options.rescore === undefined ? {} : { rescore: options.rescore }),
+    ...(options.rescorer === undefined ? {} : { rescorer: options.rescorer }),
+    ...(options.replayRegistry === undefined ? {} : { replayRegistry: options.replayRegistry }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.alertRules === undefined ? {} : { alertRules: options.alertRules }),
     ...(options.modelVersions === undefined ? {} : { modelVersions: options.modelVersions }),

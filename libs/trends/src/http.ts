@@ -22,12 +22,14 @@ function found<T>(value: T | null, what: string, id: string): T {
  */
 export interface TrendsHttpOptions {
   logger?: Logger | undefined;
-  /** Replays running or paused at once; one more is refused with 429 TOO_MANY_REQUESTS (default: no limit). */
+  /** Replays running or paused at once on this instance; one more is refused with 429 TOO_MANY_REQUESTS (default: no limit). */
   maxConcurrentReplays?: number | undefined;
+  /** The same across every instance sharing the replay registry (default: no limit). */
+  maxConcurrentReplaysTotal?: number | undefined;
 }
 
 export function createTrendsRouter(service: TrendsService, options: TrendsHttpOptions = {}): Router {
-  const maxReplays = options.maxConcurrentReplays ?? Infinity;
+  const limits = { perInstance: options.maxConcurrentReplays ?? Infinity, total: options.maxConcurrentReplaysTotal ?? Infinity };
   const router = createRouter({ logger: options.logger, owns: isApiPath, what: 'trends API request' })
     .get('/api/topics', async ({ res }) => sendJson(res, 200, { topics: await service.topics() }))
     .get('/api/series', async ({ res, url }) => sendJson(res, 200, await service.series(parseInput(SeriesQuerySchema, queryObject(url.searchParams), 'series query'))))
@@ -42,24 +44,21 @@ export function createTrendsRouter(service: TrendsService, options: TrendsHttpOp
     .get('/api/model-versions', async ({ res, url }) => {
       sendJson(res, 200, { changes: await service.modelVersions(parseInput(ModelVersionsQuerySchema, queryObject(url.searchParams), 'model-versions query')) });
     })
-    .get('/api/replays', ({ res }) => sendJson(res, 200, { replays: service.listReplays() }))
+    .get('/api/replays', async ({ res }) => sendJson(res, 200, { replays: await service.listReplays() }))
     .post('/api/replays', async ({ req, res }) => {
       const request = parseInput(ReplayRequestSchema, await readJsonBody(req, MAX_BODY_BYTES), 'replay request');
-      // Counted and started with no await in between, so concurrent requests cannot both take the last place.
-      const active = service.listReplays().filter((r) => r.state === 'running' || r.state === 'paused').length;
-      if (active >= maxReplays) {
-        throw new MoodstreamError('TOO_MANY_REQUESTS', `${active} replays are already running or paused here (at most ${maxReplays}): stop one or wait for one to finish`);
-      }
-      sendJson(res, 201, service.startReplay(request));
+      // The registry counts and claims in one step (429 TOO_MANY_REQUESTS over a limit), so concurrent requests —
+      // to this instance or another — cannot both take the last place.
+      sendJson(res, 201, await service.startReplay(request, { limits }));
     })
-    .get('/api/replays/:id', ({ res, params }) => sendJson(res, 200, found(service.replayStatus(params['id']!), 'replay', params['id']!)));
+    .get('/api/replays/:id', async ({ res, params }) => sendJson(res, 200, found(await service.replayStatus(params['id']!), 'replay', params['id']!)));
   const controls: Record<'pause' | 'resume' | 'stop', (id: string) => ReturnType<TrendsService['replayStatus']>> = {
     pause: (id) => service.pauseReplay(id),
     resume: (id) => service.resumeReplay(id),
     stop: (id) => service.stopReplay(id),
   };
   for (const [action, control] of Object.entries(controls)) {
-    router.post(`/api/replays/:id/${action}`, ({ res, params }) => sendJson(res, 200, found(control(params['id']!), 'replay', params['id']!)));
+    router.post(`/api/replays/:id/${action}`, async ({ res, params }) => sendJson(res, 200, found(await control(params['id']!), 'replay', params['id']!)));
   }
   return router;
 }

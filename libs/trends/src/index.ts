@@ -17,8 +17,11 @@ export { createRedisTrendsStore, RedisStoreError, topicTag, namespaceTag, type T
 export { createTrendsService, TrendsQueryError, MAX_SERIES_POINTS, type TrendsService, type TrendsServiceOptions, type TrendsTopics, type TrendsEvents, type TrendsMetricsHooks } from './service';
 export { createTrendsHost, DEFAULT_TRENDS_GROUP_ID, type TrendsHostOptions } from './host';
 export { createTrendsHttpHandler, createTrendsRouter, MAX_BODY_BYTES } from './http';
-export { ReplayManager, ReplayError, MAX_REPLAY_RANGE_MS, type ReplayErrorCode } from './replay';
-export { createTextRescorer } from './rescore-text';
+export { ReplayManager, ReplayError, MAX_REPLAY_RANGE_MS, HEARTBEAT_MS, LEASE_MS, type ReplayErrorCode, type StartReplayOptions } from './replay';
+export { createMemoryReplayRegistry, type ReplayRegistry, type ReplayEnd } from './replay-registry';
+export { createRedisReplayRegistry } from './replay-registry-redis';
+export { applyControl, checkClaim, isActive, settle, publicStatus, LEASE_LOST, type ReplayRecord, type ReplayControl, type ReplayLimits, type ReplayProgress, type ClaimOutcome } from './replay-state';
+export { createTextRescorer, fixedRescorer, registryRescorer, SHIPPED_MODEL, type ReplayRescorer, type Rescore } from './rescore-text';
 export { createStoreEpochWatch, startStoreEpochWatch, markRebuilt, epochKey, rebuildNeededKey, type StoreEpochWatch } from './store-epoch';
 export { WebhookNotifier, WebhookError } from './webhook';
 export * from './topic-registry-store';

@@ -24,7 +24,9 @@ import { AlertOwnership } from './alert-owner';
 import { createMemoryModelVersionStore, type ModelVersionStore } from './model-version-store';
 import { createModelVersionTracker } from './model-version-tracker';
 import { PartitionWatermark } from './partition-watermark';
-import { ReplayManager } from './replay';
+import { ReplayManager, type StartReplayOptions } from './replay';
+import type { ReplayRegistry } from './replay-registry';
+import type { ReplayRescorer } from './rescore-text';
 import { LIVE_NAMESPACE, replayNamespace, type TrendsStore } from './store';
 import { WebhookNotifier } from './webhook';
 import { queryWordShift } from './word-shift-query';
@@ -40,6 +42,10 @@ export interface TrendsServiceOptions {
   groupId: string;
   confusion?: ConfusionMatrix | null;
   rescore?: (posts: Post[]) => Promise<ScoredPost[]>;
+  /** Re-scoring with a chosen model version (the model registry's); takes the place of `rescore`. */
+  rescorer?: ReplayRescorer;
+  /** Replays of every instance sharing the store (default: memory, this process only); see replay-registry.ts. */
+  replayRegistry?: ReplayRegistry;
   /** Observability hooks (the standalone aggregator wires them to Prometheus). */
   metrics?: TrendsMetricsHooks;
   /** Start with the live consumer (default true); the replay CLI runs replays only. */
@@ -108,12 +114,13 @@ export interface TrendsService {
   wordShift(query: WordShiftQuery): Promise<WordShift>;
   /** When the model scoring a topic's live posts changed (model-version-tracker.ts). */
   modelVersions(query: ModelVersionsQuery): Promise<ModelVersionChange[]>;
-  startReplay(request: ReplayRequest): ReplayStatus;
-  pauseReplay(id: string): ReplayStatus | null;
-  resumeReplay(id: string): ReplayStatus | null;
-  stopReplay(id: string): ReplayStatus | null;
-  replayStatus(id: string): ReplayStatus | null;
-  listReplays(): ReplayStatus[];
+  /** Replays are shared by the instances on one store: any of them reads and steers any replay (replay.ts). */
+  startReplay(request: ReplayRequest, options?: StartReplayOptions): Promise<ReplayStatus>;
+  pauseReplay(id: string): Promise<ReplayStatus | null>;
+  resumeReplay(id: string): Promise<ReplayStatus | null>;
+  stopReplay(id: string): Promise<ReplayStatus | null>;
+  replayStatus(id: string): Promise<ReplayStatus | null>;
+  listReplays(): Promise<ReplayStatus[]>;
   /** Resolves with the final status of a replay. */
   waitForReplay(id: string): Promise<ReplayStatus>;
   /** Feeds ScoredPosts straight in, bypassing the bus (embedded mode, tests). */
@@ -200,6 +207,8 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
     topics: { scored: options.topics.scored, posts: options.topics.posts },
     confusion,
     ...(options.rescore === undefined ? {} : { rescore: options.rescore }),
+    ...(options.rescorer === undefined ? {} : { rescorer: options.rescorer }),
+    ...(options.replayRegistry === undefined ? {} : { registry: options.replayRegistry }),
     livePairs: () => engine.watchedPairs(),
     onSeries: (update) => emit('series', update),
     onAlert: (alert) => emit('alert', alert),
@@ -375,9 +384,9 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
         throw new TrendsQueryError('BAD_REQUEST', `range holds ${points} ${query.window} buckets; at most ${MAX_SERIES_POINTS} — use a larger window`);
       }
       const ns = namespaceOf(query.replay);
-      const topic = replayTopic(query.replay, query.topic);
+      const topic = await replayTopic(query.replay, query.topic);
       // A replay in progress shows only the buckets its replayed clock has passed.
-      const playing = query.replay === undefined ? null : replays.status(query.replay);
+      const playing = query.replay === undefined ? null : await replays.status(query.replay);
       const visibleTo = playing !== null && (playing.state === 'running' || playing.state === 'paused') ? Math.min(to, playing.cursor) : to;
       const starts = bucketStarts(from, visibleTo, query.window).filter((start) => visibleTo === to || start + WINDOW_MS[query.window] <= visibleTo);
       const stats = await store.readBuckets(ns, starts.map((start) => ({ topic, size: query.window, start })));
@@ -398,15 +407,15 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
 
     acknowledgeAlert: (id) => store.acknowledgeAlert(id),
 
-    examplePosts(query) {
+    async examplePosts(query) {
       const emotion = query.emotion === undefined ? null : EMOTIONS.indexOf(query.emotion);
-      const topic = replayTopic(query.replay, query.topic);
+      const topic = await replayTopic(query.replay, query.topic);
       return store.examples(namespaceOf(query.replay), { topic, size: query.window, start: bucketStart(query.start, query.window) }, emotion, query.limit);
     },
 
-    wordShift: (query) => queryWordShift(store, config, namespaceOf(query.replay), { ...query, topic: replayTopic(query.replay, query.topic) }),
+    wordShift: async (query) => queryWordShift(store, config, namespaceOf(query.replay), { ...query, topic: await replayTopic(query.replay, query.topic) }),
 
-    startReplay: (request) => replays.start(request),
+    startReplay: (request, startOptions) => replays.start(request, startOptions),
     pauseReplay: (id) => replays.pause(id),
     resumeReplay: (id) => replays.resume(id),
     stopReplay: (id) => replays.stop(id),
@@ -425,9 +434,9 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
   };
 
   /** A single-topic replay aggregates under its own topic only; "all" in its namespace means that topic. */
-  function replayTopic(replay: string | undefined, topic: string): string {
+  async function replayTopic(replay: string | undefined, topic: string): Promise<string> {
     if (replay === undefined || topic !== ALL_TOPICS) return topic;
-    const status = replays.status(replay);
+    const status = await replays.status(replay);
     return status === null ? topic : status.topic;
   }
 

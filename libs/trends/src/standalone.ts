@@ -8,6 +8,7 @@ import { alertRulesReader, createRedisAlertRulesStore } from './alert-rules-stor
 import { createTrendsHost } from './host';
 import { createRedisModelVersionStore } from './model-version-store';
 import { createRedisTrendsStore } from './redis-store';
+import { createRedisReplayRegistry } from './replay-registry-redis';
 import { startStoreEpochWatch } from './store-epoch';
 import type { TrendsService } from './service';
 
@@ -69,6 +70,8 @@ export async function startStandaloneTrends(runtime: ServiceRuntime, config: Sta
     alertRules: alertRulesReader(createRedisAlertRulesStore(redis, { prefix: config.TRENDS_REDIS_PREFIX })),
     modelVersions: createRedisModelVersionStore(redis, { prefix: config.TRENDS_REDIS_PREFIX }),
     ...(options.rescore === undefined ? {} : { rescore: options.rescore }),
+    // The replay CLI's replays are listed and steerable on the dashboards sharing this Redis.
+    replayRegistry: createRedisReplayRegistry(redis, { prefix: config.TRENDS_REDIS_PREFIX }),
   });
   return runtime.start('trends', trends);
 }

@@ -186,7 +186,7 @@ describe('trends service + HTTP API (memory bus and store)', () => {
     const id = ReplayStatusSchema.parse(started.body).id;
     // Wait until playback is under way (loading comes first), then pause.
     const deadline = Date.now() + 30_000;
-    while ((service.replayStatus(id)?.progress ?? 0) < 0.05 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (((await service.replayStatus(id))?.progress ?? 0) < 0.05 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     const paused = ReplayStatusSchema.parse((await post(`/api/replays/${id}/pause`)).body);
     assert.equal(paused.state, 'paused');
     await new Promise((r) => setTimeout(r, 300));

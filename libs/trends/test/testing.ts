@@ -5,3 +5,4 @@ export { redisDump } from './redis-dump';
 export * from './scenarios';
 export { wordShiftStoreContract, type WordShiftStoreUnderTest } from './word-shift-contract';
 export { modelVersionStoreContract } from './model-version-contract';
+export { replayRegistryContract, replayRecord } from './replay-registry-contract';

@@ -28,6 +28,8 @@ export function ReplayView() {
   const [fromText, setFromText] = useState('');
   const [toText, setToText] = useState('');
   const [speed, setSpeed] = useState<SpeedOption>('60');
+  /** Empty: replay the stored scores; a model-registry version (or `default`): re-score the posts with it. */
+  const [modelVersion, setModelVersion] = useState('');
   const [activeId, setActiveId] = useState<string | null>(null);
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -60,7 +62,9 @@ export function ReplayView() {
     setFormError(null);
     setBusy(true);
     try {
-      const status = await api.startReplay({ topic, from, to, speed: speed === 'max' ? 'max' : Number(speed) });
+      const version = modelVersion.trim();
+      const rescore = version === '' ? {} : { rescore: true, modelVersion: version };
+      const status = await api.startReplay({ topic, from, to, speed: speed === 'max' ? 'max' : Number(speed), ...rescore });
       upsert(status);
       setActiveId(status.id);
       setSelected(null);
@@ -124,6 +128,10 @@ export function ReplayView() {
                     </option>
                   ))}
                 </select>
+              </label>
+              <label>
+                <span className="control-label">Re-score with model</span>
+                <input type="text" value={modelVersion} onChange={(e) => setModelVersion(e.target.value)} placeholder="no: stored scores" maxLength={64} data-testid="replay-model-version" />
               </label>
               <button type="submit" className="btn btn-primary" disabled={busy || !mounted} data-testid="replay-start">
                 ▶ Play
@@ -225,6 +233,8 @@ function ReplayControls({ status, busy, now, onAction }: { status: ReplayStatus;
         <span>replayed clock {formatTime(status.cursor, span)}</span>
         <span>{formatCount(status.processed)} posts</span>
         <span data-testid="replay-alert-count">{status.alerts} alerts</span>
+        {status.modelVersion != null && <span data-testid="replay-model">re-scored with {status.modelVersion}</span>}
+        {status.startedBy !== undefined && <span title="the dashboard instance running this replay">runs on {status.startedBy}</span>}
         {status.finishedAt !== null && <span>finished {Math.max(0, Math.round((now - status.finishedAt) / 1000))} s ago</span>}
       </div>
       {status.error !== null && <ErrorBox message={`Replay failed: ${status.error}`} />}

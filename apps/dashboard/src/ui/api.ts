@@ -156,7 +156,7 @@ export const api = {
   wordShift(params: { topic: string; window: WindowSize; start: number; emotion: Emotion; replay?: string | null; limit?: number }): Promise<WordShift> {
     return request(`/api/word-shift?${query(params)}`, WordShiftSchema);
   },
-  startReplay(body: { topic: string; from: number; to: number; speed: number | 'max' }): Promise<ReplayStatus> {
+  startReplay(body: { topic: string; from: number; to: number; speed: number | 'max'; rescore?: boolean; modelVersion?: string }): Promise<ReplayStatus> {
     return request('/api/replays', ReplayStatusSchema, { method: 'POST', body: JSON.stringify(body) });
   },
   async replays(): Promise<ReplayStatus[]> {

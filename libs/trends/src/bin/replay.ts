@@ -95,7 +95,7 @@ async function main(): Promise<number> {
     signals += 1;
     if (signals > 1 || id === null) process.exit(130);
     process.stderr.write('\nstopping the replay (again to quit at once)…\n');
-    service.stopReplay(id);
+    service.stopReplay(id).catch((error: unknown) => process.stderr.write(`could not stop the replay: ${errorMessage(error)}\n`));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -107,7 +107,7 @@ async function main(): Promise<number> {
     process.stderr.write(`[${status.id}] ${status.state} ${(status.progress * 100).toFixed(1)}% at ${new Date(status.cursor).toISOString()} — ${status.processed} posts, ${status.alerts} alerts\n`);
   });
   try {
-    id = service.startReplay(request).id;
+    id = (await service.startReplay(request)).id;
     process.stderr.write(`replay ${id}: ${request.topic} ${new Date(request.from).toISOString()} → ${new Date(request.to).toISOString()} at ${request.speed === 'max' ? 'max speed' : `${request.speed}×`}\n`);
     const final = await service.waitForReplay(id);
     process.stdout.write(`${JSON.stringify({ ...final, wallMs: Date.now() - began })}\n`);
