@@ -24,6 +24,7 @@ import { deadLetters, liveAlerts, measure, onKafka, statsDifferences, type Outco
 import { startPipeline, type Pipeline } from './pipeline';
 import { startPrivateServices, type PrivateServices } from './private-services';
 import { SCENARIOS, type Scenario, type ScenarioContext } from './scenarios';
+import { killDashboards, stopDashboards } from './two-dashboards';
 import { expectedCounts, seededStream } from './stream';
 
 const SPEED = 20;
@@ -76,6 +77,7 @@ async function runScenario(scenario: Scenario, index: number, seed: number, serv
   const logFile = join(logDir, `${index}-${scenario.name.replace(/[^a-z0-9]+/gi, '-')}.log`);
   rmSync(logFile, { force: true });
   const notes: string[] = [];
+  const failures: string[] = [];
   const say = (line: string): void => {
     console.log(`  [${scenario.name}] ${line}`);
   };
@@ -94,8 +96,14 @@ async function runScenario(scenario: Scenario, index: number, seed: number, serv
       notes.push(line);
       say(line);
     },
+    fail: (line) => {
+      failures.push(line);
+      say(`FAIL ${line}`);
+    },
+    range: { from: baseMs, to: baseMs + stream.durationMs },
     onRequest: undefined,
   };
+  await scenario.prepare?.();
   say(`${stream.posts.length} posts over ${stream.durationMs / 60_000} stream minutes at ${SPEED}×, log ${logFile}`);
   const pipeline = await startPipeline({
     id,
@@ -110,7 +118,6 @@ async function runScenario(scenario: Scenario, index: number, seed: number, serv
   });
   ctx.pipeline = pipeline;
   running = pipeline;
-  const failures: string[] = [];
   let outcome: Outcome | null = null;
   try {
     await Promise.all([pipeline.fed, scenario.during?.(ctx)]);
@@ -163,6 +170,7 @@ async function runScenario(scenario: Scenario, index: number, seed: number, serv
   const restarts = (['ingester', 'scorer', 'aggregator'] as const).map((app) => `${app} ${pipeline.children.restarts(app)}`).join(', ');
   notes.push(`restarts: ${restarts}`);
   await pipeline.stop();
+  await stopDashboards();
   running = null;
   // Cleanup: the scenario's topics and keys.
   await bus.deleteTopics(['moodstream.posts', 'moodstream.scored', 'moodstream.alerts', 'moodstream.dead-letter']).catch(() => undefined);
@@ -272,6 +280,7 @@ let running: Pipeline | null = null;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     running?.children.kill();
+    killDashboards();
     process.exit(130);
   });
 }

@@ -8,6 +8,7 @@ import { ROOT } from '../support/ingester-harness';
 import type { AppName, Pipeline, PipelineOptions } from './pipeline';
 import type { PrivateServices } from './private-services';
 import type { StreamOptions } from './stream';
+import { twoDashboards } from './two-dashboards';
 
 /**
  * The faults the suite drives through the pipeline. Every moment is drawn from the scenario's seeded random source,
@@ -24,6 +25,10 @@ export interface ScenarioContext {
   feedMs: number;
   /** A line for the suite's progress log (and the table's notes). */
   note(line: string): void;
+  /** A check of the scenario's own that did not hold: the scenario fails (the measurement still runs). */
+  fail(line: string): void;
+  /** The stream's time range, epoch ms (what a replay of it covers). */
+  range: { from: number; to: number };
   /** Set by a scenario that kills the ingester mid-page: called on each `/v2/tagged` answer. */
   onRequest: ((entry: RequestLogEntry) => void) | undefined;
 }
@@ -32,6 +37,8 @@ export interface Scenario {
   name: string;
   stream?: Partial<StreamOptions>;
   env?: PipelineOptions['env'];
+  /** Runs before the pipeline starts (e.g. building what the scenario starts later). */
+  prepare?(): Promise<void>;
   /** Runs while the stream is being revealed. */
   during?(ctx: ScenarioContext): Promise<void>;
   /** Runs once the pipeline settled, before the final measurement (e.g. the rebuild after a flush). */
@@ -190,4 +197,5 @@ export const SCENARIOS: Scenario[] = [
     },
     imageErrorsWithin: 5_000 + 2_000,
   },
+  twoDashboards,
 ];
