@@ -14,15 +14,17 @@
  *    caught up, over that time (start-up excluded), polled from the broker every 100 ms. Variants in the same run:
  *    "before" (zod-only decoding, MOODSTREAM_BUS_DECODE=schema, and kafkajs's default 1 MiB fetches), "after"
  *    (the defaults), and word-shift bookkeeping on/off when the aggregator has TRENDS_WORD_SHIFT.
+ *    --before-ref REV: "before" is instead the aggregator of another commit (its libs/ from `git archive REV`, run
+ *    against this checkout's node_modules), word shift on and off — the same run compares two versions of the code.
  *    --profile: each variant runs under `node --cpu-prof`; the top self-time functions go into the JSON.
  * 3. Replay: --events posts spread over 24 h of history replayed with the replay CLI at --speed max
  *    (`replay --topic all --from … --to … --speed max`) from Kafka when KAFKA_BROKERS is set, else
  *    in-process from the memory bus. Target ≤ 30 s for 1,000,000.
  * Writes bench/results/trends.json. Scratch topics and Redis keys are removed afterwards.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +52,7 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '5000' },
     'skip-replay': { type: 'boolean', default: false },
     'skip-consume': { type: 'boolean', default: false },
+    'before-ref': { type: 'string' },
   },
 });
 const EVENTS = Number(args.events);
@@ -137,6 +140,27 @@ async function produce(bus: Bus, topic: string, count: number, durationMs = DAY)
 interface ConsumeVariant {
   name: string;
   env: Record<string, string>;
+  /** The checkout whose aggregator runs (default: this one). */
+  root?: string;
+}
+
+/**
+ * The libs of another commit in a temporary directory, with a node_modules of links: third-party packages from this
+ * checkout, the workspace packages pointing into the old libs. Only the aggregator runs from it.
+ */
+async function checkoutOf(ref: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'bench-trends-before-'));
+  const archive = spawnSync('git', ['archive', '--format=tar', ref, 'libs', 'package.json', 'tsconfig.base.json', 'tsconfig.json'], { cwd: ROOT, maxBuffer: 512 * 2 ** 20 });
+  if (archive.status !== 0) throw new Error(`git archive ${ref} failed: ${archive.stderr.toString('utf8')}`);
+  const untar = spawnSync('tar', ['-x', '-C', dir], { input: archive.stdout });
+  if (untar.status !== 0) throw new Error(`tar failed: ${untar.stderr.toString('utf8')}`);
+  const modules = path.join(ROOT, 'node_modules');
+  await mkdir(path.join(dir, 'node_modules', '@moodstream'), { recursive: true });
+  for (const entry of await readdir(modules)) if (entry !== '@moodstream') await symlink(path.join(modules, entry), path.join(dir, 'node_modules', entry));
+  for (const entry of await readdir(path.join(dir, 'libs'))) await symlink(path.join('..', '..', 'libs', entry), path.join(dir, 'node_modules', '@moodstream', entry));
+  // The aggregator reads the model's confusion matrix relative to its working directory.
+  await symlink(path.join(ROOT, 'models'), path.join(dir, 'models'));
+  return dir;
 }
 
 interface ConsumeOutcome {
@@ -204,8 +228,9 @@ async function redisCpuSeconds(redis: Redis): Promise<number | null> {
 async function consumeVariant(bus: KafkaBus, redis: Redis, prefix: string, variant: ConsumeVariant, count: number): Promise<ConsumeOutcome> {
   const groupId = `bench-${suffix}-${variant.name}`;
   const profileDir = await mkdtemp(path.join(tmpdir(), 'bench-trends-prof-'));
-  const child = spawn(process.execPath, [...(args.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), '--import', 'tsx', path.join(ROOT, 'libs/trends/src/bin/aggregator.ts')], {
-    cwd: ROOT,
+  const root = variant.root ?? ROOT;
+  const child = spawn(process.execPath, [...(args.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), '--import', 'tsx', path.join(root, 'libs/trends/src/bin/aggregator.ts')], {
+    cwd: root,
     env: {
       ...process.env,
       KAFKA_BROKERS: BROKERS.join(','),
@@ -324,6 +349,7 @@ async function main(): Promise<void> {
     kafka: BROKERS.length > 0 ? BROKERS.join(',') : null,
   };
   const rows: [string, string, string][] = [];
+  const cleanups: (() => Promise<void>)[] = [];
   try {
     // 1. Ingest path.
     if (!args['skip-ingest']) {
@@ -353,11 +379,20 @@ async function main(): Promise<void> {
           await bus.ensureTopics([{ name: topics.scored, partitions: 3 }, { name: topics.alerts, partitions: 1 }, { name: topics.deadLetter, partitions: 1 }]);
           const produceSeconds = await produce(bus, topics.scored, CONSUME_EVENTS, CONSUME_SPAN_MS);
           rows.push([`produce ${CONSUME_EVENTS} ScoredPosts to Kafka (setup)`, `${produceSeconds.toFixed(1)} s`, '']);
-          const variants: ConsumeVariant[] = [
-            // Before this change's bus edge: every record through zod, kafkajs's default fetch size.
-            { name: 'before', env: { MOODSTREAM_BUS_DECODE: 'schema', TRENDS_FETCH_MAX_BYTES: String(1_048_576) } },
-            { name: 'after', env: {} },
-          ];
+          const beforeRoot = args['before-ref'] === undefined ? undefined : await checkoutOf(args['before-ref']);
+          if (beforeRoot !== undefined) cleanups.push(() => rm(beforeRoot, { recursive: true, force: true }));
+          const variants: ConsumeVariant[] =
+            beforeRoot === undefined
+              ? [
+                  // Before this change's bus edge: every record through zod, kafkajs's default fetch size.
+                  { name: 'before', env: { MOODSTREAM_BUS_DECODE: 'schema', TRENDS_FETCH_MAX_BYTES: String(1_048_576) } },
+                  { name: 'after', env: {} },
+                ]
+              : [
+                  { name: 'before', env: {}, root: beforeRoot },
+                  { name: 'after', env: {} },
+                  { name: 'before-wordshift-off', env: { TRENDS_WORD_SHIFT: 'off' }, root: beforeRoot },
+                ];
           // Word-shift bookkeeping (H5) costs per post: shown on and off when the aggregator has the switch.
           if ('TRENDS_WORD_SHIFT' in trendsConfig()) variants.push({ name: 'after-wordshift-off', env: { TRENDS_WORD_SHIFT: 'off' } });
           const consume: Record<string, ConsumeOutcome> = {};
@@ -365,7 +400,7 @@ async function main(): Promise<void> {
             consume[variant.name] = await consumeVariant(bus, redis, prefix, variant, CONSUME_EVENTS);
             await dropPrefix(redis, `{${redisPrefix}:${variant.name}`);
           }
-          results['consume'] = { posts: CONSUME_EVENTS, partitions: 3, batch: BATCH, variants: consume, ratioAfterVsBefore: Number(((consume['after']?.postsPerSec ?? 0) / (consume['before']?.postsPerSec ?? 1)).toFixed(2)), target: 50_000 };
+          results['consume'] = { posts: CONSUME_EVENTS, partitions: 3, batch: BATCH, beforeRef: args['before-ref'] ?? null, variants: consume, ratioAfterVsBefore: Number(((consume['after']?.postsPerSec ?? 0) / (consume['before']?.postsPerSec ?? 1)).toFixed(2)), ratioPerCpuSecondAfterVsBefore: Number(((consume['after']?.postsPerCpuSecond ?? 0) / (consume['before']?.postsPerCpuSecond ?? 1)).toFixed(2)), target: 50_000 };
           for (const variant of variants) {
             const outcome = consume[variant.name]!;
             rows.push([
@@ -400,6 +435,7 @@ async function main(): Promise<void> {
       rows.push([`replay ${EVENTS} posts / 24 h at max (memory bus)`, `${replay.seconds.toFixed(1)} s`, '≤ 30 s']);
     }
   } finally {
+    for (const cleanup of cleanups) await cleanup();
     await dropPrefix(redis, redisPrefix);
     await dropPrefix(redis, `{${redisPrefix}`);
     await redis.quit();
