@@ -2,9 +2,12 @@
  * Class visualisation (study 6.3): `npm run visualise -- --emotion scared --out scared.png [--steps N] [--seed N]`,
  * or `--emotion all --out-dir models/default/explain` for the six images the model page shows (plus
  * visualisations.json with each one's scores). Gradient ascent on the image through the image branch.
+ * `--profile N [--emotion E]`: where a step's time goes (see profile below).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { EMOTIONS, type Emotion } from '@moodstream/events';
@@ -14,6 +17,8 @@ import { EmotionModel } from '../emotion-model';
 import { DEFAULT_MODEL_DIR } from '../paths';
 import { DifferentiableBackbone } from '../explain/differentiable-backbone';
 import { visualiseEmotion, type Visualisation } from '../explain/class-visualisation';
+import { profileKernels } from '../explain/kernel-profile';
+import { useFastWasmInputGradients } from '../explain/wasm-input-gradients';
 import { VISUALISATIONS_FILE, type VisualisationRecord } from '../explain/explain-files';
 import { ProgressBar } from '../train/progress';
 import { numberFlag } from './args';
@@ -27,6 +32,8 @@ const { values } = parseArgs({
     steps: { type: 'string' },
     seed: { type: 'string' },
     'learning-rate': { type: 'string' },
+    profile: { type: 'string' },
+    'snapshot-every': { type: 'string' },
   },
 });
 
@@ -35,7 +42,51 @@ async function writePng(v: Visualisation, file: string): Promise<void> {
   await sharp(Buffer.from(v.pixels), { raw: { width: v.size, height: v.size, channels: 3 } }).png().toFile(file);
 }
 
+/**
+ * `--profile N`: N steps of one emotion with tfjs's own gradient paths, then N with the fast ones, each kernel's CPU
+ * time metered; prints a table and writes bench/results/visualise-step.json. CPU time, because on this shared
+ * machine the wall time of a niced run says more about the neighbours than about the step.
+ */
+async function profile(model: EmotionModel, backbone: DifferentiableBackbone, backendName: string, steps: number): Promise<void> {
+  const emotion = (values.emotion ?? 'scared') as Emotion;
+  const variants: Array<{ name: string; fast: boolean }> = [{ name: 'tfjs kernels (baseline)', fast: false }, { name: 'fast input gradients', fast: true }];
+  const rows = [];
+  for (const variant of variants) {
+    useFastWasmInputGradients(variant.fast);
+    // One step first, outside the meter: it turns the filters and creates XNNPACK's operators.
+    await visualiseEmotion(model, backbone, { emotion, steps: 1, seed: 1 });
+    const started = Date.now();
+    const load = loadavg()[0]!;
+    const { cpuMs, kernels } = await profileKernels(backendName, async () => {
+      await visualiseEmotion(model, backbone, { emotion, steps, seed: 1 });
+    });
+    rows.push({ variant: variant.name, steps, cpuMsPerStep: cpuMs / steps, wallMsPerStep: (Date.now() - started) / steps, loadAverage: load, kernels: kernels.map((k) => ({ ...k, calls: k.calls / steps, cpuMs: k.cpuMs / steps })) });
+  }
+  useFastWasmInputGradients(true);
+  const base = rows[0]!.cpuMsPerStep;
+  for (const r of rows) {
+    console.log(`${r.variant}: ${r.cpuMsPerStep.toFixed(0)} ms CPU per step (${(base / r.cpuMsPerStep).toFixed(2)}× the baseline's speed), ${r.wallMsPerStep.toFixed(0)} ms wall at load ${r.loadAverage.toFixed(1)}`);
+    console.log(`  ${'kernel'.padEnd(38)}${'calls/step'.padStart(11)}${'CPU ms/step'.padStart(13)}`);
+    for (const k of r.kernels.slice(0, 12)) console.log(`  ${k.kernel.padEnd(38)}${k.calls.toFixed(0).padStart(11)}${k.cpuMs.toFixed(1).padStart(13)}`);
+  }
+  const out = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../../bench/results/visualise-step.json');
+  await writeFile(out, JSON.stringify({ date: new Date().toISOString(), backend: backendName, model: model.version, emotion, note: 'CPU ms per step include the two forward passes that score the start and the result', rows }, null, 2) + '\n');
+  process.stderr.write(`[visualise] wrote ${out}\n`);
+}
+
 async function main(): Promise<void> {
+  if (values.profile !== undefined) {
+    const backend = await initBackend({ prefer: 'wasm' });
+    const model = await EmotionModel.load(values.model!, { warmUp: false });
+    const backbone = await DifferentiableBackbone.load(model.backboneId);
+    try {
+      await profile(model, backbone, backend.name, numberFlag(values, 'profile', 5));
+    } finally {
+      backbone.dispose();
+      model.dispose();
+    }
+    return;
+  }
   const emotions: Emotion[] = values.emotion === 'all' ? [...EMOTIONS] : [values.emotion as Emotion];
   if (!emotions.every((e) => (EMOTIONS as readonly string[]).includes(e))) throw new ConfigError(`--emotion must be one of ${EMOTIONS.join(', ')} or all`);
   if (values.emotion !== 'all' && !values.out) throw new ConfigError('--out FILE.png is required (or --emotion all --out-dir DIR)');
@@ -46,7 +97,39 @@ async function main(): Promise<void> {
   process.stderr.write(`[visualise] backend ${backend.name}; ${steps} steps per emotion\n`);
   const model = await EmotionModel.load(values.model!, { warmUp: false });
   const backbone = await DifferentiableBackbone.load(model.backboneId);
-  const records: VisualisationRecord[] = [];
+  const outDir = values['out-dir'];
+  const recordsFile = outDir === undefined ? null : path.join(outDir, VISUALISATIONS_FILE);
+  // --emotion all starts the folder's records afresh; one emotion redone into a folder replaces its record only.
+  const records = new Map<string, VisualisationRecord>();
+  if (recordsFile !== null && values.emotion !== 'all') {
+    const old = JSON.parse(await readFile(recordsFile, 'utf8').catch(() => '{"images":[]}')) as { images: VisualisationRecord[] };
+    for (const r of old.images) records.set(r.emotion, r);
+  }
+  const learningRate = numberFlag(values, 'learning-rate', 0.01);
+  // Written at every snapshot and at the end: a run stopped half-way leaves its images and their true step counts.
+  const save = async (v: Visualisation, started: number): Promise<VisualisationRecord> => {
+    const file = values.emotion === 'all' ? path.join(outDir!, `${v.emotion}.png`) : values.out!;
+    await writePng(v, file);
+    const k = EMOTIONS.indexOf(v.emotion);
+    const record: VisualisationRecord = {
+      emotion: v.emotion,
+      file: path.basename(file),
+      steps: v.steps,
+      seed,
+      seconds: (Date.now() - started) / 1000,
+      startScore: v.startLogits[k]!,
+      finalScore: v.finalLogits[k]!,
+      topEmotion: v.topEmotion,
+      finalLogits: v.finalLogits,
+      modelVersion: model.version,
+    };
+    records.set(v.emotion, record);
+    if (recordsFile !== null) {
+      const images = EMOTIONS.flatMap((e) => records.get(e) ?? []);
+      await writeFile(recordsFile, JSON.stringify({ backend: backend.name, images }, null, 2) + '\n');
+    }
+    return record;
+  };
   try {
     for (const emotion of emotions) {
       const bar = new ProgressBar(`visualise ${emotion}`, steps);
@@ -55,39 +138,16 @@ async function main(): Promise<void> {
         emotion,
         steps,
         seed,
-        learningRate: numberFlag(values, 'learning-rate', 0.01),
+        learningRate,
         onStep: (_, score) => bar.tick(1, `score ${score.toFixed(2)}`),
+        snapshotEvery: numberFlag(values, 'snapshot-every', 50),
+        onSnapshot: async (snapshot) => void (await save(snapshot, started)),
       }).finally(() => bar.stop());
-      const file = values.emotion === 'all' ? path.join(values['out-dir']!, `${emotion}.png`) : values.out!;
-      await writePng(v, file);
-      const k = EMOTIONS.indexOf(emotion);
-      const record: VisualisationRecord = {
-        emotion,
-        file: path.basename(file),
-        steps,
-        seed,
-        seconds: (Date.now() - started) / 1000,
-        startScore: v.startLogits[k]!,
-        finalScore: v.finalLogits[k]!,
-        topEmotion: v.topEmotion,
-        finalLogits: v.finalLogits,
-        modelVersion: model.version,
-      };
-      records.push(record);
-      process.stdout.write(JSON.stringify(record) + '\n');
+      process.stdout.write(JSON.stringify(await save(v, started)) + '\n');
     }
   } finally {
     backbone.dispose();
     model.dispose();
-  }
-  if (values.emotion === 'all') {
-    const file = path.join(values['out-dir']!, VISUALISATIONS_FILE);
-    await writeFile(file, JSON.stringify({ backend: backend.name, images: records }, null, 2) + '\n');
-  } else if (values['out-dir']) {
-    // One emotion redone into a folder that has the others: replace its record, keep theirs.
-    const file = path.join(values['out-dir'], VISUALISATIONS_FILE);
-    const old = JSON.parse(await readFile(file, 'utf8').catch(() => '{"images":[]}')) as { images: VisualisationRecord[] };
-    await writeFile(file, JSON.stringify({ backend: backend.name, images: [...old.images.filter((r) => r.emotion !== records[0]!.emotion), ...records] }, null, 2) + '\n');
   }
 }
 

@@ -23,6 +23,9 @@ export interface VisualiseOptions {
   /** Random shift of up to this many pixels in each direction before each gradient step. */
   jitter?: number;
   onStep?: (step: number, score: number) => void;
+  /** The result so far every `snapshotEvery` steps (default 50), so a long run that is stopped still leaves an image. */
+  onSnapshot?: (v: Visualisation) => Promise<void>;
+  snapshotEvery?: number;
 }
 
 export interface Visualisation {
@@ -35,6 +38,7 @@ export interface Visualisation {
   finalLogits: number[];
   /** Top emotion of the image branch on the result. */
   topEmotion: Emotion;
+  /** Steps done (fewer than asked in a snapshot). */
   steps: number;
 }
 
@@ -93,11 +97,24 @@ export async function visualiseEmotion(model: EmotionModel, backbone: Differenti
   const scoreOf = (image: tf.Tensor4D) => logitsOf(image).slice([0, k], [1, 1]).sum() as tf.Scalar;
   const grad = tf.valueAndGrad(scoreOf);
   const startLogits = await logitsArray(x);
+  const resultAt = async (step: number): Promise<Visualisation> => {
+    // The scores of the image as shipped (8-bit PNG), not of the float image it was rounded from.
+    const bytes = tf.tidy(() => x.mul(255).round().clipByValue(0, 255).toInt());
+    const pixels = Uint8Array.from(await bytes.data());
+    bytes.dispose();
+    const shipped = tf.tensor4d(Float32Array.from(pixels, (b) => b / 255), [1, size, size, 3]);
+    const finalLogits = await logitsArray(shipped);
+    shipped.dispose();
+    const top = finalLogits.indexOf(Math.max(...finalLogits));
+    return { emotion: options.emotion, pixels, size, startLogits, finalLogits, topEmotion: EMOTIONS[top]!, steps: step };
+  };
   try {
     for (let step = 1; step <= steps; step++) {
       const dy = Math.round((rng() * 2 - 1) * jitter);
       const dx = Math.round((rng() * 2 - 1) * jitter);
-      const { value, grad: g } = grad(roll(x, dy, dx) as tf.Tensor4D);
+      const shifted = tf.tidy(() => roll(x, dy, dx));
+      const { value, grad: g } = grad(shifted);
+      shifted.dispose();
       // The gradient is with respect to the shifted image: shift it back onto x.
       const back = tf.tidy(() => roll(g as tf.Tensor4D, -dy, -dx));
       const next = tf.tidy(() => {
@@ -116,14 +133,9 @@ export async function visualiseEmotion(model: EmotionModel, backbone: Differenti
       g.dispose();
       options.onStep?.(step, (await value.data())[0]!);
       value.dispose();
+      if (options.onSnapshot !== undefined && step < steps && step % (options.snapshotEvery ?? 50) === 0) await options.onSnapshot(await resultAt(step));
     }
-    // The scores of the image as shipped (8-bit PNG), not of the float image it was rounded from.
-    const pixels = Uint8Array.from(await tf.tidy(() => x.mul(255).round().clipByValue(0, 255).toInt()).data());
-    const shipped = tf.tensor4d(Float32Array.from(pixels, (b) => b / 255), [1, size, size, 3]);
-    const finalLogits = await logitsArray(shipped);
-    shipped.dispose();
-    const top = finalLogits.indexOf(Math.max(...finalLogits));
-    return { emotion: options.emotion, pixels, size, startLogits, finalLogits, topEmotion: EMOTIONS[top]!, steps };
+    return await resultAt(steps);
   } finally {
     x.dispose();
     kernel.dispose();

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ModelFormatError } from '../errors';
 import { nsfwModelHandler } from '../image/nsfw-shards';
+import { releaseWasmInputGradients } from './wasm-input-gradients';
 
 /** The penultimate (global-pool) node of nsfwjs's MobileNetV2 graph: the features ImageBackbone gives the model. */
 const FEATURE_NODE_SUFFIX = '/feature_vector/SpatialSqueeze';
@@ -36,6 +37,7 @@ export class DifferentiableBackbone {
 
   dispose(): void {
     this.graph.dispose();
+    releaseWasmInputGradients();
   }
 }
 

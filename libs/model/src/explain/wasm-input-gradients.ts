@@ -187,6 +187,12 @@ function relu6Gradient(backend: WasmBackend, dy: tf.TensorInfo, x: tf.TensorInfo
 }
 
 let registered = false;
+/** Off: tfjs's own paths (the backend's Conv2DBackpropInput, the JS depthwise loop, five-kernel Relu6) — the baseline the fast ones are measured against. */
+let fastPaths = true;
+
+export function useFastWasmInputGradients(on: boolean): void {
+  fastPaths = on;
+}
 
 /**
  * Fast input gradients on the wasm backend, for class visualisation's climb through MobileNetV2. The backend lacks
@@ -207,7 +213,7 @@ export function ensureWasmInputGradients(): void {
     kernelFunc: (args) => {
       const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
       const attrs = args.attrs as unknown as BackpropAttrs;
-      const fast = attrs.dataFormat === 'NCHW' ? null : transposedConvolution('Conv2D', args.backend as unknown as WasmBackend, dy, filter, attrs);
+      const fast = !fastPaths || attrs.dataFormat === 'NCHW' ? null : transposedConvolution('Conv2D', args.backend as unknown as WasmBackend, dy, filter, attrs);
       if (fast !== null) return fast;
       if (slowConv === undefined) throw new Error(`${CONV_GRAD}: no wasm kernel for this geometry`);
       return slowConv.kernelFunc(args);
@@ -221,7 +227,7 @@ export function ensureWasmInputGradients(): void {
       const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
       const backend = b as unknown as WasmBackend;
       const attrs = a as unknown as BackpropAttrs;
-      const fast = transposedConvolution('DepthwiseConv2dNative', backend, dy, filter, attrs);
+      const fast = fastPaths ? transposedConvolution('DepthwiseConv2dNative', backend, dy, filter, attrs) : null;
       if (fast !== null) return fast;
       const out = backend.makeOutput(attrs.inputShape, 'float32');
       depthwiseInputGradient(backend.typedArrayFromHeap(dy), dy.shape, backend.typedArrayFromHeap(filter), filter.shape, attrs, backend.typedArrayFromHeap(out));
@@ -239,7 +245,7 @@ export function ensureWasmInputGradients(): void {
     tf.registerGradient({
       ...relu6,
       gradFunc: (dy, saved, attrs) =>
-        tf.getBackend() === 'wasm' && !Array.isArray(dy) ? { x: () => tf.engine().runKernel(RELU6_GRAD, { dy, x: saved[0]! }) as tf.Tensor } : relu6.gradFunc(dy, saved, attrs),
+        fastPaths && tf.getBackend() === 'wasm' && !Array.isArray(dy) ? { x: () => tf.engine().runKernel(RELU6_GRAD, { dy, x: saved[0]! }) as tf.Tensor } : relu6.gradFunc(dy, saved, attrs),
     });
   }
 }
