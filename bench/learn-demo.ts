@@ -9,7 +9,9 @@
  *  4. a second turn trains on SHUFFLED labels from the promoted model: the gate must refuse it.
  * Writes bench/results/learn-loop.json (both reports). Needs KAFKA_BROKERS (npm run services:up). CPU-heavy: run under nice.
  * Options: --base DIR (default models/default), --posts N (default 11000), --registry DIR (default a temp folder),
- * --replay-size N, --max-train-posts N, --selection-rows N (cost bounds of a turn), --skip-shuffled.
+ * --replay-size N, --max-train-posts N, --selection-rows N (cost bounds of a turn), --epochs N, --learning-rate R,
+ * --evals-per-epoch N (the good turn's training), --shuffled-train-posts N (the shuffled turn only has to be refused, so
+ * it may train on fewer posts), --skip-shuffled.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -34,6 +36,10 @@ const { values } = parseArgs({
     // A turn's cost bounds (a heavily shared 2-core machine): train on a sample of the recent posts, select on part of each slice.
     'max-train-posts': { type: 'string', default: '2000' },
     'selection-rows': { type: 'string', default: '800' },
+    epochs: { type: 'string', default: '1' },
+    'learning-rate': { type: 'string', default: '0.0005' },
+    'evals-per-epoch': { type: 'string', default: '1' },
+    'shuffled-train-posts': { type: 'string' },
     'skip-shuffled': { type: 'boolean', default: false },
   },
 });
@@ -91,14 +97,20 @@ async function main(): Promise<void> {
 
   const good = path.join(work, 'good.json');
   const bad = path.join(work, 'bad.json');
-  const common = ['--posts', recorded, '--registry', registry, '--data', values.data!, '--recent', '10000', '--replay-size', values['replay-size']!, '--max-train-posts', values['max-train-posts']!, '--selection-rows', values['selection-rows']!, '--evals-per-epoch', '1'];
-  if ((await run(['libs/model/src/cli/learn.ts', ...common, '--base', values.base!, '--version', 'learn-demo-carer', '--report', good])) !== 0) throw new Error('learn failed');
+  const common = ['--posts', recorded, '--registry', registry, '--data', values.data!, '--recent', '10000', '--replay-size', values['replay-size']!, '--selection-rows', values['selection-rows']!];
+  const training = ['--epochs', values.epochs!, '--learning-rate', values['learning-rate']!, '--evals-per-epoch', values['evals-per-epoch']!];
+  const goodArgs = [...common, ...training, '--max-train-posts', values['max-train-posts']!];
+  const badArgs = [...common, '--evals-per-epoch', '1', '--max-train-posts', values['shuffled-train-posts'] ?? values['max-train-posts']!];
+  log(`good turn: ${goodArgs.slice(6).join(' ')}`);
+  if ((await run(['libs/model/src/cli/learn.ts', ...goodArgs, '--base', values.base!, '--version', 'learn-demo-carer', '--report', good])) !== 0) throw new Error('learn failed');
   // The second turn starts from whatever the registry now serves (the promoted version, if it was promoted).
-  if (!values['skip-shuffled'] && (await run(['libs/model/src/cli/learn.ts', ...common, '--shuffle-labels', '--version', 'learn-demo-shuffled', '--report', bad])) !== 0) throw new Error('learn (shuffled) failed');
+  if (!values['skip-shuffled'] && (await run(['libs/model/src/cli/learn.ts', ...badArgs, '--shuffle-labels', '--version', 'learn-demo-shuffled', '--report', bad])) !== 0) throw new Error('learn (shuffled) failed');
   const result = {
     note: 'CARER train texts served as self-labelled stand-in posts, recorded by the real ingester, learnt by npm run learn; shared machine (2 cores, heavily loaded): times are noisy',
     streamPosts: posts.length,
     recorded: lines,
+    goodTurn: goodArgs.slice(6),
+    shuffledTurn: values['skip-shuffled'] ? null : badArgs.slice(6),
     good: JSON.parse(await readFile(good, 'utf8')) as unknown,
     shuffled: values['skip-shuffled'] ? null : (JSON.parse(await readFile(bad, 'utf8')) as unknown),
   };
