@@ -27,6 +27,9 @@ test(`class visualisation: ${STEPS} steps make the target the image branch's top
     const rise = a.finalLogits[k]! - a.startLogits[k]!;
     assert.ok(rise > 0.5, `unnormalised score ${a.startLogits[k]} → ${a.finalLogits[k]} (rise ${rise})`);
     assert.equal(a.pixels.length, a.size * a.size * 3);
+    // A step whose jitter rounds to (0, 0) rolls nothing; it once disposed the image it was climbing (run died at step 61).
+    const still = await visualiseEmotion(model, backbone, { emotion, steps: 1, seed: 11, jitter: 0 });
+    assert.equal(still.steps, 1);
     const b = await visualiseEmotion(model, backbone, { emotion, steps: STEPS, seed: 11 });
     assert.deepEqual(b.finalLogits, a.finalLogits);
     assert.ok(Buffer.from(b.pixels).equals(Buffer.from(a.pixels)), 'same seed, same image');

@@ -114,7 +114,8 @@ export async function visualiseEmotion(model: EmotionModel, backbone: Differenti
       const dx = Math.round((rng() * 2 - 1) * jitter);
       const shifted = tf.tidy(() => roll(x, dy, dx));
       const { value, grad: g } = grad(shifted);
-      shifted.dispose();
+      // A jitter of (0, 0) rolls nothing: shifted is x itself then, which the step still needs.
+      if (shifted !== x) shifted.dispose();
       // The gradient is with respect to the shifted image: shift it back onto x.
       const back = tf.tidy(() => roll(g as tf.Tensor4D, -dy, -dx));
       const next = tf.tidy(() => {
