@@ -2,7 +2,9 @@
  * What the dashboard's model page shows, computed from the model folder: `npm run model:explain -- [--model DIR]
  * [--data ../shared/data] [--no-eval] [--no-eval-images]`. Writes into DIR/explain: top-words.json (the text branch's response to single
  * words), generated-posts.json (from DIR/generator, marked as generated) and evaluation.json (`npm run eval -- --json`
- * on the GoEmotions test split and the Emotion6 held-out fifth). Re-run it whenever the model is retrained.
+ * on the GoEmotions test split and the Emotion6 held-out fifth). Re-run it whenever the model is retrained, and
+ * with it `npm run visualise -- --emotion all --out-dir DIR/explain` (the six class visualisations and
+ * visualisations.json: 500 steps each, ~6 min of CPU per image; a separate command because it is the long part).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -72,6 +74,7 @@ async function main(): Promise<void> {
     for (const p of posts) log(`generated (${p.emotion}, seed ${p.seed}): ${p.text}`);
   }
   if (!values['no-eval']) await runEval(dir, path.join(outDir, 'evaluation.json'));
+  log(`class visualisations are not redone here: npm run visualise -- --emotion all --out-dir ${outDir}`);
 }
 
 main().catch((error: unknown) => {
