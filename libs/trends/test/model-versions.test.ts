@@ -81,7 +81,8 @@ describe('model version tracker', () => {
     const tracker = createModelVersionTracker(store, { logger, onChange: (c) => changes.push(c) });
     fail.next = true;
     await tracker.observe([scoredPost({ postId: 'a', timestamp: T0, modelVersion: 'v1' })]);
-    assert.deepEqual(changes, []);
+    // Not deepEqual(changes, []): as an assertion function it would narrow `changes` to never[] for the lines below.
+    assert.equal(changes.length, 0);
     await tracker.observe([scoredPost({ postId: 'b', timestamp: T0 + 5_000, modelVersion: 'v1' })]);
     assert.deepEqual(calls, [2, 2]);
     assert.deepEqual(
