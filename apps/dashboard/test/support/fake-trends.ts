@@ -70,6 +70,8 @@ export class FakeTrends {
     this.requests.push(`${req.method} ${path}${url.search}`);
     const replay = q.get('replay');
     if (req.method === 'GET' && path === '/api/topics') return json(res, 200, { topics: this.topics });
+    // The chart asks for the model-version markers of the topic it shows; this fake has one model all along.
+    if (req.method === 'GET' && path === '/api/model-versions') return json(res, 200, { changes: [] });
     if (req.method === 'GET' && path === '/api/series') {
       const topic = q.get('topic') ?? 'all';
       const window = (q.get('window') ?? '1m') as WindowSize;
