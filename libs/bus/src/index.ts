@@ -4,5 +4,5 @@ export * from './errors';
 export * from './probe';
 export { createBus, type CreateBusOptions } from './create-bus';
 export { createKafkaBus, type KafkaBus, type KafkaBusOptions } from './kafka-bus';
-export { createMemoryBus, type MemoryBusOptions } from './memory-bus';
+export { createMemoryBus, memoryBusRetained, type MemoryBusOptions, type MemoryTopicRetention } from './memory-bus';
 export type { RetryBackoff } from './options';

@@ -9,6 +9,7 @@ import { BusClosedError, BusError } from './errors';
 import { deadLetterMessage } from './headers';
 import { resolveConsumerOptions, resolveMemoryBusOptions, type MemoryBusOptions, type ResolvedConsumerOptions, type ResolvedMemoryBusOptions } from './options';
 import { PartitionLog, type StoredRecord } from './memory-partition-log';
+import { copyValues } from './memory-values';
 import { partitionForKey } from './partitioner';
 import { TopicNaming } from './topic-naming';
 import type { Bus, BusRecord, Consumer, ConsumerOptions, EventInput, OutgoingMessage, PartitionPosition, Producer, RawBusRecord, RawMessage, RawTimeRangeOptions, TimeRangeOptions } from './types';
@@ -316,12 +317,13 @@ class MemoryBusImpl implements Bus {
     const topic = this.topic(physical);
     const now = this.options.clock.now();
     const touched = new Set<number>();
-    for (const message of messages) {
+    const values = copyValues(messages);
+    for (const [i, message] of messages.entries()) {
       const partition =
         message.key === null ? topic.nextRoundRobin++ % topic.partitions.length : partitionForKey(message.key, topic.partitions.length);
       (topic.partitions[partition] as PartitionLog).append({
         key: message.key,
-        value: message.value === null ? null : Buffer.from(message.value),
+        value: values[i] ?? null,
         timestamp: message.timestamp ?? now,
         headers: { ...message.headers },
       });
@@ -405,11 +407,31 @@ class MemoryBusImpl implements Bus {
     if (batch.length > 0) yield batch;
   }
 
+  /** What each topic holds now (records, and bytes as retention counts them): where the bus's memory goes. */
+  retained(): MemoryTopicRetention[] {
+    return [...this.topics.entries()].map(([physical, topic]) => ({
+      topic: this.naming.logical(physical),
+      records: topic.partitions.reduce((n, log) => n + log.size, 0),
+      bytes: topic.partitions.reduce((n, log) => n + log.bytes, 0),
+    }));
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     await Promise.all([...this.consumers].map((consumer) => consumer.stop()));
     this.closed = true;
   }
+}
+
+export interface MemoryTopicRetention {
+  topic: string;
+  records: number;
+  bytes: number;
+}
+
+/** What an in-memory bus holds per topic; null for any other bus. */
+export function memoryBusRetained(bus: Bus): MemoryTopicRetention[] | null {
+  return bus instanceof MemoryBusImpl ? bus.retained() : null;
 }
 
 /** The in-process bus for the single-process embedded mode and unit tests: Kafka's semantics, no broker. */

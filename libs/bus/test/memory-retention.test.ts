@@ -78,3 +78,23 @@ test('memory bus retention: options are checked', () => {
   assert.throws(() => createMemoryBus({ retentionBytes: 10 }), /retentionBytes/);
   assert.throws(() => createMemoryBus({ retentionBytes: 1024.5 }), /retentionBytes/);
 });
+
+test('memory bus retention: retained records pin only their own bytes, not shared allocation-pool slabs', async () => {
+  const bus = createMemoryBus({ defaultPartitions: 2, logger: testLogger });
+  const producer = await bus.producer();
+  const all = ids(2_000, 'm');
+  for (let i = 0; i < all.length; i += 20) await producer.send('posts', 'Post', all.slice(i, i + 20).map((id) => ({ key: id, value: makePost(id) })));
+  let valueBytes = 0;
+  const backing = new Set<ArrayBufferLike>();
+  for await (const batch of bus.readRawByTime!({ topic: 'posts', from: 0, to: Number.MAX_SAFE_INTEGER })) {
+    for (const record of batch) {
+      assert.ok(record.value !== null);
+      valueBytes += record.value.length;
+      backing.add(record.value.buffer);
+    }
+  }
+  const pinned = [...backing].reduce((sum, buffer) => sum + buffer.byteLength, 0);
+  // Node's Buffer.from puts small values in shared 8 KB slabs beside the encoded originals: about twice the bytes.
+  assert.ok(pinned <= valueBytes * 1.05, `records of ${valueBytes} bytes pin ${pinned} bytes of buffers (${(pinned / valueBytes).toFixed(2)}×)`);
+  await bus.close();
+});
