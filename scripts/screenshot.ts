@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger, sleep } from '@moodstream/core';
-import { launchHeadlessChromium } from './start/browser';
+import { launchHeadlessChromium } from '../apps/dashboard/test/support/browser';
 import { parseStartConfig } from './start/config';
 import { startEmbeddedStack } from './start/embedded';
 import { REPO_ROOT } from './start/paths';

@@ -14,7 +14,7 @@ import { TOPICS, type ScoredPostInput } from '@moodstream/events';
 import { createMemoryTrendsStore, createTrendsService, trendsConfig, type TrendsService } from '@moodstream/trends';
 import { createDashboardApp, type DashboardApp } from '../../apps/dashboard/src/app';
 import { dashboardConfig } from '../../apps/dashboard/src/config';
-import { launchBrowser, watchConsole } from '../../apps/dashboard/test/support/browser';
+import { launchHeadlessChromium, watchConsole } from '../../apps/dashboard/test/support/browser';
 import { probabilitiesFor } from '../../apps/dashboard/test/support/scored-posts';
 
 const MIN = 60_000;
@@ -36,7 +36,7 @@ describe('hostile text in a real browser', { timeout: 300_000 }, () => {
   let trends: TrendsService;
   let app: DashboardApp;
   let base: string;
-  let browser: Awaited<ReturnType<typeof launchBrowser>>;
+  let browser: Awaited<ReturnType<typeof launchHeadlessChromium>>;
   let page: Page;
   let problems: string[];
   const dialogs: string[] = [];
@@ -94,7 +94,7 @@ describe('hostile text in a real browser', { timeout: 300_000 }, () => {
     await producer.send(TOPICS.scored, 'ScoredPost', posts.map((value) => ({ key: value.postId, value, timestamp: value.timestamp })));
     await until(async () => (await trends.series({ topic: TOPIC, window: '1m', from: minute, to: minute + MIN })).points[0]?.count === posts.length, 'the planted posts to be aggregated');
 
-    browser = await launchBrowser();
+    browser = await launchHeadlessChromium();
     page = await browser.context.newPage();
     problems = watchConsole(page);
     page.on('dialog', (dialog) => {

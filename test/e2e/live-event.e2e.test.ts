@@ -13,7 +13,7 @@ import type { Page } from 'playwright-core';
 import { createLogger, seededRandom } from '@moodstream/core';
 import { EMOTIONS, SeriesResponseSchema, WatchedTopicsResponseSchema, bucketStart, type ScoredPostInput } from '@moodstream/events';
 import { STANDIN_DEFAULT_KEY, generateTaggedPosts, startTumblrStandIn, type TumblrStandIn } from '@moodstream/tumblr';
-import { launchHeadlessChromium, type HeadlessBrowser } from '../../scripts/start/browser';
+import { launchHeadlessChromium, watchConsole, type HeadlessBrowser } from '../../apps/dashboard/test/support/browser';
 import { parseStartConfig } from '../../scripts/start/config';
 import { startEmbeddedStack, type EmbeddedStack } from '../../scripts/start/embedded';
 import { REPO_ROOT } from '../../scripts/start/paths';
@@ -35,13 +35,8 @@ let page: Page;
 const consoleErrors: string[] = [];
 
 const shot = (p: Page, name: string) => p.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-const watchErrors = (p: Page) => {
-  p.on('console', (message) => {
-    // A refusal the page shows on purpose (the server's 409 for an over-budget tag) is logged by Chromium as a failed resource.
-    if (message.type() === 'error' && !/status of 409/.test(message.text())) consoleErrors.push(`${message.text()} (${message.location().url})`);
-  });
-  p.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
-};
+// A refusal the page shows on purpose (the server's 409 for an over-budget tag) is logged by Chromium as a failed resource.
+const watchErrors = (p: Page) => watchConsole(p, { ignore: /status of 409/, into: consoleErrors });
 
 before(async () => {
   await mkdir(ARTIFACTS, { recursive: true });

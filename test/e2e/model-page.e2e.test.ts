@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { createLogger } from '@moodstream/core';
 import { EMOTIONS, PostExplanationSchema } from '@moodstream/events';
-import { launchHeadlessChromium, type HeadlessBrowser } from '../../scripts/start/browser';
+import { launchHeadlessChromium, watchConsole, type HeadlessBrowser } from '../../apps/dashboard/test/support/browser';
 import { parseStartConfig } from '../../scripts/start/config';
 import { startEmbeddedStack, type EmbeddedStack } from '../../scripts/start/embedded';
 import { REPO_ROOT } from '../../scripts/start/paths';
@@ -31,10 +31,7 @@ before(async () => {
   });
   browser = await launchHeadlessChromium();
   page = browser.context.pages()[0] ?? (await browser.context.newPage());
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(`${message.text()} (${message.location().url})`);
-  });
-  page.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
+  watchConsole(page, { into: consoleErrors });
 });
 
 after(async () => {

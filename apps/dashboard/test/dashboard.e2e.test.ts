@@ -12,7 +12,7 @@ import { TOPICS, type ScoredPostInput } from '@moodstream/events';
 import { createMemoryTrendsStore, createTrendsService, trendsConfig, type TrendsService } from '@moodstream/trends';
 import { createDashboardApp, type DashboardApp } from '../src/app';
 import { dashboardConfig } from '../src/config';
-import { launchBrowser, watchConsole } from './support/browser';
+import { launchHeadlessChromium, watchConsole } from './support/browser';
 import { CALM, minuteOfPosts, scoredPost, seededRandom } from './support/scored-posts';
 
 /**
@@ -37,7 +37,7 @@ describe('dashboard in a browser, on the real trends service', { timeout: 300_00
   let base: string;
   let images: Server;
   let imageBase: string;
-  let browser: Awaited<ReturnType<typeof launchBrowser>>;
+  let browser: Awaited<ReturnType<typeof launchHeadlessChromium>>;
   let context: BrowserContext;
   let page: Page;
   let problems: string[];
@@ -125,7 +125,7 @@ describe('dashboard in a browser, on the real trends service', { timeout: 300_00
     ]);
     await publishMinutes(13, 20, () => false);
 
-    browser = await launchBrowser();
+    browser = await launchHeadlessChromium();
     context = browser.context;
     page = await context.newPage();
     problems = watchConsole(page);

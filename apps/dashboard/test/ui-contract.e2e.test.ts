@@ -6,7 +6,7 @@ import type { Alert } from '@moodstream/events';
 import { createDashboardApp, type DashboardApp } from '../src/app';
 import { dashboardConfig } from '../src/config';
 import type { Rejection } from '../src/ui/contract-log';
-import { launchBrowser, watchConsole } from './support/browser';
+import { launchHeadlessChromium, watchConsole } from './support/browser';
 import { FakeTrends, makeAlert } from './support/fake-trends';
 
 /**
@@ -17,7 +17,7 @@ describe('dashboard in a browser, on answers that break the contract', { timeout
   const fake = new FakeTrends();
   let app: DashboardApp;
   let base: string;
-  let browser: Awaited<ReturnType<typeof launchBrowser>>;
+  let browser: Awaited<ReturnType<typeof launchHeadlessChromium>>;
   let page: Page;
   let problems: string[];
 
@@ -38,7 +38,7 @@ describe('dashboard in a browser, on answers that break the contract', { timeout
       onProgress: (line) => process.stderr.write(`${line}\n`),
     });
     base = (await app.start()).url;
-    browser = await launchBrowser();
+    browser = await launchHeadlessChromium();
     page = await browser.context.newPage();
     problems = watchConsole(page);
   });
