@@ -7,6 +7,7 @@ import { EMOTIONS, type Emotion } from '@moodstream/events';
 import { initBackend } from '../src/backend';
 import { EmotionModel } from '../src/emotion-model';
 import { textTokens } from '../src/text/preprocess';
+import { BagOfWords } from '../src/text/bag-of-words';
 import { trainEmotionModel, type LabelledRow, type TrainOptions } from '../src/train/trainer';
 import { learnOnce, type LabelledPost } from '../src/train/learn-loop';
 import { ModelRegistry } from '../src/registry/model-registry';
@@ -148,4 +149,46 @@ test('the registry stores versions, moves its pointer atomically and keeps a his
   assert.deepEqual(await registry.versions(), ['v1', 'v2']);
   const history = (await readFile(path.join(registry.root, 'history.ndjson'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).version);
   assert.deepEqual(history, ['v1', 'v2']);
+});
+
+test('a warm start can grow the n-gram list: old n-grams keep their index, texts without new ones score as before', async () => {
+  const stream = streamPosts(120, 9).map((p) => textTokens(p.text));
+  assert.ok(!current.bow!.features.includes('glad'), 'the base n-grams come from domain A only');
+  const grown = await trainEmotionModel({ text: fixed.train, images: [], posts: [], dev: { text: fixed.dev, images: [], fused: [] } }, current.vocab, {
+    ...base,
+    version: 'grown',
+    epochs: 0,
+    init: current,
+    growBow: { texts: stream, minCount: 3, maxNew: 40 },
+  });
+  const g = grown.model;
+  assert.equal(g.bow!.size, current.bow!.size + 40);
+  assert.deepEqual(g.bow!.features.slice(0, current.bow!.size), current.bow!.features);
+  for (const cue of CUES_B) assert.ok(g.bow!.features.includes(cue), cue);
+  assert.equal(g.config.network.bowSize, g.bow!.size);
+  // Zero weights for the new n-grams: a text holding none of them scores exactly as before (one that holds some
+  // changes a little: the presence vector is L2-normalised over more hits).
+  const added = new Set(g.bow!.features.slice(current.bow!.size));
+  const untouched = fixed.dev.filter((r) => !BagOfWords.ngrams(r.tokens).some((n) => added.has(n)));
+  assert.ok(untouched.length >= 10, `${untouched.length} domain A texts without a new n-gram`);
+  assert.deepEqual([...(await g.logits(untouched)).logits], [...(await current.logits(untouched)).logits]);
+  const saved = path.join(dir, 'grown');
+  await g.save(saved);
+  const loaded = await EmotionModel.load(saved, { warmUp: false });
+  assert.equal(loaded.bow!.size, g.bow!.size);
+  for (const m of [g, loaded]) m.dispose();
+});
+
+test('the L2 anchor keeps a fine-tune closer to its parent', async () => {
+  const posts = streamPosts(300, 5);
+  const distance = (m: EmotionModel) => {
+    const a = m.network.getWeights();
+    const b = current.network.getWeights();
+    return a.reduce((s, w, i) => s + (w.sub(b[i]!).square().sum().dataSync()[0] ?? 0), 0);
+  };
+  const free = await learnOnce(current, posts, [fixed], { ...learnOptions, epochs: 3, version: 'free' });
+  const anchored = await learnOnce(current, posts, [fixed], { ...learnOptions, epochs: 3, version: 'anchored', anchor: 0.05 });
+  const [df, da] = [distance(free.candidate), distance(anchored.candidate)];
+  assert.ok(da < 0.5 * df, `squared distance to the parent: free ${df.toFixed(3)}, anchored ${da.toFixed(3)}`);
+  for (const m of [free.candidate, anchored.candidate]) m.dispose();
 });

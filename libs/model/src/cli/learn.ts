@@ -6,6 +6,7 @@
  * when it is no worse than the current model on the time-held-out newest posts and on every fixed dev split.
  * Options: --replay goemotions (replayed and guarded), --guard carer (guarded only), --recent 10000, --margin 0.01,
  * --margin-<slice> N, --epochs 1, --learning-rate 5e-4, --replay-size 10000, --shuffle-labels (a bad candidate on purpose),
+ * --grow-ngrams N (add the posts' frequent n-grams the model lacks), --anchor X (L2 pull towards the current weights),
  * --no-promote, --version NAME, --report FILE.
  */
 import { existsSync } from 'node:fs';
@@ -40,6 +41,8 @@ const { values } = parseArgs({
     'max-train-posts': { type: 'string' },
     'selection-rows': { type: 'string' },
     'max-seconds': { type: 'string' },
+    'grow-ngrams': { type: 'string' },
+    anchor: { type: 'string' },
     'shuffle-labels': { type: 'boolean', default: false },
     'no-promote': { type: 'boolean', default: false },
     version: { type: 'string' },
@@ -83,6 +86,8 @@ async function main(): Promise<void> {
     replayPerSource: numberFlag(values, 'replay-size', 10_000),
     ...(str('max-train-posts') ? { maxTrainPosts: numberFlag(values, 'max-train-posts', Infinity) } : {}),
     ...(str('selection-rows') ? { selectionRowsPerSlice: numberFlag(values, 'selection-rows', Infinity) } : {}),
+    growNgrams: numberFlag(values, 'grow-ngrams', 0),
+    anchor: numberFlag(values, 'anchor', 0),
     epochs: numberFlag(values, 'epochs', 1),
     evalsPerEpoch: numberFlag(values, 'evals-per-epoch', 3),
     learningRate: numberFlag(values, 'learning-rate', 0.0005),

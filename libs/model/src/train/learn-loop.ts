@@ -31,6 +31,10 @@ export interface LearnOptions {
   replayPerSource?: number;
   /** Fixed sources whose dev split the gate checks but that are not replayed (e.g. a domain only measured). */
   guardOnly?: FixedSource[];
+  /** Append up to this many n-grams of the train posts that the current model's list lacks (seen in ≥ 3 posts); 0 = keep the list. */
+  growNgrams?: number;
+  /** L2 pull towards the current model's weights (L2-SP) against forgetting; 0 = none. */
+  anchor?: number;
   epochs?: number;
   evalsPerEpoch?: number;
   learningRate?: number;
@@ -131,6 +135,8 @@ export async function learnOnce(current: EmotionModel, labelled: readonly Labell
       dropImageProbability: 0,
       seed,
       init: current,
+      ...((o.growNgrams ?? 0) > 0 ? { growBow: { texts: trainPosts.map((r) => r.tokens), minCount: 3, maxNew: o.growNgrams! } } : {}),
+      ...((o.anchor ?? 0) > 0 ? { anchor: o.anchor! } : {}),
       ...(o.maxSeconds !== undefined ? { maxSeconds: o.maxSeconds } : {}),
       log,
     },

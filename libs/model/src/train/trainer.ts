@@ -61,6 +61,14 @@ export interface TrainOptions {
   selection?: 'pooledMacroF1' | 'textAccuracyPlusMacroF1' | 'domainAccuracyPlusMacroF1';
   /** Start from this model's network weights, vocabulary and n-grams (fine-tuning: the learn loop). */
   init?: EmotionModel;
+  /**
+   * With `init`: append the n-grams of these texts that the parent's list lacks (seen in ≥ minCount texts, the
+   * most frequent maxNew), their n-gram weights starting at zero. A warm start otherwise sees a new domain only
+   * through n-grams fitted on the old one.
+   */
+  growBow?: { texts: ReadonlyArray<readonly string[]>; minCount: number; maxNew: number };
+  /** With `init`: L2 pull towards the parent's weights (L2-SP), anchor · Σ‖w − w_parent‖² added to the loss. */
+  anchor?: number;
   /** From this (fractional) epoch on, snapshots at each evaluation are averaged and the average is a candidate too. */
   swaStartEpoch?: number;
   batchSize: number;
@@ -188,8 +196,8 @@ export async function trainEmotionModel(sets: TrainingSets, rawVocab: Vocabulary
   const log = o.log ?? (() => {});
   const started = Date.now();
   tf.util.assert(sets.text.length + sets.images.length + sets.posts.length > 0, () => 'no training rows');
-  const bow = o.init ? o.init.bow : o.bowMaxFeatures > 0 ? BagOfWords.fit([...sets.text, ...sets.posts].map((r) => r.tokens), o.bowMinCount, o.bowMaxFeatures) : null;
-  const network: NetworkConfig = o.init ? { ...o.init.config.network } : {
+  const bow = o.init ? grownBow(o.init.bow, o.growBow) : o.bowMaxFeatures > 0 ? BagOfWords.fit([...sets.text, ...sets.posts].map((r) => r.tokens), o.bowMinCount, o.bowMaxFeatures) : null;
+  const network: NetworkConfig = o.init ? { ...o.init.config.network, bowSize: bow?.size ?? 0 } : {
     ...o.network,
     embeddingDim: vocab.dim,
     bowSize: bow?.size ?? 0,
@@ -218,8 +226,15 @@ export async function trainEmotionModel(sets: TrainingSets, rawVocab: Vocabulary
       : { method: 'temperature', temperature: 1, fittedOn: 'not yet fitted', textLogitBias: new Array<number>(K).fill(0) },
   };
   const model = new EmotionModel(config, buildNetwork(config.network), vocab, bow);
-  if (o.init) model.network.setWeights(o.init.network.getWeights());
-  log(`network: ${model.network.countParams()} parameters, bag-of-words ${bow?.size ?? 0} n-grams, vocabulary ${vocab.size}`);
+  if (o.init) {
+    const parent = o.init.network.getWeights();
+    const padded = padBowKernel(parent, model.network.getWeights());
+    model.network.setWeights(padded);
+    tf.dispose(padded.filter((w, i) => w !== parent[i]));
+  }
+  log(`network: ${model.network.countParams()} parameters, bag-of-words ${bow?.size ?? 0} n-grams${o.init && bow && o.init.bow && bow.size > o.init.bow.size ? ` (${bow.size - o.init.bow.size} new)` : ''}, vocabulary ${vocab.size}`);
+  const trainable = model.network.trainableWeights.map((w) => w.read() as tf.Variable);
+  const anchors = o.init && (o.anchor ?? 0) > 0 ? trainable.map((v) => v.clone()) : [];
   const optimizer = tf.train.adam(o.learningRate);
   // Class weights within each source (a source's label mix is its own), scaled by the source's weight.
   const sourceWeights = sets.sourceWeights ?? [1];
@@ -290,7 +305,9 @@ export async function trainEmotionModel(sets: TrainingSets, rawVocab: Vocabulary
         const loss = optimizer.minimize(() => {
           const logits = model.network.apply(tensors, { training: true }) as tf.Tensor2D;
           const picked = tf.sum(tf.mul(tf.logSoftmax(logits), onehot), 1);
-          return tf.div(tf.neg(tf.sum(tf.mul(picked, weights))), tf.sum(weights)) as tf.Scalar;
+          const ce = tf.div(tf.neg(tf.sum(tf.mul(picked, weights))), tf.sum(weights)) as tf.Scalar;
+          if (anchors.length === 0) return ce;
+          return tf.add(ce, tf.mul(o.anchor!, tf.addN(trainable.map((v, i) => tf.sum(tf.squaredDifference(v, anchors[i]!)))))) as tf.Scalar;
         }, true);
         lossSum += (await loss!.data())[0]!;
         tf.dispose([loss!, onehot, weights, ...tensors]);
@@ -356,6 +373,7 @@ export async function trainEmotionModel(sets: TrainingSets, rawVocab: Vocabulary
     tf.dispose(best.weights);
   }
   tf.dispose(swa.weights);
+  tf.dispose(anchors);
   optimizer.dispose();
   return {
     model,
@@ -365,6 +383,27 @@ export async function trainEmotionModel(sets: TrainingSets, rawVocab: Vocabulary
     trainSeconds: (Date.now() - started) / 1000,
     classWeights: { text: wText, images: wImage, bySource: wBySource },
   };
+}
+
+/** The parent's n-gram list, plus the new texts' frequent n-grams it lacks (appended: old indices keep their meaning). */
+function grownBow(parent: BagOfWords | null, grow: TrainOptions['growBow']): BagOfWords | null {
+  if (!parent || !grow || grow.maxNew <= 0) return parent;
+  const known = new Set(parent.features);
+  const added = BagOfWords.fit(grow.texts, grow.minCount, known.size + grow.maxNew)
+    .features.filter((g) => !known.has(g))
+    .slice(0, grow.maxNew);
+  return added.length === 0 ? parent : new BagOfWords([...parent.features, ...added]);
+}
+
+/** The parent's weights shaped for a network whose n-gram list grew: the n-gram kernel gets zero rows for the new n-grams. */
+function padBowKernel(parent: tf.Tensor[], target: tf.Tensor[]): tf.Tensor[] {
+  tf.util.assert(parent.length === target.length, () => `warm start: ${parent.length} weight tensors, network has ${target.length}`);
+  return parent.map((w, i) => {
+    const want = target[i]!.shape;
+    if (tf.util.arraysEqual(w.shape, want)) return w;
+    tf.util.assert(w.rank === 2 && want.length === 2 && w.shape[1] === want[1] && want[0]! > w.shape[0]!, () => `warm start: weight ${i} is [${w.shape.join(',')}], network wants [${want.join(',')}]`);
+    return tf.concat([w, tf.zeros([want[0]! - w.shape[0]!, want[1]!])], 0);
+  });
 }
 
 function pick(e: Evaluation): Pick<Evaluation, 'accuracy' | 'macroF1'> {
