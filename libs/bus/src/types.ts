@@ -65,6 +65,11 @@ export interface ConsumerOptions<N extends EventTypeName> {
    * and is reported through `onCrash`.
    */
   handler: (records: BusRecord<EventOf<N>>[], context: BatchContext) => Promise<void>;
+  /**
+   * A rule the schema cannot state, checked on each valid record before the handler sees it (e.g. an event time far
+   * ahead of the consumer's clock): a reason dead-letters the record like a parse failure; null keeps it.
+   */
+  refuse?: (value: EventOf<N>) => string | null;
   onCrash?: (error: unknown) => void;
   /** Count of records sent to the dead-letter topic, for metrics. */
   onDeadLetter?: (reason: string, record: { topic: string; partition: number; offset: string }) => void;
@@ -126,6 +131,8 @@ export interface TimeRangeOptions<N extends EventTypeName> {
   /** Exclusive upper bound on record timestamp, epoch ms. */
   to: number;
   batchSize?: number;
+  /** Kafka only: most bytes one fetch returns per partition (as ConsumerOptions; kafkajs's default is 1 MiB). */
+  fetchMaxBytesPerPartition?: number;
   /** Invalid records are skipped and reported here (a replay must not stop on one). */
   onInvalid?: (reason: string) => void;
 }
@@ -137,6 +144,8 @@ export interface RawTimeRangeOptions {
   /** Exclusive upper bound on record timestamp, epoch ms. */
   to: number;
   batchSize?: number;
+  /** Kafka only: most bytes one fetch returns per partition (kafkajs's default is 1 MiB). */
+  fetchMaxBytesPerPartition?: number;
 }
 
 export interface Bus {

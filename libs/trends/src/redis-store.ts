@@ -7,6 +7,7 @@ import { namespaceOfAlert, type ApplyResult, type BucketRef, type TrendsStore } 
 import { WINDOW_SIZES } from './windows';
 import { createRedisWordShiftStore } from './word-shift-redis';
 import { globEscape, RedisStoreError } from './redis-errors';
+import { LUA_UNPACK_NAMES, packNames } from './redis-packed';
 
 export { RedisStoreError };
 
@@ -42,10 +43,12 @@ export const namespaceTag = (prefix: string, ns: string): string => `{${prefix}:
  * ARGV: sizeCount, (name, ms, ttlMs) × sizeCount, seenTtlMs, keepExamples,
  *       groupCount, (start, ids (`length:id` each, length in bytes), sums) × groupCount
  *       where sums is `explicit,p0..p5,q0..q5,t0..t5,` (micro-units; q: Σ of microSquare per post),
- *       exampleCount, (sizeIndex, start, emotion, score, id, body) × exampleCount
+ *       exampleCount, bodies (the JSON of each distinct example post, packed like the ids),
+ *       (sizeIndex, start, emotion, score, id, bodyIndex) × exampleCount — a post that is a candidate for several
+ *       emotions and window sizes is serialised and sent once per call, not once per candidate
  * Returns per group: the posts it added, 0 for a group already counted, -1 for a group left untouched.
  */
-const APPLY_SCRIPT = `
+const APPLY_SCRIPT = `${LUA_UNPACK_NAMES}
 local E = ${SCRIPT_EMOTIONS}
 local tag = KEYS[1]
 local nsizes = tonumber(ARGV[1])
@@ -63,15 +66,8 @@ local deltas, order = {}, {}
 for g = 1, ngroups do
   local start, idText, sumText = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   i = i + 3
-  local ids, at, n = {}, 1, 0
-  local size = #idText
-  while at <= size do
-    local colon = string.find(idText, ':', at, true)
-    local len = tonumber(string.sub(idText, at, colon - 1))
-    n = n + 1
-    ids[n] = string.sub(idText, colon + 1, colon + len)
-    at = colon + len + 1
-  end
+  local ids = unpackNames(idText)
+  local n = #ids
   local seenKey = tag .. ':s:' .. start
   -- One SMISMEMBER and one variadic SADD per 4000 ids (under Lua's unpack limit) instead of a call per post.
   local known = 0
@@ -112,9 +108,11 @@ for _, key in ipairs(order) do
   redis.call('PEXPIRE', key, ttls[d[21]])
 end
 local nex = tonumber(ARGV[i])
-i = i + 1
+local bodies = {}
+if nex > 0 then bodies = unpackNames(ARGV[i + 1]) end
+i = i + 2
 for k = 1, nex do
-  local s, start, emotion, score, id, body = tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+  local s, start, emotion, score, id, body = tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], bodies[tonumber(ARGV[i + 5])]
   i = i + 6
   local zkey = tag .. ':e:' .. names[s] .. ':' .. start .. ':' .. emotion
   local hkey = zkey .. ':body'
@@ -155,13 +153,6 @@ function withApplyScript(redis: TrendsRedis): ScriptedRedis {
 }
 
 
-/** One argument per chunk for the ids (`length:id` each, length in bytes) instead of one per post. */
-function packIds(ids: string[]): string {
-  let text = '';
-  for (const id of ids) text += `${Buffer.byteLength(id)}:${id}`;
-  return text;
-}
-
 /**
  * Runs commands on each key's node: a pipeline on one node (one round trip); on a cluster the commands go out
  * together (ioredis writes them without waiting) and each finds its slot's node.
@@ -194,6 +185,9 @@ interface Call {
   posts: number;
   examples: (string | number)[];
   exampleCount: number;
+  /** The examples' post bodies (JSON), each post once, and its 1-based index there. */
+  bodies: string[];
+  bodyIndex: Map<string, number>;
 }
 
 /** `explicit,Σp0..Σp5,Σq0..Σq5,t0..t5,` of some posts: what the script adds to each of their buckets. */
@@ -266,7 +260,7 @@ export function createRedisTrendsStore(redis: TrendsRedis, options: { prefix?: s
           }
           let call = calls[calls.length - 1];
           if (call === undefined || (call.posts + room > POSTS_PER_CALL && call.parts.length > 0)) {
-            call = { tag: tagOf(ns, topic), parts: [], posts: 0, examples: [], exampleCount: 0 };
+            call = { tag: tagOf(ns, topic), parts: [], posts: 0, examples: [], exampleCount: 0, bodies: [], bodyIndex: new Map() };
             calls.push(call);
           }
           return call;
@@ -284,7 +278,14 @@ export function createRedisTrendsStore(redis: TrendsRedis, options: { prefix?: s
         for (const candidate of plan.examples) {
           const calls = byTopic.get(candidate.topic);
           const call = calls?.[calls.length - 1] ?? callFor(candidate.topic, 0);
-          call.examples.push(WINDOW_SIZES.indexOf(candidate.size) + 1, candidate.start, candidate.emotion, candidate.score, candidate.post.postId, JSON.stringify(candidate.post));
+          const id = candidate.post.postId;
+          let body = call.bodyIndex.get(id);
+          if (body === undefined) {
+            body = call.bodies.length + 1;
+            call.bodyIndex.set(id, body);
+            call.bodies.push(JSON.stringify(candidate.post));
+          }
+          call.examples.push(WINDOW_SIZES.indexOf(candidate.size) + 1, candidate.start, candidate.emotion, candidate.score, id, body);
           call.exampleCount += 1;
         }
 
@@ -294,8 +295,8 @@ export function createRedisTrendsStore(redis: TrendsRedis, options: { prefix?: s
           const results = await Promise.all(
             calls.map((call) => {
               const args = head.concat([call.parts.length]);
-              for (const part of call.parts) args.push(part.start, packIds(part.posts.map((post) => post.postId)), sumsOf(part.posts));
-              args.push(call.exampleCount);
+              for (const part of call.parts) args.push(part.start, packNames(part.posts.map((post) => post.postId)), sumsOf(part.posts));
+              args.push(call.exampleCount, packNames(call.bodies));
               return scripted[APPLY_COMMAND](call.tag, args.concat(call.examples));
             }),
           );
@@ -320,7 +321,7 @@ export function createRedisTrendsStore(redis: TrendsRedis, options: { prefix?: s
             for (const post of part.posts) {
               let call = single.get(topic);
               if (call === undefined || call.posts >= POSTS_PER_CALL) {
-                call = { tag: tagOf(ns, topic), parts: [], posts: 0, examples: [], exampleCount: 0 };
+                call = { tag: tagOf(ns, topic), parts: [], posts: 0, examples: [], exampleCount: 0, bodies: [], bodyIndex: new Map() };
                 single.set(topic, call);
                 calls.push(call);
               }

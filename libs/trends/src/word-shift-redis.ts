@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { MoodstreamError } from '@moodstream/core';
 import { globEscape, RedisStoreError } from './redis-errors';
+import { LUA_UNPACK_NAMES, packNames } from './redis-packed';
 import type { BucketRef } from './store';
 import { bucketStart, WINDOW_SIZES } from './windows';
 import type { TermTable, WordShiftGroup, WordShiftStore } from './word-shift';
@@ -44,18 +45,7 @@ local ntables = tonumber(ARGV[4])
 local i = 5
 local tkey, tttl = {}, {}
 for t = 1, ntables do tkey[t] = KEYS[tonumber(ARGV[i])]; tttl[t] = ARGV[i + 1]; i = i + 2 end
-local function unpackNames(text)
-  local out, at, n = {}, 1, 0
-  local size = #text
-  while at <= size do
-    local colon = string.find(text, ':', at, true)
-    local len = tonumber(string.sub(text, at, colon - 1))
-    n = n + 1
-    out[n] = string.sub(text, colon + 1, colon + len)
-    at = colon + len + 1
-  end
-  return out
-end
+${LUA_UNPACK_NAMES}
 local tname = unpackNames(ARGV[i])
 local tprio = {}
 do
@@ -324,13 +314,6 @@ function chunkByTopic(groups: readonly WordShiftGroup[]): WordShiftGroup[][] {
   }
   for (const { list } of open.values()) calls.push(list);
   return calls;
-}
-
-/** `length:text` each, length in UTF-8 bytes (what Lua's string.sub counts). */
-function packNames(names: Iterable<string>): string {
-  let text = '';
-  for (const name of names) text += `${Buffer.byteLength(name)}:${name}`;
-  return text;
 }
 
 /** [keyCount, ...keys, ...argv] of one call: one topic's groups, each pre-aggregated (see APPLY_SCRIPT). */
