@@ -51,7 +51,9 @@ export async function processFetchedBatch<N extends EventTypeName>(steps: Fetche
 
   const valid: BusRecord<EventOf<N>>[] = [];
   for (const record of records) {
-    const decoded = decodeEvent(options.eventType, record.value, record.headers);
+    const parsed = decodeEvent(options.eventType, record.value, record.headers);
+    const refused = parsed.ok && options.refuse !== undefined ? options.refuse(parsed.value) : null;
+    const decoded = refused === null ? parsed : { ok: false as const, reason: refused };
     if (decoded.ok) {
       valid.push({
         topic: record.topic,

@@ -115,6 +115,7 @@ const consumerSchema = z
     maxBatchSize: z.number().int().min(1).default(100),
     handler: z.custom<ConsumerOptions<EventTypeName>['handler']>(isFunction, 'must be a function'),
     onCrash: z.custom<(error: unknown) => void>(isFunction, 'must be a function').optional(),
+    refuse: z.custom<NonNullable<ConsumerOptions<EventTypeName>['refuse']>>(isFunction, 'must be a function').optional(),
     onDeadLetter: z.custom<NonNullable<ConsumerOptions<EventTypeName>['onDeadLetter']>>(isFunction, 'must be a function').optional(),
     // The broker accepts 6 s to 30 min (group.min/max.session.timeout.ms defaults).
     sessionTimeoutMs: z.number().int().min(6_000).max(1_800_000).default(30_000),

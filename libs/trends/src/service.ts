@@ -32,6 +32,9 @@ import { WebhookNotifier } from './webhook';
 import { queryWordShift } from './word-shift-query';
 import { bucketCount, bucketStart, bucketStarts } from './windows';
 
+
+/** How far ahead of the clock a live post's event time may be: the ingester's rule (libs/tumblr MAX_FUTURE_SKEW_MS). */
+export const MAX_FUTURE_SKEW_MS = 3_600_000;
 export interface TrendsServiceOptions {
   bus: Bus;
   store: TrendsStore;
@@ -324,6 +327,12 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
           fromBeginning: true,
           maxBatchSize: config.TRENDS_BATCH_SIZE,
           fetchMaxBytesPerPartition: config.TRENDS_FETCH_MAX_BYTES,
+          // Event time drives the watermark: a post dated far ahead (produced past the ingester, which refuses those)
+          // would move it there and every real post after it would be dropped as late.
+          refuse: (post) =>
+            post.timestamp > clock.now() + MAX_FUTURE_SKEW_MS
+              ? `ScoredPost dated in the future: timestamp ${post.timestamp} is more than ${MAX_FUTURE_SKEW_MS / 60_000} min ahead of the aggregator's clock`
+              : null,
           handler: async (records) => {
             const { watermark, own } = await liveWatermark();
             await ingest(
