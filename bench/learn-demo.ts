@@ -42,6 +42,7 @@ const { values } = parseArgs({
     // Against the two limits of a warm start (docs/model.md): n-grams of the new domain, forgetting of the old.
     'grow-ngrams': { type: 'string', default: '0' },
     anchor: { type: 'string', default: '0' },
+    'max-seconds': { type: 'string' },
     'shuffled-train-posts': { type: 'string' },
     'skip-shuffled': { type: 'boolean', default: false },
   },
@@ -101,7 +102,7 @@ async function main(): Promise<void> {
   const good = path.join(work, 'good.json');
   const bad = path.join(work, 'bad.json');
   const common = ['--posts', recorded, '--registry', registry, '--data', values.data!, '--recent', '10000', '--replay-size', values['replay-size']!, '--selection-rows', values['selection-rows']!];
-  const training = ['--epochs', values.epochs!, '--learning-rate', values['learning-rate']!, '--evals-per-epoch', values['evals-per-epoch']!, '--grow-ngrams', values['grow-ngrams']!, '--anchor', values.anchor!];
+  const training = ['--epochs', values.epochs!, '--learning-rate', values['learning-rate']!, '--evals-per-epoch', values['evals-per-epoch']!, '--grow-ngrams', values['grow-ngrams']!, '--anchor', values.anchor!, ...(values['max-seconds'] ? ['--max-seconds', values['max-seconds']] : [])];
   const goodArgs = [...common, ...training, '--max-train-posts', values['max-train-posts']!];
   const badArgs = [...common, '--evals-per-epoch', '1', '--max-train-posts', values['shuffled-train-posts'] ?? values['max-train-posts']!];
   log(`good turn: ${goodArgs.slice(6).join(' ')}`);

@@ -67,7 +67,7 @@ export interface TrainOptions {
    * through n-grams fitted on the old one.
    */
   growBow?: { texts: ReadonlyArray<readonly string[]>; minCount: number; maxNew: number };
-  /** With `init`: L2 pull towards the parent's weights (L2-SP), anchor · Σ‖w − w_parent‖² added to the loss. */
+  /** With `init`: L2 pull towards the parent's weights (L2-SP), anchor · Σ‖w − w_parent‖² added to the loss (grown n-gram rows are not pulled). */
   anchor?: number;
   /** From this (fractional) epoch on, snapshots at each evaluation are averaged and the average is a candidate too. */
   swaStartEpoch?: number;
@@ -234,7 +234,10 @@ export async function trainEmotionModel(sets: TrainingSets, rawVocab: Vocabulary
   }
   log(`network: ${model.network.countParams()} parameters, bag-of-words ${bow?.size ?? 0} n-grams${o.init && bow && o.init.bow && bow.size > o.init.bow.size ? ` (${bow.size - o.init.bow.size} new)` : ''}, vocabulary ${vocab.size}`);
   const trainable = model.network.trainableWeights.map((w) => w.read() as tf.Variable);
-  const anchors = o.init && (o.anchor ?? 0) > 0 ? trainable.map((v) => v.clone()) : [];
+  // Anchored to the parent's own values: grown n-gram rows (beyond the parent's kernel) are free to learn.
+  const anchors = o.init && (o.anchor ?? 0) > 0 ? o.init.network.trainableWeights.map((w) => (w.read() as tf.Tensor).clone()) : [];
+  tf.util.assert(anchors.length === 0 || anchors.length === trainable.length, () => 'anchor: parent and network differ in trainable weights');
+  const anchored = (v: tf.Variable, a: tf.Tensor): tf.Tensor => (tf.util.arraysEqual(v.shape, a.shape) ? v : tf.slice(v, new Array<number>(a.rank).fill(0), a.shape));
   const optimizer = tf.train.adam(o.learningRate);
   // Class weights within each source (a source's label mix is its own), scaled by the source's weight.
   const sourceWeights = sets.sourceWeights ?? [1];
@@ -307,7 +310,7 @@ export async function trainEmotionModel(sets: TrainingSets, rawVocab: Vocabulary
           const picked = tf.sum(tf.mul(tf.logSoftmax(logits), onehot), 1);
           const ce = tf.div(tf.neg(tf.sum(tf.mul(picked, weights))), tf.sum(weights)) as tf.Scalar;
           if (anchors.length === 0) return ce;
-          return tf.add(ce, tf.mul(o.anchor!, tf.addN(trainable.map((v, i) => tf.sum(tf.squaredDifference(v, anchors[i]!)))))) as tf.Scalar;
+          return tf.add(ce, tf.mul(o.anchor!, tf.addN(trainable.map((v, i) => tf.sum(tf.squaredDifference(anchored(v, anchors[i]!), anchors[i]!)))))) as tf.Scalar;
         }, true);
         lossSum += (await loss!.data())[0]!;
         tf.dispose([loss!, onehot, weights, ...tensors]);
