@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -111,5 +113,18 @@ describe('trends executables (real Kafka and Redis)', () => {
     const bad = run('libs/trends/src/bin/replay.ts', ['--topic', 'cats', '--from', 'yesterday', '--to', '2026-01-01'], env);
     assert.equal(await exitCode(bad, 30_000), 1);
     assert.match(bad.err.join(''), /--from "yesterday" is not an ISO-8601 time or epoch ms/);
+  });
+
+  it('the replay CLI takes a model-registry version to re-score with, and refuses one it does not know', async () => {
+    const range = ['--topic', 'cats', '--from', new Date(start).toISOString(), '--to', new Date(start + 10 * 60_000).toISOString()];
+    const noRescore = run('libs/trends/src/bin/replay.ts', [...range, '--model-version', 'default'], env);
+    assert.equal(await exitCode(noRescore, 30_000), 1);
+    assert.match(noRescore.err.join(''), /`modelVersion` needs `rescore: true`/);
+    const registry = await mkdtemp(path.join(os.tmpdir(), 'replay-registry-'));
+    const unknown = run('libs/trends/src/bin/replay.ts', [...range, '--rescore', '--model-version', 'no-such-version'], { ...env, TRENDS_MODEL_REGISTRY: registry });
+    children.push(unknown);
+    assert.equal(await exitCode(unknown, 120_000), 1);
+    assert.match(unknown.err.join(''), /unknown model version "no-such-version"; known versions: default/);
+    await rm(registry, { recursive: true, force: true });
   });
 });

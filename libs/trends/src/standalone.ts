@@ -11,6 +11,7 @@ import { createRedisTrendsStore } from './redis-store';
 import { createRedisReplayRegistry } from './replay-registry-redis';
 import { startStoreEpochWatch } from './store-epoch';
 import type { TrendsService } from './service';
+import type { ReplayRescorer } from './rescore-text';
 
 /** Default ops port of the standalone aggregator (the ingester has 9464, the scorer 9465). */
 export const AGGREGATOR_METRICS_PORT = 9466;
@@ -31,6 +32,8 @@ export interface StandaloneTrendsOptions {
   /** Run the live consumer (default true); the replay CLI runs replays only. */
   consume?: boolean;
   rescore?: (posts: Post[]) => Promise<ScoredPost[]>;
+  /** Re-scoring with a chosen model-registry version (the replay CLI's --model-version); takes the place of `rescore`. */
+  rescorer?: ReplayRescorer;
 }
 
 /**
@@ -70,6 +73,7 @@ export async function startStandaloneTrends(runtime: ServiceRuntime, config: Sta
     alertRules: alertRulesReader(createRedisAlertRulesStore(redis, { prefix: config.TRENDS_REDIS_PREFIX })),
     modelVersions: createRedisModelVersionStore(redis, { prefix: config.TRENDS_REDIS_PREFIX }),
     ...(options.rescore === undefined ? {} : { rescore: options.rescore }),
+    ...(options.rescorer === undefined ? {} : { rescorer: options.rescorer }),
     // The replay CLI's replays are listed and steerable on the dashboards sharing this Redis.
     replayRegistry: createRedisReplayRegistry(redis, { prefix: config.TRENDS_REDIS_PREFIX }),
   });

@@ -3,12 +3,12 @@ import { createLogger, createServiceRuntime, errorMessage, parseConfig } from '@
 import { describeZodError } from '@moodstream/events';
 import { ReplayRequestSchema, type ReplayStatus } from '../api-types';
 import type { TrendsService } from '../service';
-import { createTextRescorer } from '../rescore-text';
+import { createTextRescorer, registryRescorer } from '../rescore-text';
 import { standaloneConfigSchema, startStandaloneTrends } from '../standalone';
 
 const HELP = `replay — re-run a topic's history into an isolated replay namespace
 
-usage: npm run replay -- --topic T --from ISO --to ISO [--speed N|max] [--rescore] [--model DIR]
+usage: npm run replay -- --topic T --from ISO --to ISO [--speed N|max] [--rescore] [--model DIR] [--model-version V]
 
   --topic T     watched topic (normalised tag), or "all"
   --from ISO    start of the range (ISO-8601 or epoch ms), inclusive
@@ -16,6 +16,9 @@ usage: npm run replay -- --topic T --from ISO --to ISO [--speed N|max] [--rescor
   --speed N     N× real time (default 60), or "max" for flat out
   --rescore     re-score past Posts with the current model (text only) instead of re-reading ScoredPosts
   --model DIR   model folder for --rescore (default models/default)
+  --model-version V
+                re-score with version V of the model registry (TRENDS_MODEL_REGISTRY, default models/registry;
+                "default" is the shipped model); needs --rescore; the replay and its posts carry V
   -h, --help    this text
 
 Reads KAFKA_BROKERS, REDIS_URL and the TRENDS_* settings from the environment. Progress goes to
@@ -35,6 +38,7 @@ async function main(): Promise<number> {
         speed: { type: 'string', default: '60' },
         rescore: { type: 'boolean', default: false },
         model: { type: 'string' },
+        'model-version': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -70,6 +74,7 @@ async function main(): Promise<number> {
     to,
     speed: args.speed === 'max' ? 'max' : args.speed,
     rescore: args.rescore,
+    ...(args['model-version'] === undefined ? {} : { modelVersion: args['model-version'] }),
   });
   if (!parsed.success) {
     process.stderr.write(`replay: ${describeZodError(parsed.error)}\n\n${HELP}`);
@@ -78,13 +83,15 @@ async function main(): Promise<number> {
   const request = parsed.data;
   const logger = createLogger('replay', { level: process.env['LOG_LEVEL'] ?? 'warn', destination: process.stderr });
   const config = parseConfig(standaloneConfigSchema, process.env, 'replay');
-  const rescore = request.rescore ? await createTextRescorer(args.model) : undefined;
+  // A named version goes through the registry (checked against its versions when the replay starts); else one fixed model.
+  const rescorer = request.modelVersion === undefined ? undefined : registryRescorer({ registryDir: config.TRENDS_MODEL_REGISTRY, shippedDir: args.model ?? config.TRENDS_MODEL_DIR });
+  const rescore = request.rescore && rescorer === undefined ? await createTextRescorer(args.model) : undefined;
   // A finite run on the service runtime: its parts (bus, Redis, trends) close in order when the replay ends. The
   // signals are the CLI's own: the first one stops the replay (its final status is still printed), a second quits.
   const runtime = createServiceRuntime({ name: 'replay', logger, deadlineMs: config.TRENDS_SHUTDOWN_DEADLINE_MS });
   let service: TrendsService;
   try {
-    service = await startStandaloneTrends(runtime, config, { consume: false, clientId: 'moodstream-replay', ...(rescore === undefined ? {} : { rescore }) });
+    service = await startStandaloneTrends(runtime, config, { consume: false, clientId: 'moodstream-replay', ...(rescore === undefined ? {} : { rescore }), ...(rescorer === undefined ? {} : { rescorer }) });
   } catch (error) {
     await runtime.close('start failed');
     throw error;
