@@ -5,7 +5,7 @@ import { createDashboardApp, parseDashboardConfig } from '@moodstream/dashboard'
 import { createIngesterApp, IngesterConfigSchema } from '@moodstream/ingester';
 import { createScorerApp, ScorerConfigSchema, type ScorerApp } from '@moodstream/scorer';
 import { dirname, join } from 'node:path';
-import { alertRuleDefaults, alertRulesReader, createLocalLiveEventStores, createMemoryTrendsStore, createTrendsHost, trendsConfigSchema } from '@moodstream/trends';
+import { alertRuleDefaults, alertRulesReader, createLocalLiveEventStores, createMemoryTrendsStore, createTrendsHost, processLocalSeenTtlMs, type MemoryTrendsStore, trendsConfigSchema } from '@moodstream/trends';
 import type { StartConfig } from './config';
 import { startDemoImages, type DemoImages } from './demo-images';
 import type { ArchiveRun } from './demo-ingest';
@@ -39,6 +39,8 @@ export interface EmbeddedStack {
   readonly url: string;
   readonly port: number;
   readonly bus: Bus;
+  /** The in-memory trends store (its footprint tells where the process's memory goes). */
+  readonly store: MemoryTrendsStore;
   readonly topics: ReturnType<typeof topicNames>;
   /** Null when polling live Tumblr. */
   readonly demo: { posts: number; shift: ReturnType<typeof plantedShiftWindow>; historyDone: Promise<void> } | null;
@@ -47,6 +49,14 @@ export interface EmbeddedStack {
   /** The runtime's graceful close: the ingester first, then the scorer, the aggregator, the dashboard, the bus. */
   close(): Promise<void>;
 }
+
+/**
+ * Where the embedded mode's trends defaults differ from a deployment's: everything lives in this process's memory, so
+ * 1-minute buckets (and their word-shift tables and example posts, the bulk of the store) are kept 24 hours — the
+ * dashboard's longest 1-minute view, its 24h range — not the Redis store's 2 days. Set TRENDS_RETENTION_1M_MS to
+ * keep more; docs/reliability.md gives the memory per minute of history.
+ */
+const EMBEDDED_TRENDS_DEFAULTS = { TRENDS_RETENTION_1M_MS: String(24 * 60 * 60_000) };
 
 /** Settings each app would get from its own environment; the embedded mode overrides only what must differ. */
 function appEnv(env: Record<string, string | undefined>, overrides: Record<string, string>): Record<string, string | undefined> {
@@ -92,14 +102,15 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions): Promise
 
     // Watched topics added on the dashboard (kept in a file beside the ingester's state), moments and alert rules.
     const ingesterConfig = parseConfig(IngesterConfigSchema, env, 'ingester');
-    const trendsSettings = parseConfig(trendsConfigSchema, env, 'trends');
+    const trendsSettings = parseConfig(trendsConfigSchema, { ...EMBEDDED_TRENDS_DEFAULTS, ...env }, 'trends');
     const liveEvent = {
       stores: createLocalLiveEventStores({ registryFile: join(dirname(ingesterConfig.INGEST_STATE_FILE), 'watched-topics.json') }),
       alertDefaults: alertRuleDefaults(trendsSettings),
     };
+    const store = createMemoryTrendsStore({ maxSeenTtlMs: processLocalSeenTtlMs(trendsSettings) });
     const trends = await createTrendsHost({
       bus,
-      store: createMemoryTrendsStore(),
+      store,
       config: trendsSettings,
       alertRules: alertRulesReader(liveEvent.stores.rules),
       logger,
@@ -151,7 +162,7 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions): Promise
     const close = async (): Promise<void> => {
       await runtime.close('stack closed');
     };
-    const stack = { runtime, ...address, bus, topics, caughtUp, close };
+    const stack = { runtime, ...address, bus, store, topics, caughtUp, close };
 
     // Live mode keeps its cursors and request budget in the ingester's default store (a local file), so a
     // restart neither re-reads nor skips; archive runs need no store.

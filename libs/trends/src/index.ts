@@ -12,7 +12,7 @@ export * from './engine';
 export * from './synthetic';
 export * from './synthetic-windows';
 export * from './alert-id';
-export { createMemoryTrendsStore } from './memory-store';
+export { createMemoryTrendsStore, processLocalSeenTtlMs, type MemoryStoreFootprint, type MemoryTrendsStore, type MemoryTrendsStoreOptions } from './memory-store';
 export { createRedisTrendsStore, RedisStoreError, topicTag, namespaceTag, type TrendsRedis } from './redis-store';
 export { createTrendsService, TrendsQueryError, MAX_SERIES_POINTS, type TrendsService, type TrendsServiceOptions, type TrendsTopics, type TrendsEvents, type TrendsMetricsHooks } from './service';
 export { createTrendsHost, DEFAULT_TRENDS_GROUP_ID, type TrendsHostOptions } from './host';

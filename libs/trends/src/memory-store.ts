@@ -1,9 +1,11 @@
 import { systemClock, type Clock } from '@moodstream/core';
-import { EMOTION_COUNT, EMOTIONS, type Alert } from '@moodstream/events';
+import { EMOTION_COUNT, EMOTIONS, WINDOW_MS, type Alert } from '@moodstream/events';
 import type { ExamplePost } from './api-types';
 import { addContribution, emptyStats, type BucketStats } from './bucket';
 import { namespaceOfAlert, type ApplyResult, type BucketRef, type Retention, type TrendsStore, type WritePlan } from './store';
+import type { TrendsConfig } from './config';
 import { bucketStart, WINDOW_SIZES } from './windows';
+import type { WordShiftStore } from './word-shift';
 import { createMemoryWordShiftStore } from './word-shift-memory';
 
 interface Expiring<T> {
@@ -27,16 +29,46 @@ interface Namespace {
 
 const bucketKey = (ref: BucketRef): string => `${ref.size}\u0000${ref.topic}\u0000${ref.start}`;
 
+/** Entries the memory store holds now, across namespaces: what its memory grows with. */
+export interface MemoryStoreFootprint {
+  buckets: number;
+  /** Post ids in the dedupe sets. */
+  seenIds: number;
+  examples: number;
+  wordShiftTables: number;
+  wordShiftTerms: number;
+  wordShiftSeenIds: number;
+}
+
+export type MemoryTrendsStore = TrendsStore & { wordShift: WordShiftStore; footprint(): MemoryStoreFootprint };
+
+export interface MemoryTrendsStoreOptions {
+  clock?: Clock;
+  /**
+   * Upper bound on how long post ids are remembered for deduplication (here and in the word-shift tables). The
+   * engine asks for the allowed lateness plus a 30-minute margin for a slow restart, which the Redis store needs;
+   * this store dies with its process, and a restart forgets every id anyway, so the embedded mode passes
+   * `processLocalSeenTtlMs`: at 110 posts/s that is 13 minutes of ids instead of 43 (~28 MB instead of ~95 MB).
+   */
+  maxSeenTtlMs?: number;
+}
+
+/** How long a post can still be accepted after its 1-minute bucket was last written: what dedupe must cover in-process. */
+export function processLocalSeenTtlMs(config: Pick<TrendsConfig, 'TRENDS_ALLOWED_LATENESS_MS' | 'TRENDS_IDLE_WATERMARK_LAG_MS'>): number {
+  return config.TRENDS_ALLOWED_LATENESS_MS + config.TRENDS_IDLE_WATERMARK_LAG_MS + WINDOW_MS['1m'];
+}
+
 /**
  * The embedded-mode store: the same semantics as the Redis store (dedupe per topic, roll-ups,
  * TTLs measured on the given clock), in process memory.
  */
-export function createMemoryTrendsStore(options: { clock?: Clock } = {}): TrendsStore {
+export function createMemoryTrendsStore(options: MemoryTrendsStoreOptions = {}): MemoryTrendsStore {
   const clock = options.clock ?? systemClock;
+  const maxSeenTtlMs = options.maxSeenTtlMs ?? Infinity;
   const namespaces = new Map<string, Namespace>();
   const alerts = new Map<string, Expiring<Alert>>();
   let writesSinceSweep = 0;
-  const wordShift = createMemoryWordShiftStore({ clock });
+  const wordShift = createMemoryWordShiftStore({ clock, maxSeenTtlMs });
 
   const ns = (name: string): Namespace => {
     let found = namespaces.get(name);
@@ -64,6 +96,19 @@ export function createMemoryTrendsStore(options: { clock?: Clock } = {}): Trends
     kind: 'memory',
     wordShift,
 
+    footprint() {
+      let buckets = 0;
+      let seenIds = 0;
+      let examples = 0;
+      for (const space of namespaces.values()) {
+        buckets += space.buckets.size;
+        for (const entry of space.seen.values()) seenIds += entry.value.size;
+        for (const entry of space.examples.values()) examples += entry.value.size;
+      }
+      const words = wordShift.footprint();
+      return { buckets, seenIds, examples, wordShiftTables: words.tables, wordShiftTerms: words.terms, wordShiftSeenIds: words.seenIds };
+    },
+
     async apply(name: string, plan: WritePlan, retention: Retention): Promise<ApplyResult> {
       const space = ns(name);
       const now = clock.now();
@@ -75,7 +120,7 @@ export function createMemoryTrendsStore(options: { clock?: Clock } = {}): Trends
         const seenKey = `${group.topic}\u0000${group.start}`;
         let seen = live(space.seen.get(seenKey));
         if (seen === undefined) seen = new Set();
-        space.seen.set(seenKey, { value: seen, expiresAt: now + retention.seenTtlMs });
+        space.seen.set(seenKey, { value: seen, expiresAt: now + Math.min(retention.seenTtlMs, maxSeenTtlMs) });
         const delta = emptyStats();
         for (const post of group.posts) {
           if (seen.has(post.postId)) continue;

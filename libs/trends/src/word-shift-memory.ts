@@ -17,8 +17,12 @@ interface Space {
 const tableKey = (ref: BucketRef): string => `${ref.size}\u0000${ref.topic}\u0000${ref.start}`;
 
 /** Word-shift tables in process memory, beside the memory TrendsStore: same dedupe, roll-ups and TTLs on the clock. */
-export function createMemoryWordShiftStore(options: { clock?: Clock } = {}): WordShiftStore {
+export type MemoryWordShiftStore = WordShiftStore & { footprint(): { tables: number; terms: number; seenIds: number } };
+
+/** `maxSeenTtlMs`: as for the memory TrendsStore (memory-store.ts), an upper bound on how long post ids are kept. */
+export function createMemoryWordShiftStore(options: { clock?: Clock; maxSeenTtlMs?: number } = {}): MemoryWordShiftStore {
   const clock = options.clock ?? systemClock;
+  const maxSeenTtlMs = options.maxSeenTtlMs ?? Infinity;
   const spaces = new Map<string, Space>();
   let writesSinceSweep = 0;
 
@@ -41,6 +45,18 @@ export function createMemoryWordShiftStore(options: { clock?: Clock } = {}): Wor
   return {
     kind: 'memory',
 
+    footprint() {
+      let tables = 0;
+      let terms = 0;
+      let seenIds = 0;
+      for (const s of spaces.values()) {
+        tables += s.tables.size;
+        for (const entry of s.tables.values()) terms += entry.value.terms.size;
+        for (const entry of s.seen.values()) seenIds += entry.value.size;
+      }
+      return { tables, terms, seenIds };
+    },
+
     async apply(ns, groups, settings) {
       const s = space(ns);
       const now = clock.now();
@@ -51,7 +67,7 @@ export function createMemoryWordShiftStore(options: { clock?: Clock } = {}): Wor
       for (const group of groups) {
         const seenKey = `${group.topic}\u0000${group.start}`;
         const seen = live(s.seen.get(seenKey)) ?? new Set<string>();
-        s.seen.set(seenKey, { value: seen, expiresAt: now + settings.retention.seenTtlMs });
+        s.seen.set(seenKey, { value: seen, expiresAt: now + Math.min(settings.retention.seenTtlMs, maxSeenTtlMs) });
         const fresh = group.posts.filter((post) => {
           if (seen.has(post.postId)) return false;
           seen.add(post.postId);
