@@ -7,6 +7,8 @@
  *   npm run soak                                   both modes, 30 minutes each
  *   npm run soak -- --minutes 5 --mode embedded    shorter, one mode
  *   SOAK_RATE=110 SOAK_IMAGE_SHARE=0.1 SOAK_SAMPLE_SECONDS=60
+ *   SOAK_HEAP_SNAPSHOTS=5,11    embedded: write heap snapshots of this process at those minutes (they pause it)
+ *   MEMORY_BUS_RETENTION_MB=16  embedded: the in-memory bus's cap per topic (npm start's setting; default 64)
  *
  * Posts enter where the ingester would put them (the posts topic): 110 posts/s is 20× Tumblr's peak rate for one
  * API key, more than the ingester can fetch, so the soak loads what comes after it. The distributed mode needs Kafka
@@ -17,16 +19,18 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import sharp from 'sharp';
 import { io as connectSocket, type Socket } from 'socket.io-client';
-import { createBus, type Bus, type Producer } from '@moodstream/bus';
+import { createBus, memoryBusRetained, type Bus, type Producer } from '@moodstream/bus';
 import { createLogger } from '@moodstream/core';
 import { TOPICS, type PostInput } from '@moodstream/events';
-import type { SeriesUpdate } from '@moodstream/trends';
+import type { MemoryTrendsStore, SeriesUpdate } from '@moodstream/trends';
 import { parseStartConfig } from './start/config';
 import { startEmbeddedStack } from './start/embedded';
 import { REPO_ROOT } from './start/paths';
@@ -41,6 +45,8 @@ interface Options {
   rate: number;
   imageShare: number;
   sampleSeconds: number;
+  /** Embedded mode: minutes at which to write a heap snapshot of this process (for diffing by constructor). */
+  heapSnapshotMinutes: number[];
 }
 
 interface Sample {
@@ -52,6 +58,8 @@ interface Sample {
   p99LatencyMs: number | null;
   medianLatencyMs: number | null;
   rssMb: Record<string, number>;
+  /** Embedded mode only: where the one process's memory is (see `memoryProbe`). */
+  memory?: Record<string, unknown>;
 }
 
 interface ModeResult {
@@ -83,7 +91,9 @@ function parseOptions(argv: string[]): Options {
   for (const [name, value] of Object.entries({ minutes, rate, imageShare, sampleSeconds })) {
     if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number`);
   }
-  return { modes: mode === 'both' ? ['embedded', 'distributed'] : [mode as Mode], minutes, rate, imageShare, sampleSeconds };
+  const heapSnapshotMinutes = (process.env['SOAK_HEAP_SNAPSHOTS'] ?? '').split(',').filter((m) => m.trim() !== '').map(Number);
+  if (heapSnapshotMinutes.some((m) => !Number.isFinite(m) || m < 0)) throw new Error('SOAK_HEAP_SNAPSHOTS must list minutes, e.g. 5,11');
+  return { modes: mode === 'both' ? ['embedded', 'distributed'] : [mode as Mode], minutes, rate, imageShare, sampleSeconds, heapSnapshotMinutes };
 }
 
 /** A few distinct JPEGs on loopback; each post asks for its own URL, so the fetcher works every time. */
@@ -146,6 +156,42 @@ function processTreeRss(root: number): Record<string, number> {
   return out;
 }
 
+const mb = (bytes: number): number => Math.round(bytes / 1024 / 102.4) / 10;
+
+/** Fields of /proc/self/status in MB (VmRSS splits into RssAnon, RssFile, RssShmem); empty where there is no /proc. */
+function procStatus(fields: string[]): Record<string, number> {
+  let text: string;
+  try {
+    text = readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    return {};
+  }
+  const out: Record<string, number> = {};
+  for (const field of fields) {
+    const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1];
+    if (kb !== undefined) out[field] = mb(Number(kb) * 1024);
+  }
+  return out;
+}
+
+/**
+ * The embedded process's memory by where it lives: the main V8 heap, Buffers (arrayBuffers), native and other
+ * threads (RSS minus both), and what the in-memory bus holds per topic by its own count.
+ */
+function memoryProbe(bus: Bus, store: MemoryTrendsStore): Record<string, unknown> {
+  const usage = process.memoryUsage();
+  const retained = memoryBusRetained(bus) ?? [];
+  return {
+    heapUsedMb: mb(usage.heapUsed),
+    heapTotalMb: mb(usage.heapTotal),
+    externalMb: mb(usage.external),
+    arrayBuffersMb: mb(usage.arrayBuffers),
+    ...procStatus(['RssAnon', 'RssFile']),
+    busMb: Object.fromEntries(retained.filter((t) => t.records > 0).map((t) => [t.topic, mb(t.bytes)])),
+    store: store.footprint(),
+  };
+}
+
 /** Least-squares slope of y over x. */
 function slope(points: [number, number][]): number {
   if (points.length < 2) return 0;
@@ -171,6 +217,8 @@ async function drive(options: {
   dashboardUrl: string;
   imageBase: string;
   rss: () => Record<string, number>;
+  /** Extra per-sample figures, written beside the RSS. */
+  probe?: () => Record<string, unknown>;
   log: (line: string) => void;
 }): Promise<Omit<ModeResult, 'mode'>> {
   const { rate, imageShare, minutes, sampleSeconds } = options.options;
@@ -183,11 +231,12 @@ async function drive(options: {
   const latencies: { at: number; ms: number }[] = [];
   let offered = 0;
   const socket: Socket = connectSocket(options.dashboardUrl, { transports: ['websocket'] });
+  // A reconnect (after a long pause: a heap snapshot, a loaded machine) is a new server-side socket: watch again.
+  socket.on('connect', () => socket.emit('watch', { topic, window: '1m' }));
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
     socket.once('connect_error', reject);
   });
-  socket.emit('watch', { topic, window: '1m' });
   socket.on('series', (update: SeriesUpdate) => {
     if (update.topic !== topic || update.window !== '1m' || update.replay !== null) return;
     const start = update.point.start;
@@ -204,6 +253,7 @@ async function drive(options: {
   const samples: Sample[] = [];
   const rssSeries: Record<string, [number, number][]> = {};
   let lastSample = started;
+  const snapshotsDue = options.probe === undefined ? [] : [...options.options.heapSnapshotMinutes].sort((a, b) => a - b);
   let nextSampleAt = started;
   let sending: Promise<void> = Promise.resolve();
   const counted = (): number => [...seenCount.values()].reduce((a, b) => a + b, 0);
@@ -214,9 +264,16 @@ async function drive(options: {
     const rss = options.rss();
     for (const [name, mb] of Object.entries(rss)) (rssSeries[name] ??= []).push([minute, mb]);
     const sample: Sample = { minute: Math.round(minute * 100) / 100, offered, counted: counted(), backlog: offered - counted(), p99LatencyMs: quantile(recent, 0.99), medianLatencyMs: quantile(recent, 0.5), rssMb: rss };
+    if (options.probe !== undefined) sample.memory = options.probe();
+    while (snapshotsDue[0] !== undefined && snapshotsDue[0] <= minute) {
+      snapshotsDue.shift();
+      const file = writeHeapSnapshot(join(tmpdir(), `soak-${run}-${Math.round(minute)}min.heapsnapshot`));
+      options.log(`    heap snapshot ${file}`);
+    }
     samples.push(sample);
     lastSample = now;
     options.log(`  t=${sample.minute.toFixed(1)} min offered ${offered} counted ${sample.counted} backlog ${sample.backlog} p99 ${sample.p99LatencyMs ?? '-'} ms rss ${JSON.stringify(rss)}`);
+    if (sample.memory !== undefined) options.log(`    memory ${JSON.stringify(sample.memory)}`);
   };
 
   while (Date.now() < endAt) {
@@ -282,7 +339,7 @@ async function drive(options: {
 async function soakEmbedded(options: Options, imageBase: string, log: (line: string) => void): Promise<ModeResult> {
   const logger = createLogger('soak', { level: 'warn' });
   const stack = await startEmbeddedStack({
-    config: parseStartConfig({ PORT: '0', LOG_LEVEL: 'warn' }),
+    config: parseStartConfig({ PORT: '0', LOG_LEVEL: 'warn', MEMORY_BUS_RETENTION_MB: process.env['MEMORY_BUS_RETENTION_MB'] }),
     progress: createProgress({ write: log }),
     logger,
     env: { ...process.env, SCORER_IMAGE_ALLOWLIST: '127.0.0.1' },
@@ -293,7 +350,7 @@ async function soakEmbedded(options: Options, imageBase: string, log: (line: str
     await stack.caughtUp(10 * 60_000).catch((error: unknown) => log(`  (the demo history was not fully scored before the soak began: ${String(error)})`));
     const producer = await stack.bus.producer();
     try {
-      const result = await drive({ options, producer, dashboardUrl: stack.url, imageBase, rss: () => processTreeRss(process.pid), log });
+      const result = await drive({ options, producer, dashboardUrl: stack.url, imageBase, rss: () => processTreeRss(process.pid), probe: () => memoryProbe(stack.bus, stack.store), log });
       return { mode: 'embedded', ...result, note: 'one process (this one): the demo stream plays alongside the soak posts' };
     } finally {
       await producer.close();
