@@ -1,8 +1,9 @@
 import { errorMessage, sleep, systemClock, type Clock, type Logger, type PartHealth, type Registry } from '@moodstream/core';
-import type { BatchContext, Bus, BusRecord, Consumer, Producer } from '@moodstream/bus';
+import type { BatchContext, Bus, BusRecord, Consumer, EventInput, OutgoingMessage, Producer } from '@moodstream/bus';
 import { topicNames, type Post } from '@moodstream/events';
 import { preprocessImage, setDecodeThreads } from '@moodstream/model';
 import { BatchScorer, type QueuedPost } from './batch-scorer';
+import { CoalescingSender } from './coalescing-sender';
 import type { ScorerConfig } from './config';
 import { FeatureCache, type FeatureCacheStats } from './feature-cache';
 import { SafeImageFetcher, type ImageFetcherDeps } from './fetch/safe-image-fetcher';
@@ -64,6 +65,12 @@ export interface ScorerApp {
   tensorCounts(): Promise<number[]>;
 }
 
+/**
+ * Most ScoredPosts in one coalesced produce request. A ScoredPost's text is capped at 2,000 characters (≤ ~8 KB), so
+ * 128 stay under Kafka's default 1 MB record-batch limit even when every one lands on the same partition.
+ */
+const PRODUCE_MAX_MESSAGES = 128;
+
 /** How often a handler waiting for its batches tells the group it is alive (well inside the session timeout). */
 const HEARTBEAT_MS = 3_000;
 
@@ -116,14 +123,10 @@ export function createScorerApp(options: ScorerAppOptions): ScorerApp {
     lastCacheStats = now;
   };
 
-  const processBatch = async (scorer: BatchScorer, batch: QueuedPost[], out: Producer): Promise<void> => {
+  const processBatch = async (scorer: BatchScorer, batch: QueuedPost[], out: CoalescingSender<OutgoingMessage<EventInput<'ScoredPost'>>>): Promise<void> => {
     const result = await scorer.score(batch);
     const produceStart = performance.now();
-    await out.send(
-      topics.scored,
-      'ScoredPost',
-      result.scored.map((scored) => ({ key: scored.postId, value: scored, timestamp: scored.timestamp })),
-    );
+    await out.send(result.scored.map((scored) => ({ key: scored.postId, value: scored, timestamp: scored.timestamp })));
     const produceSeconds = (performance.now() - produceStart) / 1000;
     counts.batches++;
     counts.scored += batch.length;
@@ -206,13 +209,18 @@ export function createScorerApp(options: ScorerAppOptions): ScorerApp {
           imageConcurrency: config.SCORER_IMAGE_CONCURRENCY,
         });
         const out = producer;
+        // Batches finished while a produce request is in flight go out together in the next one (group commit).
+        const sender = new CoalescingSender<OutgoingMessage<EventInput<'ScoredPost'>>>({
+          sendAll: (messages) => out.send(topics.scored, 'ScoredPost', messages),
+          maxMessages: Math.max(config.SCORER_BATCH_SIZE, PRODUCE_MAX_MESSAGES),
+        });
         const microBatcher = new MicroBatcher<QueuedPost>({
           maxSize: config.SCORER_BATCH_SIZE,
           maxAgeMs: config.SCORER_BATCH_MAX_AGE_MS,
           maxInFlight: config.SCORER_MAX_IN_FLIGHT_BATCHES,
           clock,
           // Each batch is scored whole by the model version current when it starts (hot swap: model-swap.ts).
-          process: (batch) => pinnedToOneModel(engine, () => processBatch(scorer, batch, out)),
+          process: (batch) => pinnedToOneModel(engine, () => processBatch(scorer, batch, sender)),
         });
         batcher = microBatcher;
         consumer = bus.consumer({

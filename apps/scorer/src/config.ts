@@ -26,8 +26,12 @@ export const ScorerConfigSchema = z.object({
    * added its full age to every post at low rates; at high rates hand-overs are full batches anyway.
    */
   SCORER_BATCH_MAX_AGE_MS: int(0, 0, 60_000),
-  /** Micro-batches processed at once: one per inference thread plus one whose images are being fetched. */
-  SCORER_MAX_IN_FLIGHT_BATCHES: int(3, 1, 16),
+  /**
+   * Micro-batches processed at once (scored, or waiting for their produce request). 8, not one per thread: a batch
+   * spends longer waiting for the broker's acknowledgement than being scored, so with 3 the workers sat idle; on the
+   * text-only bench 3 → 8 went 1,243 → 1,756 posts/s (docs/model.md, "Using both cores").
+   */
+  SCORER_MAX_IN_FLIGHT_BATCHES: int(8, 1, 16),
   /** Inference worker threads; 0 runs the model on the main thread (embedded mode). */
   SCORER_WORKERS: int(Math.min(2, availableParallelism()), 0, 64),
   /**

@@ -24,8 +24,9 @@ export interface OnnxRun {
 }
 
 /**
- * The image backbone on ONNX Runtime's CPU execution provider. `run` is asynchronous for real: the
- * native session runs off the JavaScript thread, so fetching and decoding the next batch go on meanwhile.
+ * The image backbone on ONNX Runtime's CPU execution provider. onnxruntime-node's `run` returns a promise but runs
+ * the session synchronously on the calling JavaScript thread (after a setImmediate; its CPU profile shows it there):
+ * the scorer runs it in inference worker threads so the main thread keeps fetching and decoding meanwhile.
  */
 export class OnnxBackboneSession {
   private constructor(
