@@ -69,7 +69,8 @@ interface ModeResult {
   counted: number;
   offeredPerSecond: number;
   samples: Sample[];
-  rss: Record<string, { startMb: number; endMb: number; slopeMbPerHour: number }>;
+  /** Slopes: least squares over every sample, and from minute 10 on (after the bus and dedupe sets have filled). */
+  rss: Record<string, { startMb: number; endMb: number; slopeMbPerHour: number; slopeFromMinute10MbPerHour: number }>;
   maxBacklog: number;
   p99LatencyMs: number | null;
   note?: string;
@@ -321,7 +322,12 @@ async function drive(options: {
 
   const rss: ModeResult['rss'] = {};
   for (const [name, series] of Object.entries(rssSeries)) {
-    rss[name] = { startMb: series[0]?.[1] ?? 0, endMb: series.at(-1)?.[1] ?? 0, slopeMbPerHour: Math.round(slope(series) * 60 * 10) / 10 };
+    rss[name] = {
+      startMb: series[0]?.[1] ?? 0,
+      endMb: series.at(-1)?.[1] ?? 0,
+      slopeMbPerHour: Math.round(slope(series) * 60 * 10) / 10,
+      slopeFromMinute10MbPerHour: Math.round(slope(series.filter(([minute]) => minute >= 10)) * 60 * 10) / 10,
+    };
   }
   const all = latencies.map((l) => l.ms).sort((a, b) => a - b);
   return {
@@ -406,10 +412,10 @@ async function soakDistributed(options: Options, imageBase: string, log: (line: 
 }
 
 function table(results: ModeResult[]): string {
-  const lines = ['mode         process       RSS start MB  RSS end MB  slope MB/h  | offered/s  max backlog  p99 latency ms'];
+  const lines = ['mode         process       RSS start MB  RSS end MB  slope MB/h  from min 10  | offered/s  max backlog  p99 latency ms'];
   for (const r of results) {
     for (const [name, rss] of Object.entries(r.rss)) {
-      lines.push(`${r.mode.padEnd(12)} ${name.padEnd(13)} ${String(rss.startMb).padStart(12)} ${String(rss.endMb).padStart(11)} ${String(rss.slopeMbPerHour).padStart(11)}  | ${String(r.offeredPerSecond).padStart(9)} ${String(r.maxBacklog).padStart(12)} ${String(r.p99LatencyMs ?? '-').padStart(15)}`);
+      lines.push(`${r.mode.padEnd(12)} ${name.padEnd(13)} ${String(rss.startMb).padStart(12)} ${String(rss.endMb).padStart(11)} ${String(rss.slopeMbPerHour).padStart(11)} ${String(rss.slopeFromMinute10MbPerHour).padStart(12)}  | ${String(r.offeredPerSecond).padStart(9)} ${String(r.maxBacklog).padStart(12)} ${String(r.p99LatencyMs ?? '-').padStart(15)}`);
     }
   }
   return lines.join('\n');
