@@ -527,14 +527,7 @@ class KafkaBusImpl implements KafkaBus {
     if (ranges.size === 0) return;
 
     const groupId = this.naming.group(`${this.options.clientId}.read-by-time.${randomUUID()}`);
-    const perPartition = options.fetchMaxBytesPerPartition;
-    const consumer = this.kafka.consumer({
-      groupId,
-      maxWaitTimeInMs: this.options.maxWaitTimeMs,
-      retry: { retries: 8 },
-      // As for group consumers: the total per fetch (10 MiB by default) must hold a few partitions' worth.
-      ...(perPartition === undefined ? {} : { maxBytesPerPartition: perPartition, maxBytes: Math.max(10 * 1_048_576, 4 * perPartition) }),
-    });
+    const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: this.options.maxWaitTimeMs, retry: { retries: 8 } });
     const queue = new HandoffQueue<RawBusRecord[]>();
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) queue.fail(wrapKafkaError(`reading ${options.topic} by time`, payload.error));

@@ -131,8 +131,6 @@ export interface TimeRangeOptions<N extends EventTypeName> {
   /** Exclusive upper bound on record timestamp, epoch ms. */
   to: number;
   batchSize?: number;
-  /** Kafka only: most bytes one fetch returns per partition (as ConsumerOptions; kafkajs's default is 1 MiB). */
-  fetchMaxBytesPerPartition?: number;
   /** Invalid records are skipped and reported here (a replay must not stop on one). */
   onInvalid?: (reason: string) => void;
 }
@@ -144,8 +142,6 @@ export interface RawTimeRangeOptions {
   /** Exclusive upper bound on record timestamp, epoch ms. */
   to: number;
   batchSize?: number;
-  /** Kafka only: most bytes one fetch returns per partition (kafkajs's default is 1 MiB). */
-  fetchMaxBytesPerPartition?: number;
 }
 
 export interface Bus {

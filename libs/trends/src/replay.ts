@@ -505,8 +505,6 @@ export class ReplayManager {
       from: range.from,
       to: range.to,
       batchSize: this.options.config.TRENDS_BATCH_SIZE,
-      // Flat out, a replay is one long read: big fetches, as the live consumer's, save round trips per batch.
-      fetchMaxBytesPerPartition: this.options.config.TRENDS_FETCH_MAX_BYTES,
       onInvalid,
     });
     for await (const batch of records) {
