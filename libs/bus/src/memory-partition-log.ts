@@ -24,7 +24,8 @@ export class PartitionLog {
   /** Offset of records[head]. */
   private base = 0;
   private head = 0;
-  private records: StoredRecord[] = [];
+  /** Slots before `head` are dropped records, emptied at once so their values can be collected before the compaction. */
+  private records: (StoredRecord | undefined)[] = [];
   private retainedBytes = 0;
 
   /** The log start offset: the oldest offset still readable. */
@@ -56,7 +57,7 @@ export class PartitionLog {
   slice(from: number, to: number = this.end): StoredRecord[] {
     const lo = Math.max(from, this.base) - this.base + this.head;
     const hi = Math.min(to, this.end) - this.base + this.head;
-    return hi > lo ? this.records.slice(lo, hi) : [];
+    return hi > lo ? (this.records.slice(lo, hi) as StoredRecord[]) : [];
   }
 
   /** Drops the oldest record (retention); the caller decides whether it may. */
@@ -64,6 +65,10 @@ export class PartitionLog {
     const record = this.records[this.head];
     if (record === undefined) return;
     this.retainedBytes -= recordBytes(record);
+    // The slot itself goes only at the next compaction: without this a trimmed record (its object, its value's buffer)
+    // stayed reachable until then, up to as much again as retention keeps (the embedded soak's Buffers kept growing at
+    // the full produce rate for minutes after the bus reached its cap).
+    this.records[this.head] = undefined;
     this.head++;
     this.base++;
     // Compact once the dead prefix outweighs the live part, so the array does not grow for ever.

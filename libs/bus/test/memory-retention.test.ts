@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createMemoryBus, type Bus } from '../src/index';
 import { makePost, testLogger, waitFor } from './contract';
 
@@ -96,5 +98,26 @@ test('memory bus retention: retained records pin only their own bytes, not share
   const pinned = [...backing].reduce((sum, buffer) => sum + buffer.byteLength, 0);
   // Node's Buffer.from puts small values in shared 8 KB slabs beside the encoded originals: about twice the bytes.
   assert.ok(pinned <= valueBytes * 1.05, `records of ${valueBytes} bytes pin ${pinned} bytes of buffers (${(pinned / valueBytes).toFixed(2)}×)`);
+  await bus.close();
+});
+
+test('memory bus retention: a trimmed record is released at once, not at the next compaction of the log', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const collect = async (): Promise<number> => {
+    for (let i = 0; i < 3; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      gc();
+    }
+    return process.memoryUsage().arrayBuffers;
+  };
+  const bus = createMemoryBus({ defaultPartitions: 1, retentionBytes: CAP, logger: testLogger });
+  const producer = await bus.producer();
+  const before = await collect();
+  // 1,000 values of 10 KB through a 64 KB cap: six or so are retained; the log compacts only past 1,024 dropped slots.
+  const big = 'x'.repeat(10_000);
+  for (let i = 0; i < 1_000; i++) await producer.sendRaw('posts', [{ key: `k${i}`, value: big }]);
+  const grown = (await collect()) - before;
+  assert.ok(grown < 1_000_000, `${(grown / 1e6).toFixed(1)} MB of Buffers still held for ~${CAP / 1024} KB retained`);
   await bus.close();
 });
