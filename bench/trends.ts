@@ -19,7 +19,8 @@
  *    --profile: each variant runs under `node --cpu-prof`; the top self-time functions go into the JSON.
  * 3. Replay: --events posts spread over 24 h of history replayed with the replay CLI at --speed max
  *    (`replay --topic all --from … --to … --speed max`) from Kafka when KAFKA_BROKERS is set, else
- *    in-process from the memory bus. Target ≤ 30 s for 1,000,000.
+ *    in-process from the memory bus. Target ≤ 30 s for 1,000,000. With --before-ref the other commit's replay CLI runs
+ *    first on the same records (`replay.before` in the JSON); the replay's own CPU and Redis's are reported too.
  * Writes bench/results/trends.json. Scratch topics and Redis keys are removed afterwards.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -296,17 +297,36 @@ async function consumeVariant(bus: KafkaBus, redis: Redis, prefix: string, varia
   }
 }
 
-/** Runs the replay CLI exactly as a person would; returns wall seconds and its final status. */
-function replayCli(env: Record<string, string>): Promise<{ seconds: number; status: Record<string, unknown>; command: string }> {
+interface ReplayOutcome {
+  seconds: number;
+  status: Record<string, unknown>;
+  command: string;
+  /** CPU of the replay process (polled every 250 ms from /proc while it runs) and of the Redis server over the run. */
+  cpuSeconds: number | null;
+  redisCpuSeconds: number | null;
+}
+
+/**
+ * Runs the replay CLI exactly as a person would (of this checkout, or of `root`: --before-ref); returns wall seconds,
+ * its final status and the CPU it and Redis used.
+ */
+async function replayCli(env: Record<string, string>, redis: Redis, root = ROOT): Promise<ReplayOutcome> {
   const cliArgs = ['--topic', 'all', '--from', new Date(H0).toISOString(), '--to', new Date(H0 + DAY).toISOString(), '--speed', 'max'];
   const command = `npm run replay -- ${cliArgs.join(' ')}`;
-  return new Promise((resolve, reject) => {
+  const redisBefore = await redisCpuSeconds(redis);
+  const run = await new Promise<{ seconds: number; status: Record<string, unknown>; cpuSeconds: number | null }>((resolve, reject) => {
     const began = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'libs/trends/src/bin/replay.ts'), ...cliArgs], {
-      cwd: ROOT,
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'libs/trends/src/bin/replay.ts'), ...cliArgs], {
+      cwd: root,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    let cpuSeconds: number | null = null;
+    const poll = setInterval(() => {
+      void processCpuSeconds(child.pid).then((cpu) => {
+        if (cpu !== null) cpuSeconds = cpu;
+      });
+    }, 250);
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
     child.on('error', reject);
@@ -318,11 +338,17 @@ function replayCli(env: Record<string, string>): Promise<{ seconds: number; stat
     process.once('SIGINT', killChild);
     process.once('SIGTERM', killChild);
     child.on('exit', (code) => {
+      clearInterval(poll);
+      process.off('SIGINT', killChild);
+      process.off('SIGTERM', killChild);
       const seconds = (performance.now() - began) / 1000;
       if (code !== 0) return reject(new Error(`replay CLI exited ${code}: ${out}`));
-      resolve({ seconds, status: JSON.parse(out.trim().split('\n').pop() ?? '{}') as Record<string, unknown>, command });
+      resolve({ seconds, status: JSON.parse(out.trim().split('\n').pop() ?? '{}') as Record<string, unknown>, cpuSeconds });
     });
   });
+  const redisAfter = await redisCpuSeconds(redis);
+  const redisCpu = redisBefore === null || redisAfter === null ? null : Number((redisAfter - redisBefore).toFixed(2));
+  return { ...run, command, cpuSeconds: run.cpuSeconds === null ? null : Number(run.cpuSeconds.toFixed(2)), redisCpuSeconds: redisCpu };
 }
 
 async function replayInProcess(redis: Redis): Promise<{ seconds: number; status: Record<string, unknown>; command: string }> {
@@ -421,9 +447,35 @@ async function main(): Promise<void> {
           await bus.ensureTopics([{ name: topics.scored, partitions: 3 }]);
           const produceSeconds = await produce(bus, topics.scored, EVENTS);
           rows.push([`produce ${EVENTS} ScoredPosts to Kafka (setup)`, `${produceSeconds.toFixed(1)} s`, '']);
-          const replay = await replayCli({ KAFKA_BROKERS: BROKERS.join(','), REDIS_URL, MOODSTREAM_TOPIC_PREFIX: prefix, TRENDS_REDIS_PREFIX: `${redisPrefix}:cli`, LOG_LEVEL: 'warn' });
-          results['replay'] = { posts: EVENTS, historyHours: 24, source: 'kafka', seconds: Number(replay.seconds.toFixed(1)), command: replay.command, status: replay.status, target: 30 };
-          rows.push([`replay ${EVENTS} posts / 24 h --speed max (Kafka, CLI)`, `${replay.seconds.toFixed(1)} s, processed ${String(replay.status['processed'])}, state ${String(replay.status['state'])}`, '≤ 30 s']);
+          const env = { KAFKA_BROKERS: BROKERS.join(','), REDIS_URL, MOODSTREAM_TOPIC_PREFIX: prefix, LOG_LEVEL: 'warn' };
+          const summary = (r: ReplayOutcome) => ({
+            seconds: Number(r.seconds.toFixed(1)),
+            cpuSeconds: r.cpuSeconds,
+            postsPerCpuSecond: r.cpuSeconds === null || r.cpuSeconds === 0 ? null : Math.round(EVENTS / r.cpuSeconds),
+            redisCpuSeconds: r.redisCpuSeconds,
+          });
+          const row = (name: string, r: ReplayOutcome): string =>
+            `${r.seconds.toFixed(1)} s, processed ${String(r.status['processed'])}, state ${String(r.status['state'])}; replay CPU ${r.cpuSeconds ?? '?'} s, Redis ${r.redisCpuSeconds ?? '?'} CPU-s${name}`;
+          // --before-ref: the other commit's replay CLI on the same records first, so one run compares two versions.
+          let before: ReplayOutcome | undefined;
+          if (args['before-ref'] !== undefined) {
+            const beforeRoot = await checkoutOf(args['before-ref']);
+            cleanups.push(() => rm(beforeRoot, { recursive: true, force: true }));
+            before = await replayCli({ ...env, TRENDS_REDIS_PREFIX: `${redisPrefix}:cli-before` }, redis, beforeRoot);
+            rows.push([`replay ${EVENTS} posts / 24 h --speed max [before: ${args['before-ref']}]`, row('', before), '']);
+          }
+          const replay = await replayCli({ ...env, TRENDS_REDIS_PREFIX: `${redisPrefix}:cli` }, redis);
+          results['replay'] = {
+            posts: EVENTS,
+            historyHours: 24,
+            source: 'kafka',
+            ...summary(replay),
+            command: replay.command,
+            status: replay.status,
+            target: 30,
+            ...(before === undefined ? {} : { beforeRef: args['before-ref'], before: summary(before), ratioSecondsBeforeVsAfter: Number((before.seconds / replay.seconds).toFixed(2)) }),
+          };
+          rows.push([`replay ${EVENTS} posts / 24 h --speed max (Kafka, CLI)`, row(before === undefined ? '' : ` (×${(before.seconds / replay.seconds).toFixed(2)} vs before)`, replay), '≤ 30 s']);
         } finally {
           await bus.deleteTopics(Object.values(topics)).catch((error: unknown) => logger.warn({ err: error }, 'could not delete bench topics'));
           await bus.close();
