@@ -46,3 +46,11 @@ export const PostSchema = z
 
 export type Post = z.infer<typeof PostSchema>;
 export type PostInput = z.input<typeof PostSchema>;
+
+/**
+ * How far ahead of the clock a post may be dated: ordinary skew between Tumblr's clock and ours. Beyond it the date
+ * is a lie, and a lie that costs others: event time drives the aggregator's watermark, so one post dated next month
+ * would close every window up to then and drop every real post after it as late. The ingester skips such posts and
+ * the aggregator dead-letters any that reach the scored topic another way.
+ */
+export const MAX_FUTURE_SKEW_MS = 3_600_000;

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Bus, Consumer, PartitionPosition, Producer } from '@moodstream/bus';
 import { errorMessage, MoodstreamError, systemClock, type Clock, type Logger, type PartHealth } from '@moodstream/core';
-import { EMOTIONS, WINDOW_MS, type Alert, type ModelVersionChange, type ModelVersionsQuery, type Post, type ScoredPost, type WordShift, type WordShiftQuery } from '@moodstream/events';
+import { EMOTIONS, MAX_FUTURE_SKEW_MS, WINDOW_MS, type Alert, type ModelVersionChange, type ModelVersionsQuery, type Post, type ScoredPost, type WordShift, type WordShiftQuery } from '@moodstream/events';
 import {
   ALL_TOPICS,
   type AlertsQuery,
@@ -32,9 +32,6 @@ import { WebhookNotifier } from './webhook';
 import { queryWordShift } from './word-shift-query';
 import { bucketCount, bucketStart, bucketStarts } from './windows';
 
-
-/** How far ahead of the clock a live post's event time may be: the ingester's rule (libs/tumblr MAX_FUTURE_SKEW_MS). */
-export const MAX_FUTURE_SKEW_MS = 3_600_000;
 export interface TrendsServiceOptions {
   bus: Bus;
   store: TrendsStore;

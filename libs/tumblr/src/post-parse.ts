@@ -1,4 +1,4 @@
-import { normaliseTag, PostSchema, describeZodError, type Post, type PostInput } from '@moodstream/events';
+import { MAX_FUTURE_SKEW_MS, normaliseTag, PostSchema, describeZodError, type Post, type PostInput } from '@moodstream/events';
 import { countEnglishWords } from './english-words';
 import { cleanCharacters } from './html-text';
 import { extractContent } from './post-content';
@@ -41,12 +41,6 @@ const MAX_TEXT = 20_000;
 const MAX_TAGS = 256;
 const MAX_TAG_LENGTH = 140;
 const MAX_TOPICS = 64;
-/**
- * How far ahead of our clock a post may be dated: ordinary skew between Tumblr's clock and ours. Beyond it the date
- * is a lie, and a lie that costs others: event time drives the aggregator's watermark, so one post dated next month
- * would close every window up to then and drop every real post after it as late.
- */
-export const MAX_FUTURE_SKEW_MS = 3_600_000;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
