@@ -16,7 +16,9 @@
  *    (the defaults), and word-shift bookkeeping on/off when the aggregator has TRENDS_WORD_SHIFT.
  *    --before-ref REV: "before" is instead the aggregator of another commit (its libs/ from `git archive REV`, run
  *    against this checkout's node_modules), word shift on and off — the same run compares two versions of the code.
- *    --profile: each variant runs under `node --cpu-prof`; the top self-time functions go into the JSON.
+ *    --profile: each variant runs under `node --cpu-prof`; the top self-time functions and the CPU per record by stage
+ *    of the consume path (profileStages) go into the JSON. Every variant also reports Redis's `INFO commandstats`
+ *    deltas and the local broker's CPU over the timed interval, per record.
  * 3. Replay: --events posts spread over 24 h of history replayed with the replay CLI at --speed max
  *    (`replay --topic all --from … --to … --speed max`) from Kafka when KAFKA_BROKERS is set, else
  *    in-process from the memory bus. Target ≤ 30 s for 1,000,000. With --before-ref the other commit's replay CLI runs
@@ -82,6 +84,9 @@ function stream(count: number, durationMs = DAY): Generator<ScoredPost> {
  * hours: squeezing a day into a few batches would make every batch close dozens of alert windows).
  */
 const CONSUME_SPAN_MS = 3_600_000;
+
+/** CPU-seconds over records as µs per record, '?' when unknown. */
+const perRecord = (cpuSeconds: number | null, records: number): string => (cpuSeconds === null || records === 0 ? '?' : ((cpuSeconds * 1e6) / records).toFixed(1));
 
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -173,7 +178,12 @@ interface ConsumeOutcome {
   postsPerCpuSecond: number | null;
   /** CPU of the Redis server over the interval (shared with whoever else uses it). */
   redisCpuSeconds: number | null;
+  /** CPU of the local broker process over the interval (null when none runs here). */
+  brokerCpuSeconds: number | null;
+  /** Redis commands over the interval, by time (other users of the shared server included). */
+  redisCommands: { command: string; calls: number; usPerRecord: number }[];
   profileTop?: { selfPct: number; fn: string }[];
+  profileStages?: StageCost[];
 }
 
 /** Self time per function of a .cpuprofile, the top `n` (idle and GC included: they say what the process waited on). */
@@ -201,6 +211,107 @@ async function profileTop(dir: string, n: number): Promise<{ selfPct: number; fn
     .sort((a, b) => b[1] - a[1])
     .slice(0, n)
     .map(([fn, t]) => ({ selfPct: Number(((100 * t) / total).toFixed(1)), fn }));
+}
+
+/**
+ * Where the aggregator's CPU goes, by stage of the consume path. A sample's stack is searched from its leaf up and the
+ * first frame a rule matches names the stage, so a Buffer slice inside kafkajs's record decoder counts as the decoder
+ * and `utf8Slice` inside `decodeEvent` as JSON parsing (V8 shows JSON.parse as its caller's self time).
+ */
+const STAGES: { stage: string; match: (fn: string, url: string) => boolean }[] = [
+  { stage: 'GC', match: (fn) => fn === '(garbage collector)' },
+  { stage: 'idle (waiting on Redis, the broker)', match: (fn) => fn === '(idle)' },
+  { stage: 'start-up (module loading, tsx)', match: (_, url) => /node_modules\/(tsx|esbuild|get-tsconfig)|node:internal\/modules/.test(url) },
+  { stage: 'validation (fast path, zod)', match: (_, url) => /fast-scored-post\.ts|node_modules\/zod\//.test(url) },
+  { stage: 'word shift: tokenising, plan', match: (_, url) => /word-shift(-terms)?\.ts$/.test(url) },
+  { stage: 'word shift: Redis args (deltas, packing)', match: (_, url) => /word-shift-(redis|table)\.ts$/.test(url) },
+  { stage: 'plan (groups, sums, examples)', match: (_, url) => /libs\/trends\/src\/(plan|bucket)\.ts$/.test(url) },
+  { stage: 'buckets: Redis args', match: (_, url) => /libs\/trends\/src\/(redis-store|redis-packed)\.ts$/.test(url) },
+  { stage: 'ioredis (commands, socket, replies)', match: (_, url) => /node_modules\/(ioredis|redis-parser|@ioredis)\//.test(url) },
+  { stage: 'JSON.parse (+ bytes to string)', match: (fn, url) => fn === 'decodeEvent' || /libs\/bus\/src\/codec\.ts$/.test(url) },
+  { stage: 'bus edge (records, headers, chunks, commit bookkeeping)', match: (_, url) => /libs\/bus\/src\//.test(url) },
+  { stage: 'kafkajs fetch decode', match: (_, url) => /kafkajs\/src\/protocol\/(recordBatch|requests\/fetch|decoder|crc32|messageSet)/.test(url) },
+  { stage: 'kafkajs other (network, group, commit, heartbeats)', match: (_, url) => /kafkajs\//.test(url) },
+  { stage: 'engine, service, alerts', match: (_, url) => /libs\/(trends|core)\/src\//.test(url) },
+];
+
+interface StageCost {
+  stage: string;
+  /** Share of the profile's busy (non-idle) time; idle's share is of all time. */
+  pct: number;
+  /** CPU µs per record consumed (the profile covers the whole process: every record of the topic). */
+  usPerRecord: number;
+}
+
+/** Per-stage CPU of the first .cpuprofile in `dir`, over `records` records. */
+async function profileStages(dir: string, records: number): Promise<StageCost[]> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
+  if (files.length === 0) return [];
+  const profile = JSON.parse(await readFile(path.join(dir, files[0]!), 'utf8')) as {
+    nodes: { id: number; callFrame: { functionName: string; url: string }; children?: number[] }[];
+    samples: number[];
+    timeDeltas: number[];
+  };
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const stageOf = new Map<number, string>();
+  const classify = (id: number): string => {
+    const known = stageOf.get(id);
+    if (known !== undefined) return known;
+    let stage = 'other (node internals, timers)';
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const frame = byId.get(at)?.callFrame;
+      const rule = frame === undefined ? undefined : STAGES.find((s) => s.match(frame.functionName, frame.url));
+      if (rule !== undefined) {
+        stage = rule.stage;
+        break;
+      }
+    }
+    stageOf.set(id, stage);
+    return stage;
+  };
+  const time = new Map<string, number>();
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    const dt = profile.timeDeltas[i] ?? 0;
+    const stage = classify(id);
+    time.set(stage, (time.get(stage) ?? 0) + dt);
+    total += dt;
+  });
+  const idle = [...time].filter(([stage]) => stage.startsWith('idle')).reduce((sum, [, t]) => sum + t, 0);
+  return [...time]
+    .sort((a, b) => b[1] - a[1])
+    .map(([stage, t]) => ({
+      stage,
+      pct: Number(((100 * t) / (stage.startsWith('idle') ? total : total - idle)).toFixed(1)),
+      usPerRecord: Number((t / records).toFixed(2)),
+    }));
+}
+
+/** Redis `INFO commandstats` as command → [calls, usec]. */
+async function redisCommandStats(redis: Redis): Promise<Map<string, [number, number]>> {
+  const info = await redis.info('commandstats').catch(() => '');
+  const stats = new Map<string, [number, number]>();
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) stats.set(match[1]!, [Number(match[2]), Number(match[3])]);
+  return stats;
+}
+
+/** Commands that ran between two snapshots: calls and µs of Redis time per record (whoever else uses Redis included). */
+function commandDeltas(before: Map<string, [number, number]>, after: Map<string, [number, number]>, records: number): { command: string; calls: number; usPerRecord: number }[] {
+  return [...after]
+    .map(([command, [calls, usec]]) => ({ command, calls: calls - (before.get(command)?.[0] ?? 0), usec: usec - (before.get(command)?.[1] ?? 0) }))
+    .filter((d) => d.calls > 0)
+    .sort((a, b) => b.usec - a.usec)
+    .slice(0, 10)
+    .map((d) => ({ command: d.command, calls: d.calls, usPerRecord: Number((d.usec / records).toFixed(2)) }));
+}
+
+/** The local Kafka broker's pid (its CPU belongs to the per-record budget on a shared box), if one runs here. */
+function brokerPid(): number | undefined {
+  const found = spawnSync('pgrep', ['-f', 'kafka\\.Kafka'], { encoding: 'utf8' });
+  const pid = Number(found.stdout?.split('\n')[0]);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 /** utime + stime of a process in seconds (Linux /proc), null elsewhere. */
@@ -260,12 +371,15 @@ async function consumeVariant(bus: KafkaBus, redis: Redis, prefix: string, varia
       const offsets = await admin.fetchOffsets({ groupId: `${prefix}${groupId}`, topics: [physical] }).catch(() => []);
       return offsets.flatMap((t) => t.partitions).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
     };
-    let first: { at: number; done: number; cpu: number | null; redisCpu: number | null } | null = null;
+    let first: { at: number; done: number; cpu: number | null; redisCpu: number | null; brokerCpu: number | null; commands: Map<string, [number, number]> } | null = null;
+    const broker = brokerPid();
     const deadline = Date.now() + 15 * 60_000;
     let done = 0;
     while (Date.now() < deadline) {
       done = await committed();
-      if (first === null && done > 0) first = { at: performance.now(), done, cpu: await processCpuSeconds(child.pid), redisCpu: await redisCpuSeconds(redis) };
+      if (first === null && done > 0) {
+        first = { at: performance.now(), done, cpu: await processCpuSeconds(child.pid), redisCpu: await redisCpuSeconds(redis), brokerCpu: await processCpuSeconds(broker), commands: await redisCommandStats(redis) };
+      }
       if (done >= count) break;
       if (child.exitCode !== null) throw new Error(`aggregator ${variant.name} exited with ${child.exitCode}`);
       await sleep(100);
@@ -275,6 +389,8 @@ async function consumeVariant(bus: KafkaBus, redis: Redis, prefix: string, varia
     const records = count - first.done;
     const cpuEnd = await processCpuSeconds(child.pid);
     const redisEnd = await redisCpuSeconds(redis);
+    const brokerEnd = await processCpuSeconds(broker);
+    const commands = commandDeltas(first.commands, await redisCommandStats(redis), records);
     const cpuSeconds = first.cpu === null || cpuEnd === null ? null : Number((cpuEnd - first.cpu).toFixed(2));
     const redisCpu = first.redisCpu === null || redisEnd === null ? null : Number((redisEnd - first.redisCpu).toFixed(2));
     child.kill('SIGTERM');
@@ -286,8 +402,13 @@ async function consumeVariant(bus: KafkaBus, redis: Redis, prefix: string, varia
       cpuSeconds,
       postsPerCpuSecond: cpuSeconds === null || cpuSeconds === 0 ? null : Math.round(records / cpuSeconds),
       redisCpuSeconds: redisCpu,
+      brokerCpuSeconds: first.brokerCpu === null || brokerEnd === null ? null : Number((brokerEnd - first.brokerCpu).toFixed(2)),
+      redisCommands: commands,
     };
-    if (args.profile) outcome.profileTop = await profileTop(profileDir, 15);
+    if (args.profile) {
+      outcome.profileTop = await profileTop(profileDir, 15);
+      outcome.profileStages = await profileStages(profileDir, count);
+    }
     return outcome;
   } finally {
     process.off('SIGINT', killChild);
@@ -431,9 +552,11 @@ async function main(): Promise<void> {
             const outcome = consume[variant.name]!;
             rows.push([
               `Kafka → one aggregator process → Redis [${variant.name}], posts/s`,
-              `${outcome.postsPerSec} (${outcome.records} in ${outcome.seconds} s; ${outcome.postsPerCpuSecond ?? '?'} per aggregator CPU-s, Redis ${outcome.redisCpuSeconds ?? '?'} CPU-s)`,
+              `${outcome.postsPerSec} (${outcome.records} in ${outcome.seconds} s; ${outcome.postsPerCpuSecond ?? '?'} per aggregator CPU-s; CPU µs per record: aggregator ${perRecord(outcome.cpuSeconds, outcome.records)}, Redis ${perRecord(outcome.redisCpuSeconds, outcome.records)}, broker ${perRecord(outcome.brokerCpuSeconds, outcome.records)})`,
               variant.name === 'after' ? '≥ 50,000' : '',
             ]);
+            for (const stage of outcome.profileStages ?? []) rows.push([`  [${variant.name}] ${stage.stage}`, `${stage.usPerRecord} µs/record (${stage.pct} %)`, '']);
+            for (const command of outcome.redisCommands) rows.push([`  [${variant.name}] Redis ${command.command}`, `${command.usPerRecord} µs/record (${command.calls} calls)`, '']);
           }
         } finally {
           await bus.deleteTopics(Object.values(topics)).catch((error: unknown) => logger.warn({ err: error }, 'could not delete bench topics'));
