@@ -9,3 +9,4 @@ export * from './metrics';
 export * from './runtime/index';
 export * from './random';
 export * from './process-lock';
+export * from './cli-args';
