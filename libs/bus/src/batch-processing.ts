@@ -38,13 +38,31 @@ function nextOffset(offset: string): string {
   return (BigInt(offset) + 1n).toString();
 }
 
+/** A fetched batch after decoding: its valid records, and where a commit of the whole batch goes (past its dead letters). */
+export interface DecodedBatch<N extends EventTypeName> {
+  valid: BusRecord<EventOf<N>>[];
+  /** Offset of the batch's last record, valid or not. */
+  lastOffset: string;
+}
+
 /**
  * The consume-side contract both implementations share: parse every record, send the ones that
  * fail to the dead-letter topic, hand the rest to the handler in chunks, and commit a chunk only
  * after the handler resolved. Retriable handler errors retry the same chunk after a backoff; any
  * other error ends the batch uncommitted so the records go to whoever consumes the partition next.
+ * Two phases (decodeFetchedBatch, then deliverDecodedBatch), so the Kafka consumer can decode the next fetched batch
+ * while the handler still writes this one.
  */
 export async function processFetchedBatch<N extends EventTypeName>(steps: FetchedBatchSteps<N>): Promise<FetchedBatchOutcome> {
+  const decoded = await decodeFetchedBatch(steps);
+  return 'kind' in decoded ? decoded : deliverDecodedBatch(steps, decoded);
+}
+
+/**
+ * Parses every record and sends the ones that fail (or that `refuse` turns down) to the dead-letter topic. An outcome
+ * instead of a batch when there is nothing to deliver: an empty batch, or a dead letter that could not be stored.
+ */
+export async function decodeFetchedBatch<N extends EventTypeName>(steps: FetchedBatchSteps<N>): Promise<DecodedBatch<N> | FetchedBatchOutcome> {
   const { records, options, logger } = steps;
   const last = records.at(-1);
   if (last === undefined) return { kind: 'done' };
@@ -77,14 +95,19 @@ export async function processFetchedBatch<N extends EventTypeName>(steps: Fetche
     logger.warn({ topic: record.topic, partition: record.partition, offset: record.offset, reason: decoded.reason }, 'record sent to the dead-letter topic');
     options.onDeadLetter?.(decoded.reason, { topic: record.topic, partition: record.partition, offset: record.offset });
   }
+  return { valid, lastOffset: last.offset };
+}
 
-  const size = options.maxBatchSize;
-  if (valid.length === 0) return (await commitOrInterrupt(steps, nextOffset(last.offset))) ? { kind: 'done' } : { kind: 'interrupted' };
+/** Hands a decoded batch to the handler in chunks of maxBatchSize, committing each chunk after the handler resolved. */
+export async function deliverDecodedBatch<N extends EventTypeName>(steps: FetchedBatchSteps<N>, batch: DecodedBatch<N>): Promise<FetchedBatchOutcome> {
+  const { valid, lastOffset } = batch;
+  const size = steps.options.maxBatchSize;
+  if (valid.length === 0) return (await commitOrInterrupt(steps, nextOffset(lastOffset))) ? { kind: 'done' } : { kind: 'interrupted' };
   for (let start = 0; start < valid.length; start += size) {
-    const chunk = valid.slice(start, start + size);
+    const chunk = valid.length <= size ? valid : valid.slice(start, start + size);
     const isLastChunk = start + size >= valid.length;
     // The last chunk also covers dead letters that trail it.
-    const commitTo = nextOffset(isLastChunk ? last.offset : (chunk.at(-1) as BusRecord<unknown>).offset);
+    const commitTo = nextOffset(isLastChunk ? lastOffset : (chunk.at(-1) as BusRecord<unknown>).offset);
     const handled = await handleWithRedelivery(steps, chunk);
     if (handled !== 'done') return handled;
     if (!steps.mayCommit() || !(await commitOrInterrupt(steps, commitTo))) return { kind: 'interrupted' };

@@ -11,7 +11,7 @@ import {
 } from 'kafkajs';
 import { errorMessage, sleep, type Logger } from '@moodstream/core';
 import type { EventOf, EventTypeName } from '@moodstream/events';
-import { processFetchedBatch } from './batch-processing';
+import { decodeFetchedBatch, deliverDecodedBatch, type FetchedBatchOutcome, type FetchedBatchSteps } from './batch-processing';
 import { ConsumerLifecycle } from './consumer-lifecycle';
 import { decodeRange } from './decode-range';
 import { DeliveryTracker } from './delivery-tracker';
@@ -104,6 +104,13 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
    */
   private readonly fetchedEnds = new Map<string, { high: bigint; at: number }>();
   private counts: { at: number; list: { topic: string; partitions: number }[] } | null = null;
+  /**
+   * The fetched batch whose records the handler is writing (and then committing), if any. eachBatch returns once it
+   * has decoded its batch and handed it over, so kafkajs fetches and decodes the next one meanwhile; the next
+   * batch's handler starts only after this one settled. One batch in flight: handlers still run one at a time, in
+   * fetch order, and each commit still follows its own batch's write.
+   */
+  private inFlight: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly bus: KafkaBusImpl,
@@ -211,28 +218,39 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
     if (high > (this.fetchedEnds.get(endKey)?.high ?? -1n)) this.fetchedEnds.set(endKey, { high, at: this.bus.options.clock.now() });
     else this.fetchedEnds.get(endKey)!.at = this.bus.options.clock.now();
     const logicalTopic = this.bus.naming.logical(batch.topic);
-    // An abort must not wait for a hung handler: leave its batch behind, uncommitted.
-    const outcome = await this.lifecycle.untilAborted(
-      processFetchedBatch({
-        records: batch.messages.map((m) => toRawRecord(logicalTopic, batch.partition, m)),
-        options: this.options,
-        context: this.lifecycle.context(() => heartbeat()),
-        backoff: this.bus.options.retryBackoff,
-        clock: this.bus.options.clock,
-        signal: this.lifecycle.signal,
-        logger: this.logger,
-        sendDeadLetter: (record, reason) => this.bus.produceInternal(this.options.deadLetterTopic, [deadLetterMessage(record, reason)]),
-        shouldContinue: () => this.lifecycle.running && isRunning() && !isStale(),
-        mayCommit: () => this.lifecycle.mayCommit && !isStale(),
-        onDeliver: (chunk) => this.delivery.delivered(chunk.map((r) => ({ topic: batch.topic, partition: batch.partition, offset: r.offset, timestamp: r.timestamp }))),
-        commit: async (next) => {
-          resolveOffset((BigInt(next) - 1n).toString());
-          await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
-          this.delivery.committed(batch.topic, batch.partition, next);
-        },
-      }),
+    const steps: FetchedBatchSteps<N> = {
+      records: batch.messages.map((m) => toRawRecord(logicalTopic, batch.partition, m)),
+      options: this.options,
+      context: this.lifecycle.context(() => heartbeat()),
+      backoff: this.bus.options.retryBackoff,
+      clock: this.bus.options.clock,
+      signal: this.lifecycle.signal,
+      logger: this.logger,
+      sendDeadLetter: (record, reason) => this.bus.produceInternal(this.options.deadLetterTopic, [deadLetterMessage(record, reason)]),
+      shouldContinue: () => this.lifecycle.running && isRunning() && !isStale(),
+      mayCommit: () => this.lifecycle.mayCommit && !isStale(),
+      onDeliver: (chunk) => this.delivery.delivered(chunk.map((r) => ({ topic: batch.topic, partition: batch.partition, offset: r.offset, timestamp: r.timestamp }))),
+      commit: async (next) => {
+        await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
+        this.delivery.committed(batch.topic, batch.partition, next);
+      },
+    };
+    // Decoding (and dead letters) overlaps the previous batch's write; an abort must not wait for a hung handler.
+    const decoded = await this.lifecycle.untilAborted(decodeFetchedBatch(steps));
+    if (decoded === 'aborted') return;
+    if ('kind' in decoded) return this.settle(decoded);
+    const previous = await this.lifecycle.untilAborted(this.inFlight);
+    if (previous === 'aborted' || !steps.shouldContinue()) return;
+    this.inFlight = deliverDecodedBatch(steps, decoded).then(
+      (outcome) => this.settle(outcome),
+      (error: unknown) => this.settle({ kind: 'crashed', error }),
     );
-    if (outcome === 'aborted') return;
+    // The next fetch of this partition starts after this batch, though its commit comes after the write: a member
+    // that stops, crashes or loses the partition before that commit leaves these records to the next reader.
+    resolveOffset(decoded.lastOffset);
+  }
+
+  private settle(outcome: FetchedBatchOutcome): void {
     if (outcome.kind === 'crashed') this.crash(outcome.error);
   }
 
@@ -261,6 +279,8 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
     const neverStarted = this.lifecycle.state === 'idle';
     this.lifecycle.beginStop();
     if (neverStarted) return;
+    // The batch in flight finishes and commits (kafkajs's disconnect waits for eachBatch only, which returned already).
+    await this.lifecycle.untilAborted(this.inFlight);
     await this.disconnect();
     this.lifecycle.finishStop();
   }

@@ -85,3 +85,58 @@ test(`[${label}] a consumer process SIGKILLed mid-batch: its uncommitted records
     await killBus.deleteGroups([group]).catch(() => undefined);
   }
 });
+
+test(`[${label}] the next fetched batch is decoded while the handler still writes the previous one, and each batch is committed only after its own write`, async () => {
+  const suffix = randomUUID().slice(0, 8);
+  const topic = `contract.${suffix}.overlap`;
+  const dlq = `contract.${suffix}.overlap-dlq`;
+  const group = `contract-${suffix}-overlap`;
+  await killBus.ensureTopics([{ name: topic, partitions: 2 }, { name: dlq, partitions: 1 }]);
+  const producer = await killBus.producer();
+  const ids = Array.from({ length: 40 }, (_, i) => `overlap-${i}`);
+  const handled: string[] = [];
+  const inFirst = new Set<string>();
+  let firstPending = false;
+  let decodedMeanwhile: string | null = null;
+  let lagDuringFirst: number | null = null;
+  const consumer = killBus.consumer({
+    groupId: group,
+    topics: [topic],
+    eventType: 'Post',
+    deadLetterTopic: dlq,
+    fromBeginning: true,
+    maxBatchSize: 1_000,
+    sessionTimeoutMs: SESSION_TIMEOUT_MS,
+    // Called while decoding: a record outside the first handler call decoded while that call is pending is the overlap.
+    refuse: (post) => {
+      if (firstPending && !inFirst.has(post.id)) decodedMeanwhile ??= post.id;
+      return null;
+    },
+    handler: async (records) => {
+      if (inFirst.size === 0) {
+        for (const r of records) inFirst.add(r.value.id);
+        firstPending = true;
+        const deadline = Date.now() + 15_000;
+        while (decodedMeanwhile === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+        // Still inside the first write: nothing of it may be committed yet.
+        lagDuringFirst = await consumer.lag();
+        firstPending = false;
+      }
+      for (const r of records) handled.push(r.value.id);
+    },
+  });
+  try {
+    await producer.send(topic, 'Post', ids.map((id) => ({ key: id, value: makePost(id) })));
+    await consumer.start();
+    await waitFor('every record handled', () => handled.length >= ids.length, 60_000);
+    await waitFor('the group to commit everything', async () => (await consumer.lag()) === 0, 30_000);
+    assert.notEqual(decodedMeanwhile, null, 'no record of a later batch was decoded while the first handler call was pending');
+    assert.equal(lagDuringFirst, ids.length, 'records were committed before the first handler call finished');
+    assert.deepEqual([...handled].sort(), [...ids].sort(), 'each record handled exactly once');
+  } finally {
+    await consumer.stop();
+    await producer.close();
+    await killBus.deleteTopics([topic, dlq]);
+    await killBus.deleteGroups([group]).catch(() => undefined);
+  }
+});
