@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLineOrExit } from '@moodstream/core';
 import { EMOTIONS } from '@moodstream/events';
 import { initBackend } from '../backend';
 import { EmotionModel } from '../emotion-model';
@@ -30,19 +30,24 @@ export const REFERENCE_BASELINES = [
   { name: 'LSTM(128) over frozen GloVe, 3 epochs', accuracy: 0.638, macroF1: 0.544 },
 ];
 
-const { values } = parseArgs({
+const { values } = parseCommandLineOrExit({
+  command: 'npm run eval',
+  summary: "measure a model folder: per text domain, and the Deep Sentiment study's table (priors, image only, text only, fused)",
+  usage: '--model DIR [--data DIR [--sources LIST]] [--text FILE] [--images DIR] [--posts FILE] [--json]',
   options: {
-    model: { type: 'string' },
-    data: { type: 'string' },
-    sources: { type: 'string', default: 'goemotions,carer' },
-    text: { type: 'string' },
-    images: { type: 'string' },
-    'all-images': { type: 'boolean', default: false },
-    posts: { type: 'string' },
-    json: { type: 'boolean', default: false },
-    cache: { type: 'string', default: '.cache' },
-    seed: { type: 'string', default: '2024' },
+    model: { type: 'string', valueName: 'DIR', required: true, description: 'the model folder to evaluate' },
+    data: { type: 'string', valueName: 'DIR', description: 'shared data folder: one row per text source (its test split, else its dev split) with reliability diagrams' },
+    sources: { type: 'string', valueName: 'LIST', default: 'goemotions,carer', description: 'text sources under --data (comma list)' },
+    text: { type: 'string', valueName: 'FILE', description: 'a labelled TSV for the text-only row' },
+    images: { type: 'string', valueName: 'DIR', description: 'image folder for the image-only and fused rows (its held-out fifth unless --all-images)' },
+    'all-images': { type: 'boolean', default: false, description: 'score every image in --images, training images included' },
+    posts: { type: 'string', valueName: 'FILE', description: 'labelled posts NDJSON (images fetched) for a posts row' },
+    json: { type: 'boolean', default: false, description: 'print the results as JSON instead of tables' },
+    cache: { type: 'string', valueName: 'DIR', default: '.cache', description: 'image feature cache' },
+    seed: { type: 'number', default: 2024, description: 'seed of the synthetic image + text pairing' },
   },
+  examples: ['npm run eval -- --model models/default --data ../shared/data --images ../shared/data/emotion6/images'],
+  notes: 'Tables (or JSON) go to stdout, progress to stderr.',
 });
 
 const log = (m: string) => process.stderr.write(`[eval] ${m}\n`);
@@ -52,7 +57,6 @@ interface Section extends Evaluation {
 }
 
 async function main(): Promise<void> {
-  if (!values.model) throw new Error('--model DIR is required');
   const backend = await initBackend();
   log(`backend: ${backend.name} (${backend.provider})`);
   const model = await EmotionModel.load(values.model);
@@ -60,7 +64,7 @@ async function main(): Promise<void> {
     text?: { classCounts?: Record<string, number> };
     images?: { classCounts?: Record<string, number> };
   };
-  const rng = makeRng(Number(values.seed));
+  const rng = makeRng(values.seed);
   const result: Record<string, unknown> = { model: model.version, modelDir: values.model, backend: backend.name, calibration: model.config.calibration };
   const rows: Array<[string, Section | null]> = [];
 

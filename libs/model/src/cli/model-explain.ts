@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLineOrExit } from '@moodstream/core';
 import { EMOTIONS } from '@moodstream/events';
 import { initBackend } from '../backend';
 import { EmotionModel } from '../emotion-model';
@@ -18,16 +18,18 @@ import { DEFAULT_MODEL_DIR } from '../paths';
 import { EXPLAIN_DIR, GENERATED_POSTS_FILE, TOP_WORDS_FILE } from '../explain/explain-files';
 import { topWords } from '../explain/top-words';
 import { PostGenerator } from '../generate/post-generator';
-import { numberFlag } from './args';
 
-const { values } = parseArgs({
+const { values } = parseCommandLineOrExit({
+  command: 'npm run model:explain',
+  summary: "write what the dashboard's model page shows into <model>/explain: top words, generated posts, evaluation",
   options: {
-    model: { type: 'string', default: DEFAULT_MODEL_DIR },
-    data: { type: 'string', default: '../shared/data' },
-    'no-eval': { type: 'boolean', default: false },
-    'no-eval-images': { type: 'boolean', default: false },
-    top: { type: 'string' },
+    model: { type: 'string', valueName: 'DIR', default: DEFAULT_MODEL_DIR, description: 'the model folder' },
+    data: { type: 'string', valueName: 'DIR', default: '../shared/data', description: 'shared data folder for the evaluation (GoEmotions test split, Emotion6 images)' },
+    'no-eval': { type: 'boolean', default: false, description: 'skip the evaluation (evaluation.json)' },
+    'no-eval-images': { type: 'boolean', default: false, description: 'evaluate the text split only' },
+    top: { type: 'number', default: 20, integer: true, positive: true, description: 'top words kept per emotion' },
   },
+  notes: 'The class visualisations are a separate, long command: npm run visualise -- --emotion all --out-dir <model>/explain',
 });
 
 const log = (m: string) => process.stderr.write(`[model:explain] ${m}\n`);
@@ -55,7 +57,7 @@ async function main(): Promise<void> {
   await mkdir(outDir, { recursive: true });
   await initBackend();
   const model = await EmotionModel.load(dir, { warmUp: false });
-  const words = await topWords(model, { perEmotion: numberFlag(values, 'top', 20) });
+  const words = await topWords(model, { perEmotion: values.top });
   await writeFile(path.join(outDir, TOP_WORDS_FILE), JSON.stringify(words, null, 2) + '\n');
   log(`top words: ${EMOTIONS.map((e) => `${e}: ${words.emotions[e]!.slice(0, 5).map((w) => w.token).join(' ')}`).join(' | ')}`);
   model.dispose();

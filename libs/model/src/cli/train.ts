@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLineOrExit } from '@moodstream/core';
 import { EMOTIONS } from '@moodstream/events';
 import { EmotionModel } from '../emotion-model';
 import { initBackend } from '../backend';
@@ -32,51 +32,55 @@ import { calibrateOnDev } from '../train/calibrate-on-dev';
 import { fetchImageBytes } from '../train/posts-images';
 import { makeRng } from '../train/rng';
 import { writeModelCard } from '../train/model-card';
-import { numberFlag } from './args';
 
-const { values } = parseArgs({
+const { values } = parseCommandLineOrExit({
+  command: 'npm run train',
+  summary: 'train the fused image + text emotion model and write a complete model folder',
+  usage: '--data DIR [--out DIR] [options]',
   options: {
-    data: { type: 'string' },
-    sources: { type: 'string', default: 'goemotions,carer' },
-    'source-weights': { type: 'string' },
-    'text-train': { type: 'string' },
-    'text-dev': { type: 'string' },
-    images: { type: 'string' },
-    posts: { type: 'string' },
-    out: { type: 'string', default: 'models/default' },
-    init: { type: 'string' },
-    cache: { type: 'string', default: '.cache' },
-    backbone: { type: 'string', default: 'mobilenet_v2_mid' },
-    version: { type: 'string' },
-    epochs: { type: 'string' },
-    patience: { type: 'string' },
-    'batch-size': { type: 'string' },
-    'learning-rate': { type: 'string' },
-    'lstm-units': { type: 'string' },
-    bidirectional: { type: 'boolean', default: false },
-    'bow-features': { type: 'string' },
-    'bow-min-count': { type: 'string' },
-    'max-len': { type: 'string' },
-    'image-finetune-epochs': { type: 'string' },
-    'augment-images': { type: 'boolean', default: false },
-    selection: { type: 'string', default: 'domains' },
-    'image-readout': { type: 'string', default: 'logreg' },
-    'readout-lambdas': { type: 'string', default: '3,1,0.3,0.1' },
-    'readout-folds': { type: 'string' },
-    'readout-soft-labels': { type: 'string' },
-    'swa-start': { type: 'string' },
-    'bow-dropout': { type: 'string' },
-    'text-dropout': { type: 'string' },
-    'evals-per-epoch': { type: 'string' },
-    'image-repeats': { type: 'string' },
-    'pair-repeats': { type: 'string' },
-    'class-weight-power': { type: 'string' },
-    'top-glove': { type: 'string' },
-    'limit-text': { type: 'string' },
-    'dev-limit': { type: 'string' },
-    'max-seconds': { type: 'string' },
-    seed: { type: 'string' },
+    data: { type: 'string', valueName: 'DIR', description: 'the shared data folder: <DIR>/<source>/ekman6_{train,dev}.tsv and <DIR>/emotion6/images' },
+    sources: { type: 'string', valueName: 'LIST', default: 'goemotions,carer', description: 'text sources (comma list), each a folder under --data; a missing one is skipped' },
+    'source-weights': { type: 'string', valueName: 'LIST', description: 'per-source loss weights, e.g. carer=1,goemotions=1,posts=1 (1 each when absent)' },
+    'text-train': { type: 'string', valueName: 'FILE', description: "the first source's train TSV, instead of the one under --data" },
+    'text-dev': { type: 'string', valueName: 'FILE', description: "the first source's dev TSV, instead of the one under --data" },
+    images: { type: 'string', valueName: 'DIR', description: 'image folder, one subfolder per class (default <data>/emotion6/images); "none" trains text only' },
+    posts: { type: 'string', valueName: 'FILE', description: 'labelled posts NDJSON (the ingester\'s --record), a source of its own; its newest tenth is its dev split' },
+    out: { type: 'string', valueName: 'DIR', default: 'models/default', description: 'the model folder to write' },
+    init: { type: 'string', valueName: 'DIR', description: 'warm start from this trained model folder (its vocabulary, n-grams, network and image heads)' },
+    cache: { type: 'string', valueName: 'DIR', default: '.cache', description: 'image feature and vocabulary cache' },
+    backbone: { type: 'string', valueName: 'ID', default: 'mobilenet_v2_mid', description: 'image backbone (ignored with --init, which keeps its own)' },
+    version: { type: 'string', valueName: 'V', description: 'model version (default ds-<date>-<vocabulary hash>)' },
+    epochs: { type: 'number', default: 4, description: 'training epochs' },
+    patience: { type: 'number', default: 5, description: 'evaluations without improvement before stopping early' },
+    'batch-size': { type: 'number', default: 64, integer: true, positive: true, description: 'rows per training step' },
+    'learning-rate': { type: 'number', default: 0.001, description: 'Adam learning rate' },
+    'lstm-units': { type: 'number', default: 64, integer: true, positive: true, description: 'LSTM units of the text branch' },
+    bidirectional: { type: 'boolean', default: false, description: 'a bidirectional LSTM' },
+    'bow-features': { type: 'number', default: 20000, description: 'most n-gram features in the bag-of-words branch' },
+    'bow-min-count': { type: 'number', default: 3, description: 'least training count of a bag-of-words n-gram' },
+    'max-len': { type: 'number', default: 50, integer: true, positive: true, description: 'tokens per text fed to the LSTM' },
+    'image-finetune-epochs': { type: 'number', default: 20, description: 'epochs of the image-branch fine-tune after the main training (0: none)' },
+    'augment-images': { type: 'boolean', default: false, description: 'add augmented views of the training images to the image fine-tune' },
+    selection: { type: 'string', valueName: 'RULE', default: 'domains', description: 'model selection on dev: domains (accuracy + macro-F1 over every text domain), pooled (pooled macro-F1), text' },
+    'image-readout': { type: 'string', valueName: 'KIND', default: 'logreg', choices: ['logreg', 'none'], description: 'image-only read-out head: an L2 logistic regression on backbone features, or none' },
+    'readout-lambdas': { type: 'string', valueName: 'LIST', default: '3,1,0.3,0.1', description: 'L2 strengths the read-out picks from by cross-validation (comma list)' },
+    'readout-folds': { type: 'number', default: 5, description: "folds of the read-out's cross-validation" },
+    'readout-soft-labels': { type: 'number', default: 0, description: "weight of Emotion6's crowd vote distribution in the read-out's targets (0: hard labels)" },
+    'swa-start': { type: 'number', default: 1, description: 'epoch from which weights are averaged (SWA)' },
+    'bow-dropout': { type: 'number', default: 0.5, description: 'dropout of the bag-of-words branch' },
+    'text-dropout': { type: 'number', default: 0.3, description: 'dropout of the text branch' },
+    'evals-per-epoch': { type: 'number', default: 4, description: 'dev evaluations (selection points) per epoch' },
+    'image-repeats': { type: 'number', default: 3, description: 'times each training image is seen per epoch' },
+    'pair-repeats': { type: 'number', default: 3, description: 'synthetic image + text pairs per training image per epoch' },
+    'class-weight-power': { type: 'number', default: 0.3, description: 'class weights are (1 / class frequency) to this power' },
+    'top-glove': { type: 'number', default: 30000, description: 'most GloVe words kept in the vocabulary' },
+    'limit-text': { type: 'number', description: 'first N training texts per source only (default all)' },
+    'dev-limit': { type: 'number', description: 'first N dev texts per source for selection and calibration (default all)' },
+    'max-seconds': { type: 'number', description: 'stop training after this many seconds (default no limit)' },
+    seed: { type: 'number', default: 1234, description: 'random seed' },
   },
+  examples: ['npm run train -- --data ../shared/data --out models/default', 'npm run train -- --data ../shared/data --init models/default --images none --epochs 3 --out models/next'],
+  notes: 'The defaults are the settings of the shipped model (docs/model.md). Progress goes to stderr.',
 });
 
 const log = (m: string) => process.stderr.write(`[train] ${m}\n`);
@@ -91,10 +95,10 @@ async function main(): Promise<void> {
   // `--init DIR`: start from a trained model folder (its vocabulary, n-grams, network and image heads) instead of from scratch.
   const init = values.init ? await EmotionModel.load(values.init, { warmUp: false }) : undefined;
   if (init) log(`warm start from ${values.init} (${init.version})`);
-  const seed = numberFlag(values, 'seed', 1234);
+  const seed = values.seed;
   const rng = makeRng(seed);
 
-  const limit = numberFlag(values, 'limit-text', Infinity);
+  const limit = values['limit-text'] ?? Infinity;
   const weights = parseSourceWeights(values['source-weights']);
   const sources: TextSource[] = [];
   for (const name of values.sources!.split(',').map((n) => n.trim()).filter(Boolean)) {
@@ -107,7 +111,7 @@ async function main(): Promise<void> {
     }
     loaded.train = loaded.train.slice(0, limit);
     // Selection and calibration on part of dev only (a busy machine); npm run eval measures the whole splits.
-    loaded.dev = loaded.dev.slice(0, numberFlag(values, 'dev-limit', Infinity));
+    loaded.dev = loaded.dev.slice(0, values['dev-limit'] ?? Infinity);
     sources.push(loaded);
     log(`text source ${name} (weight ${loaded.weight}): ${loaded.train.length} train, ${loaded.dev.length} dev`);
   }
@@ -160,7 +164,7 @@ async function main(): Promise<void> {
   // Vocabulary: cached by the training token counts and options, since loading GloVe JSON costs ~7 s and 1 GB.
   const counts = new Map<string, number>();
   for (const r of [...textRows, ...postsRows]) for (const t of r.tokens) counts.set(t, (counts.get(t) ?? 0) + 1);
-  const vocabOptions = { topGlove: numberFlag(values, 'top-glove', 30000), minCountForRandom: 3 };
+  const vocabOptions = { topGlove: values['top-glove'], minCountForRandom: 3 };
   const vocabKey = createHash('sha256').update(JSON.stringify([vocabOptions, [...counts.entries()].sort()])).digest('hex').slice(0, 16);
   const vocabCache = path.join(values.cache!, 'vocab', `${vocabKey}.bin`);
   let vocab: Vocabulary;
@@ -182,33 +186,33 @@ async function main(): Promise<void> {
     backboneId: backbone.id,
     featureDim: backbone.featureDim,
     imageInputSize: backbone.inputSize,
-    maxLen: numberFlag(values, 'max-len', 50),
+    maxLen: values['max-len'],
     network: {
-      lstmUnits: numberFlag(values, 'lstm-units', 64),
+      lstmUnits: values['lstm-units'],
       bidirectional: values.bidirectional ?? false,
       bowUnits: 64,
       imageUnits: 128,
       fusionUnits: 1024,
       dropout: 0.5,
-      bowDropout: numberFlag(values, 'bow-dropout', 0.5),
-      textDropout: numberFlag(values, 'text-dropout', 0.3),
+      bowDropout: values['bow-dropout'],
+      textDropout: values['text-dropout'],
     },
-    bowMinCount: numberFlag(values, 'bow-min-count', 3),
-    bowMaxFeatures: numberFlag(values, 'bow-features', 20000),
-    epochs: numberFlag(values, 'epochs', 4),
-    patience: numberFlag(values, 'patience', 5),
-    evalsPerEpoch: numberFlag(values, 'evals-per-epoch', 4),
+    bowMinCount: values['bow-min-count'],
+    bowMaxFeatures: values['bow-features'],
+    epochs: values.epochs,
+    patience: values.patience,
+    evalsPerEpoch: values['evals-per-epoch'],
     selection: values.selection === 'pooled' ? 'pooledMacroF1' : values.selection === 'text' ? 'textAccuracyPlusMacroF1' : 'domainAccuracyPlusMacroF1',
-    swaStartEpoch: numberFlag(values, 'swa-start', 1),
-    batchSize: numberFlag(values, 'batch-size', 64),
-    learningRate: numberFlag(values, 'learning-rate', 0.001),
-    classWeightPower: numberFlag(values, 'class-weight-power', 0.3),
-    imageRepeats: numberFlag(values, 'image-repeats', 3),
-    pairRepeats: numberFlag(values, 'pair-repeats', 3),
+    swaStartEpoch: values['swa-start'],
+    batchSize: values['batch-size'],
+    learningRate: values['learning-rate'],
+    classWeightPower: values['class-weight-power'],
+    imageRepeats: values['image-repeats'],
+    pairRepeats: values['pair-repeats'],
     dropTextProbability: 0.2,
     dropImageProbability: 0.2,
     seed,
-    ...(values['max-seconds'] ? { maxSeconds: numberFlag(values, 'max-seconds', Infinity) } : {}),
+    ...(values['max-seconds'] !== undefined ? { maxSeconds: values['max-seconds'] } : {}),
     ...(init ? { init } : {}),
     log,
   };
@@ -218,7 +222,7 @@ async function main(): Promise<void> {
     options,
   );
   let imageFineTune: Awaited<ReturnType<typeof fineTuneImageBranch>> | null = null;
-  const fineTuneEpochs = numberFlag(values, 'image-finetune-epochs', 20);
+  const fineTuneEpochs = values['image-finetune-epochs'];
   let trained = phase1.model;
   if (fineTuneEpochs > 0 && imageRows.length > 0) {
     trained = withImageSkipHead(phase1.model);
@@ -240,10 +244,10 @@ async function main(): Promise<void> {
         if (!(n >= 0)) throw new Error(`--readout-lambdas: '${v}' is not a non-negative number`);
         return n;
       }),
-      folds: numberFlag(values, 'readout-folds', 5),
+      folds: values['readout-folds'],
       steps: 300,
       learningRate: 0.02,
-      softLabelWeight: numberFlag(values, 'readout-soft-labels', 0),
+      softLabelWeight: values['readout-soft-labels'],
       log,
     });
   }
