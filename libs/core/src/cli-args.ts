@@ -64,6 +64,8 @@ export interface CommandSpec<O extends CliOptions = CliOptions> {
   options: O;
   /** Accept positional arguments, described in the help text (without it a positional is a usage error). */
   positionals?: { valueName: string; description: string };
+  /** A family of number flags named by the user, e.g. `--margin-<slice> N` (prefix `margin-`): returned by suffix. */
+  prefixed?: { prefix: string; suffixName: string; description: string };
   examples?: readonly string[];
   /** Paragraphs after the options: environment, outputs, caveats. */
   notes?: string;
@@ -76,7 +78,13 @@ type ValueOf<T extends CliOption> = T extends BooleanOption ? boolean : T extend
 export type CliValues<O extends CliOptions> = {
   -readonly [K in keyof O]: O[K] extends { default: unknown } | { required: true } ? ValueOf<O[K]> : ValueOf<O[K]> | undefined;
 };
-export type ParseOutcome<O extends CliOptions> = { values: CliValues<O>; positionals: string[] } | { help: string } | { error: string };
+export interface ParsedCommandLine<O extends CliOptions> {
+  values: CliValues<O>;
+  positionals: string[];
+  /** `--<prefix><suffix> N` flags by suffix (empty unless the spec has `prefixed`). */
+  prefixed: Record<string, number>;
+}
+export type ParseOutcome<O extends CliOptions> = ParsedCommandLine<O> | { help: string } | { error: string };
 
 const WIDTH = 100;
 const LABEL_COLUMN = 26;
@@ -134,12 +142,13 @@ function entry(label: string, text: string): string {
 /** The `--help` text, built from the spec alone. */
 export function formatHelp(spec: CommandSpec<CliOptions>): string {
   const usages = spec.usage === undefined ? ['[options]'] : typeof spec.usage === 'string' ? [spec.usage] : spec.usage;
-  const out: string[] = [`${spec.command} — ${spec.summary}`, ''];
+  const out: string[] = [...wrap(`${spec.command} — ${spec.summary}`, 2, 0).map((l, i) => (i === 0 ? l : `  ${l}`)), ''];
   usages.forEach((u, i) => out.push(`${i === 0 ? 'usage: ' : '       '}${invocation(spec)} ${u}`));
   out.push('');
   if (spec.positionals !== undefined) out.push('arguments:', entry(spec.positionals.valueName, spec.positionals.description), '');
   out.push('options:');
   for (const [name, option] of Object.entries(spec.options)) out.push(entry(optionLabel(name, option), optionText(option)));
+  if (spec.prefixed !== undefined) out.push(entry(`--${spec.prefixed.prefix}${spec.prefixed.suffixName} N`, spec.prefixed.description));
   out.push(entry('-h, --help', 'print this help and exit'), '');
   if (spec.examples !== undefined && spec.examples.length > 0) out.push('examples:', ...spec.examples.map((e) => `  ${e}`), '');
   if (spec.notes !== undefined) out.push(spec.notes.trim(), '');
@@ -173,8 +182,24 @@ export function parseCommandLine<const O extends CliOptions>(spec: CommandSpec<O
   const { values: raw, tokens } = parseArgs({ args, options: nodeOptions, strict: false, allowPositionals: true, tokens: true });
   const positionals: string[] = [];
   const problems: string[] = [];
-  for (const token of tokens) {
+  const prefixed: Record<string, number> = {};
+  const family = spec.prefixed;
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
     if (token.kind === 'option-terminator') continue;
+    if (token.kind === 'option' && family !== undefined && spec.options[token.name] === undefined && token.name.startsWith(family.prefix) && token.name.length > family.prefix.length) {
+      // Undeclared, so node read it as a boolean: its value is the next word (a positional token) unless inline.
+      const next = tokens[i + 1];
+      const value = token.value ?? (next?.kind === 'positional' && next.index === token.index + 1 ? next.value : undefined);
+      if (token.value === undefined && value !== undefined) i++;
+      if (value === undefined) problems.push(`${token.rawName} needs a value`);
+      else {
+        const n = checkNumber(token.rawName, value, { type: 'number', description: '' });
+        if (typeof n === 'string') problems.push(n);
+        else prefixed[token.name.slice(family.prefix.length)] = n;
+      }
+      continue;
+    }
     if (token.kind === 'positional') {
       if (spec.positionals === undefined) problems.push(`unexpected argument '${token.value}'`);
       else positionals.push(token.value);
@@ -211,7 +236,7 @@ export function parseCommandLine<const O extends CliOptions>(spec: CommandSpec<O
       return { error: `--${name} must be one of ${option.choices.join(', ')}, got '${String(given)}'` };
     } else values[name] = given;
   }
-  return { values: values as CliValues<O>, positionals };
+  return { values: values as CliValues<O>, positionals, prefixed };
 }
 
 /** The usage error's two lines for stderr: what is wrong and where to look. */
@@ -226,7 +251,7 @@ export function exitWithUsageError(spec: CommandSpec<CliOptions>, message: strin
 }
 
 /** parseCommandLine for a CLI's top level: prints the help (exit 0) or the error (exit 2), else returns the values. */
-export function parseCommandLineOrExit<const O extends CliOptions>(spec: CommandSpec<O>, argv: readonly string[] = process.argv.slice(2)): { values: CliValues<O>; positionals: string[] } {
+export function parseCommandLineOrExit<const O extends CliOptions>(spec: CommandSpec<O>, argv: readonly string[] = process.argv.slice(2)): ParsedCommandLine<O> {
   const outcome = parseCommandLine(spec, argv);
   if ('help' in outcome) {
     process.stdout.write(outcome.help);

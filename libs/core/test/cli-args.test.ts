@@ -119,7 +119,7 @@ test('`--` as npm passes it: a leading one is dropped, a later one ends the opti
   assert.equal(error(['--epochs', '2', '--', '--data']), "unexpected argument '--data'");
   const files = { command: 'x', summary: 's', positionals: { valueName: 'FILE...', description: 'inputs' }, options: { out: { type: 'string', description: 'd' } } } as const;
   const outcome = parseCommandLine(files, ['a.tsv', '--out', 'o', '--', '--b.tsv']);
-  assert.deepEqual(outcome, { values: { out: 'o' }, positionals: ['a.tsv', '--b.tsv'] });
+  assert.deepEqual(outcome, { values: { out: 'o' }, positionals: ['a.tsv', '--b.tsv'], prefixed: {} });
   assert.match(formatHelp(files), /arguments:\n {2}FILE\.\.\. +inputs\n/);
 });
 
@@ -130,4 +130,14 @@ test('a positional is an error for a command that takes none', () => {
 test('the usage error names the command and the help flag as the user types it', () => {
   assert.equal(usageErrorText(spec, "unknown option '--x'"), "npm run train: unknown option '--x'\nTry 'npm run train -- --help'.\n");
   assert.equal(usageErrorText({ command: 'node --import tsx bench/x.ts', summary: 's', options: {} }, 'm'), "node --import tsx bench/x.ts: m\nTry 'node --import tsx bench/x.ts --help'.\n");
+});
+
+test('a prefixed family: --margin-<slice> N by suffix, spaced or inline, numbers checked', () => {
+  const s = { command: 'x', summary: 's', prefixed: { prefix: 'margin-', suffixName: 'SLICE', description: 'margin of one slice' }, options: { margin: { type: 'number', default: 0.01, description: 'd' } } } as const;
+  const outcome = parseCommandLine(s, ['--margin-posts', '0.02', '--margin', '0.03', '--margin-carer=0.5']);
+  assert.deepEqual(outcome, { values: { margin: 0.03 }, positionals: [], prefixed: { posts: 0.02, carer: 0.5 } });
+  assert.deepEqual(parseCommandLine(s, ['--margin-posts', 'x']), { error: "--margin-posts must be a number, got 'x'" });
+  assert.deepEqual(parseCommandLine(s, ['--margin-posts']), { error: '--margin-posts needs a value' });
+  assert.deepEqual(parseCommandLine(s, ['--marginal', '1']), { error: "unknown option '--marginal'" });
+  assert.match(formatHelp(s), /--margin-SLICE N +margin of one slice/);
 });
