@@ -8,7 +8,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLineOrExit } from '@moodstream/core';
 import { EMOTIONS } from '@moodstream/events';
 import { initBackend } from '../backend';
 import { EmotionModel } from '../emotion-model';
@@ -25,35 +25,36 @@ import { logitsOf, type LabelledRow } from '../train/trainer';
 import { calibrateOnDev } from '../train/calibrate-on-dev';
 import { makeRng } from '../train/rng';
 import { writeModelCard } from '../train/model-card';
-import { numberFlag } from './args';
 
-const { values } = parseArgs({
+const { values } = parseCommandLineOrExit({
+  command: 'node --import tsx libs/model/src/cli/finetune-image.ts',
+  summary: "re-run the image-branch fine-tune (phase 2 of npm run train) on a trained model folder; text-only predictions are unchanged, the temperature is re-fitted on dev",
+  usage: '--model DIR [--data DIR] [--out DIR] [options]',
   options: {
-    model: { type: 'string' },
-    data: { type: 'string', default: '../shared/data' },
-    out: { type: 'string' },
-    cache: { type: 'string', default: '.cache' },
-    epochs: { type: 'string' },
-    seed: { type: 'string' },
+    model: { type: 'string', valueName: 'DIR', required: true, description: 'the trained model folder' },
+    data: { type: 'string', valueName: 'DIR', default: '../shared/data', description: 'shared data folder (GoEmotions texts, Emotion6 images)' },
+    out: { type: 'string', valueName: 'DIR', description: 'where to write the tuned model (default: over --model)' },
+    cache: { type: 'string', valueName: 'DIR', default: '.cache', description: 'image feature cache' },
+    epochs: { type: 'number', default: 20, description: 'fine-tune epochs' },
+    seed: { type: 'number', default: 1234, description: 'random seed' },
     // Off by default: on dev (161 images) it did not help (image+fused macro-F1 0.572 without, 0.568 with).
-    'augment-images': { type: 'boolean', default: false },
-    'image-readout': { type: 'string', default: 'none' },
-    'readout-lambdas': { type: 'string', default: '1,0.3,0.1,0.03,0.01,0.003' },
-    'readout-folds': { type: 'string' },
-    'readout-steps': { type: 'string' },
-    'readout-soft-labels': { type: 'string' },
+    'augment-images': { type: 'boolean', default: false, description: 'add augmented views of the training images' },
+    'image-readout': { type: 'string', valueName: 'KIND', default: 'none', choices: ['none', 'logreg'], description: 'then refit the image-only head as an L2 logistic regression on train+dev images (logreg)' },
+    'readout-lambdas': { type: 'string', valueName: 'LIST', default: '1,0.3,0.1,0.03,0.01,0.003', description: 'L2 strengths the read-out picks from by cross-validation (comma list)' },
+    'readout-folds': { type: 'number', default: 5, description: "folds of the read-out's cross-validation" },
+    'readout-steps': { type: 'number', default: 300, description: "full-batch steps of the read-out's fit" },
+    'readout-soft-labels': { type: 'number', default: 0, description: "weight of Emotion6's crowd vote distribution in the read-out's targets" },
   },
 });
 const log = (m: string) => process.stderr.write(`[finetune-image] ${m}\n`);
 
 async function main(): Promise<void> {
-  if (!values.model) throw new Error('--model DIR is required');
   const started = Date.now();
   const out = values.out ?? values.model;
   const backend = await initBackend();
   log(`backend: ${backend.name}`);
   const model = withImageSkipHead(await EmotionModel.load(values.model));
-  const seed = numberFlag(values, 'seed', 1234);
+  const seed = values.seed;
   const rng = makeRng(seed);
   const toRows = (rows: Array<{ text: string; label: number }>): LabelledRow[] => rows.map((t) => ({ tokens: textTokens(t.text), imageFeatures: null, label: t.label }));
   const textTrain = toRows(await readTextTsv(path.join(values.data!, 'goemotions', 'ekman6_train.tsv')));
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
   const result = await fineTuneImageBranch(
     model,
     { images: trainImages, pairs: () => pairWithTexts(images.train, textTrain, rng), devImages: images.dev, devFused },
-    { epochs: numberFlag(values, 'epochs', 20), patience: 5, batchSize: 64, learningRate: 0.0005, featureDropout: 0.5, seed, log },
+    { epochs: values.epochs, patience: 5, batchSize: 64, learningRate: 0.0005, featureDropout: 0.5, seed, log },
   );
   if (values['image-readout'] !== 'none' && values['image-readout'] !== 'logreg') throw new Error(`--image-readout must be none or logreg, got '${values['image-readout']}'`);
   const useReadout = values['image-readout'] === 'logreg';
@@ -81,10 +82,10 @@ async function main(): Promise<void> {
             if (!(n >= 0)) throw new Error(`--readout-lambdas: '${v}' is not a non-negative number`);
             return n;
           }),
-          folds: numberFlag(values, 'readout-folds', 5),
-          steps: numberFlag(values, 'readout-steps', 300),
+          folds: values['readout-folds'],
+          steps: values['readout-steps'],
           learningRate: 0.02,
-          softLabelWeight: numberFlag(values, 'readout-soft-labels', 0),
+          softLabelWeight: values['readout-soft-labels'],
           log,
         });
   const metrics = JSON.parse(await readFile(path.join(values.model, 'metrics.json'), 'utf8'));

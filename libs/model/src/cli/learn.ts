@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLineOrExit } from '@moodstream/core';
 import { initBackend } from '../backend';
 import { EmotionModel } from '../emotion-model';
 import { DEFAULT_MODEL_DIR } from '../paths';
@@ -21,45 +21,47 @@ import { writeRegistryCard } from '../registry/registry-card';
 import { readPostsNdjson } from '../train/data';
 import { learnOnce, type FixedSource } from '../train/learn-loop';
 import { loadTsvSource } from '../train/text-sources';
-import { numberFlag } from './args';
 
-const { values } = parseArgs({
-  strict: false,
+const { values, prefixed } = parseCommandLineOrExit({
+  command: 'npm run learn',
+  summary: "one turn of the self-labelling loop: fine-tune the registry's current model on recorded labelled posts, store the candidate, promote it only if it is no worse",
+  usage: '--posts FILE [--registry DIR] [--data DIR] [options]',
   options: {
-    posts: { type: 'string' },
-    registry: { type: 'string', default: 'models/registry' },
-    base: { type: 'string' },
-    data: { type: 'string', default: '../shared/data' },
-    replay: { type: 'string', default: 'goemotions' },
-    guard: { type: 'string', default: 'carer' },
-    recent: { type: 'string' },
-    margin: { type: 'string' },
-    epochs: { type: 'string' },
-    'evals-per-epoch': { type: 'string' },
-    'learning-rate': { type: 'string' },
-    'replay-size': { type: 'string' },
-    'max-train-posts': { type: 'string' },
-    'selection-rows': { type: 'string' },
-    'max-seconds': { type: 'string' },
-    'grow-ngrams': { type: 'string' },
-    anchor: { type: 'string' },
-    'shuffle-labels': { type: 'boolean', default: false },
-    'no-promote': { type: 'boolean', default: false },
-    version: { type: 'string' },
-    report: { type: 'string' },
-    seed: { type: 'string' },
+    posts: { type: 'string', valueName: 'FILE', required: true, description: "labelled posts NDJSON the ingester recorded (--record); its newest posts are the held-out slice" },
+    registry: { type: 'string', valueName: 'DIR', default: 'models/registry', description: 'the model registry: candidates are stored here and CURRENT points at the promoted one' },
+    base: { type: 'string', valueName: 'DIR', description: "start from this model folder instead of the registry's current model" },
+    data: { type: 'string', valueName: 'DIR', default: '../shared/data', description: 'shared data folder of the fixed text sources' },
+    replay: { type: 'string', valueName: 'LIST', default: 'goemotions', description: 'fixed sources replayed in training and guarded (comma list)' },
+    guard: { type: 'string', valueName: 'LIST', default: 'carer', description: 'fixed sources only guarded: the candidate must be no worse on their dev split' },
+    recent: { type: 'number', description: 'use only the newest N labelled posts (default all)' },
+    margin: { type: 'number', default: 0.01, description: 'macro-F1 a slice may lose and still pass' },
+    epochs: { type: 'number', default: 1, description: 'fine-tune epochs' },
+    'evals-per-epoch': { type: 'number', default: 3, description: 'selection points per epoch' },
+    'learning-rate': { type: 'number', default: 0.0005, description: 'Adam learning rate' },
+    'replay-size': { type: 'number', default: 10000, description: 'rows replayed per fixed source' },
+    'max-train-posts': { type: 'number', description: 'at most N posts in training (default all)' },
+    'selection-rows': { type: 'number', description: 'at most N rows per slice for model selection (default all)' },
+    'max-seconds': { type: 'number', description: 'stop training after this many seconds (default no limit)' },
+    'grow-ngrams': { type: 'number', default: 0, description: "add the posts' N most frequent n-grams the model lacks" },
+    anchor: { type: 'number', default: 0, description: 'L2 pull towards the current weights' },
+    'shuffle-labels': { type: 'boolean', default: false, description: 'shuffle the post labels: a bad candidate on purpose, to see the guard refuse it' },
+    'no-promote': { type: 'boolean', default: false, description: 'store the candidate but never promote it' },
+    version: { type: 'string', valueName: 'NAME', description: 'candidate version (default learn-<time>)' },
+    report: { type: 'string', valueName: 'FILE', description: 'also write the decision report (JSON) here' },
+    seed: { type: 'number', default: 1234, description: 'random seed' },
   },
+  prefixed: { prefix: 'margin-', suffixName: 'SLICE', description: 'the margin of one slice (posts, goemotions, carer, ...), overriding --margin' },
+  examples: ['npm run learn -- --posts .data/recorded.ndjson --registry models/registry'],
+  notes: 'The verdict table goes to stdout, progress to stderr.',
 });
-const str = (k: string): string | undefined => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
 const log = (m: string) => process.stderr.write(`[learn] ${m}\n`);
 
 async function main(): Promise<void> {
-  const postsFile = str('posts');
-  if (!postsFile) throw new Error('--posts FILE.ndjson (labelled posts the ingester recorded) is required');
+  const postsFile = values.posts;
   const backend = await initBackend();
   log(`backend: ${backend.name}`);
-  const registry = new ModelRegistry(str('registry')!);
-  const currentDir = str('base') ?? (await registry.currentDir(DEFAULT_MODEL_DIR));
+  const registry = new ModelRegistry(values.registry);
+  const currentDir = values.base ?? (await registry.currentDir(DEFAULT_MODEL_DIR));
   const current = await EmotionModel.load(currentDir, { warmUp: false });
   log(`current model: ${current.version} (${currentDir})`);
   const { posts, skipped } = await readPostsNdjson(postsFile);
@@ -67,34 +69,32 @@ async function main(): Promise<void> {
   const load = async (names: string | undefined, offset: number): Promise<FixedSource[]> => {
     const out: FixedSource[] = [];
     for (const name of (names ?? '').split(',').map((n) => n.trim()).filter(Boolean)) {
-      const s = await loadTsvSource(str('data')!, name, 1, offset + out.length);
+      const s = await loadTsvSource(values.data, name, 1, offset + out.length);
       if (s) out.push({ name, train: s.train, dev: s.dev });
-      else log(`fixed source ${name}: not found under ${str('data')}; skipped`);
+      else log(`fixed source ${name}: not found under ${values.data}; skipped`);
     }
     return out;
   };
-  const replay = await load(str('replay'), 1);
-  const guard = await load(str('guard'), 1 + replay.length);
-  const perSlice: Record<string, number> = {};
-  for (const [k, v] of Object.entries(values)) if (k.startsWith('margin-') && typeof v === 'string') perSlice[k.slice('margin-'.length)] = Number(v);
+  const replay = await load(values.replay, 1);
+  const guard = await load(values.guard, 1 + replay.length);
   const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 13);
-  const version = str('version') ?? `learn-${stamp}${values['shuffle-labels'] ? '-shuffled' : ''}`;
+  const version = values.version ?? `learn-${stamp}${values['shuffle-labels'] ? '-shuffled' : ''}`;
   const { candidate, report } = await learnOnce(current, posts, replay, {
     version,
     guardOnly: guard,
-    ...(str('recent') ? { recent: numberFlag(values, 'recent', 10_000) } : {}),
-    replayPerSource: numberFlag(values, 'replay-size', 10_000),
-    ...(str('max-train-posts') ? { maxTrainPosts: numberFlag(values, 'max-train-posts', Infinity) } : {}),
-    ...(str('selection-rows') ? { selectionRowsPerSlice: numberFlag(values, 'selection-rows', Infinity) } : {}),
-    growNgrams: numberFlag(values, 'grow-ngrams', 0),
-    anchor: numberFlag(values, 'anchor', 0),
-    epochs: numberFlag(values, 'epochs', 1),
-    evalsPerEpoch: numberFlag(values, 'evals-per-epoch', 3),
-    learningRate: numberFlag(values, 'learning-rate', 0.0005),
-    margins: { default: numberFlag(values, 'margin', 0.01), perSlice },
+    ...(values.recent !== undefined ? { recent: values.recent } : {}),
+    replayPerSource: values['replay-size'],
+    ...(values['max-train-posts'] !== undefined ? { maxTrainPosts: values['max-train-posts'] } : {}),
+    ...(values['selection-rows'] !== undefined ? { selectionRowsPerSlice: values['selection-rows'] } : {}),
+    growNgrams: values['grow-ngrams'],
+    anchor: values.anchor,
+    epochs: values.epochs,
+    evalsPerEpoch: values['evals-per-epoch'],
+    learningRate: values['learning-rate'],
+    margins: { default: values.margin, perSlice: prefixed },
     shuffleLabels: values['shuffle-labels'] === true,
-    seed: numberFlag(values, 'seed', 1234),
-    ...(str('max-seconds') ? { maxSeconds: numberFlag(values, 'max-seconds', Infinity) } : {}),
+    seed: values.seed,
+    ...(values['max-seconds'] !== undefined ? { maxSeconds: values['max-seconds'] } : {}),
     log,
   });
   // Stored whatever the verdict: a refused candidate stays inspectable, it just never becomes CURRENT.
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     const pointer = await registry.promote(version, `learn: no worse on ${report.decision.verdicts.map((v) => v.slice).join(', ')}`);
     log(`promoted ${version} (previous: ${pointer.previous ?? 'none — the shipped default'})`);
   } else log(`${version} stored at ${dir}, not promoted`);
-  const reportFile = str('report');
+  const reportFile = values.report;
   if (reportFile) {
     if (!existsSync(path.dirname(reportFile))) await mkdir(path.dirname(reportFile), { recursive: true });
     await writeFile(reportFile, JSON.stringify({ ...report, promoted: promote, history: undefined }, null, 2) + '\n');

@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLineOrExit } from '@moodstream/core';
 import { EMOTIONS } from '@moodstream/events';
 import { initBackend } from '../backend';
 import { ImageBackbone, type BackboneId } from '../image/backbone';
@@ -21,31 +21,32 @@ import { buildWordList, encodeText, type LmExample } from '../generate/lm-data';
 import { heldOutPerplexity, trainLanguageModel, unigramPerplexity, unknownRate } from '../generate/train-language-model';
 import { PostGenerator, saveGenerator } from '../generate/post-generator';
 import { disposeLanguageModel } from '../generate/lm-network';
-import { numberFlag } from './args';
 
-const { values } = parseArgs({
+const { values } = parseCommandLineOrExit({
+  command: 'npm run train:generator',
+  summary: 'train the post generator (study 6.4): a word-level LSTM conditioned on an emotion and image features, with an unconditioned baseline and a unigram model for comparison',
   options: {
-    data: { type: 'string', default: '../shared/data' },
-    model: { type: 'string', default: DEFAULT_MODEL_DIR },
-    out: { type: 'string', default: path.join(DEFAULT_MODEL_DIR, 'generator') },
-    cache: { type: 'string', default: '.cache' },
-    'vocab-size': { type: 'string' },
-    'lstm-units': { type: 'string' },
-    'image-units': { type: 'string' },
-    'max-len': { type: 'string' },
-    epochs: { type: 'string' },
-    'max-seconds': { type: 'string' },
-    'baseline-seconds': { type: 'string' },
-    'batch-size': { type: 'string' },
-    'learning-rate': { type: 'string' },
-    'pair-probability': { type: 'string' },
-    'max-texts': { type: 'string' },
-    'held-out': { type: 'string' },
-    'no-images': { type: 'boolean', default: false },
-    seed: { type: 'string' },
+    data: { type: 'string', valueName: 'DIR', default: '../shared/data', description: 'shared data folder (GoEmotions + CARER texts, Emotion6 images)' },
+    model: { type: 'string', valueName: 'DIR', default: DEFAULT_MODEL_DIR, description: 'the classifier whose vocabulary (GloVe vectors) and image backbone the generator uses' },
+    out: { type: 'string', valueName: 'DIR', default: path.join(DEFAULT_MODEL_DIR, 'generator'), description: 'the generator folder to write' },
+    cache: { type: 'string', valueName: 'DIR', default: '.cache', description: 'image feature cache' },
+    'vocab-size': { type: 'number', default: 3000, integer: true, positive: true, description: 'words the generator can write' },
+    'lstm-units': { type: 'number', default: 64, integer: true, positive: true, description: 'LSTM units' },
+    'image-units': { type: 'number', default: 32, integer: true, positive: true, description: 'units of the image condition' },
+    'max-len': { type: 'number', default: 20, integer: true, positive: true, description: 'tokens per training text' },
+    epochs: { type: 'number', default: 3, description: 'training epochs (each model also stops at its time budget)' },
+    'max-seconds': { type: 'number', default: 1100, description: "time budget of the conditioned model's training" },
+    'baseline-seconds': { type: 'number', default: 500, description: "time budget of the unconditioned baseline's training" },
+    'batch-size': { type: 'number', default: 32, integer: true, positive: true, description: 'texts per training step' },
+    'learning-rate': { type: 'number', default: 0.003, description: 'Adam learning rate' },
+    'pair-probability': { type: 'number', default: 0.3, description: 'share of training texts given a same-label Emotion6 image' },
+    'max-texts': { type: 'number', default: 0, description: 'sample about N training texts (0: all)' },
+    'held-out': { type: 'number', default: 800, description: 'dev texts (a seeded sample) the perplexities are measured on' },
+    'no-images': { type: 'boolean', default: false, description: 'train without image pairs' },
+    seed: { type: 'number', default: 7, description: 'random seed' },
   },
+  notes: 'The labelled texts are read at training time only, never copied into the generator folder.',
 });
-
 const log = (m: string) => process.stderr.write(`[train-generator] ${m}\n`);
 
 async function readTexts(files: string[]): Promise<TextExample[]> {
@@ -56,7 +57,7 @@ async function readTexts(files: string[]): Promise<TextExample[]> {
 
 async function main(): Promise<void> {
   const data = values.data!;
-  const seed = numberFlag(values, 'seed', 7);
+  const seed = values.seed;
   const backend = await initBackend();
   log(`backend: ${backend.name}`);
   const classifier = await EmotionModel.load(values.model!, { warmUp: false });
@@ -66,22 +67,22 @@ async function main(): Promise<void> {
   const rng = makeRng(seed);
   let trainTexts = await readTexts([path.join(data, 'goemotions/ekman6_train.tsv'), path.join(data, 'carer/ekman6_train.tsv')]);
   const devTexts = await readTexts([path.join(data, 'goemotions/ekman6_dev.tsv'), path.join(data, 'carer/ekman6_dev.tsv')]);
-  const maxTexts = numberFlag(values, 'max-texts', 0);
+  const maxTexts = values['max-texts'];
   if (maxTexts > 0) trainTexts = trainTexts.filter(() => rng() < maxTexts / trainTexts.length);
   if (trainTexts.length === 0) throw new Error(`no training texts under ${data}`);
   log(`texts: ${trainTexts.length} train, ${devTexts.length} held out (GoEmotions + CARER dev)`);
 
   const shape: GeneratorShape = {
     embeddingDim: glove.dim,
-    lstmUnits: numberFlag(values, 'lstm-units', 64),
-    imageUnits: numberFlag(values, 'image-units', 32),
+    lstmUnits: values['lstm-units'],
+    imageUnits: values['image-units'],
     imageFeatureDim: classifier.featureDim,
     vocabSize: 0,
     conditionDim: EMOTIONS.length + 1,
-    maxLen: numberFlag(values, 'max-len', 20),
+    maxLen: values['max-len'],
     seed,
   };
-  const words = buildWordList(trainTexts.map((t) => t.text), numberFlag(values, 'vocab-size', 3000), glove);
+  const words = buildWordList(trainTexts.map((t) => t.text), values['vocab-size'], glove);
   shape.vocabSize = words.length;
   const vectors = new Float32Array(words.length * glove.dim);
   words.forEach((w, i) => {
@@ -99,7 +100,7 @@ async function main(): Promise<void> {
   // A fixed, seeded sample of the dev texts: scoring all 5,174 takes a quarter of an hour on a loaded machine.
   const heldOutRng = makeRng(seed + 1);
   const heldOutAll = toExamples(devTexts);
-  const heldOutMax = numberFlag(values, 'held-out', 800);
+  const heldOutMax = values['held-out'];
   const heldOut = heldOutAll.length <= heldOutMax ? heldOutAll : shuffleInPlace(heldOutAll, heldOutRng).slice(0, heldOutMax);
 
   let imagesByLabel: Float32Array[][] | undefined;
@@ -118,14 +119,14 @@ async function main(): Promise<void> {
   const common = {
     shape,
     vectors,
-    batchSize: numberFlag(values, 'batch-size', 32),
-    learningRate: numberFlag(values, 'learning-rate', 0.003),
-    epochs: numberFlag(values, 'epochs', 3),
+    batchSize: values['batch-size'],
+    learningRate: values['learning-rate'],
+    epochs: values.epochs,
     seed,
     imagesByLabel,
-    pairProbability: numberFlag(values, 'pair-probability', 0.3),
+    pairProbability: values['pair-probability'],
   };
-  const conditioned = await trainLanguageModel(train, { ...common, conditioned: true, maxSeconds: numberFlag(values, 'max-seconds', 1100), label: 'conditioned LSTM' });
+  const conditioned = await trainLanguageModel(train, { ...common, conditioned: true, maxSeconds: values['max-seconds'], label: 'conditioned LSTM' });
   const cond = await heldOutPerplexity(conditioned.model, heldOut, { ...common, conditioned: true });
   log(`conditioned: ${conditioned.steps} steps in ${conditioned.seconds.toFixed(0)} s, held-out perplexity ${cond.perplexity.toFixed(1)}`);
   const version = `gen-${new Date().toISOString().slice(0, 10)}`;
@@ -133,7 +134,7 @@ async function main(): Promise<void> {
     saveGenerator(values.out!, conditioned.model, words, vectors, { format: GENERATOR_FORMAT, version, backboneId, conditioned: true, shape, training });
   // Saved at once (the baseline below takes a while and may be stopped); saved again with the baseline's numbers.
   await save({ conditioned: { steps: conditioned.steps, seconds: conditioned.seconds, perplexity: cond.perplexity } });
-  const baseline = await trainLanguageModel(train, { ...common, conditioned: false, maxSeconds: numberFlag(values, 'baseline-seconds', 500), label: 'unconditioned LSTM' });
+  const baseline = await trainLanguageModel(train, { ...common, conditioned: false, maxSeconds: values['baseline-seconds'], label: 'unconditioned LSTM' });
   const base = await heldOutPerplexity(baseline.model, heldOut, { ...common, conditioned: false });
   disposeLanguageModel(baseline.model);
   const unigram = unigramPerplexity(train, heldOut, shape.vocabSize);
