@@ -151,7 +151,14 @@ export function formatHelp(spec: CommandSpec<CliOptions>): string {
   if (spec.prefixed !== undefined) out.push(entry(`--${spec.prefixed.prefix}${spec.prefixed.suffixName} N`, spec.prefixed.description));
   out.push(entry('-h, --help', 'print this help and exit'), '');
   if (spec.examples !== undefined && spec.examples.length > 0) out.push('examples:', ...spec.examples.map((e) => `  ${e}`), '');
-  if (spec.notes !== undefined) out.push(spec.notes.trim(), '');
+  // Notes keep their own line breaks (tables of variables); only a line too long for the terminal is wrapped.
+  if (spec.notes !== undefined) {
+    for (const line of spec.notes.replace(/^\n+/, '').trimEnd().split('\n')) {
+      const indent = line.length - line.trimStart().length;
+      out.push(...(line.length <= WIDTH ? [line] : wrap(line, indent, indent).map((l) => `${' '.repeat(indent)}${l}`)));
+    }
+    out.push('');
+  }
   out.push(spec.exitStatus ?? 'exit status: 0 done, 1 failed, 2 bad command line.');
   return `${out.join('\n')}\n`;
 }

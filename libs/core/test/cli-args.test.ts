@@ -65,6 +65,9 @@ test('a long description wraps under its own column', () => {
   assert.ok(lines.length > 1);
   for (const l of lines) assert.ok(l.length <= 100, `≤ 100 columns: ${l}`);
   assert.ok(lines.slice(1).every((l) => l.startsWith(' '.repeat(28)) && l.trim().startsWith('word')));
+  const notes = formatHelp({ command: 'x', summary: 's', options: {}, notes: `  A  short table line\n${'note '.repeat(40)}` }).split('\n');
+  assert.ok(notes.includes('  A  short table line'), 'a short note line is kept as written');
+  assert.ok(notes.filter((l) => l.startsWith('note')).length > 1 && notes.every((l) => l.length <= 100), 'a long one is wrapped');
 });
 
 test('values: defaults, strings, converted numbers, booleans, repeated options', () => {
