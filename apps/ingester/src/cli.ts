@@ -1,5 +1,4 @@
-import { parseArgs } from 'node:util';
-import { ConfigError, splitList } from '@moodstream/core';
+import { ConfigError, formatHelp, parseCommandLine, splitList, type CommandSpec } from '@moodstream/core';
 import { normaliseTag } from '@moodstream/events';
 
 export type IngestMode =
@@ -13,15 +12,26 @@ export interface CliOptions {
   help: boolean;
 }
 
-export const HELP = `moodstream ingester: Tumblr tags into Kafka
-
-Usage:
-  npm run ingest -- live     [--tag T ...] [--record FILE]
-  npm run ingest -- backfill --tag T [--tag T2 ...] --from ISO --to ISO [--record FILE]
-  npm run ingest -- archive  --file posts.ndjson [--speed N|max] [--record FILE]
-  npm run ingest -- --help
-
-Modes:
+/** The ingester's command line: `npm run ingest -- <mode> …` (the one spec the help text and the parser share). */
+export const INGEST_COMMAND = {
+  command: 'npm run ingest',
+  summary: 'moodstream ingester: Tumblr tags into Kafka',
+  usage: [
+    'live     [--tag T ...] [--record FILE]',
+    'backfill --tag T [--tag T2 ...] --from ISO --to ISO [--record FILE]',
+    'archive  --file posts.ndjson [--speed N|max] [--record FILE]',
+    '--help',
+  ],
+  positionals: { valueName: 'MODE', description: 'live, backfill or archive (below)' },
+  options: {
+    tag: { type: 'string', multiple: true, valueName: 'T', description: 'a tag to read (repeat it or give a comma list); live: added to the watched topics; backfill: required' },
+    from: { type: 'string', valueName: 'ISO', description: 'backfill: oldest post time to read, inclusive (e.g. 2026-11-01T00:00:00Z)' },
+    to: { type: 'string', valueName: 'ISO', description: 'backfill: newest post time, exclusive (default: now)' },
+    file: { type: 'string', valueName: 'FILE', description: 'archive: the NDJSON file to replay (one Post per line)' },
+    speed: { type: 'string', valueName: 'N|max', description: "archive: replay speed, a positive number or 'max' (default 1)" },
+    record: { type: 'string', valueName: 'FILE', description: 'any mode: also append every produced Post to FILE as NDJSON (training data: real image+text pairs with self-reported labels)' },
+  },
+  notes: `Modes:
   live        Polls the newest posts of every watched tag and walks back (with 'before') until the
               newest timestamp already read, so nothing is read twice or skipped. Runs until SIGINT/SIGTERM.
               Watched tags: the six emotion tags plus INGEST_TOPICS, plus any --tag.
@@ -31,17 +41,6 @@ Modes:
   archive     Replays a recorded NDJSON file of Post records onto the posts topic at --speed times real
               time (gaps between post timestamps divided by N) or as fast as possible (--speed max).
               Needs no API key.
-
-Options:
-  --tag T           A tag to read (repeat it or give a comma list). live: added to the watched topics;
-                    backfill: required.
-  --from ISO        backfill: oldest post time to read, inclusive (e.g. 2026-11-01T00:00:00Z).
-  --to ISO          backfill: newest post time, exclusive (default: now).
-  --file FILE       archive: the NDJSON file to replay (one Post per line).
-  --speed N|max     archive: replay speed, a positive number or 'max' (default 1).
-  --record FILE     Any mode: also append every produced Post to FILE as NDJSON (training data:
-                    real image+text pairs with self-reported labels).
-  -h, --help        This text.
 
 Environment (parsed at boot; a bad value stops the ingester with a message naming it):
   TUMBLR_API_KEY            API key (OAuth consumer key). Required for live and backfill. Never logged.
@@ -71,11 +70,11 @@ Environment (parsed at boot; a bad value stops the ingester with a message namin
                             (default 1000); doubles per failure with jitter, up to
   INGEST_BACKOFF_MAX_MS     (default 300000). A 429 with Retry-After waits exactly that long.
   METRICS_PORT              Port of /metrics and /healthz (default 9464; 0 picks one).
-  LOG_LEVEL                 fatal, error, warn, info (default), debug, trace, silent.
+  LOG_LEVEL                 fatal, error, warn, info (default), debug, trace, silent.`,
+  exitStatus: 'exit status: 0 when done (backfill, archive) or stopped by a signal; 1 on a bad key (one line on stderr), bad\nconfiguration, or a crash; 2 on a bad command line.',
+} as const satisfies CommandSpec;
 
-Exit status: 0 when done (backfill, archive) or stopped by a signal; 1 on a bad key (one line on
-stderr), bad arguments or configuration, or a crash.
-`;
+export const HELP = formatHelp(INGEST_COMMAND);
 
 function parseTime(value: string, flag: string): number {
   const ms = Date.parse(value);
@@ -85,50 +84,33 @@ function parseTime(value: string, flag: string): number {
 
 /** Parses the command line. Throws ConfigError with a readable message on bad input. */
 export function parseCli(argv: string[], now: number = Date.now()): CliOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        tag: { type: 'string', multiple: true },
-        from: { type: 'string' },
-        to: { type: 'string' },
-        file: { type: 'string' },
-        speed: { type: 'string' },
-        record: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new ConfigError(`${(error as Error).message} (see --help)`);
-  }
+  const parsed = parseCommandLine(INGEST_COMMAND, argv);
+  if ('help' in parsed) return { run: { mode: 'live', tags: [] }, record: null, help: true };
+  if ('error' in parsed) throw new ConfigError(parsed.error);
   const { values, positionals } = parsed;
   const record = values.record ?? null;
   const tags = [...new Set((values.tag ?? []).flatMap((t) => splitList(t)).map(normaliseTag).filter((t) => t.length > 0))];
-  if (values.help === true) return { run: { mode: 'live', tags }, record, help: true };
-  if (positionals.length !== 1) throw new ConfigError('give exactly one mode: live, backfill or archive (see --help)');
+  if (positionals.length !== 1) throw new ConfigError('give exactly one mode: live, backfill or archive');
   const mode = positionals[0];
   switch (mode) {
     case 'live':
       return { run: { mode, tags }, record, help: false };
     case 'backfill': {
-      if (tags.length === 0) throw new ConfigError('backfill needs --tag (see --help)');
-      if (values.from === undefined) throw new ConfigError('backfill needs --from ISO (see --help)');
+      if (tags.length === 0) throw new ConfigError('backfill needs --tag');
+      if (values.from === undefined) throw new ConfigError('backfill needs --from ISO');
       const from = parseTime(values.from, '--from');
       const to = values.to === undefined ? now : parseTime(values.to, '--to');
       if (to <= from) throw new ConfigError('--to must be after --from');
       return { run: { mode, tags, from, to }, record, help: false };
     }
     case 'archive': {
-      if (values.file === undefined) throw new ConfigError('archive needs --file posts.ndjson (see --help)');
+      if (values.file === undefined) throw new ConfigError('archive needs --file posts.ndjson');
       const speedText = values.speed ?? '1';
       const speed = speedText === 'max' ? 'max' : Number(speedText);
       if (speed !== 'max' && (!Number.isFinite(speed) || speed <= 0)) throw new ConfigError(`--speed must be a positive number or "max", got "${speedText}"`);
       return { run: { mode, file: values.file, speed }, record, help: false };
     }
     default:
-      throw new ConfigError(`unknown mode "${mode}": use live, backfill or archive (see --help)`);
+      throw new ConfigError(`unknown mode "${mode}": use live, backfill or archive`);
   }
 }

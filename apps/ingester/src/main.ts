@@ -1,12 +1,12 @@
 import { createKafkaBus, kafkaDependency } from '@moodstream/bus';
-import { ConfigError, errorMessage, runService } from '@moodstream/core';
+import { ConfigError, EXIT, errorMessage, runService, usageErrorText } from '@moodstream/core';
 import { TumblrAuthError } from '@moodstream/tumblr';
 import { createIngesterApp } from './app';
-import { HELP, parseCli, type CliOptions } from './cli';
+import { HELP, INGEST_COMMAND, parseCli, type CliOptions } from './cli';
 import { IngesterConfigSchema } from './config';
 
 /**
- * One line for stderr, no stack (the log has the details): a bad key, bad arguments or configuration are the
+ * One line for stderr, no stack (the log has the details): a bad key or configuration are the
  * operator's to fix and say how; anything else is named by when it happened (`failed to start`, `crashed`).
  */
 function describeError(error: unknown, when = 'failed to start'): string {
@@ -56,8 +56,9 @@ let cli: CliOptions | null = null;
 try {
   cli = parseCli(process.argv.slice(2));
 } catch (error) {
-  process.stderr.write(`${describeError(error)}\n`);
-  process.exitCode = 1;
+  // A command line the operator must fix: what is wrong and where to look, exit 2 (see --help's exit status).
+  process.stderr.write(usageErrorText(INGEST_COMMAND, errorMessage(error)));
+  process.exitCode = EXIT.USAGE;
 }
 if (cli?.help === true) process.stdout.write(HELP);
 else if (cli !== null) main(cli);

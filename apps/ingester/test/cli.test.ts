@@ -30,7 +30,8 @@ test('modes and their arguments are parsed, bad ones refused with a readable mes
     [['backfill', '--tag', 'x', '--from', '2026-02-01', '--to', '2026-01-01'], /after --from/],
     [['archive'], /needs --file/],
     [['archive', '--file', 'x', '--speed', '0'], /positive number/],
-    [['live', '--bogus'], /Unknown option/],
+    [['live', '--bogus'], /unknown option '--bogus'/],
+    [['live', '--tag'], /--tag needs a value/],
   ] as [string[], RegExp][]) {
     assert.throws(() => parseCli(argv), (e: unknown) => (e as Error).name === 'ConfigError' && message.test((e as Error).message), argv.join(' '));
   }
