@@ -18,7 +18,8 @@
  *    against this checkout's node_modules), word shift on and off — the same run compares two versions of the code.
  *    --profile: each variant runs under `node --cpu-prof`; the top self-time functions and the CPU per record by stage
  *    of the consume path (profileStages) go into the JSON. Every variant also reports Redis's `INFO commandstats`
- *    deltas and the local broker's CPU over the timed interval, per record.
+ *    deltas and the local broker's CPU over the timed interval, per record. BENCH_TRENDS_NODE_OPTIONS adds a variant
+ *    "after-node-options": this checkout's aggregator with those NODE_OPTIONS (e.g. --max-semi-space-size=64).
  * 3. Replay: --events posts spread over 24 h of history replayed with the replay CLI at --speed max
  *    (`replay --topic all --from … --to … --speed max`) from Kafka when KAFKA_BROKERS is set, else
  *    in-process from the memory bus. Target ≤ 30 s for 1,000,000. With --before-ref the other commit's replay CLI runs
@@ -542,6 +543,9 @@ async function main(): Promise<void> {
                 ];
           // Word-shift bookkeeping (H5) costs per post: shown on and off when the aggregator has the switch.
           if ('TRENDS_WORD_SHIFT' in trendsConfig()) variants.push({ name: 'after-wordshift-off', env: { TRENDS_WORD_SHIFT: 'off' } });
+          // A diagnostic: the aggregator under other Node flags (e.g. a larger young generation), same code.
+          const nodeOptions = process.env['BENCH_TRENDS_NODE_OPTIONS'];
+          if (nodeOptions !== undefined && nodeOptions !== '') variants.push({ name: 'after-node-options', env: { NODE_OPTIONS: nodeOptions } });
           const consume: Record<string, ConsumeOutcome> = {};
           for (const variant of variants) {
             consume[variant.name] = await consumeVariant(bus, redis, prefix, variant, CONSUME_EVENTS);

@@ -30,6 +30,12 @@ export interface FetchedBatchSteps<N extends EventTypeName> {
   logger: Logger;
   /** For the backoff's jitter; tests pin it. */
   random?: () => number;
+  /**
+   * Decode yields to the event loop before each slice of this many records (none: decodes in one go). The Kafka
+   * consumer decodes the next batch while the handler writes the one before: slices let the handler's replies (and
+   * the CPU work after them) in between, so the decoding fills the handler's waits instead of delaying its writes.
+   */
+  decodeSlice?: number;
 }
 
 export type FetchedBatchOutcome = { kind: 'done' } | { kind: 'interrupted' } | { kind: 'crashed'; error: unknown };
@@ -68,7 +74,10 @@ export async function decodeFetchedBatch<N extends EventTypeName>(steps: Fetched
   if (last === undefined) return { kind: 'done' };
 
   const valid: BusRecord<EventOf<N>>[] = [];
-  for (const record of records) {
+  const slice = steps.decodeSlice ?? Infinity;
+  for (let i = 0; i < records.length; i++) {
+    if (i % slice === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    const record = records[i]!;
     const parsed = decodeEvent(options.eventType, record.value, record.headers);
     const refused = parsed.ok && options.refuse !== undefined ? options.refuse(parsed.value) : null;
     const decoded = refused === null ? parsed : { ok: false as const, reason: refused };

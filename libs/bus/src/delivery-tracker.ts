@@ -44,6 +44,18 @@ export class DeliveryTracker {
     }
   }
 
+  /**
+   * The same for a chunk given by its last offset and newest timestamp (the Kafka consumer's chunks are in offset
+   * order): no per-record objects or offset arithmetic on the hot path.
+   */
+  deliveredChunk(topic: string, partition: number, lastOffset: string, newestTimestamp: number): void {
+    const entry = this.entries.get(key(topic, partition));
+    if (entry === undefined) return;
+    if (entry.newestTimestamp === null || newestTimestamp > entry.newestTimestamp) entry.newestTimestamp = newestTimestamp;
+    const next = BigInt(lastOffset) + 1n;
+    if (entry.next === null || next > entry.next) entry.next = next;
+  }
+
   /** A commit also covers dead letters the handler never saw. */
   committed(topic: string, partition: number, next: string): void {
     const entry = this.entries.get(key(topic, partition));

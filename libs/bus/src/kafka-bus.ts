@@ -33,6 +33,10 @@ export type { KafkaBusOptions } from './options';
  */
 const END_OFFSET_MAX_AGE_MS = 1_000;
 const PARTITION_COUNT_MAX_AGE_MS = 30_000;
+/** Batches of one fetch decoded while the handler writes an earlier one (see KafkaConsumer.inFlight). */
+const PARTITIONS_DECODED_AHEAD = 3;
+/** Records decoded between two yields to the event loop (see FetchedBatchSteps.decodeSlice): ~1 ms of work. */
+const DECODE_SLICE = 256;
 
 /** The Kafka bus, with the few cluster-admin extras tests and tools need. */
 export interface KafkaBus extends Bus {
@@ -105,10 +109,12 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
   private readonly fetchedEnds = new Map<string, { high: bigint; at: number }>();
   private counts: { at: number; list: { topic: string; partitions: number }[] } | null = null;
   /**
-   * The fetched batch whose records the handler is writing (and then committing), if any. eachBatch returns once it
-   * has decoded its batch and handed it over, so kafkajs fetches and decodes the next one meanwhile; the next
-   * batch's handler starts only after this one settled. One batch in flight: handlers still run one at a time, in
-   * fetch order, and each commit still follows its own batch's write.
+   * Settles when the latest batch taken up (in fetch order) is written and committed, or given up. kafkajs hands this
+   * consumer the batches of one fetch concurrently (PARTITIONS_DECODED_AHEAD): each decodes in slices (DECODE_SLICE)
+   * at once, then waits for the batch before it, so the handler writes one batch at a time, in fetch order, while the
+   * next ones decode in its waits on Redis. Every
+   * batch stays inside its eachBatch call until written and committed: a rebalance, a stop or the next fetch waits
+   * for it as before (kafkajs waits for running eachBatch calls), and the alert owner's hand-over stays clean.
    */
   private inFlight: Promise<void> = Promise.resolve();
 
@@ -159,7 +165,9 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
       await this.consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 1,
+        // The batches of one fetch (one per partition) are taken up together: each decodes while the one before it
+        // writes, and waits for it before its own handler runs (eachBatch), so handlers still run one at a time.
+        partitionsConsumedConcurrently: PARTITIONS_DECODED_AHEAD,
         eachBatch: (payload) => this.eachBatch(payload),
       });
       await ready.promise;
@@ -226,28 +234,39 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
       clock: this.bus.options.clock,
       signal: this.lifecycle.signal,
       logger: this.logger,
+      decodeSlice: DECODE_SLICE,
       sendDeadLetter: (record, reason) => this.bus.produceInternal(this.options.deadLetterTopic, [deadLetterMessage(record, reason)]),
       shouldContinue: () => this.lifecycle.running && isRunning() && !isStale(),
       mayCommit: () => this.lifecycle.mayCommit && !isStale(),
-      onDeliver: (chunk) => this.delivery.delivered(chunk.map((r) => ({ topic: batch.topic, partition: batch.partition, offset: r.offset, timestamp: r.timestamp }))),
+      onDeliver: (chunk) => {
+        const last = chunk.at(-1);
+        if (last === undefined) return;
+        let newest = -Infinity;
+        for (const record of chunk) if (record.timestamp > newest) newest = record.timestamp;
+        this.delivery.deliveredChunk(batch.topic, batch.partition, last.offset, newest);
+      },
       commit: async (next) => {
+        resolveOffset((BigInt(next) - 1n).toString());
         await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
         this.delivery.committed(batch.topic, batch.partition, next);
       },
     };
-    // Decoding (and dead letters) overlaps the previous batch's write; an abort must not wait for a hung handler.
-    const decoded = await this.lifecycle.untilAborted(decodeFetchedBatch(steps));
-    if (decoded === 'aborted') return;
-    if ('kind' in decoded) return this.settle(decoded);
-    const previous = await this.lifecycle.untilAborted(this.inFlight);
-    if (previous === 'aborted' || !steps.shouldContinue()) return;
-    this.inFlight = deliverDecodedBatch(steps, decoded).then(
-      (outcome) => this.settle(outcome),
-      (error: unknown) => this.settle({ kind: 'crashed', error }),
-    );
-    // The next fetch of this partition starts after this batch, though its commit comes after the write: a member
-    // that stops, crashes or loses the partition before that commit leaves these records to the next reader.
-    resolveOffset(decoded.lastOffset);
+    // This batch's turn comes after the batch before it in fetch order (taken now, before any await).
+    const previous = this.inFlight;
+    let done!: () => void;
+    this.inFlight = new Promise<void>((resolve) => (done = resolve));
+    try {
+      // Decoding (and dead letters) overlaps the previous batch's write; an abort must not wait for a hung handler.
+      const decoded = await this.lifecycle.untilAborted(decodeFetchedBatch(steps));
+      if (decoded === 'aborted') return;
+      if ('kind' in decoded) return this.settle(decoded);
+      if ((await this.lifecycle.untilAborted(previous)) === 'aborted') return;
+      const outcome = await this.lifecycle.untilAborted(deliverDecodedBatch(steps, decoded));
+      if (outcome !== 'aborted') this.settle(outcome);
+    } finally {
+      // Never before the batch ahead: a batch that ends early must not let the one after it overtake that one.
+      void previous.then(done);
+    }
   }
 
   private settle(outcome: FetchedBatchOutcome): void {
@@ -279,8 +298,6 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
     const neverStarted = this.lifecycle.state === 'idle';
     this.lifecycle.beginStop();
     if (neverStarted) return;
-    // The batch in flight finishes and commits (kafkajs's disconnect waits for eachBatch only, which returned already).
-    await this.lifecycle.untilAborted(this.inFlight);
     await this.disconnect();
     this.lifecycle.finishStop();
   }
