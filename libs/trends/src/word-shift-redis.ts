@@ -14,194 +14,184 @@ const OTHER_FIELD = '\u0001o';
 const THRESHOLD_PRIORITY_FIELD = '\u0001tp';
 const THRESHOLD_TERM_FIELD = '\u0001tt';
 
+/** Posts per script call, as in the bucket store: amortises the round trip without stalling Redis for long. */
+const POSTS_PER_CALL = 2_000;
 /**
- * One script call per topic and chunk of a batch (every key it touches carries the topic's hash tag: one Redis
- * Cluster slot). The caller sends each 1-minute group pre-aggregated: its post ids and the summed masses of its posts
- * per term (deltaOf: the same integer split as termMasses), packed in two arguments, so the script's work grows with
- * the distinct terms of a group, not with its posts × terms. For each group the script asks the group's seen-set
- * which ids it knows (SMISMEMBER): none → the ids are added (one variadic SADD) and the group's delta counts; all →
- * nothing to do (a redelivery); some → the group is left untouched and its number returned, and the caller sends
- * those posts again one post per group (a crash between two chunks, or a redelivery cut at other offsets). Dedupe
- * and increments share one atomic script per call, so a redelivered batch adds nothing.
- * The deltas are summed per table (the 1 m table and every roll-up; groups of one hour share their 1 h table, so it is
- * read and written once per call) and added with the bounded-table rule of word-shift-table.ts (applyDelta): a known
- * term adds up, a new one enters while below the table's threshold, else its mass goes to "other"; a table over `cap`
- * terms evicts its highest-priority terms into "other" and lowers its threshold.
- * A table is a hash: term → "priority weight s0 … s5", plus \x01o (other's mass) and \x01tp/\x01tt (threshold).
+ * A call's delta entries are unsigned 32-bit: one call's mass of a term is at most POSTS_PER_CALL posts × MICRO
+ * (2·10⁹ < 2³²; keep POSTS_PER_CALL ≤ 4,294). The stored sums are doubles, exact for integers below 2⁵³ (9·10⁹ posts
+ * in one bucket).
+ */
+/** Bytes of one delta entry: term index (0: posts without terms) and MASS_WIDTH masses, each u32 little-endian. */
+const ENTRY_BYTES = 4 * (1 + MASS_WIDTH);
+
+/** `first op a[k] …` over the mass components, spelled out so the script builds no loop or table per term. */
+const lua = (template: (e: number) => string): string => Array.from({ length: MASS_WIDTH }, (_, e) => template(e)).join(', ');
+
+/**
+ * A table is a hash: term → its priority and masses as MASS_WIDTH + 1 little-endian doubles (Lua `struct`: one C call
+ * to read or write a value, where the text encoding parsed and formatted MASS_WIDTH + 1 numbers per term in Lua),
+ * \x01o → other's masses (MASS_WIDTH doubles), and \x01tp / \x01tt → the threshold (priority as decimal text, term).
+ *
+ * One script call per topic and chunk of a batch (every key it touches carries the topic's hash tag: one Redis Cluster
+ * slot). The caller sums the call's posts per table in Node (every 1-minute group into its 1 m table and each
+ * roll-up: deltaOf, the same integer split as termMasses) and sends one binary delta per table, so the script's work
+ * grows with the distinct terms each table receives — one HMGET, one unpack, one pack and one HSET per term and
+ * table — not with the posts, nor with the terms the table already holds.
+ *
+ * Those sums count every group of the call, so the script applies them only when every group is new: it first asks
+ * each group's seen-set which of its ids it knows (SMISMEMBER). All groups new → the ids are added (SADD) and every
+ * table delta applied. Otherwise nothing is written and the script returns each group's state (0 new, 1 all known —
+ * a redelivery, 2 some known — a redelivery cut at other offsets, or a crash between two chunks); the caller drops
+ * the known groups, sends the partly known ones again one post per group (each then all-new or all-known), and calls
+ * again with the rest. Dedupe and increments share one atomic script per call, so a redelivered batch adds nothing.
+ *
+ * A delta is added with the bounded-table rule of word-shift-table.ts (applyDelta): a known term adds up, a new one
+ * enters while below the table's threshold, else its mass goes to "other"; a table over `cap` terms evicts its
+ * highest-priority terms into "other" and lowers its threshold.
  *
  * KEYS: the call's seen sets and tables.
- * ARGV: seenTtlMs, cap, sizeCount, tableCount, (tableKeyIndex, ttlMs) × tableCount,
- *       termNames (`length:term` each, length in bytes), termPriorities (`priority,` each),
- *       groupCount, (seenKeyIndex, tableIndex × sizeCount, ids (`length:id` each), delta) × groupCount
- *       where delta is `termIndex,weight,s0,…,s5,` per term of the group, termIndex 0 for the posts without terms.
- * Returns the numbers (1-based) of the groups it left untouched because the seen-set knew some of their ids only.
+ * ARGV: seenTtlMs, cap, tableCount, groupCount, (seenKeyIndex, ids (`length:id` each)) × groupCount,
+ *       termNames (`length:term` each, length in bytes), termPriorities (a little-endian double each),
+ *       (tableKeyIndex, ttlMs, delta) × tableCount, where delta is ENTRY_BYTES per term: u32 term index (0 for the
+ *       posts without terms), MASS_WIDTH u32 masses.
+ * Returns an empty list when it applied the call, else every group's state (see above) and wrote nothing.
  */
 const APPLY_SCRIPT = `
 local W = ${MASS_WIDTH}
+local ENTRY = '<I4' .. string.rep('I4', W)
+local ENTRY_BYTES = ${ENTRY_BYTES}
+local VALUE = '<d' .. string.rep('d', W)
+local MASSES = '<' .. string.rep('d', W)
 local seenTtl = ARGV[1]
 local cap = tonumber(ARGV[2])
-local nsizes = tonumber(ARGV[3])
-local ntables = tonumber(ARGV[4])
+local ntables = tonumber(ARGV[3])
+local ngroups = tonumber(ARGV[4])
 local i = 5
-local tkey, tttl = {}, {}
-for t = 1, ntables do tkey[t] = KEYS[tonumber(ARGV[i])]; tttl[t] = ARGV[i + 1]; i = i + 2 end
 ${LUA_UNPACK_NAMES}
-local tname = unpackNames(ARGV[i])
-local tprio = {}
-do
-  local n = 0
-  for p in string.gmatch(ARGV[i + 1], '([^,]*),') do n = n + 1; tprio[n] = tonumber(p) end
-end
-i = i + 2
-local function zeros()
-  local z = {}
-  for e = 1, W do z[e] = 0 end
-  return z
-end
--- Per table: term index → summed mass, the order terms first came in, and the mass of posts without terms.
-local deltas = {}
-for t = 1, ntables do deltas[t] = {d = {}, order = {}, other = zeros(), touched = false} end
-local skipped = {}
-local ngroups = tonumber(ARGV[i]); i = i + 1
+local seenKeys, idLists, states = {}, {}, {}
+local clash = false
 for g = 1, ngroups do
-  local seenKey = KEYS[tonumber(ARGV[i])]; i = i + 1
-  local slots = {}
-  for s = 1, nsizes do slots[s] = tonumber(ARGV[i]); i = i + 1 end
-  local ids = unpackNames(ARGV[i])
-  local deltaText = ARGV[i + 1]
+  local seenKey = KEYS[tonumber(ARGV[i])]
+  local ids = unpackNames(ARGV[i + 1])
   i = i + 2
-  local np = #ids
-  local known = 0
+  local np, known = #ids, 0
   for c = 1, np, 4000 do
     local f = redis.call('SMISMEMBER', seenKey, unpack(ids, c, math.min(np, c + 3999)))
     for j = 1, #f do known = known + f[j] end
   end
-  if np > 0 and known == 0 then
-    for c = 1, np, 4000 do redis.call('SADD', seenKey, unpack(ids, c, math.min(np, c + 3999))) end
-    local v, n = {}, 0
-    for text in string.gmatch(deltaText, '([^,]*),') do n = n + 1; v[n] = tonumber(text) end
-    for s = 1, nsizes do
-      local D = deltas[slots[s]]
-      D.touched = true
-      local dd, order, other = D.d, D.order, D.other
-      for b = 0, n - 1, W + 1 do
-        local t = v[b + 1]
-        if t == 0 then
-          for e = 1, W do other[e] = other[e] + v[b + 1 + e] end
-        else
-          local into = dd[t]
-          if into == nil then
-            dd[t] = {v[b + 2], v[b + 3], v[b + 4], v[b + 5], v[b + 6], v[b + 7], v[b + 8]}
-            order[#order + 1] = t
-          else
-            for e = 1, W do into[e] = into[e] + v[b + 1 + e] end
-          end
-        end
-      end
-    end
-  elseif known > 0 and known < np then
-    skipped[#skipped + 1] = g
-  end
-  if np > 0 then redis.call('PEXPIRE', seenKey, seenTtl) end
+  local state = 0
+  if known == np then state = 1 elseif known > 0 then state = 2 end
+  if state ~= 0 then clash = true end
+  seenKeys[g], idLists[g], states[g] = seenKey, ids, state
 end
-
-local function parse(text)
-  local out = {}
-  for word in string.gmatch(text, '%S+') do out[#out + 1] = tonumber(word) end
-  return out
+if clash then return states end
+for g = 1, ngroups do
+  local ids = idLists[g]
+  for c = 1, #ids, 4000 do redis.call('SADD', seenKeys[g], unpack(ids, c, math.min(#ids, c + 3999))) end
+  redis.call('PEXPIRE', seenKeys[g], seenTtl)
 end
-local function fmt(values, from)
-  local parts = {}
-  for j = from, #values do parts[#parts + 1] = string.format('%.0f', values[j]) end
-  return table.concat(parts, ' ')
-end
+local tname = unpackNames(ARGV[i])
+local prios = ARGV[i + 1]
+i = i + 2
 local OTHER, TP, TT = '\\001o', '\\001tp', '\\001tt'
 for tt = 1, ntables do
-  local D = deltas[tt]
-  if D.touched then
-  local key = tkey[tt]
-  local delta, order = D.d, D.order
+  local key, ttl, delta = KEYS[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2]
+  i = i + 3
+  local order, mass, n = {}, {}, 0
+  local dother = nil
+  for at = 1, #delta, ENTRY_BYTES do
+    local v = {struct.unpack(ENTRY, delta, at)}
+    if v[1] == 0 then dother = v else n = n + 1; order[n] = v[1]; mass[n] = v end
+  end
   local meta = redis.call('HMGET', key, OTHER, TP, TT)
-  local other = {}
-  if meta[1] then other = parse(meta[1]) else other = zeros() end
+  local other
+  if meta[1] then other = {struct.unpack(MASSES, meta[1])} else other = {${lua(() => '0')}} end
   local tp, tt2 = tonumber(meta[2]), meta[3]
   local existing = {}
-  for c = 1, #order, 4000 do
+  for c = 1, n, 4000 do
     local fields = {}
-    for j = c, math.min(#order, c + 3999) do fields[#fields + 1] = tname[order[j]] end
+    for j = c, math.min(n, c + 3999) do fields[#fields + 1] = tname[order[j]] end
     local values = redis.call('HMGET', key, unpack(fields))
     for j = 1, #values do existing[c + j - 1] = values[j] end
   end
-  local writes = {}
-  local added = 0
-  for j = 1, #order do
-    local t = order[j]
-    local d = delta[t]
-    local v = existing[j]
-    if v then
-      local n = parse(v)
-      for e = 1, W do n[1 + e] = n[1 + e] + d[e] end
-      writes[#writes + 1] = tname[t]; writes[#writes + 1] = fmt(n, 1)
-    elseif tp == nil or tprio[t] < tp or (tprio[t] == tp and tname[t] < tt2) then
-      writes[#writes + 1] = tname[t]; writes[#writes + 1] = string.format('%.0f', tprio[t]) .. ' ' .. fmt(d, 1)
-      added = added + 1
+  local writes, w, added = {}, 0, 0
+  for j = 1, n do
+    local t, d, cur = order[j], mass[j], existing[j]
+    if cur then
+      local c = {struct.unpack(VALUE, cur)}
+      writes[w + 1] = tname[t]
+      writes[w + 2] = struct.pack(VALUE, c[1], ${lua((e) => `c[${e + 2}] + d[${e + 2}]`)})
+      w = w + 2
     else
-      for e = 1, W do other[e] = other[e] + d[e] end
+      local p = struct.unpack('<d', prios, (t - 1) * 8 + 1)
+      if tp == nil or p < tp or (p == tp and tname[t] < tt2) then
+        writes[w + 1] = tname[t]
+        writes[w + 2] = struct.pack(VALUE, p, ${lua((e) => `d[${e + 2}]`)})
+        w = w + 2
+        added = added + 1
+      else
+        ${Array.from({ length: MASS_WIDTH }, (_, e) => `other[${e + 1}] = other[${e + 1}] + d[${e + 2}]`).join('; ')}
+      end
     end
   end
-  for e = 1, W do other[e] = other[e] + D.other[e] end
-  for c = 1, #writes, 4000 do redis.call('HSET', key, unpack(writes, c, math.min(#writes, c + 3999))) end
-  redis.call('HSET', key, OTHER, fmt(other, 1))
+  if dother then ${Array.from({ length: MASS_WIDTH }, (_, e) => `other[${e + 1}] = other[${e + 1}] + dother[${e + 2}]`).join('; ')} end
+  for c = 1, w, 4000 do redis.call('HSET', key, unpack(writes, c, math.min(w, c + 3999))) end
   if added > 0 then
-    local special = 1
-    if tp ~= nil then special = 3 end
+    local special = 0
+    if meta[1] then special = 1 end
+    if tp ~= nil then special = special + 2 end
     if redis.call('HLEN', key) - special > cap then
+      -- Over the cap: rank every held term by (priority, term), keep the cap lowest.
       local all = redis.call('HGETALL', key)
       local ranked = {}
       for j = 1, #all, 2 do
-        if string.byte(all[j], 1) ~= 1 then ranked[#ranked + 1] = {all[j], parse(all[j + 1])} end
+        if string.byte(all[j], 1) ~= 1 then ranked[#ranked + 1] = {all[j], (struct.unpack('<d', all[j + 1])), all[j + 1]} end
       end
-      table.sort(ranked, function(a, b) return a[2][1] < b[2][1] or (a[2][1] == b[2][1] and a[1] < b[1]) end)
+      table.sort(ranked, function(a, b) return a[2] < b[2] or (a[2] == b[2] and a[1] < b[1]) end)
       local drop = {}
       for j = cap + 1, #ranked do
-        local n = ranked[j][2]
-        for e = 1, W do other[e] = other[e] + n[1 + e] end
-        drop[#drop + 1] = ranked[j][1]
+        local name = ranked[j][1]
+        local c = {struct.unpack(VALUE, ranked[j][3])}
+        ${Array.from({ length: MASS_WIDTH }, (_, e) => `other[${e + 1}] = other[${e + 1}] + c[${e + 2}]`).join('; ')}
+        drop[#drop + 1] = name
       end
       for c = 1, #drop, 4000 do redis.call('HDEL', key, unpack(drop, c, math.min(#drop, c + 3999))) end
       local first = ranked[cap + 1]
-      redis.call('HSET', key, OTHER, fmt(other, 1), TP, string.format('%.0f', first[2][1]), TT, first[1])
+      redis.call('HSET', key, TP, string.format('%.0f', first[2]), TT, first[1])
     end
   end
-  redis.call('PEXPIRE', key, tttl[tt])
-  end
+  redis.call('HSET', key, OTHER, struct.pack(MASSES, ${lua((e) => `other[${e + 1}]`)}))
+  redis.call('PEXPIRE', key, ttl)
 end
-return skipped
+return {}
 `;
 
-/** Posts per script call, as in the bucket store: amortises the round trip without stalling Redis for long. */
-const POSTS_PER_CALL = 2_000;
-const APPLY_COMMAND = 'moodstreamWordShiftApply2';
-/** Called with one array, [keyCount, ...keys, ...argv] (ioredis flattens it). Resolves with the groups it left untouched. */
-type ScriptedRedis = (Redis | Cluster) & { [APPLY_COMMAND]: (args: (string | number)[]) => Promise<number[]> };
+const APPLY_COMMAND = 'moodstreamWordShiftApply3';
+/** Called with one array, [keyCount, ...keys, ...argv] (ioredis flattens it). Resolves with the groups' states, or [] once applied. */
+type ScriptedRedis = (Redis | Cluster) & { [APPLY_COMMAND]: (args: (string | number | Buffer)[]) => Promise<number[]> };
 
 function withApplyScript(redis: Redis | Cluster): ScriptedRedis {
-  // No fixed key count: each call passes its own (the seen set and one table per window size).
+  // No fixed key count: each call passes its own (its groups' seen sets and the tables they reach).
   if (!(APPLY_COMMAND in redis)) redis.defineCommand(APPLY_COMMAND, { lua: APPLY_SCRIPT });
   return redis as ScriptedRedis;
 }
 
+/** A group's state as the script reports it when it wrote nothing. */
+const ALL_KNOWN = 1;
+const SOME_KNOWN = 2;
 
-function parseTable(fields: Record<string, string>): TermTable | null {
-  if (Object.keys(fields).length === 0) return null;
-  const numbers = (text: string): number[] => text.split(' ').map(Number);
+function parseTable(fields: Record<string, Buffer>): TermTable | null {
+  const names = Object.keys(fields);
+  if (names.length === 0) return null;
+  const doubles = (value: Buffer, from: number): number[] => Array.from({ length: MASS_WIDTH }, (_, e) => value.readDoubleLE((from + e) * 8));
   const terms = new Map<string, number[]>();
   let other = new Array<number>(MASS_WIDTH).fill(0);
   let complete = true;
-  for (const [field, value] of Object.entries(fields)) {
-    if (field === OTHER_FIELD) other = numbers(value);
+  for (const field of names) {
+    const value = fields[field]!;
+    if (field === OTHER_FIELD) other = doubles(value, 0);
     else if (field === THRESHOLD_PRIORITY_FIELD) complete = false;
-    else if (field !== THRESHOLD_TERM_FIELD) terms.set(field, numbers(value).slice(1));
+    else if (field !== THRESHOLD_TERM_FIELD) terms.set(field, doubles(value, 1));
   }
   return { terms, other, complete };
 }
@@ -209,12 +199,13 @@ function parseTable(fields: Record<string, string>): TermTable | null {
 /**
  * Word-shift tables in Redis beside the bucket hashes. Every key of a topic shares the hash tag
  * `{prefix:ns:topic}` so one script call stays in one Redis Cluster slot: `…:ws:s:{start}` seen post ids per
- * 1 m bucket, `…:ws:t:{size}:{start}` the bounded term tables.
+ * 1 m bucket, `…:ws:b:{size}:{start}` the bounded term tables (binary values; the text-valued `ws:t:` tables of
+ * earlier versions are no longer read and expire with their retention).
  */
 export function createRedisWordShiftStore(redis: Redis | Cluster, options: { prefix?: string } = {}): WordShiftStore {
   const base = options.prefix ?? 'moodstream:trends';
   const tag = (ns: string, topic: string): string => `{${base}:${ns}:${topic}}`;
-  const tableKey = (ns: string, ref: BucketRef): string => `${tag(ns, ref.topic)}:ws:t:${ref.size}:${ref.start}`;
+  const tableKey = (ns: string, ref: BucketRef): string => `${tag(ns, ref.topic)}:ws:b:${ref.size}:${ref.start}`;
   const seenKey = (ns: string, topic: string, start: number): string => `${tag(ns, topic)}:ws:s:${start}`;
   const scripted = withApplyScript(redis);
 
@@ -236,17 +227,22 @@ export function createRedisWordShiftStore(redis: Redis | Cluster, options: { pre
         const seenTtl = Math.max(1, Math.round(settings.retention.seenTtlMs));
         const head = { seenTtl, cap: settings.maxTerms, ttls };
         const names: KeyNames = { seen: (topic, start) => seenKey(ns, topic, start), table: (ref) => tableKey(ns, ref) };
-        const run = async (list: readonly WordShiftGroup[]): Promise<WordShiftGroup[]> => {
-          const calls = chunkByTopic(list);
-          const skipped = await Promise.all(calls.map((call) => scripted[APPLY_COMMAND](callArgs(call, head, names))));
-          return skipped.flatMap((numbers, c) => numbers.map((n) => calls[c]![n - 1]!));
-        };
-        const partial = await run(groups);
-        if (partial.length === 0) return;
-        // Groups some of whose posts were counted before: again one post per group, each then all-new or all-known.
-        const single = partial.flatMap((group) => group.posts.map((post) => ({ topic: group.topic, start: group.start, posts: [post] })));
-        const left = await run(single);
-        if (left.length > 0) throw new RedisStoreError(`redis word-shift apply left ${left.length} single-post group(s) untouched`, null);
+        // Each round either applies a call whole or learns which of its groups were counted before: those are dropped
+        // (all known) or sent again one post per group (some known), so every round leaves fewer undecided posts.
+        let pending: readonly WordShiftGroup[] = groups;
+        while (pending.length > 0) {
+          const calls = chunkByTopic(pending);
+          const states = await Promise.all(calls.map((call) => scripted[APPLY_COMMAND](callArgs(call, head, names))));
+          const again: WordShiftGroup[] = [];
+          states.forEach((list, c) => {
+            list.forEach((state, g) => {
+              const group = calls[c]![g]!;
+              if (state === SOME_KNOWN) for (const post of group.posts) again.push({ topic: group.topic, start: group.start, posts: [post] });
+              else if (state !== ALL_KNOWN) again.push(group);
+            });
+          });
+          pending = again;
+        }
       });
     },
 
@@ -255,13 +251,13 @@ export function createRedisWordShiftStore(redis: Redis | Cluster, options: { pre
         if (refs.length === 0) return [];
         // A cluster refuses a pipeline across slots (a window and its baseline share the topic's slot, but callers
         // may mix topics): there each read goes out on its own, written together without waiting.
-        if (redis.isCluster) return Promise.all(refs.map(async (ref) => parseTable(await redis.hgetall(tableKey(ns, ref)))));
+        if (redis.isCluster) return Promise.all(refs.map(async (ref) => parseTable(await redis.hgetallBuffer(tableKey(ns, ref)))));
         const pipeline = (redis as Redis).pipeline();
-        for (const ref of refs) pipeline.hgetall(tableKey(ns, ref));
+        for (const ref of refs) pipeline.hgetallBuffer(tableKey(ns, ref));
         const results = (await pipeline.exec()) ?? [];
         return results.map(([error, fields]) => {
           if (error) throw error;
-          return parseTable(fields as Record<string, string>);
+          return parseTable(fields as Record<string, Buffer>);
         });
       });
     },
@@ -316,8 +312,15 @@ function chunkByTopic(groups: readonly WordShiftGroup[]): WordShiftGroup[][] {
   return calls;
 }
 
-/** [keyCount, ...keys, ...argv] of one call: one topic's groups, each pre-aggregated (see APPLY_SCRIPT). */
-function callArgs(groups: readonly WordShiftGroup[], head: { seenTtl: number; cap: number; ttls: number[] }, names: KeyNames): (string | number)[] {
+/** One table's summed delta in a call: term index → masses (index 0: posts without terms). */
+interface TableSum {
+  keyIndex: number;
+  ttl: number;
+  masses: Map<number, number[]>;
+}
+
+/** [keyCount, ...keys, ...argv] of one call: one topic's groups, summed per table (see APPLY_SCRIPT). */
+function callArgs(groups: readonly WordShiftGroup[], head: { seenTtl: number; cap: number; ttls: number[] }, names: KeyNames): (string | number | Buffer)[] {
   const keys: string[] = [];
   const keyIndex = new Map<string, number>();
   const keyOf = (key: string): number => {
@@ -329,41 +332,54 @@ function callArgs(groups: readonly WordShiftGroup[], head: { seenTtl: number; ca
     }
     return at;
   };
-  const tables: (string | number)[] = [];
-  const tableIndex = new Map<string, number>();
-  const tableOf = (key: string, ttl: number): number => {
-    let at = tableIndex.get(key);
-    if (at === undefined) {
-      tables.push(keyOf(key), ttl);
-      at = tableIndex.size + 1;
-      tableIndex.set(key, at);
-    }
-    return at;
-  };
+  const tables = new Map<string, TableSum>();
   const terms = new Map<string, number>();
-  let priorities = '';
-  const groupArgs: (string | number)[] = [groups.length];
+  const priorities: number[] = [];
+  const groupArgs: (string | number)[] = [];
   for (const group of groups) {
-    groupArgs.push(keyOf(names.seen(group.topic, group.start)));
-    for (let s = 0; s < WINDOW_SIZES.length; s++) {
-      const size = WINDOW_SIZES[s]!;
-      groupArgs.push(tableOf(names.table({ topic: group.topic, size, start: bucketStart(group.start, size) }), head.ttls[s]!));
-    }
+    groupArgs.push(keyOf(names.seen(group.topic, group.start)), packNames(group.posts.map((post) => post.postId)));
     const delta = deltaOf(group.posts);
-    let packed = '';
+    // Term indexes of this group, once: the same masses go into the 1 m table and each roll-up.
+    const entries: [number, number[]][] = [];
     for (const [term, { priority, mass }] of delta.terms) {
       let at = terms.get(term);
       if (at === undefined) {
         at = terms.size + 1;
         terms.set(term, at);
-        priorities += `${priority},`;
+        priorities.push(priority);
       }
-      packed += `${at},${mass[0]},${mass[1]},${mass[2]},${mass[3]},${mass[4]},${mass[5]},${mass[6]},`;
+      entries.push([at, mass]);
     }
-    const o = delta.other;
-    if (o[0] !== 0) packed += `0,${o[0]},${o[1]},${o[2]},${o[3]},${o[4]},${o[5]},${o[6]},`;
-    groupArgs.push(packNames(group.posts.map((post) => post.postId)), packed);
+    if (delta.other[0] !== 0) entries.push([0, delta.other]);
+    for (let s = 0; s < WINDOW_SIZES.length; s++) {
+      const size = WINDOW_SIZES[s]!;
+      const key = names.table({ topic: group.topic, size, start: bucketStart(group.start, size) });
+      let table = tables.get(key);
+      if (table === undefined) {
+        table = { keyIndex: keyOf(key), ttl: head.ttls[s]!, masses: new Map() };
+        tables.set(key, table);
+      }
+      for (const [at, mass] of entries) {
+        const into = table.masses.get(at);
+        if (into === undefined) table.masses.set(at, [...mass]);
+        else for (let e = 0; e < MASS_WIDTH; e++) into[e] = into[e]! + mass[e]!;
+      }
+    }
   }
-  const argv: (string | number)[] = [head.seenTtl, head.cap, WINDOW_SIZES.length, tableIndex.size];
-  return ([keys.length] as (string | number)[]).concat(keys, argv, tables, [packNames(terms.keys()), priorities], groupArgs);
+  const prioritiesBuffer = Buffer.allocUnsafe(priorities.length * 8);
+  priorities.forEach((priority, i) => prioritiesBuffer.writeDoubleLE(priority, i * 8));
+  const tableArgs: (number | Buffer)[] = [];
+  for (const table of tables.values()) {
+    const delta = Buffer.allocUnsafe(table.masses.size * ENTRY_BYTES);
+    let at = 0;
+    for (const [index, mass] of table.masses) {
+      delta.writeUInt32LE(index, at);
+      // writeUInt32LE throws on a value out of range: a call's masses stay below 2³² (POSTS_PER_CALL × MICRO).
+      for (let e = 0; e < MASS_WIDTH; e++) delta.writeUInt32LE(mass[e]!, at + 4 * (e + 1));
+      at += ENTRY_BYTES;
+    }
+    tableArgs.push(table.keyIndex, table.ttl, delta);
+  }
+  const argv: (string | number | Buffer)[] = [head.seenTtl, head.cap, tables.size, groups.length];
+  return ([keys.length] as (string | number | Buffer)[]).concat(keys, argv, groupArgs, [packNames(terms.keys()), prioritiesBuffer], tableArgs);
 }
