@@ -33,8 +33,8 @@ export const INGEST_COMMAND = {
   },
   notes: `Modes:
   live        Polls the newest posts of every watched tag and walks back (with 'before') until the
-              newest timestamp already read, so nothing is read twice or skipped. Runs until SIGINT/SIGTERM.
-              Watched tags: the six emotion tags plus INGEST_TOPICS, plus any --tag.
+              newest timestamp already read, so nothing is read twice or skipped. Runs until
+              SIGINT/SIGTERM. Watched tags: the six emotion tags plus INGEST_TOPICS, plus any --tag.
   backfill    Walks back through a tag's history from --to down to --from (how the Deep Sentiment study
               built its data set), then exits 0. Resumes where it stopped when run again with the same
               arguments.
@@ -71,7 +71,7 @@ Environment (parsed at boot; a bad value stops the ingester with a message namin
   INGEST_BACKOFF_MAX_MS     (default 300000). A 429 with Retry-After waits exactly that long.
   METRICS_PORT              Port of /metrics and /healthz (default 9464; 0 picks one).
   LOG_LEVEL                 fatal, error, warn, info (default), debug, trace, silent.`,
-  exitStatus: 'exit status: 0 when done (backfill, archive) or stopped by a signal; 1 on a bad key (one line on stderr), bad\nconfiguration, or a crash; 2 on a bad command line.',
+  exitStatus: 'exit status: 0 when done (backfill, archive) or stopped by a signal; 1 on a bad key (one line on stderr), bad configuration, or a crash; 2 on a bad command line.',
 } as const satisfies CommandSpec;
 
 export const HELP = formatHelp(INGEST_COMMAND);

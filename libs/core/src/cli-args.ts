@@ -151,15 +151,15 @@ export function formatHelp(spec: CommandSpec<CliOptions>): string {
   if (spec.prefixed !== undefined) out.push(entry(`--${spec.prefixed.prefix}${spec.prefixed.suffixName} N`, spec.prefixed.description));
   out.push(entry('-h, --help', 'print this help and exit'), '');
   if (spec.examples !== undefined && spec.examples.length > 0) out.push('examples:', ...spec.examples.map((e) => `  ${e}`), '');
-  // Notes keep their own line breaks (tables of variables); only a line too long for the terminal is wrapped.
+  // A plain paragraph of notes is reflowed to the terminal's width; one with indented lines (a table of
+  // variables) is the author's layout and kept as written.
   if (spec.notes !== undefined) {
-    for (const line of spec.notes.replace(/^\n+/, '').trimEnd().split('\n')) {
-      const indent = line.length - line.trimStart().length;
-      out.push(...(line.length <= WIDTH ? [line] : wrap(line, indent, indent).map((l) => `${' '.repeat(indent)}${l}`)));
+    for (const paragraph of spec.notes.replace(/^\n+/, '').trimEnd().split(/\n\s*\n/)) {
+      const lines = paragraph.split('\n');
+      out.push(...(lines.every((l) => !/^\s/.test(l)) ? wrap(paragraph, 0, 0) : lines), '');
     }
-    out.push('');
   }
-  out.push(spec.exitStatus ?? 'exit status: 0 done, 1 failed, 2 bad command line.');
+  out.push(...wrap(spec.exitStatus ?? 'exit status: 0 done, 1 failed, 2 bad command line.', 0, 0));
   return `${out.join('\n')}\n`;
 }
 

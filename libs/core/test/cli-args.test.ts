@@ -67,7 +67,10 @@ test('a long description wraps under its own column', () => {
   assert.ok(lines.slice(1).every((l) => l.startsWith(' '.repeat(28)) && l.trim().startsWith('word')));
   const notes = formatHelp({ command: 'x', summary: 's', options: {}, notes: `  A  short table line\n${'note '.repeat(40)}` }).split('\n');
   assert.ok(notes.includes('  A  short table line'), 'a short note line is kept as written');
-  assert.ok(notes.filter((l) => l.startsWith('note')).length > 1 && notes.every((l) => l.length <= 100), 'a long one is wrapped');
+  assert.ok(notes.includes(`${'note '.repeat(40)}`.trimEnd()), 'a paragraph with a table keeps its layout');
+  const prose = formatHelp({ command: 'x', summary: 's', options: {}, notes: `${'one '.repeat(20)}\n${'two '.repeat(20)}\n\nlast` }).split('\n');
+  assert.ok(prose.some((l) => l.includes('one two')), 'a plain paragraph is reflowed');
+  assert.ok(prose.includes('last'), 'paragraphs stay apart');
 });
 
 test('values: defaults, strings, converted numbers, booleans, repeated options', () => {

@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { createKafkaBus } from '@moodstream/bus';
-import { createLogger, errorMessage, parseConfig } from '@moodstream/core';
+import { createLogger, errorMessage, parseCommandLineOrExit, parseConfig } from '@moodstream/core';
 import { topicNames } from '@moodstream/events';
 import { liveRetention } from '../engine';
 import { liveTopicsOf, planWrites } from '../plan';
@@ -10,38 +9,26 @@ import { standaloneConfigSchema } from '../standalone';
 import { LIVE_NAMESPACE } from '../store';
 import { markRebuilt } from '../store-epoch';
 
-const HELP = `trends:rebuild — rebuild the live trends aggregates in Redis from Kafka
-
-usage: npm run trends:rebuild [-- --keep]
-
-Reads every ScoredPost on the scored topic from its earliest offset and every Alert on the alerts topic, and
+const REBUILD_COMMAND = {
+  command: 'npm run trends:rebuild',
+  summary: 'rebuild the live trends aggregates in Redis from Kafka',
+  usage: '[--keep]',
+  options: {
+    keep: { type: 'boolean', default: false, description: "do not empty the namespace first: only add what is missing (faster; wrong if post ids' dedupe sets expired, see TRENDS_ALLOWED_LATENESS_MS)" },
+  },
+  notes: `Reads every ScoredPost on the scored topic from its earliest offset and every Alert on the alerts topic, and
 writes them into a clean live namespace: the namespace is emptied first (aggregates, seen post ids, topics,
 examples), then filled with the same idempotent writes the aggregator makes, so an aggregator that keeps running
 meanwhile counts nothing twice. Use it after Redis lost its data (the aggregator logs "Redis lost the trends
 aggregates" and /healthz shows rebuildNeededSince), or after re-scoring the posts with a new model into the
 scored topic.
 
-  --keep        do not empty the namespace first: only add what is missing (faster; wrong if post ids'
-                dedupe sets expired, see TRENDS_ALLOWED_LATENESS_MS)
-  -h, --help    this text
-
 Reads KAFKA_BROKERS, REDIS_URL, MOODSTREAM_TOPIC_PREFIX and the TRENDS_* settings from the environment.
-Acknowledgements of alerts are not in Kafka: restored alerts are unacknowledged.
-Prints one summary line; exit 0 done, 1 failed.
-`;
+Acknowledgements of alerts are not in Kafka: restored alerts are unacknowledged. Prints one summary line.`,
+} as const;
 
 async function main(): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({ options: { keep: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } }, strict: true }).values;
-  } catch (error) {
-    process.stderr.write(`trends:rebuild: ${errorMessage(error)}\n\n${HELP}`);
-    return 1;
-  }
-  if (args.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  const { values: args } = parseCommandLineOrExit(REBUILD_COMMAND);
   const config = parseConfig(standaloneConfigSchema, process.env);
   const logger = createLogger('trends-rebuild', { level: process.env['LOG_LEVEL'] === 'silent' ? 'silent' : 'warn' });
   const started = Date.now();
