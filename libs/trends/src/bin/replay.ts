@@ -1,56 +1,31 @@
-import { parseArgs } from 'node:util';
-import { createLogger, createServiceRuntime, errorMessage, parseConfig } from '@moodstream/core';
+import { createLogger, createServiceRuntime, errorMessage, parseCommandLineOrExit, parseConfig, usageErrorText } from '@moodstream/core';
 import { describeZodError } from '@moodstream/events';
 import { ReplayRequestSchema, type ReplayStatus } from '../api-types';
 import type { TrendsService } from '../service';
 import { createTextRescorer, registryRescorer } from '../rescore-text';
 import { standaloneConfigSchema, startStandaloneTrends } from '../standalone';
 
-const HELP = `replay — re-run a topic's history into an isolated replay namespace
-
-usage: npm run replay -- --topic T --from ISO --to ISO [--speed N|max] [--rescore] [--model DIR] [--model-version V]
-
-  --topic T     watched topic (normalised tag), or "all"
-  --from ISO    start of the range (ISO-8601 or epoch ms), inclusive
-  --to ISO      end of the range, exclusive
-  --speed N     N× real time (default 60), or "max" for flat out
-  --rescore     re-score past Posts with the current model (text only) instead of re-reading ScoredPosts
-  --model DIR   model folder for --rescore (default models/default)
-  --model-version V
-                re-score with version V of the model registry (TRENDS_MODEL_REGISTRY, default models/registry;
-                "default" is the shipped model); needs --rescore; the replay and its posts carry V
-  -h, --help    this text
-
-Reads KAFKA_BROKERS, REDIS_URL and the TRENDS_* settings from the environment. Progress goes to
+const REPLAY_COMMAND = {
+  command: 'npm run replay',
+  summary: "re-run a topic's history into an isolated replay namespace",
+  usage: '--topic T --from ISO --to ISO [--speed N|max] [--rescore] [--model DIR] [--model-version V]',
+  options: {
+    topic: { type: 'string', valueName: 'T', description: 'watched topic (normalised tag), or "all"' },
+    from: { type: 'string', valueName: 'ISO', description: 'start of the range (ISO-8601 or epoch ms), inclusive' },
+    to: { type: 'string', valueName: 'ISO', description: 'end of the range, exclusive' },
+    speed: { type: 'string', valueName: 'N|max', default: '60', description: 'N× real time, or "max" for flat out' },
+    rescore: { type: 'boolean', default: false, description: 're-score past Posts with the current model (text only) instead of re-reading ScoredPosts' },
+    model: { type: 'string', valueName: 'DIR', description: 'model folder for --rescore (default models/default)' },
+    'model-version': { type: 'string', valueName: 'V', description: 're-score with version V of the model registry (TRENDS_MODEL_REGISTRY, default models/registry; "default" is the shipped model); needs --rescore; the replay and its posts carry V' },
+  },
+  notes: `Reads KAFKA_BROKERS, REDIS_URL and the TRENDS_* settings from the environment. Progress goes to
 stderr; the final status (JSON) to stdout. The replay's series, alerts and example posts stay in
-Redis under its id (see GET /api/series?replay=ID) for TRENDS_REPLAY_RETENTION_MS.
-Exit: 0 done, 1 failed or bad arguments, 130 stopped by a signal.
-`;
+Redis under its id (see GET /api/series?replay=ID) for TRENDS_REPLAY_RETENTION_MS.`,
+  exitStatus: 'exit status: 0 done, 1 failed or a bad range or speed, 2 bad command line (unknown option, missing value), 130 stopped by a signal.',
+} as const;
 
 async function main(): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      options: {
-        topic: { type: 'string' },
-        from: { type: 'string' },
-        to: { type: 'string' },
-        speed: { type: 'string', default: '60' },
-        rescore: { type: 'boolean', default: false },
-        model: { type: 'string' },
-        'model-version': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    }).values;
-  } catch (error) {
-    process.stderr.write(`replay: ${errorMessage(error)}\n\n${HELP}`);
-    return 1;
-  }
-  if (args.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  const { values: args } = parseCommandLineOrExit(REPLAY_COMMAND);
   const problems: string[] = [];
   const time = (name: string, value: string | undefined): number | undefined => {
     if (value === undefined) {
@@ -65,7 +40,7 @@ async function main(): Promise<number> {
   const to = time('to', args.to);
   if (args.topic === undefined) problems.push('--topic is required');
   if (problems.length > 0) {
-    process.stderr.write(`replay: ${problems.join('; ')}\n\n${HELP}`);
+    process.stderr.write(usageErrorText(REPLAY_COMMAND, problems.join('; ')));
     return 1;
   }
   const parsed = ReplayRequestSchema.safeParse({
@@ -77,7 +52,7 @@ async function main(): Promise<number> {
     ...(args['model-version'] === undefined ? {} : { modelVersion: args['model-version'] }),
   });
   if (!parsed.success) {
-    process.stderr.write(`replay: ${describeZodError(parsed.error)}\n\n${HELP}`);
+    process.stderr.write(usageErrorText(REPLAY_COMMAND, describeZodError(parsed.error)));
     return 1;
   }
   const request = parsed.data;
