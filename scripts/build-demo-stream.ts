@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseCommandLineOrExit } from '@moodstream/core';
 import { EMOTIONS, PostSchema, isEmotion, type Emotion, type Post } from '@moodstream/events';
 import { DemoManifestSchema, type DemoManifest } from './demo/manifest';
 import { seededRandom, type SeededRandom } from './demo/random';
@@ -148,15 +148,17 @@ export function buildStream(rows: SourceRow[], seed: number): { posts: Post[]; m
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseCommandLineOrExit({
+    command: 'npm run demo:build',
+    summary: 'build the bundled demo stream (data/demo/stream.ndjson + manifest.json) from the GoEmotions test texts',
     options: {
-      data: { type: 'string', default: resolve(ROOT, '..', 'shared', 'data') },
-      out: { type: 'string', default: join(ROOT, 'data', 'demo') },
-      seed: { type: 'string', default: '20240601' },
+      data: { type: 'string', valueName: 'DIR', default: resolve(ROOT, '..', 'shared', 'data'), description: 'shared data folder (reads goemotions/ekman6_test.tsv)' },
+      out: { type: 'string', valueName: 'DIR', default: join(ROOT, 'data', 'demo'), description: 'where stream.ndjson and manifest.json go' },
+      seed: { type: 'number', integer: true, default: 20240601, description: 'seed: the same source file and seed give the same bytes' },
     },
+    notes: 'Synthetic posts around real texts: fictional blogs, five invented event topics and one planted mood shift, so the embedded demo raises a spike alert soon after start. The output is committed.',
   });
-  const seed = Number(values.seed);
-  if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${values.seed}`);
+  const seed = values.seed;
   const { rows, sha256 } = await readSource(values.data);
   const { posts, markupIds } = buildStream(rows, seed);
   const manifest: DemoManifest = DemoManifestSchema.parse({

@@ -5,8 +5,7 @@
  *   node --import tsx scripts/screenshot.ts [--out docs/screenshot.png]
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { createLogger, sleep } from '@moodstream/core';
+import { createLogger, parseCommandLineOrExit, sleep } from '@moodstream/core';
 import { launchHeadlessChromium } from '../apps/dashboard/test/support/browser';
 import { parseStartConfig } from './start/config';
 import { startEmbeddedStack } from './start/embedded';
@@ -14,7 +13,11 @@ import { REPO_ROOT } from './start/paths';
 import { createProgress } from './start/progress';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { out: { type: 'string', default: resolve(REPO_ROOT, 'docs/screenshot.png') } } });
+  const { values } = parseCommandLineOrExit({
+    command: 'node --import tsx scripts/screenshot.ts',
+    summary: "take the README's screenshot: the embedded stack as npm start runs it, the planted shift's topic once its alert fired, in headless Chromium",
+    options: { out: { type: 'string', valueName: 'FILE', default: resolve(REPO_ROOT, 'docs/screenshot.png'), description: 'the PNG to write' } },
+  });
   const progress = createProgress();
   const stack = await startEmbeddedStack({ config: parseStartConfig({ PORT: '0' }), progress, logger: createLogger('screenshot', { level: 'warn' }) });
   const browser = await launchHeadlessChromium({ width: 1280, height: 800 });

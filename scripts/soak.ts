@@ -28,7 +28,7 @@ import { writeHeapSnapshot } from 'node:v8';
 import sharp from 'sharp';
 import { io as connectSocket, type Socket } from 'socket.io-client';
 import { createBus, memoryBusRetained, type Bus, type Producer } from '@moodstream/bus';
-import { createLogger } from '@moodstream/core';
+import { createLogger, parseCommandLineOrExit } from '@moodstream/core';
 import { TOPICS, type PostInput } from '@moodstream/events';
 import type { MemoryTrendsStore, SeriesUpdate } from '@moodstream/trends';
 import { parseStartConfig } from './start/config';
@@ -78,13 +78,26 @@ interface ModeResult {
 
 const WORDS = 'happy sad angry scared surprised disgusted today tomorrow friends family work school weather rain sun coffee music movie dog cat love hate tired excited worried calm lovely awful great terrible morning night weekend holiday'.split(' ');
 
+const SOAK_COMMAND = {
+  command: 'npm run soak',
+  summary: 'a steady ~110 posts/s into the running pipeline for a while; RSS per process, backlog and p99 latency each minute (bench/results/soak.json)',
+  options: {
+    mode: { type: 'string', valueName: 'MODE', default: 'both', choices: ['both', 'embedded', 'distributed'], description: 'which stack to soak; distributed needs Kafka and Redis (npm run services:up)' },
+    minutes: { type: 'number', nonNegative: true, description: 'minutes per mode (default SOAK_MINUTES, else 30)' },
+  },
+  examples: ['npm run soak -- --minutes 5 --mode embedded'],
+  notes: `Environment:
+  SOAK_RATE=110 SOAK_IMAGE_SHARE=0.1 SOAK_SAMPLE_SECONDS=60
+  SOAK_HEAP_SNAPSHOTS=5,11    embedded: heap snapshots of this process at those minutes (they pause it)
+  MEMORY_BUS_RETENTION_MB=16  embedded: the in-memory bus's cap per topic (npm start's setting; default 64)
+
+Outside CI. Run it under nice -n 10 on a shared machine; absolute figures then include everyone else's load.`,
+} as const;
+
 function parseOptions(argv: string[]): Options {
-  const flag = (name: string): string | undefined => {
-    const at = argv.indexOf(`--${name}`);
-    return at === -1 ? undefined : argv[at + 1];
-  };
-  const mode = flag('mode') ?? 'both';
-  const minutes = Number(flag('minutes') ?? process.env['SOAK_MINUTES'] ?? 30);
+  const { values } = parseCommandLineOrExit(SOAK_COMMAND, argv);
+  const mode = values.mode;
+  const minutes = values.minutes ?? Number(process.env['SOAK_MINUTES'] ?? 30);
   const rate = Number(process.env['SOAK_RATE'] ?? 110);
   const imageShare = Number(process.env['SOAK_IMAGE_SHARE'] ?? 0.1);
   const sampleSeconds = Number(process.env['SOAK_SAMPLE_SECONDS'] ?? 60);

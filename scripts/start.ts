@@ -6,22 +6,20 @@
  * and the dashboard. Both set: each app as its own process against those services (what docker
  * compose runs). Ctrl-C shuts everything down within SHUTDOWN_DEADLINE_MS; a second Ctrl-C exits 1.
  */
-import { parseArgs } from 'node:util';
-import { ConfigError, MoodstreamError, createLogger, errorMessage } from '@moodstream/core';
+import { ConfigError, MoodstreamError, createLogger, errorMessage, parseCommandLineOrExit } from '@moodstream/core';
 import { isDistributed, parseStartConfig, type StartConfig } from './start/config';
 import { runDistributed } from './start/distributed';
 import { startEmbeddedStack } from './start/embedded';
 import { createProgress, type Progress } from './start/progress';
 
-const HELP = `Usage: npm start [-- --demo-images DIR]
-
-Runs moodstream and prints the dashboard's URL (http://localhost:3000 by default).
-
-  --demo-images DIR   demo posts carry images from DIR (e.g. ../shared/data/emotion6/images),
-                      served on 127.0.0.1 so the scorer's image path runs too
-  -h, --help          this text
-
-Environment (see the README's configuration table for every app's variables):
+const START_COMMAND = {
+  command: 'npm start',
+  summary: "run moodstream and print the dashboard's URL (http://localhost:3000 by default)",
+  usage: '[--demo-images DIR]',
+  options: {
+    'demo-images': { type: 'string', valueName: 'DIR', description: "demo posts carry images from DIR (e.g. ../shared/data/emotion6/images), served on 127.0.0.1 so the scorer's image path runs too" },
+  },
+  notes: `Environment (see the README's configuration table for every app's variables):
   PORT, HOST              where the dashboard listens (3000, 127.0.0.1)
   TUMBLR_API_KEY          poll live Tumblr instead of replaying the demo stream
   KAFKA_BROKERS, REDIS_URL  both set: distributed mode, one process per app
@@ -30,8 +28,9 @@ Environment (see the README's configuration table for every app's variables):
   DEMO_LEAD_MINUTES       minutes into the planted mood shift at start (2)
   DEMO_IMAGE_SHARE        share of live demo posts given an image with --demo-images (0.5)
   SHUTDOWN_DEADLINE_MS    graceful shutdown budget (20000)
-  LOG_LEVEL               the apps' JSON log level (warn)
-`;
+  LOG_LEVEL               the apps' JSON log level (warn)`,
+  exitStatus: 'exit status: 0 stopped cleanly (Ctrl-C), 1 failed or a close failed, 2 bad command line; a second Ctrl-C exits 1 at once.',
+} as const;
 
 async function runEmbedded(config: StartConfig, demoImages: string | undefined, progress: Progress): Promise<void> {
   let stoppingAt = 0;
@@ -71,17 +70,7 @@ async function runEmbedded(config: StartConfig, demoImages: string | undefined, 
 }
 
 async function main(): Promise<void> {
-  let values: { 'demo-images'?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({ options: { 'demo-images': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: false }));
-  } catch (error) {
-    process.stderr.write(`npm start: ${errorMessage(error)}\nTry \`npm start -- --help\`.\n`);
-    process.exit(2);
-  }
-  if (values.help === true) {
-    process.stdout.write(HELP);
-    return;
-  }
+  const { values } = parseCommandLineOrExit(START_COMMAND);
   const progress = createProgress();
   const config = parseStartConfig();
   if (isDistributed(config)) {

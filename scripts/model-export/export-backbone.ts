@@ -20,7 +20,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseCommandLineOrExit } from '@moodstream/core';
 import { BACKBONE_IDS, BACKBONE_MODEL_DIR, preprocessImage, writeNsfwModelFolder, type BackboneId } from '@moodstream/model';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -29,15 +29,18 @@ const VENV = path.join(ROOT, '.venv-model-export');
 const REQUIREMENTS = path.join(HERE, 'requirements.txt');
 const REQUIREMENTS_NO_DEPS = path.join(HERE, 'requirements-no-deps.txt');
 
-const { values: args } = parseArgs({
+const { values: args } = parseCommandLineOrExit({
+  command: 'npm run model:export-backbone',
+  summary: 'convert the nsfwjs MobileNetV2 graph model into ONNX for ONNX Runtime, reproducibly (checked against TensorFlow in export-report.json)',
   options: {
-    id: { type: 'string', default: 'mobilenet_v2_mid' },
-    'out-dir': { type: 'string', default: BACKBONE_MODEL_DIR },
-    int8: { type: 'boolean', default: false },
-    calibration: { type: 'string' },
-    'calibration-count': { type: 'string', default: '200' },
-    python: { type: 'string', default: 'python3' },
+    id: { type: 'string', valueName: 'ID', default: 'mobilenet_v2_mid', description: `backbone to export (one of ${BACKBONE_IDS.join(', ')})` },
+    'out-dir': { type: 'string', valueName: 'DIR', default: BACKBONE_MODEL_DIR, description: 'where <id>.onnx and export-report.json go' },
+    int8: { type: 'boolean', default: false, description: 'also write <id>.int8.onnx, statically quantised (needs --calibration)' },
+    calibration: { type: 'string', valueName: 'DIR', description: 'images to calibrate the int8 model on (read now, never copied), e.g. ../shared/data/emotion6/images' },
+    'calibration-count': { type: 'number', default: 200, integer: true, positive: true, description: 'images taken from --calibration (evenly spread over its sorted file list)' },
+    python: { type: 'string', valueName: 'EXE', default: 'python3', description: 'the interpreter that makes the virtual environment (3.9–3.12)' },
   },
+  notes: 'The Python side runs in .venv-model-export/ (git-ignored) with the pinned versions of scripts/model-export/requirements*.txt, reinstalled when those files change.',
 });
 
 const log = (message: string): void => void process.stderr.write(`[export-backbone] ${message}\n`);
@@ -115,7 +118,7 @@ async function main(): Promise<void> {
     const pyArgs = [path.join(HERE, 'convert_backbone.py'), '--graph-model', graphDir, '--out', floatFile];
     if (args.int8) {
       const calibration = path.join(work, 'calibration.u8');
-      const n = await writeCalibration(path.resolve(args.calibration!), Number(args['calibration-count']), 224, calibration);
+      const n = await writeCalibration(path.resolve(args.calibration!), args['calibration-count'], 224, calibration);
       log(`calibration: ${n} images from ${args.calibration}`);
       pyArgs.push('--int8-out', int8File, '--calibration', calibration);
     }

@@ -13,10 +13,9 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { createKafkaBus } from '@moodstream/bus';
-import { seededRandom, sleep } from '@moodstream/core';
+import { parseCommandLineOrExit, seededRandom, sleep } from '@moodstream/core';
 import { LIVE_NAMESPACE, createRedisTrendsStore } from '@moodstream/trends';
 import { loadDemoStream } from '../../scripts/start/demo-stream';
 import { ROOT } from '../support/ingester-harness';
@@ -238,9 +237,18 @@ function printTable(rows: Row[]): void {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { seed: { type: 'string', default: '1' }, only: { type: 'string' } } });
-  const seed = Number(values.seed);
-  if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer, got ${values.seed}`);
+  const { values } = parseCommandLineOrExit({
+    command: 'npm run test:reliability',
+    summary: 'drive the real distributed pipeline through faults with a seeded stream of known ground truth, and check the final aggregates, alerts and dead letters',
+    options: {
+      seed: { type: 'number', integer: true, nonNegative: true, default: 1, description: 'every fault moment and post placement follows it' },
+      only: { type: 'string', valueName: 'WORDS', description: 'only scenarios whose name contains one of these words (comma list; no reference run then)' },
+    },
+    examples: ['npm run test:reliability -- --seed 7', 'npm run test:reliability -- --only kafka,flush'],
+    notes: "Runs its own Kafka and Redis (ports 29092/29093 and 26379 unless RELIABILITY_*_PORT say otherwise), because it stops, restarts and flushes them. Children's logs: .cache/reliability/<scenario>.log.",
+    exitStatus: 'exit status: 0 every scenario counted every post once, 1 a scenario lost or double-counted a post (or the run failed), 2 bad command line.',
+  });
+  const seed = values.seed;
   const only = values.only?.split(',').map((w) => w.trim().toLowerCase()).filter((w) => w !== '');
   const chosen = SCENARIOS.map((scenario, index) => ({ scenario, index })).filter(({ scenario }) => only === undefined || only.some((w) => scenario.name.toLowerCase().includes(w)));
   const started = Date.now();
