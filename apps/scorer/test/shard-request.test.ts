@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { shardRequest } from '../src/inference/shard-request';
+import { shardCount, shardRequest } from '../src/inference/shard-request';
 import type { InferenceItem, InferenceRequest } from '../src/inference/inference-engine';
 
 const text = (t: string): InferenceItem => ({ text: t, image: null });
@@ -43,4 +43,13 @@ test('text-only batches split by count; a single thread gets everything; tiny ba
   );
   assert.equal(shardRequest(request, 1)[0]?.request.items.length, 9);
   assert.equal(shardRequest({ items: [text('x')], pixels: [] }, 4).length, 1);
+});
+
+test('a batch is split over the idle threads only; with every thread busy it goes whole to one', () => {
+  assert.equal(shardCount([0, 0]), 2);
+  assert.equal(shardCount([0, 0, 0, 0]), 4);
+  assert.equal(shardCount([0, 32]), 1);
+  assert.equal(shardCount([16, 0, 0]), 2);
+  assert.equal(shardCount([16, 32]), 1);
+  assert.equal(shardCount([]), 1);
 });

@@ -1,5 +1,4 @@
 import type { PredictInput } from './emotion-model';
-import { textTokens } from './text/preprocess';
 
 /** Below this many rows per pass the fixed cost of a pass outweighs the padding saved. */
 const MIN_ROWS_PER_PASS = 16;
@@ -14,7 +13,9 @@ const MAX_PASSES = 4;
 export async function predictByLength<T>(model: { predict(inputs: readonly PredictInput[]): Promise<T[]> }, inputs: readonly PredictInput[]): Promise<T[]> {
   const passes = Math.min(MAX_PASSES, Math.floor(inputs.length / MIN_ROWS_PER_PASS));
   if (passes <= 1) return model.predict(inputs);
-  const lengths = inputs.map((input) => textTokens(input.text).length);
+  // Characters stand in for tokens: the model tokenises each text anyway, and doing it here too cost ~12 us a post
+  // (~5 % of a worker's CPU per text post); the order only groups rows, it never changes a result.
+  const lengths = inputs.map((input) => input.text.length);
   const order = inputs.map((_, i) => i).sort((a, b) => lengths[a]! - lengths[b]!);
   const perPass = Math.ceil(inputs.length / passes);
   const predictions = new Array<T>(inputs.length);

@@ -14,6 +14,16 @@ export interface Shard {
 const EMBED_COST = 30;
 
 /**
+ * How many shards a batch is split into, given the work each thread has queued: one per idle thread, at least one.
+ * Splitting buys latency only while a thread would otherwise wait; once every thread has work queued (a backlog),
+ * a whole batch to the least loaded thread costs half the hand-overs (each one a structured clone and a thread
+ * wake-up on the main thread) and lets the scorer sort its texts by length over more rows (fewer padded LSTM steps).
+ */
+export function shardCount(queuedCosts: readonly number[]): number {
+  return Math.max(1, queuedCosts.filter((cost) => cost === 0).length);
+}
+
+/**
  * Splits a batch over `count` threads with about equal work. Items that share one image to embed stay
  * together, so no image goes through the backbone twice.
  */

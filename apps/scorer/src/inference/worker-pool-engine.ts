@@ -4,7 +4,7 @@ import type { EmotionScore } from '@moodstream/model';
 import type { ImageFeatures } from '../feature-cache';
 import type { EngineInfo, InferenceEngine, InferenceRequest, InferenceResult } from './inference-engine';
 import { DEFAULT_BACKBONE_OPTIONS, type BackboneOptions } from './load-models';
-import { shardRequest } from './shard-request';
+import { shardCount, shardRequest } from './shard-request';
 import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol';
 
 export class InferenceWorkerError extends MoodstreamError {
@@ -83,9 +83,10 @@ export class WorkerPoolEngine implements InferenceEngine {
   }
 
   async run(request: InferenceRequest): Promise<InferenceResult> {
-    // Every batch is split over all threads; the biggest shard goes to the thread with the least work
-    // queued, so a batch heavy with new images cannot pile up on one thread while the other idles.
-    const shards = shardRequest(request, this.threads.length).sort((a, b) => b.cost - a.cost);
+    // A batch is split over the idle threads (all of them, when the stream is light: the batch is done sooner), or
+    // goes whole to the least loaded thread when every one has work queued; the biggest shard goes to the thread
+    // with the least work queued, so a batch heavy with new images cannot pile up on one thread while another idles.
+    const shards = shardRequest(request, shardCount(this.threads.map((t) => t.queuedCost))).sort((a, b) => b.cost - a.cost);
     const results = await Promise.all(
       shards.map(async (shard) => {
         const thread = this.threads.reduce((best, t) => (t.queuedCost < best.queuedCost ? t : best));
