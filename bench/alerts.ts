@@ -23,8 +23,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { fnv1a32, seededRandom } from '@moodstream/core';
+import { fnv1a32, parseCommandLineOrExit, seededRandom } from '@moodstream/core';
 import { EMOTIONS } from '@moodstream/events';
 import {
   BASELINE_SHARES,
@@ -48,15 +47,18 @@ const VOLUMES = [60, 300, 2_000];
 const CONCENTRATION = 5;
 const SHIFT_EVERY = 120;
 
-const { values: args } = parseArgs({
+const { values: args } = parseCommandLineOrExit({
+  command: 'npm run bench:alerts',
+  summary: 'operating characteristics of the spike detector: false alerts on stationary streams, detection delay of planted shifts (virtual time, no services)',
   options: {
-    seeds: { type: 'string', default: '3' },
-    'warmup-days': { type: 'string', default: '3' },
-    only: { type: 'string', default: '' },
+    seeds: { type: 'number', default: 3, integer: true, positive: true, description: 'seeds per scenario (10 for the run published in docs/alerts.md)' },
+    'warmup-days': { type: 'number', default: 3, integer: true, nonNegative: true, description: 'days of history before the measured day' },
+    only: { type: 'string', valueName: 'PREFIX', default: '', description: 'only scenarios whose name starts with this' },
   },
+  examples: ['npm run bench:alerts -- --seeds 10'],
 });
-const SEEDS = Number(args.seeds);
-const WARMUP_DAYS = Number(args['warmup-days']);
+const SEEDS = args.seeds;
+const WARMUP_DAYS = args['warmup-days'];
 
 const SAD = EMOTIONS.indexOf('sad');
 const DISGUSTED = EMOTIONS.indexOf('disgusted');

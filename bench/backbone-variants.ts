@@ -16,20 +16,22 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseCommandLineOrExit } from '@moodstream/core';
 import { EMOTIONS } from '@moodstream/events';
 import { DEFAULT_MODEL_DIR, EmotionScorer, cosineSimilarity as cosine, ImageBackbone, backboneOnnxFile, initBackend, preprocessImage, readImageFolder, splitImages } from '@moodstream/model';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { values: args } = parseArgs({
+const { values: args } = parseCommandLineOrExit({
+  command: 'node --import tsx bench/backbone-variants.ts',
+  summary: 'image backbone variants (tfjs, ONNX float, ONNX int8) on held-out Emotion6: top-1, feature cosine and changed verdicts against the first, images/s (bench/results/backbone-variants.json)',
   options: {
-    images: { type: 'string', default: path.join(ROOT, '..', 'shared', 'data', 'emotion6', 'images') },
-    int8: { type: 'string' },
-    model: { type: 'string', default: DEFAULT_MODEL_DIR },
-    limit: { type: 'string' },
-    /** Which variants, first = reference for cosines and changes (tfjs is slow on a loaded machine; float equals it). */
-    variants: { type: 'string', default: 'tfjs,float,int8' },
-    'dry-run': { type: 'boolean', default: false },
+    images: { type: 'string', valueName: 'DIR', default: path.join(ROOT, '..', 'shared', 'data', 'emotion6', 'images'), description: 'Emotion6 images (its held-out fifth is used)' },
+    int8: { type: 'string', valueName: 'FILE', description: 'an int8 ONNX file (npm run model:export-backbone -- --int8 ...)' },
+    model: { type: 'string', valueName: 'DIR', default: DEFAULT_MODEL_DIR, description: 'the model whose image-only top-1 is measured' },
+    limit: { type: 'number', integer: true, positive: true, description: 'first N held-out images only' },
+    // Which variants, first = reference for cosines and changes (tfjs is slow on a loaded machine; float equals it).
+    variants: { type: 'string', valueName: 'LIST', default: 'tfjs,float,int8', description: 'variants to run (comma list); the first is the reference' },
+    'dry-run': { type: 'boolean', default: false, description: 'print the table, write no JSON' },
   },
 });
 const EXPLICIT_THRESHOLD = 0.5;
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
   if (!existsSync(args.images!)) throw new Error(`no images at ${args.images} (pass --images DIR)`);
   await initBackend({ prefer: 'wasm' });
   let heldOut = splitImages(await readImageFolder(args.images!)).test;
-  if (args.limit !== undefined) heldOut = heldOut.slice(0, Number(args.limit));
+  if (args.limit !== undefined) heldOut = heldOut.slice(0, args.limit);
   const scorer = await EmotionScorer.load({ modelDir: args.model!, images: false });
   const pixels = await Promise.all(heldOut.map(async (im) => preprocessImage(await readFile(im.file), scorer.inputSize)));
   process.stderr.write(`held-out images: ${pixels.length}\n`);

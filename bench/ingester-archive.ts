@@ -20,17 +20,24 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { createKafkaBus } from '@moodstream/bus';
-import { createLimit, createLogger, parseConfig } from '@moodstream/core';
+import { createLimit, createLogger, parseCommandLineOrExit, parseConfig } from '@moodstream/core';
 import { EMOTIONS, TOPICS, type Post } from '@moodstream/events';
 import { createIngesterApp, IngesterConfigSchema } from '@moodstream/ingester';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BROKERS = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
-const { values } = parseArgs({ options: { posts: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '3' } } });
-const COUNT = Number(values.posts);
-const ROUNDS = Number(values.rounds);
+const { values } = parseCommandLineOrExit({
+  command: 'node --import tsx bench/ingester-archive.ts',
+  summary: 'archive replay throughput onto real Kafka, against a bare producer baseline measured in the same run (bench/results/ingester-archive.json)',
+  options: {
+    posts: { type: 'number', default: 100000, integer: true, positive: true, description: 'posts in the archive file' },
+    rounds: { type: 'number', default: 3, integer: true, positive: true, description: 'rounds per row (medians are quoted)' },
+  },
+  notes: 'Needs KAFKA_BROKERS (default 127.0.0.1:9092).',
+});
+const COUNT = values.posts;
+const ROUNDS = values.rounds;
 const silent = createLogger('bench', { level: 'warn', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 
 const median = (xs: number[]): number => {

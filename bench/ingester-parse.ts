@@ -15,13 +15,20 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseCommandLineOrExit } from '@moodstream/core';
 import { generateTaggedPosts, imageBlock, legacyRendering, npfPost, npfShapes, parseTumblrPost, textBlock, type ParseContext, type RawTumblrPost } from '@moodstream/tumblr';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { posts: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '5' } } });
-const COUNT = Number(values.posts);
-const ROUNDS = Number(values.rounds);
+const { values } = parseCommandLineOrExit({
+  command: 'npm run bench:ingester-parse',
+  summary: 'post parsing throughput on a realistic mix, and its worst case on 1 MB hostile bodies, on one core (bench/results/ingester-parse.json)',
+  options: {
+    posts: { type: 'number', default: 20000, integer: true, positive: true, description: 'posts in the mix' },
+    rounds: { type: 'number', default: 5, integer: true, positive: true, description: 'rounds over the mix (the median is quoted)' },
+  },
+});
+const COUNT = values.posts;
+const ROUNDS = values.rounds;
 const ctx: ParseContext = {
   foundUnder: 'happy',
   watchedTopics: new Set(['happy', 'sad', 'angry', 'surprised', 'scared', 'disgusted']),

@@ -19,33 +19,36 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { createKafkaBus } from '@moodstream/bus';
-import { createLogger, seededRandom, splitList } from '@moodstream/core';
+import { createLogger, parseCommandLineOrExit, seededRandom, splitList } from '@moodstream/core';
 import { TOPICS } from '@moodstream/events';
 import { readLabelledTexts, selfLabelledPosts, startTumblrStandIn, STANDIN_DEFAULT_KEY } from '@moodstream/tumblr';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({
+// The learn flags are passed through to npm run learn as given (strings), which checks them.
+const { values } = parseCommandLineOrExit({
+  command: 'node --import tsx bench/learn-demo.ts',
+  summary: 'the self-labelling loop end to end without a Tumblr key: stand-in, ingester backfill, a learn turn that should be promoted, a shuffled-label turn that must be refused (bench/results/learn-loop.json)',
   options: {
-    base: { type: 'string', default: path.join(ROOT, 'models', 'default') },
-    posts: { type: 'string', default: '11000' },
-    registry: { type: 'string' },
-    data: { type: 'string', default: path.join(ROOT, '..', 'shared', 'data') },
-    'replay-size': { type: 'string', default: '1000' },
+    base: { type: 'string', valueName: 'DIR', default: path.join(ROOT, 'models', 'default'), description: 'the model the first turn starts from' },
+    posts: { type: 'number', default: 11000, integer: true, positive: true, description: 'self-labelled posts the stand-in serves (from CARER train)' },
+    registry: { type: 'string', valueName: 'DIR', description: 'the model registry (default a temporary folder)' },
+    data: { type: 'string', valueName: 'DIR', default: path.join(ROOT, '..', 'shared', 'data'), description: 'shared data folder' },
+    'replay-size': { type: 'string', valueName: 'N', default: '1000', description: 'learn --replay-size' },
     // A turn's cost bounds (a heavily shared 2-core machine): train on a sample of the recent posts, select on part of each slice.
-    'max-train-posts': { type: 'string', default: '2000' },
-    'selection-rows': { type: 'string', default: '800' },
-    epochs: { type: 'string', default: '1' },
-    'learning-rate': { type: 'string', default: '0.0005' },
-    'evals-per-epoch': { type: 'string', default: '1' },
+    'max-train-posts': { type: 'string', valueName: 'N', default: '2000', description: 'learn --max-train-posts (a cost bound of a turn)' },
+    'selection-rows': { type: 'string', valueName: 'N', default: '800', description: 'learn --selection-rows (a cost bound of a turn)' },
+    epochs: { type: 'string', valueName: 'N', default: '1', description: "learn --epochs (the good turn's training)" },
+    'learning-rate': { type: 'string', valueName: 'R', default: '0.0005', description: "learn --learning-rate (the good turn's training)" },
+    'evals-per-epoch': { type: 'string', valueName: 'N', default: '1', description: "learn --evals-per-epoch (the good turn's training)" },
     // Against the two limits of a warm start (docs/model.md): n-grams of the new domain, forgetting of the old.
-    'grow-ngrams': { type: 'string', default: '0' },
-    anchor: { type: 'string', default: '0' },
-    'max-seconds': { type: 'string' },
-    'shuffled-train-posts': { type: 'string' },
-    'skip-shuffled': { type: 'boolean', default: false },
+    'grow-ngrams': { type: 'string', valueName: 'N', default: '0', description: 'learn --grow-ngrams' },
+    anchor: { type: 'string', valueName: 'X', default: '0', description: 'learn --anchor' },
+    'max-seconds': { type: 'string', valueName: 'N', description: 'learn --max-seconds for the good turn' },
+    'shuffled-train-posts': { type: 'string', valueName: 'N', description: 'learn --max-train-posts of the shuffled turn (it only has to be refused; default as the good turn)' },
+    'skip-shuffled': { type: 'boolean', default: false, description: 'skip the shuffled-label turn' },
   },
+  notes: 'Needs KAFKA_BROKERS (npm run services:up). CPU-heavy: run it under nice.',
 });
 const log = (m: string) => process.stderr.write(`[learn-demo] ${m}\n`);
 
@@ -72,7 +75,7 @@ async function main(): Promise<void> {
     const j = Math.floor(random() * (i + 1));
     [rows[i], rows[j]] = [rows[j]!, rows[i]!];
   }
-  const chosen = rows.slice(0, Number(values.posts));
+  const chosen = rows.slice(0, values.posts);
   const newest = Math.floor(Date.now() / 1000) - 60;
   const { posts } = selfLabelledPosts(chosen, { newestTimestamp: newest, spacingSeconds: 2 });
   const standIn = await startTumblrStandIn({ posts, behaviours: { limits: { perHour: 1_000_000, perDay: 1_000_000, perMinute: 1_000_000 } } });

@@ -13,14 +13,21 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseCommandLineOrExit } from '@moodstream/core';
 import sharp from 'sharp';
 import { DEFAULT_MODEL_DIR, EmotionModel, ImageBackbone, initBackend, preprocessImage, type BackboneId } from '@moodstream/model';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { model: { type: 'string', default: DEFAULT_MODEL_DIR }, rounds: { type: 'string', default: '15' } } });
+const { values } = parseCommandLineOrExit({
+  command: 'node --import tsx bench/model-predict.ts',
+  summary: 'model predict throughput at batch 32: text-only posts (the baseline), image posts with features computed, image posts end to end (bench/results/model-predict.json)',
+  options: {
+    model: { type: 'string', valueName: 'DIR', default: DEFAULT_MODEL_DIR, description: 'the model folder' },
+    rounds: { type: 'number', default: 15, integer: true, positive: true, description: 'rounds per row (medians are quoted)' },
+  },
+});
 const BATCH = 32;
-const rounds = Number(values.rounds);
+const rounds = values.rounds;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -11,8 +11,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { sleep } from '@moodstream/core';
+import { parseCommandLineOrExit, sleep } from '@moodstream/core';
 import { loadDemoManifest } from '../scripts/demo/manifest';
 import { spawnLauncher } from '../scripts/start/launcher-process';
 import { REPO_ROOT } from '../scripts/start/paths';
@@ -105,9 +104,15 @@ const median = (values: number[]): number => {
 };
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' }, out: { type: 'string', default: resolve(REPO_ROOT, 'bench/results/startup.json') } } });
-  const runs = Number(values.runs);
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${values.runs}`);
+  const { values } = parseCommandLineOrExit({
+    command: 'npm run bench:startup',
+    summary: 'npm start (embedded, bundled demo) from spawn to /healthz, first chart point and first alert, against the bare launcher process (npm start -- --help)',
+    options: {
+      runs: { type: 'number', default: 1, integer: true, positive: true, description: 'start-ups to measure (medians are quoted)' },
+      out: { type: 'string', valueName: 'FILE', default: resolve(REPO_ROOT, 'bench/results/startup.json'), description: 'where the JSON goes (another file for a run on a busy machine that should not replace it)' },
+    },
+  });
+  const runs = values.runs;
   const { plantedShift } = await loadDemoManifest(resolve(REPO_ROOT, 'data/demo/manifest.json'));
   const baselines: number[] = [];
   const results: Run[] = [];
