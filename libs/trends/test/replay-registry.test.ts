@@ -5,7 +5,7 @@ import { createLogger, MoodstreamError, VirtualClock } from '@moodstream/core';
 import { topicNames, type Post, type ReplayStatus, type ScoredPost } from '@moodstream/events';
 import { trendsConfig } from '../src/config';
 import { createMemoryTrendsStore } from '../src/memory-store';
-import { HEARTBEAT_MS, LEASE_MS, ReplayManager } from '../src/replay';
+import { HEARTBEAT_MS, LEASE_MS, LOAD_BATCH_POSTS, ReplayManager } from '../src/replay';
 import { createMemoryReplayRegistry, type ReplayRegistry } from '../src/replay-registry';
 import { applyControl, checkClaim, LEASE_LOST, settle } from '../src/replay-state';
 import { fixedRescorer } from '../src/rescore-text';
@@ -66,7 +66,7 @@ async function settleIo(): Promise<void> {
 }
 
 /** Two "instances": two managers on one bus, one store and one registry, in virtual time. */
-async function twoInstances(options: { rescore?: boolean } = {}) {
+async function twoInstances(options: { rescore?: boolean; batchSize?: number } = {}) {
   const clock = new VirtualClock(T0 + 3 * 3_600_000);
   const topics = topicNames(`rr${Math.random().toString(36).slice(2)}.`);
   const bus = createMemoryBus({ defaultPartitions: 2 });
@@ -78,7 +78,19 @@ async function twoInstances(options: { rescore?: boolean } = {}) {
   await producer.send(topics.posts, 'Post', history.map((p) => ({ key: p.postId, value: asPost(p), timestamp: p.timestamp })));
   await producer.close();
   const byId = new Map(history.map((p) => [p.postId, p]));
-  const store = createMemoryTrendsStore();
+  const memory = createMemoryTrendsStore();
+  /** Posts of each replay-namespace write (the load phase's batches). */
+  const writes: number[] = [];
+  const store = new Proxy(memory, {
+    get(target, prop, receiver) {
+      if (prop !== 'apply') return Reflect.get(target, prop, receiver) as unknown;
+      const apply: typeof memory.apply = (ns, plan, retention) => {
+        if (ns.startsWith('replay:')) writes.push(new Set(plan.groups.flatMap((group) => group.posts.map((post) => post.postId))).size);
+        return target.apply(ns, plan, retention);
+      };
+      return apply;
+    },
+  });
   const registry = createMemoryReplayRegistry(clock);
   const pushed: { instance: string; status: ReplayStatus }[] = [];
   const rescored: string[] = [];
@@ -86,7 +98,7 @@ async function twoInstances(options: { rescore?: boolean } = {}) {
     new ReplayManager({
       bus,
       store,
-      config: trendsConfig({ TRENDS_SERIES_PUSH_MS: 0 }),
+      config: trendsConfig({ TRENDS_SERIES_PUSH_MS: 0, ...(options.batchSize === undefined ? {} : { TRENDS_BATCH_SIZE: options.batchSize }) }),
       clock,
       logger,
       topics: { scored: topics.scored, posts: topics.posts },
@@ -124,7 +136,7 @@ async function twoInstances(options: { rescore?: boolean } = {}) {
     for (let i = 0; i < 2_000 && ((await manager.status(id))?.processed ?? 0) < history.length; i++) await settleIo();
     await settleIo();
   };
-  return { clock, bus, registry, a, b, run, loaded, pushed, rescored, history, close: async () => {
+  return { clock, bus, registry, a, b, run, loaded, pushed, rescored, history, writes, close: async () => {
     await a.stopAll();
     await b.stopAll();
     await bus.close();
@@ -166,6 +178,21 @@ describe('replays shared by two instances (memory registry, virtual time)', () =
       assert.equal((await b.status(started.id))?.state, 'stopped');
       assert.equal((await b.status('rp_missing')), null);
       assert.equal(await b.pause('rp_missing'), null);
+    } finally {
+      await close();
+    }
+  });
+
+  it('loads in batches of up to LOAD_BATCH_POSTS posts however finely the bus cuts its reads', async () => {
+    const { a, run, history, writes, close } = await twoInstances({ batchSize: 7 });
+    try {
+      const started = await a.start({ topic: SPIKE_TOPIC, from: T0, to: T0 + 20 * 60_000, speed: 'max', rescore: false });
+      await run(500);
+      const final = await a.wait(started.id);
+      assert.equal(final.state, 'done', final.error ?? '');
+      assert.equal(final.processed, history.length);
+      assert.ok(history.length > 7 && history.length <= LOAD_BATCH_POSTS, `the history is several reads and one load batch (${history.length} posts)`);
+      assert.deepEqual(writes, [history.length], 'one store write for the whole range');
     } finally {
       await close();
     }
