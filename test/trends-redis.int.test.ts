@@ -68,6 +68,23 @@ describe('trends on a real Redis', () => {
     assert.equal(series.points.reduce((a, p) => a + p.count, 0), 10_000);
   });
 
+  it('example candidates: every example set keeps its best few with their bodies, and every example key expires', async () => {
+    // 40 batches over 20 minutes: the 5 m, 1 h and 1 d buckets are offered candidates by every batch once full.
+    const posts: ScoredPost[] = [...syntheticScoredPosts({ start: T0, durationMs: 20 * 60_000, ratePerMinute: 250, topics: ['a', 'b'], shares: () => BASELINE_SHARES, seed: 5 })];
+    const { svc } = await service('examples', { TRENDS_EXAMPLES_PER_BUCKET: 3 });
+    await feed(posts, 250, (batch) => svc.ingest(batch));
+    const dump = await redisDump(redis, `{${prefix}:examples:`);
+    const sets = Object.keys(dump).filter((key) => key.includes(':e:') && !key.endsWith(':body'));
+    assert.ok(sets.length > 100, `only ${sets.length} example sets`);
+    for (const key of sets) {
+      const members = (await redis.zrange(key, 0, -1)).sort();
+      assert.ok(members.length >= 1 && members.length <= 3, `${key} holds ${members.length}`);
+      assert.deepEqual((await redis.hkeys(`${key}:body`)).sort(), members, `${key}: bodies are exactly the kept candidates`);
+      assert.ok((await redis.pttl(key)) > 0, `${key} has no TTL`);
+      assert.ok((await redis.pttl(`${key}:body`)) > 0, `${key}:body has no TTL`);
+    }
+  });
+
   it("a 'scared' jump from 5% to 20% for 3 windows on one of 5 topics (1,000 events/min) fires exactly one alert, at the right window", async () => {
     const { svc, alerts } = await service('spike');
     await feed(spikeStream(60), 2_000, (batch) => svc.ingest(batch));

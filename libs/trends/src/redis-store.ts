@@ -111,21 +111,33 @@ local nex = tonumber(ARGV[i])
 local bodies = {}
 if nex > 0 then bodies = unpackNames(ARGV[i + 1]) end
 i = i + 2
+-- A bucket's candidates come together (up to keep per emotion): its keys' TTLs are set once per call, after them.
+local expiring, expiringOrder = {}, {}
 for k = 1, nex do
   local s, start, emotion, score, id, body = tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], bodies[tonumber(ARGV[i + 5])]
   i = i + 6
   local zkey = tag .. ':e:' .. names[s] .. ':' .. start .. ':' .. emotion
   local hkey = zkey .. ':body'
   if redis.call('ZADD', zkey, score, id) == 1 then
-    redis.call('HSET', hkey, id, body)
+    -- The body is stored only if the candidate stays among the best: most offered to a full bucket are popped at once.
+    local stays = true
     local over = redis.call('ZCARD', zkey) - keep
     if over > 0 then
       local popped = redis.call('ZPOPMIN', zkey, over)
-      for j = 1, #popped, 2 do redis.call('HDEL', hkey, popped[j]) end
+      for j = 1, #popped, 2 do
+        if popped[j] == id then stays = false else redis.call('HDEL', hkey, popped[j]) end
+      end
     end
+    if stays then redis.call('HSET', hkey, id, body) end
   end
-  redis.call('PEXPIRE', zkey, ttls[s])
-  redis.call('PEXPIRE', hkey, ttls[s])
+  if expiring[zkey] == nil then
+    expiring[zkey] = ttls[s]
+    expiringOrder[#expiringOrder + 1] = zkey
+  end
+end
+for _, zkey in ipairs(expiringOrder) do
+  redis.call('PEXPIRE', zkey, expiring[zkey])
+  redis.call('PEXPIRE', zkey .. ':body', expiring[zkey])
 end
 return added
 `;
