@@ -45,11 +45,13 @@ test('text-only batches split by count; a single thread gets everything; tiny ba
   assert.equal(shardRequest({ items: [text('x')], pixels: [] }, 4).length, 1);
 });
 
-test('a batch is split over the idle threads only; with every thread busy it goes whole to one', () => {
-  assert.equal(shardCount([0, 0]), 2);
-  assert.equal(shardCount([0, 0, 0, 0]), 4);
-  assert.equal(shardCount([0, 32]), 1);
-  assert.equal(shardCount([16, 0, 0]), 2);
-  assert.equal(shardCount([16, 32]), 1);
-  assert.equal(shardCount([]), 1);
+test('a text batch is split over the idle threads only (whole to one when all are busy); one with images over all', () => {
+  assert.equal(shardCount([0, 0], false), 2);
+  assert.equal(shardCount([0, 0, 0, 0], false), 4);
+  assert.equal(shardCount([0, 32], false), 1);
+  assert.equal(shardCount([16, 0, 0], false), 2);
+  assert.equal(shardCount([16, 32], false), 1);
+  assert.equal(shardCount([], false), 1);
+  assert.equal(shardCount([16, 32], true), 2);
+  assert.equal(shardCount([0, 0, 5], true), 3);
 });

@@ -14,12 +14,16 @@ export interface Shard {
 const EMBED_COST = 30;
 
 /**
- * How many shards a batch is split into, given the work each thread has queued: one per idle thread, at least one.
- * Splitting buys latency only while a thread would otherwise wait; once every thread has work queued (a backlog),
- * a whole batch to the least loaded thread costs half the hand-overs (each one a structured clone and a thread
- * wake-up on the main thread) and lets the scorer sort its texts by length over more rows (fewer padded LSTM steps).
+ * How many shards a batch is split into, given the work each thread has queued. A batch with images to embed is
+ * split over every thread, as it always was: each image is ~30 text posts' work, and a whole batch of them on one
+ * thread could leave the other idle at the end of a burst. Any other batch is split over the idle threads only (at
+ * least one shard): splitting buys latency only while a thread would otherwise wait; once every thread has work
+ * queued (a backlog), a whole batch to the least loaded thread costs half the hand-overs (each one a structured
+ * clone and a thread wake-up on the main thread) and lets the scorer sort its texts by length over more rows
+ * (fewer padded LSTM steps).
  */
-export function shardCount(queuedCosts: readonly number[]): number {
+export function shardCount(queuedCosts: readonly number[], embedsImages: boolean): number {
+  if (embedsImages) return Math.max(1, queuedCosts.length);
   return Math.max(1, queuedCosts.filter((cost) => cost === 0).length);
 }
 

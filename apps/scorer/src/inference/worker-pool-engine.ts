@@ -83,10 +83,12 @@ export class WorkerPoolEngine implements InferenceEngine {
   }
 
   async run(request: InferenceRequest): Promise<InferenceResult> {
-    // A batch is split over the idle threads (all of them, when the stream is light: the batch is done sooner), or
-    // goes whole to the least loaded thread when every one has work queued; the biggest shard goes to the thread
-    // with the least work queued, so a batch heavy with new images cannot pile up on one thread while another idles.
-    const shards = shardRequest(request, shardCount(this.threads.map((t) => t.queuedCost))).sort((a, b) => b.cost - a.cost);
+    // A text batch is split over the idle threads (all of them on a light stream: it is done sooner), or goes whole
+    // to the least loaded thread when every one has work queued; a batch with images to embed is split over all
+    // (shardCount). The biggest shard goes to the thread with the least work queued, so a batch heavy with new
+    // images cannot pile up on one thread while another idles.
+    const count = shardCount(this.threads.map((t) => t.queuedCost), request.pixels.length > 0);
+    const shards = shardRequest(request, count).sort((a, b) => b.cost - a.cost);
     const results = await Promise.all(
       shards.map(async (shard) => {
         const thread = this.threads.reduce((best, t) => (t.queuedCost < best.queuedCost ? t : best));
