@@ -1,7 +1,16 @@
 import { createKafkaBus, kafkaDependency } from '@moodstream/bus';
-import { flagDependency, runService } from '@moodstream/core';
+import { flagDependency, parseCommandLineOrExit, runService } from '@moodstream/core';
 import { createScorerApp } from './app';
 import { ScorerConfigSchema } from './config';
+
+// No flags: configured by the environment. --help says so instead of starting a scorer; a flag is refused (exit 2).
+parseCommandLineOrExit({
+  command: 'npm run scorer',
+  summary: 'the scorer as its own process: Posts from Kafka, scored by the image + text model, ScoredPosts to Kafka',
+  usage: '',
+  options: {},
+  notes: "Configured by the environment (KAFKA_BROKERS and SCORER_*: the README's configuration table); /metrics and /healthz on SCORER_METRICS_PORT.",
+});
 
 /** The scorer as its own process: Kafka in, Kafka out, /metrics and /healthz on SCORER_METRICS_PORT. */
 void runService({

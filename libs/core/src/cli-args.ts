@@ -143,7 +143,7 @@ function entry(label: string, text: string): string {
 export function formatHelp(spec: CommandSpec<CliOptions>): string {
   const usages = spec.usage === undefined ? ['[options]'] : typeof spec.usage === 'string' ? [spec.usage] : spec.usage;
   const out: string[] = [...wrap(`${spec.command} — ${spec.summary}`, 2, 0).map((l, i) => (i === 0 ? l : `  ${l}`)), ''];
-  usages.forEach((u, i) => out.push(`${i === 0 ? 'usage: ' : '       '}${invocation(spec)} ${u}`));
+  usages.forEach((u, i) => out.push(`${i === 0 ? 'usage: ' : '       '}${u === '' ? spec.command : `${invocation(spec)} ${u}`}`));
   out.push('');
   if (spec.positionals !== undefined) out.push('arguments:', entry(spec.positionals.valueName, spec.positionals.description), '');
   out.push('options:');

@@ -129,6 +129,11 @@ test('`--` as npm passes it: a leading one is dropped, a later one ends the opti
   assert.match(formatHelp(files), /arguments:\n {2}FILE\.\.\. +inputs\n/);
 });
 
+test('a command without flags: its usage line is the bare command', () => {
+  const help = formatHelp({ command: 'npm run scorer', summary: 's', usage: '', options: {} });
+  assert.match(help, /\nusage: npm run scorer\n/);
+});
+
 test('a positional is an error for a command that takes none', () => {
   assert.equal(error(['models/x']), "unexpected argument 'models/x'");
 });
