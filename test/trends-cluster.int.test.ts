@@ -6,7 +6,7 @@ import { createMemoryBus } from '@moodstream/bus';
 import { createLogger } from '@moodstream/core';
 import { topicNames, type Alert, type ScoredPost } from '@moodstream/events';
 import { BASELINE_SHARES, createRedisTrendsStore, createTrendsService, LIVE_NAMESPACE, syntheticScoredPosts, trendsConfig, type TrendsService } from '@moodstream/trends';
-import { describeAlerts, expectedAlertWindowStart, feed, redisDump, SPIKE_TOPIC, spikeStream, storeContract, T0 } from '@moodstream/trends/testing';
+import { describeAlerts, expectedAlertWindowStart, feed, redisDump, SPIKE_TOPIC, spikeStream, storeContract, T0, wordShiftStoreContract } from '@moodstream/trends/testing';
 import { clusterNodes } from '../scripts/redis-cluster';
 
 /**
@@ -26,6 +26,21 @@ storeContract('redis cluster', async () => {
   return {
     store,
     dump: () => redisDump(redis, `{${prefix}:c2`),
+    cleanup: async () => {
+      await Promise.all(Object.keys(await redisDump(redis, `{${prefix}`)).map((key) => redis.unlink(key)));
+      await redis.quit();
+    },
+  };
+});
+
+// The word-shift tables on the cluster: one script call per topic stays in the topic's slot, reads go key by key.
+wordShiftStoreContract('redis cluster', async () => {
+  const redis = cluster();
+  const prefix = `test:wordshift-cluster:${randomBytes(6).toString('hex')}`;
+  const store = createRedisTrendsStore(redis, { prefix }).wordShift;
+  if (store === undefined) throw new Error('the Redis trends store carries no word-shift store');
+  return {
+    store,
     cleanup: async () => {
       await Promise.all(Object.keys(await redisDump(redis, `{${prefix}`)).map((key) => redis.unlink(key)));
       await redis.quit();
