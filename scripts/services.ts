@@ -391,8 +391,16 @@ function javaArgs(mainClass: string, args: string[]): string[] {
 }
 
 /** Kafka's own UUID format: 16 random bytes, URL-safe base64 without padding. */
-function newClusterId(): string {
-  return randomBytes(16).toString('base64url');
+/**
+ * A KRaft cluster id: 16 random bytes, base64url (22 characters), as kafka-storage expects. Never one starting with
+ * "-" (1 in 64 draws): kafka-storage's argparse would read it as a flag and refuse to format (Kafka's own
+ * Uuid.randomUuid redraws those for the same reason).
+ */
+export function newClusterId(random: (size: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const id = random(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function formatStorage(java: string, configFile: string): void {
