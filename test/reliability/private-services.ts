@@ -77,6 +77,25 @@ export async function startPrivateServices(options: PrivateServicesOptions): Pro
     up: () => runServicesScript('up', env, options.log),
     down: () => runServicesScript('down', env, options.log),
   };
-  await services.up();
+  try {
+    await services.up();
+    // services.ts reuses a server already answering on a port; the suite stops and flushes its own, so it must own both.
+    for (const [service, address, variable] of [
+      ['kafka', services.kafkaBrokers, 'RELIABILITY_KAFKA_PORT'],
+      ['redis', `127.0.0.1:${options.redisPort}`, 'RELIABILITY_REDIS_PORT'],
+    ] as const) {
+      const pid = pidOf(service);
+      if (pid === null || !isProcessAlive(pid)) {
+        throw new Error(
+          `${address} already has a ${service === 'kafka' ? 'Kafka broker' : 'Redis server'} not started by this suite (no live pid in ${options.dir}); ` +
+            `the suite stops and flushes its own, so stop that one or choose another port with ${variable}`,
+        );
+      }
+    }
+  } catch (error) {
+    // Stop what was started on the way (services.ts down touches only servers with a pid file here), then say why.
+    await services.down().catch((stopError: unknown) => options.log(`stopping the suite's services after a failed start: ${String(stopError)}`));
+    throw error;
+  }
   return services;
 }
