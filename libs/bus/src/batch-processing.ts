@@ -74,9 +74,11 @@ export async function decodeFetchedBatch<N extends EventTypeName>(steps: Fetched
   if (last === undefined) return { kind: 'done' };
 
   const valid: BusRecord<EventOf<N>>[] = [];
-  const slice = steps.decodeSlice ?? Infinity;
+  // Without a slice the batch decodes in one go: `i % Infinity` is `i`, which is 0 at the first record, so the slice
+  // test alone would still yield once per batch.
+  const slice = steps.decodeSlice;
   for (let i = 0; i < records.length; i++) {
-    if (i % slice === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (slice !== undefined && i % slice === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     const record = records[i]!;
     const parsed = decodeEvent(options.eventType, record.value, record.headers);
     const refused = parsed.ok && options.refuse !== undefined ? options.refuse(parsed.value) : null;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AbortedError, MoodstreamError, VirtualClock, createLogger } from '@moodstream/core';
-import { processFetchedBatch, type FetchedBatchSteps } from '../src/batch-processing';
+import { decodeFetchedBatch, processFetchedBatch, type FetchedBatchSteps } from '../src/batch-processing';
 import { encodeEvent } from '../src/codec';
 import type { RawBusRecord } from '../src/index';
 import { makePost } from './contract';
@@ -189,4 +189,26 @@ test('a failed commit interrupts the batch instead of crashing the consumer', as
     },
   });
   assert.deepEqual(await processFetchedBatch(s), { kind: 'interrupted' });
+});
+
+test('decoding yields to the event loop once per decodeSlice records, and never without a slice', async () => {
+  // Counts the macrotask turns the decode gave away: an immediate queued before each yield runs before the decode goes on.
+  async function turnsDuring(decodeSlice: number | undefined): Promise<number> {
+    const records = [good(0), good(1), good(2), good(3), good(4)];
+    const { s } = steps(records, decodeSlice === undefined ? {} : { decodeSlice });
+    let turns = 0;
+    let running = true;
+    const tick = (): void => {
+      if (!running) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const decoded = await decodeFetchedBatch(s);
+    running = false;
+    assert.ok(!('kind' in decoded) && decoded.valid.length === 5);
+    return turns;
+  }
+  assert.equal(await turnsDuring(undefined), 0);
+  assert.equal(await turnsDuring(2), 3);
 });
