@@ -1,9 +1,7 @@
 /**
  * Trends benchmark (not part of `npm test`):
  *
- *   npm run bench:trends                         # everything below with the defaults
- *   options: --events 1000000 --consume-events 300000 --throughput-events 200000 --runs 3 --batch 5000
- *            --skip-replay --skip-consume --skip-ingest --profile
+ *   npm run bench:trends                         # everything below with the defaults; -- --help for the flags
  *
  * 1. Aggregation into Redis per aggregator process: synthetic ScoredPosts (5 topics, each counted under its
  *    topic and "all") through the service's ingest path into the Redis store, batches of --batch; median of
@@ -32,10 +30,9 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { createKafkaBus, createMemoryBus, type Bus, type KafkaBus } from '@moodstream/bus';
-import { createLogger, sleep, splitList } from '@moodstream/core';
+import { createLogger, parseCommandLineOrExit, sleep, splitList } from '@moodstream/core';
 import { topicNames, type ScoredPost } from '@moodstream/events';
 import { BASELINE_SHARES, createRedisTrendsStore, createTrendsService, syntheticScoredPosts, trendsConfig, type TrendsService } from '@moodstream/trends';
 
@@ -45,25 +42,35 @@ const logger = createLogger('bench-trends', { level: process.env['LOG_LEVEL'] ??
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const BROKERS = splitList(process.env['KAFKA_BROKERS']);
 
-const { values: args } = parseArgs({
+const { values: args } = parseCommandLineOrExit({
+  command: 'npm run bench:trends',
+  summary: 'trends aggregation into Redis: the ingest path, through the real broker per aggregator process, and the 24 h replay (bench/results/trends.json)',
   options: {
-    events: { type: 'string', default: '1000000' },
-    'consume-events': { type: 'string', default: '300000' },
-    'skip-ingest': { type: 'boolean', default: false },
-    profile: { type: 'boolean', default: false },
-    'throughput-events': { type: 'string', default: '200000' },
-    runs: { type: 'string', default: '3' },
-    batch: { type: 'string', default: '5000' },
-    'skip-replay': { type: 'boolean', default: false },
-    'skip-consume': { type: 'boolean', default: false },
-    'before-ref': { type: 'string' },
+    events: { type: 'number', default: 1_000_000, integer: true, positive: true, description: 'posts over 24 h for the replay (target: 1,000,000 in <= 30 s)' },
+    'consume-events': { type: 'number', default: 300_000, integer: true, positive: true, description: 'posts produced to the scratch topic for the through-the-broker variants' },
+    'throughput-events': { type: 'number', default: 200_000, integer: true, positive: true, description: 'posts through the ingest path (no bus)' },
+    runs: { type: 'number', default: 3, integer: true, positive: true, description: 'ingest-path runs (the median is quoted)' },
+    batch: { type: 'number', default: 5_000, integer: true, positive: true, description: 'posts per ingest call on the ingest path' },
+    'skip-ingest': { type: 'boolean', default: false, description: 'skip the ingest path' },
+    'skip-consume': { type: 'boolean', default: false, description: 'skip the through-the-broker variants' },
+    'skip-replay': { type: 'boolean', default: false, description: 'skip the replay' },
+    profile: { type: 'boolean', default: false, description: 'run each aggregator under node --cpu-prof: top self time and CPU per record by stage into the JSON' },
+    'before-ref': { type: 'string', valueName: 'REV', description: "'before' is the aggregator and replay CLI of this commit (git archive), word shift on and off" },
   },
+  examples: [
+    'KAFKA_BROKERS=127.0.0.1:9092 flock /tmp/bench.lock nice -n -10 npm run bench:trends -- --before-ref dbf7ac6',
+    'npm run bench:trends -- --skip-replay --skip-ingest --profile',
+  ],
+  notes:
+    'Environment: KAFKA_BROKERS (without it only the ingest path and an in-process replay from the memory bus run), ' +
+    'REDIS_URL (default redis://127.0.0.1:6379), BENCH_TRENDS_NODE_OPTIONS (adds a variant: this checkout\'s aggregator ' +
+    'with those NODE_OPTIONS), LOG_LEVEL. Scratch topics and Redis keys are removed afterwards.',
 });
-const EVENTS = Number(args.events);
-const CONSUME_EVENTS = Number(args['consume-events']);
-const THROUGHPUT_EVENTS = Number(args['throughput-events']);
-const RUNS = Number(args.runs);
-const BATCH = Number(args.batch);
+const EVENTS = args.events;
+const CONSUME_EVENTS = args['consume-events'];
+const THROUGHPUT_EVENTS = args['throughput-events'];
+const RUNS = args.runs;
+const BATCH = args.batch;
 const TOPICS = ['politics', 'music', 'weather', 'sports', 'gaming'];
 /**
  * 24 h of history starting 23 h ago (minute-aligned): the shared broker deletes records older than 24 h by their
