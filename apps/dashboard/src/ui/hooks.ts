@@ -201,12 +201,21 @@ export function useAlerts(replay: string | null): {
     // Live and replay alerts may share a store; each feed shows only its own.
     const load = () =>
       settleSnapshot(gate, api.alerts({ replay, limit: 100 }), (alerts, pending) => mergeAlerts(mergeAlerts([], alerts.filter((a) => (a.replayId ?? null) === replay)), pending), setState);
+    // An alert pushed while the socket was down (or before it first connected, after the fetch left) reached no
+    // one: each (re)connect fetches the feed again, with the pushes that arrive meanwhile held and merged after it.
+    const onReconnect = () => {
+      gate.pending = [];
+      gate.refused = null;
+      load();
+    };
     setState({ status: 'loading', data: null });
     const stopAlerts = onServerEvent(socket, 'alert', onAlert, onInvalid);
+    socket.on('connect', onReconnect);
     load();
     return () => {
       gate.cancelled = true;
       stopAlerts();
+      socket.off('connect', onReconnect);
     };
   }, [replay]);
 

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Page, WebSocketRoute } from 'playwright-core';
+import { createLogger, createMetricsRegistry } from '@moodstream/core';
+import { createDashboardApp, type DashboardApp } from '../src/app';
+import { dashboardConfig } from '../src/config';
+import { launchHeadlessChromium, watchConsole } from './support/browser';
+import { FakeTrends, makeAlert } from './support/fake-trends';
+
+/**
+ * An alert pushed while the page's socket is down (a network blip, or the moment between the page's first fetch
+ * and its socket connecting) reaches no one; the page must fetch the feed again when the socket (re)connects, as
+ * the chart does, or the alert stays missing until a reload. The page's socket.io traffic goes through routes the
+ * test can cut: the WebSocket transport and the HTTP long-polling one.
+ */
+describe('the alert feed across a socket reconnect (headless Chromium)', { timeout: 120_000 }, () => {
+  const fake = new FakeTrends();
+  let app: DashboardApp;
+  let base: string;
+  let browser: Awaited<ReturnType<typeof launchHeadlessChromium>>;
+  let page: Page;
+  let problems: string[];
+  let cut = false;
+  const open = new Set<WebSocketRoute>();
+
+  before(async () => {
+    fake.topics = [{ topic: 'cats', count: 3, lastSeen: 1 }];
+    app = createDashboardApp({
+      config: dashboardConfig({ PORT: 0, DASHBOARD_PUSH_INTERVAL_MS: 0 }),
+      logger: createLogger('dashboard-reconnect-e2e', { level: 'silent' }),
+      ops: { registry: createMetricsRegistry('dashboard', { defaultMetrics: false }), health: () => ({ ok: true }) },
+      trends: fake,
+      api: (req, res) => fake.handler(req, res),
+      onProgress: (line) => process.stderr.write(`${line}\n`),
+    });
+    base = (await app.start()).url;
+    browser = await launchHeadlessChromium();
+    page = await browser.context.newPage();
+    // The cut is the test's doing: the browser reports each refused reconnect attempt as a failed resource.
+    problems = watchConsole(page, { ignore: /socket\.io|ERR_FAILED|WebSocket/ });
+    await page.routeWebSocket(/\/socket\.io\//, (ws) => {
+      if (cut) {
+        void ws.close();
+        return;
+      }
+      ws.connectToServer();
+      open.add(ws);
+    });
+    await page.route(/\/socket\.io\//, (route) => (cut ? route.abort() : route.continue()));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await app?.stop();
+  });
+
+  it('shows an alert raised while the socket was down once it reconnects, without a reload', async () => {
+    await page.goto(`${base}/?topic=cats`);
+    const connection = (state: boolean) => page.getByTestId('connection').and(page.locator(`[data-connected="${state}"]`));
+    await connection(true).waitFor({ timeout: 15_000 });
+    await page.getByTestId('alerts-empty').waitFor({ timeout: 10_000 });
+
+    cut = true;
+    for (const ws of open) await ws.close();
+    open.clear();
+    await connection(false).waitFor({ timeout: 15_000 });
+    // Stored, and pushed to no one: the page is offline.
+    fake.addAlert(makeAlert({ id: 'while-offline', topic: 'cats', emotion: 'scared' }));
+    assert.equal(await page.getByTestId('alert-item').count(), 0);
+
+    cut = false;
+    await connection(true).waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid="alert-item"][data-alert-id="while-offline"]').waitFor({ timeout: 10_000 });
+    assert.equal(await page.getByTestId('alert-item').count(), 1, 'listed once');
+  });
+
+  it('logged no browser console errors beyond the cut itself', () => {
+    assert.deepEqual(problems, []);
+  });
+});
