@@ -244,19 +244,24 @@ export function useReplays(): { replays: ReplayStatus[]; upsert: (status: Replay
     const socket = getSocket();
     let cancelled = false;
     const stopReplays = onServerEvent(socket, 'replay', upsert, setError);
-    api.replays().then(
-      (list) => {
-        if (!cancelled) for (const r of list) upsert(r);
-      },
-      (failure: unknown) => {
-        // The list is a convenience (starting a replay works without it), so only an answer that breaks the contract
-        // is worth showing: that one would break the pushes too.
-        if (!cancelled && isBadAnswer(failure)) setError(describeError(failure));
-      },
-    );
+    const load = () =>
+      api.replays().then(
+        (list) => {
+          if (!cancelled) for (const r of list) upsert(r);
+        },
+        (failure: unknown) => {
+          // The list is a convenience (starting a replay works without it), so only an answer that breaks the contract
+          // is worth showing: that one would break the pushes too.
+          if (!cancelled && isBadAnswer(failure)) setError(describeError(failure));
+        },
+      );
+    // A replay that moved on (or ended) while the socket was down was pushed to no one: list them again on reconnect.
+    socket.on('connect', load);
+    load();
     return () => {
       cancelled = true;
       stopReplays();
+      socket.off('connect', load);
     };
   }, [upsert]);
   return { replays, upsert, error };
@@ -332,17 +337,22 @@ export function useMoments(range: { from: number; to: number } | null): Loadable
       },
       (error) => setState((prev) => failed(prev, error)),
     );
-    liveEventApi.moments(range.from, range.to + WINDOW_MS['1m']).then(
-      (moments) => {
-        if (!cancelled) setState((prev) => withData(prev, moments));
-      },
-      (error: unknown) => {
-        if (!cancelled) setState((prev) => failed(prev, describeError(error)));
-      },
-    );
+    const load = () =>
+      liveEventApi.moments(range.from, range.to + WINDOW_MS['1m']).then(
+        (moments) => {
+          if (!cancelled) setState((prev) => withData(prev, moments));
+        },
+        (error: unknown) => {
+          if (!cancelled) setState((prev) => failed(prev, describeError(error)));
+        },
+      );
+    // A moment marked or removed while the socket was down was pushed to no one: read them again on each (re)connect.
+    socket.on('connect', load);
+    load();
     return () => {
       cancelled = true;
       stop();
+      socket.off('connect', load);
     };
     // `key` stands for the range, rounded to the minute.
   }, [key]);

@@ -34,8 +34,9 @@ export function useModelVersionChanges(selection: { topic: string; from: number;
     let pushed: ModelVersionChange[] = [];
     const changesOnly = (list: readonly ModelVersionChange[]) => list.filter((c) => c.previous !== null);
     setState({ status: 'loading', data: null });
+    const socket = getSocket();
     const stop = onServerEvent(
-      getSocket(),
+      socket,
       'modelVersion',
       (change) => {
         if (change.topic !== topic || change.at < from || change.at >= to || change.previous === null) return;
@@ -47,17 +48,22 @@ export function useModelVersionChanges(selection: { topic: string; from: number;
       },
       (error) => setState((prev) => ({ status: 'error', data: prev.data, error })),
     );
-    fetchModelVersions(topic, from, to).then(
-      (list) => {
-        if (!cancelled) setState({ status: 'ready', data: merged(changesOnly(list), pushed) });
-      },
-      (error: unknown) => {
-        if (!cancelled) setState((prev) => ({ status: 'error', data: prev.data, error: describeError(error) }));
-      },
-    );
+    const load = () =>
+      fetchModelVersions(topic, from, to).then(
+        (list) => {
+          if (!cancelled) setState({ status: 'ready', data: merged(changesOnly(list), pushed) });
+        },
+        (error: unknown) => {
+          if (!cancelled) setState((prev) => ({ status: 'error', data: prev.data, error: describeError(error) }));
+        },
+      );
+    // A change pushed while the socket was down reached no one: read them again on each (re)connect.
+    socket.on('connect', load);
+    load();
     return () => {
       cancelled = true;
       stop();
+      socket.off('connect', load);
     };
     // `key` stands for the selection, its range rounded to the minute.
   }, [key]);

@@ -8,12 +8,12 @@ import { launchHeadlessChromium, watchConsole } from './support/browser';
 import { FakeTrends, makeAlert } from './support/fake-trends';
 
 /**
- * An alert pushed while the page's socket is down (a network blip, or the moment between the page's first fetch
- * and its socket connecting) reaches no one; the page must fetch the feed again when the socket (re)connects, as
- * the chart does, or the alert stays missing until a reload. The page's socket.io traffic goes through routes the
+ * A push sent while the page's socket is down (a network blip, or the moment between the page's first fetch and its
+ * socket connecting) reaches no one; the page must fetch again what it shows when the socket (re)connects, as the
+ * chart does, or an alert or a moment stays missing until a reload. The page's socket.io traffic goes through routes the
  * test can cut: the WebSocket transport and the HTTP long-polling one.
  */
-describe('the alert feed across a socket reconnect (headless Chromium)', { timeout: 120_000 }, () => {
+describe('what the page missed while its socket was down (headless Chromium)', { timeout: 120_000 }, () => {
   const fake = new FakeTrends();
   let app: DashboardApp;
   let base: string;
@@ -54,7 +54,7 @@ describe('the alert feed across a socket reconnect (headless Chromium)', { timeo
     await app?.stop();
   });
 
-  it('shows an alert raised while the socket was down once it reconnects, without a reload', async () => {
+  it('shows an alert raised and a moment marked while the socket was down once it reconnects, without a reload', async () => {
     await page.goto(`${base}/?topic=cats`);
     const connection = (state: boolean) => page.getByTestId('connection').and(page.locator(`[data-connected="${state}"]`));
     await connection(true).waitFor({ timeout: 15_000 });
@@ -66,12 +66,17 @@ describe('the alert feed across a socket reconnect (headless Chromium)', { timeo
     await connection(false).waitFor({ timeout: 15_000 });
     // Stored, and pushed to no one: the page is offline.
     fake.addAlert(makeAlert({ id: 'while-offline', topic: 'cats', emotion: 'scared' }));
+    const marked = await fetch(`${base}/api/moments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ label: 'marked while offline', at: Date.now() - 60_000 }) });
+    assert.equal(marked.status, 201, await marked.text());
     assert.equal(await page.getByTestId('alert-item').count(), 0);
+    assert.equal(await page.getByTestId('moment-item').count(), 0);
 
     cut = false;
     await connection(true).waitFor({ timeout: 30_000 });
     await page.locator('[data-testid="alert-item"][data-alert-id="while-offline"]').waitFor({ timeout: 10_000 });
     assert.equal(await page.getByTestId('alert-item').count(), 1, 'listed once');
+    await page.getByTestId('moment-item').filter({ hasText: 'marked while offline' }).waitFor({ timeout: 10_000 });
+    assert.equal(await page.getByTestId('moment-item').count(), 1, 'listed once');
   });
 
   it('logged no browser console errors beyond the cut itself', () => {
