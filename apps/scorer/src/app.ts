@@ -156,6 +156,7 @@ export function createScorerApp(options: ScorerAppOptions): ScorerApp {
       networkRuntime: config.SCORER_NETWORK_RUNTIME,
       onnxThreads: config.SCORER_ONNX_THREADS,
       onnxProviders: config.SCORER_ONNX_PROVIDERS,
+      onnxFile: config.SCORER_BACKBONE_FILE,
     };
     if (config.SCORER_WORKERS === 0 || options.model !== undefined) return InProcessEngine.load(modelDir, backbone);
     return WorkerPoolEngine.start({ workers: config.SCORER_WORKERS, modelDir, backbone });

@@ -50,6 +50,11 @@ export const ScorerConfigSchema = z.object({
    * workers already fill both cores, more threads only contend (docs/model.md, "Using both cores").
    */
   SCORER_ONNX_THREADS: int(1, 1, 64),
+  /**
+   * The ONNX backbone file; empty (default) means the shipped export, models/backbone/<backbone id>.onnx. For
+   * measuring another export of the same backbone (bench:scorer --backbone-files, e.g. an int8 copy).
+   */
+  SCORER_BACKBONE_FILE: z.string().default(''),
   /** ONNX Runtime execution providers in order of preference: 'cpu', or 'cuda,cpu' on a GPU host (README, GPU notes). */
   SCORER_ONNX_PROVIDERS: z
     .string()

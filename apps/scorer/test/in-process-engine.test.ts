@@ -52,3 +52,11 @@ test('embeds new images, reuses given features, scores every item, and leaks no 
   const [tensorsAfter] = await engine.tensorCounts();
   assert.equal(tensorsAfter, tensorsBefore, 'tensor count is constant across batches');
 });
+
+test('SCORER_BACKBONE_FILE reaches the backbone: another export is opened, a missing one refused under runtime onnx', async () => {
+  const options = { runtime: 'onnx' as const, networkRuntime: 'tfjs' as const, onnxThreads: 1, onnxProviders: ['cpu'] };
+  await assert.rejects(loadModels(process.env['SCORER_MODEL_DIR'] ?? '', { ...options, onnxFile: '/nonexistent/backbone.int8.onnx' }), /backbone\.int8\.onnx/);
+  const shipped = models.scorer.backboneRuntime;
+  assert.equal(shipped?.runtime, 'onnx');
+  assert.match(shipped?.detail ?? '', /mobilenet_v2_mid\.onnx/, 'without a file, the shipped export');
+});

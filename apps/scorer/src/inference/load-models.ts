@@ -13,6 +13,8 @@ export interface BackboneOptions {
   onnxThreads: number;
   /** ONNX Runtime execution providers in order, e.g. ['cpu'] or ['cuda', 'cpu']. */
   onnxProviders: string[];
+  /** The ONNX backbone file; absent or '' for the shipped one (SCORER_BACKBONE_FILE). */
+  onnxFile?: string;
 }
 
 export const DEFAULT_BACKBONE_OPTIONS: BackboneOptions = { runtime: 'auto', networkRuntime: 'auto', onnxThreads: 1, onnxProviders: ['cpu'] };
@@ -26,7 +28,12 @@ export async function loadModels(modelDir: string, backbone: BackboneOptions = D
   const scorer = await EmotionScorer.load({
     modelDir,
     images: true,
-    backbone: { runtime: backbone.runtime, onnxThreads: backbone.onnxThreads, onnxProviders: backbone.onnxProviders },
+    backbone: {
+      runtime: backbone.runtime,
+      onnxThreads: backbone.onnxThreads,
+      onnxProviders: backbone.onnxProviders,
+      ...(backbone.onnxFile ? { onnxFile: backbone.onnxFile } : {}),
+    },
     network: { runtime: backbone.networkRuntime, onnxThreads: backbone.onnxThreads },
   });
   return { scorer, backend: tfjs.provider };
