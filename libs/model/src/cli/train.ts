@@ -32,6 +32,7 @@ import { calibrateOnDev } from '../train/calibrate-on-dev';
 import { fetchImageBytes } from '../train/posts-images';
 import { makeRng } from '../train/rng';
 import { writeModelCard } from '../train/model-card';
+import { distilTargets, parseTeachers } from '../train/teacher-targets';
 
 const { values } = parseCommandLineOrExit({
   command: 'npm run train',
@@ -78,6 +79,8 @@ const { values } = parseCommandLineOrExit({
     'dev-limit': { type: 'number', description: 'first N dev texts per source for selection and calibration (default all)' },
     'max-seconds': { type: 'number', description: 'stop training after this many seconds (default no limit)' },
     seed: { type: 'number', default: 1234, description: 'random seed' },
+    teachers: { type: 'string', valueName: 'SPEC', description: "distil from trained model folders: goemotions=DIR+DIR,carer=DIR (a source's teachers joined by +), or DIR+DIR for every source" },
+    'distil-weight': { type: 'number', default: 0.5, description: "with --teachers: weight of the teachers' mean probabilities in each text row's target (the rest is its one-hot label)" },
   },
   examples: ['npm run train -- --data ../shared/data --out models/default', 'npm run train -- --data ../shared/data --init models/default --images none --epochs 3 --out models/next'],
   notes: 'The defaults are the settings of the shipped model (docs/model.md). Progress goes to stderr.',
@@ -156,6 +159,7 @@ async function main(): Promise<void> {
   }
 
   const textRows = sources.flatMap((s) => s.train);
+  if (values.teachers) await addTeacherTargets(textRows, sources, values.teachers, values['distil-weight']);
   const devTextRows = sources[0]?.dev ?? [];
   const devDomains: DevDomain[] = [...sources.filter((s) => s.dev.length > 0).map((s) => ({ name: s.name, rows: s.dev })), ...(postsDevRows.length > 0 ? [{ name: 'posts', rows: postsDevRows }] : [])];
   const sourceWeights = [...sources.map((s) => s.weight), ...(values.posts ? [weights.get('posts') ?? 1] : [])];
@@ -303,6 +307,7 @@ async function main(): Promise<void> {
     history: result.history,
     imageFineTune,
     priorCorrection: { lambda: calibration.lambda, grid: calibration.grid },
+    ...(values.teachers ? { distillation: { teachers: values.teachers, weight: values['distil-weight'] } } : {}),
     ...(readout ? { imageReadout: { method: 'image-only posts scored by an L2 multinomial logistic regression on standardised backbone features (full batch, train+dev images, λ by k-fold CV); fusion head unchanged for text and image+text posts', ...readout } } : {}),
     devDomainsCalibrated: calibration.domains,
     devTextCalibrated: { accuracy: devEval.accuracy, macroF1: devEval.macroF1, ece: devEval.ece, perClass: devEval.perClass },
@@ -312,6 +317,29 @@ async function main(): Promise<void> {
   log(`saved ${out} (train ${result.trainSeconds.toFixed(0)} s, total ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   backbone.dispose();
   result.model.dispose();
+}
+
+/** `--teachers`: each text row's target becomes its label mixed with its source's teachers' mean probabilities. */
+async function addTeacherTargets(rows: LabelledRow[], sources: readonly TextSource[], spec: string, weight: number): Promise<void> {
+  const bySource = parseTeachers(spec);
+  const unknown = [...bySource.keys()].filter((n) => n !== '*' && !sources.some((s) => s.name === n));
+  if (unknown.length > 0) throw new Error(`--teachers names sources that are not trained on: ${unknown.join(', ')}`);
+  const loaded = new Map<string, EmotionModel>();
+  const teachers: EmotionModel[][] = [];
+  for (const s of sources) {
+    const dirs = bySource.get(s.name) ?? bySource.get('*') ?? [];
+    const models: EmotionModel[] = [];
+    for (const dir of dirs) {
+      if (!loaded.has(dir)) loaded.set(dir, await EmotionModel.load(dir, { warmUp: false }));
+      models.push(loaded.get(dir)!);
+    }
+    teachers.push(models);
+    log(`distillation: ${s.name} rows learn ${(1 - weight).toFixed(2)}·label + ${weight.toFixed(2)}·mean of ${models.length ? models.map((m) => m.version).join(', ') : 'no teacher (hard labels)'}`);
+  }
+  const started = Date.now();
+  const n = await distilTargets(rows, teachers, weight);
+  log(`distillation: teacher targets for ${n} texts in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  for (const m of loaded.values()) m.dispose();
 }
 
 function countBy(rows: readonly LabelledRow[]): Record<string, number> {

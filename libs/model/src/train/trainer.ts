@@ -19,6 +19,8 @@ export interface LabelledRow extends RowInput {
   label: number;
   /** Index of the text source (TrainingSets.sourceWeights) the row came from; 0 when absent. */
   source?: number;
+  /** Target distribution (K, sums to 1) instead of the one-hot label: distillation (teacher-targets.ts). Class weights still follow `label`. */
+  soft?: number[];
 }
 
 /** One domain's dev split: model selection averages over domains, so a gain on one cannot hide a loss on another. */
@@ -303,7 +305,10 @@ export async function trainEmotionModel(sets: TrainingSets, rawVocab: Vocabulary
     try {
       for (const batch of batches) {
         const { tensors } = model.encode(batch);
-        const onehot = tf.oneHot(tf.tensor1d(batch.map((r) => r.label), 'int32'), K);
+        // Rows with a distillation target learn its distribution; the others their one-hot label.
+        const onehot = batch.some((r) => r.soft)
+          ? tf.tensor2d(batch.flatMap((r) => r.soft ?? Array.from({ length: K }, (_, c) => (c === r.label ? 1 : 0))), [batch.length, K])
+          : tf.oneHot(tf.tensor1d(batch.map((r) => r.label), 'int32'), K);
         const weights = tf.tensor1d(batch.map((r) => r.weight));
         const loss = optimizer.minimize(() => {
           const logits = model.network.apply(tensors, { training: true }) as tf.Tensor2D;
