@@ -55,6 +55,7 @@ const { values: args } = parseCommandLineOrExit({
     'skip-consume': { type: 'boolean', default: false, description: 'skip the through-the-broker variants' },
     'skip-replay': { type: 'boolean', default: false, description: 'skip the replay' },
     profile: { type: 'boolean', default: false, description: 'run each aggregator under node --cpu-prof: top self time and CPU per record by stage into the JSON' },
+    only: { type: 'string', valueName: 'NAMES', default: '', description: 'run only these consume variants, comma-separated (before, after, before-wordshift-off, after-wordshift-off): a quick look, not a comparison' },
     'before-ref': { type: 'string', valueName: 'REV', description: "'before' is the aggregator and replay CLI of this commit (git archive), word shift on and off" },
   },
   examples: [
@@ -359,7 +360,6 @@ async function consumeVariant(bus: KafkaBus, redis: Redis, prefix: string, varia
       TRENDS_GROUP_ID: groupId,
       TRENDS_REDIS_PREFIX: `${redisPrefix}:${variant.name}`,
       TRENDS_ALLOWED_LATENESS_MS: String(2 * DAY),
-      TRENDS_BATCH_SIZE: String(BATCH),
       TRENDS_METRICS_PORT: '0',
       LOG_LEVEL: 'warn',
       ...variant.env,
@@ -553,14 +553,17 @@ async function main(): Promise<void> {
           // A diagnostic: the aggregator under other Node flags (e.g. a larger young generation), same code.
           const nodeOptions = process.env['BENCH_TRENDS_NODE_OPTIONS'];
           if (nodeOptions !== undefined && nodeOptions !== '') variants.push({ name: 'after-node-options', env: { NODE_OPTIONS: nodeOptions } });
+          const only = splitList(args.only);
           const consume: Record<string, ConsumeOutcome> = {};
           for (const variant of variants) {
+            if (only.length > 0 && !only.includes(variant.name)) continue;
             consume[variant.name] = await consumeVariant(bus, redis, prefix, variant, CONSUME_EVENTS);
             await dropPrefix(redis, `{${redisPrefix}:${variant.name}`);
           }
           results['consume'] = { posts: CONSUME_EVENTS, partitions: 3, batch: BATCH, beforeRef: args['before-ref'] ?? null, variants: consume, ratioAfterVsBefore: Number(((consume['after']?.postsPerSec ?? 0) / (consume['before']?.postsPerSec ?? 1)).toFixed(2)), ratioPerCpuSecondAfterVsBefore: Number(((consume['after']?.postsPerCpuSecond ?? 0) / (consume['before']?.postsPerCpuSecond ?? 1)).toFixed(2)), target: 50_000 };
           for (const variant of variants) {
-            const outcome = consume[variant.name]!;
+            const outcome = consume[variant.name];
+            if (outcome === undefined) continue; // left out by --only
             rows.push([
               `Kafka → one aggregator process → Redis [${variant.name}], posts/s`,
               `${outcome.postsPerSec} (${outcome.records} in ${outcome.seconds} s; ${outcome.postsPerCpuSecond ?? '?'} per aggregator CPU-s; CPU µs per record: aggregator ${perRecord(outcome.cpuSeconds, outcome.records)}, Redis ${perRecord(outcome.redisCpuSeconds, outcome.records)}, broker ${perRecord(outcome.brokerCpuSeconds, outcome.records)})`,

@@ -129,6 +129,44 @@ export async function deliverDecodedBatch<N extends EventTypeName>(steps: Fetche
   return { kind: 'done' };
 }
 
+/** A decoded batch and the steps of the partition it came from. */
+export interface DecodedPart<N extends EventTypeName> {
+  steps: FetchedBatchSteps<N>;
+  batch: DecodedBatch<N>;
+}
+
+/**
+ * Hands several decoded batches (other partitions, one fetch) to the handler in one call, their records in the order
+ * given (each partition's in offset order), then commits each partition past its batch — only after that call resolved.
+ * The caller keeps the total within maxBatchSize. Redelivery as for one batch: the same records again after a backoff,
+ * for as long as every partition may continue; a partition lost meanwhile interrupts them all, uncommitted (whoever
+ * consumes them next gets them again, and the handler's idempotence absorbs what the failed attempts wrote). One
+ * outcome per batch, in the order given.
+ */
+export async function deliverDecodedBatchesTogether<N extends EventTypeName>(parts: readonly DecodedPart<N>[]): Promise<FetchedBatchOutcome[]> {
+  const first = parts[0];
+  if (first === undefined) return [];
+  if (parts.length === 1) return [await deliverDecodedBatch(first.steps, first.batch)];
+  const records = parts.flatMap((part) => part.batch.valid);
+  if (records.length > 0) {
+    const together: FetchedBatchSteps<N> = {
+      ...first.steps,
+      onDeliver: () => {
+        for (const { steps, batch } of parts) if (batch.valid.length > 0) steps.onDeliver?.(batch.valid);
+      },
+      shouldContinue: () => parts.every((part) => part.steps.shouldContinue()),
+    };
+    const handled = await handleWithRedelivery(together, records);
+    if (handled !== 'done') return parts.map(() => handled);
+  }
+  // Each partition's commit covers its dead letters too (past its batch's last offset).
+  return Promise.all(
+    parts.map(async ({ steps, batch }): Promise<FetchedBatchOutcome> =>
+      steps.mayCommit() && (await commitOrInterrupt(steps, nextOffset(batch.lastOffset))) ? { kind: 'done' } : { kind: 'interrupted' },
+    ),
+  );
+}
+
 /**
  * Hands one chunk to the handler; a retriable failure redelivers the same chunk after a backoff on the consumer's
  * clock, for as long as the consumer runs and owns the partition. A stop (the signal) ends the backoff at once.

@@ -11,7 +11,7 @@ import {
 } from 'kafkajs';
 import { errorMessage, sleep, type Logger } from '@moodstream/core';
 import type { EventOf, EventTypeName } from '@moodstream/events';
-import { decodeFetchedBatch, deliverDecodedBatch, type FetchedBatchOutcome, type FetchedBatchSteps } from './batch-processing';
+import { decodeFetchedBatch, deliverDecodedBatch, deliverDecodedBatchesTogether, type DecodedPart, type FetchedBatchOutcome, type FetchedBatchSteps } from './batch-processing';
 import { ConsumerLifecycle } from './consumer-lifecycle';
 import { decodeRange } from './decode-range';
 import { DeliveryTracker } from './delivery-tracker';
@@ -117,6 +117,15 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
    * for it as before (kafkajs waits for running eachBatch calls), and the alert owner's hand-over stays clean.
    */
   private inFlight: Promise<void> = Promise.resolve();
+  /**
+   * mergePartitions: batches decoded and waiting for the handler, in the order they finished decoding; how many are
+   * still decoding; whether a handler call runs. The handler is given everything waiting (up to maxBatchSize records)
+   * once nothing is mid-decode and no call runs: the batches of one fetch decode interleaved (slices) and finish within
+   * a slice or two of each other, so a fetch's partitions usually reach the handler in one call.
+   */
+  private readonly waiting: { part: DecodedPart<N>; settle: (outcome: FetchedBatchOutcome) => void }[] = [];
+  private decoding = 0;
+  private delivering = false;
 
   constructor(
     private readonly bus: KafkaBusImpl,
@@ -251,6 +260,7 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
         this.delivery.committed(batch.topic, batch.partition, next);
       },
     };
+    if (this.options.mergePartitions === true) return this.mergedBatch(steps);
     // This batch's turn comes after the batch before it in fetch order (taken now, before any await).
     const previous = this.inFlight;
     let done!: () => void;
@@ -267,6 +277,55 @@ class KafkaConsumer<N extends EventTypeName> implements Consumer {
       // Never before the batch ahead: a batch that ends early must not let the one after it overtake that one.
       void previous.then(done);
     }
+  }
+
+  /**
+   * mergePartitions: decodes this batch (overlapping a handler call that runs), then waits its turn with the other
+   * decoded batches (see `waiting`). The batch stays inside its eachBatch call until written and committed, as below.
+   */
+  private async mergedBatch(steps: FetchedBatchSteps<N>): Promise<void> {
+    this.decoding += 1;
+    let decoded: Awaited<ReturnType<typeof decodeFetchedBatch<N>>> | 'aborted';
+    try {
+      decoded = await this.lifecycle.untilAborted(decodeFetchedBatch(steps));
+    } finally {
+      this.decoding -= 1;
+    }
+    if (decoded === 'aborted' || 'kind' in decoded) {
+      this.deliverWaiting();
+      if (decoded !== 'aborted') this.settle(decoded);
+      return;
+    }
+    const part: DecodedPart<N> = { steps, batch: decoded };
+    const outcome = await this.lifecycle.untilAborted(
+      new Promise<FetchedBatchOutcome>((settle) => {
+        this.waiting.push({ part, settle });
+        this.deliverWaiting();
+      }),
+    );
+    if (outcome !== 'aborted') this.settle(outcome);
+  }
+
+  /** Starts a handler call with the waiting batches, unless one runs or a batch is still decoding (see `waiting`). */
+  private deliverWaiting(): void {
+    if (this.delivering || this.decoding > 0 || this.waiting.length === 0) return;
+    const taken = [this.waiting.shift()!];
+    let records = taken[0]!.part.batch.valid.length;
+    while (this.waiting.length > 0 && records + this.waiting[0]!.part.batch.valid.length <= this.options.maxBatchSize) {
+      const next = this.waiting.shift()!;
+      records += next.part.batch.valid.length;
+      taken.push(next);
+    }
+    this.delivering = true;
+    void deliverDecodedBatchesTogether(taken.map((t) => t.part))
+      .then(
+        (outcomes) => taken.forEach((t, i) => t.settle(outcomes[i] ?? { kind: 'interrupted' })),
+        (error: unknown) => taken.forEach((t) => t.settle({ kind: 'crashed', error })),
+      )
+      .finally(() => {
+        this.delivering = false;
+        this.deliverWaiting();
+      });
   }
 
   private settle(outcome: FetchedBatchOutcome): void {

@@ -121,6 +121,7 @@ const consumerSchema = z
     sessionTimeoutMs: z.number().int().min(6_000).max(1_800_000).default(30_000),
     // Within Kafka's default message.max.bytes-based fetch limits (the broker caps a fetch at 50 MiB by default).
     fetchMaxBytesPerPartition: z.number().int().min(1_024).max(50 * 1_048_576).optional(),
+    mergePartitions: z.boolean().optional(),
   })
   .strict()
   // A poison record would be dead-lettered into the topic it came from, and read and dead-lettered again for ever.

@@ -59,7 +59,7 @@ export interface ConsumerOptions<N extends EventTypeName> {
   /** Upper bound of records per handler call. */
   maxBatchSize?: number;
   /**
-   * Called with a batch of valid records (per partition, in offset order).
+   * Called with a batch of valid records (per partition, in offset order; several partitions with mergePartitions).
    * Offsets are committed only after it resolves (at-least-once).
    * Throwing a retriable error redelivers the batch after a backoff; a non-retriable error stops the consumer
    * and is reported through `onCrash`.
@@ -83,6 +83,13 @@ export interface ConsumerOptions<N extends EventTypeName> {
    * consumer whose every batch pays round trips (a Redis write, a commit) goes faster with bigger fetches.
    */
   fetchMaxBytesPerPartition?: number;
+  /**
+   * Kafka only: the batches of several partitions that are decoded by the time the handler is free go to it in one
+   * call (each partition's records in offset order, at most maxBatchSize in all), and each partition is committed
+   * after that call. For a handler whose cost is per call and per group of records (one Redis write of a whole
+   * fetch instead of one per partition), and which does not care which partitions a call mixes. Default false.
+   */
+  mergePartitions?: boolean;
 }
 
 /** Where a consumer stands in one partition assigned to it (see `Consumer.positions`). */

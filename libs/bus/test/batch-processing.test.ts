@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AbortedError, MoodstreamError, VirtualClock, createLogger } from '@moodstream/core';
-import { decodeFetchedBatch, processFetchedBatch, type FetchedBatchSteps } from '../src/batch-processing';
+import { decodeFetchedBatch, deliverDecodedBatchesTogether, processFetchedBatch, type DecodedBatch, type FetchedBatchSteps } from '../src/batch-processing';
 import { encodeEvent } from '../src/codec';
 import type { RawBusRecord } from '../src/index';
 import { makePost } from './contract';
@@ -211,4 +211,70 @@ test('decoding yields to the event loop once per decodeSlice records, and never 
   }
   assert.equal(await turnsDuring(undefined), 0);
   assert.equal(await turnsDuring(2), 3);
+});
+
+test('batches of several partitions go to the handler in one call; each partition is committed past its own batch (and trailing dead letters) only after it', async () => {
+  const calls: string[][] = [];
+  const commits: string[] = [];
+  const delivered: string[] = [];
+  let committedDuringHandler = false;
+  const handler: FetchedBatchSteps<'Post'>['options']['handler'] = async (batch) => {
+    committedDuringHandler ||= commits.length > 0;
+    calls.push(batch.map((r) => `${r.partition}:${r.offset}`));
+  };
+  const partOf = async (partition: number, records: RawBusRecord[]) => {
+    const { s } = steps(
+      records.map((r) => ({ ...r, partition })),
+      {
+        handler,
+        commit: async (next) => void commits.push(`${partition}@${next}`),
+        onDeliver: (chunk) => void delivered.push(`${partition}:${chunk.length}`),
+      },
+    );
+    const batch = (await decodeFetchedBatch(s)) as DecodedBatch<'Post'>;
+    return { steps: s, batch };
+  };
+  const parts = [await partOf(0, [good(10), good(11), bad(12)]), await partOf(1, [good(3)]), await partOf(2, [bad(7)])];
+  assert.deepEqual(await deliverDecodedBatchesTogether(parts), [{ kind: 'done' }, { kind: 'done' }, { kind: 'done' }]);
+  assert.deepEqual(calls, [['0:10', '0:11', '1:3']], 'one handler call, each partition in offset order');
+  assert.deepEqual(delivered, ['0:2', '1:1'], 'each partition told of its own records before the handler');
+  assert.equal(committedDuringHandler, false);
+  assert.deepEqual(commits.sort(), ['0@13', '1@4', '2@8']);
+});
+
+test('batches handled together: a retriable failure redelivers all their records; a partition lost meanwhile leaves every one uncommitted; a crash reaches each', async () => {
+  const clock = new VirtualClock();
+  const calls: number[] = [];
+  let lost = false;
+  const commits: string[] = [];
+  const make = async (partition: number, handler: FetchedBatchSteps<'Post'>['options']['handler']) => {
+    const { s } = steps([good(partition)], {
+      handler,
+      clock,
+      backoff: { initialMs: 100, maxMs: 100 },
+      random: () => 0.5,
+      commit: async (next) => void commits.push(`${partition}@${next}`),
+      shouldContinue: () => !(partition === 1 && lost),
+    });
+    return { steps: s, batch: (await decodeFetchedBatch(s)) as DecodedBatch<'Post'> };
+  };
+  const busy = busyHandler(clock, calls);
+  const parts = [await make(0, busy), await make(1, busy)];
+  const outcome = deliverDecodedBatchesTogether(parts);
+  await settle();
+  clock.advance(90);
+  await settle();
+  assert.deepEqual(calls, [0, 90], 'redelivered after the backoff');
+  lost = true;
+  clock.advance(90);
+  assert.deepEqual(await outcome, [{ kind: 'interrupted' }, { kind: 'interrupted' }]);
+  assert.deepEqual(calls, [0, 90], 'not handled again once one partition moved');
+  assert.deepEqual(commits, []);
+
+  const failing: FetchedBatchSteps<'Post'>['options']['handler'] = async () => {
+    throw new Error('bug');
+  };
+  const crashed = await deliverDecodedBatchesTogether([await make(0, failing), await make(2, failing)]);
+  assert.deepEqual(crashed.map((o) => o.kind), ['crashed', 'crashed']);
+  assert.deepEqual(commits, []);
 });

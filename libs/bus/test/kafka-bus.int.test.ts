@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { splitList } from '@moodstream/core';
-import { createKafkaBus, probeKafka } from '../src/index';
+import { createKafkaBus, probeKafka, type Consumer, type Producer } from '../src/index';
 import { makePost, runBusContract, testLogger, waitFor } from './contract';
 
 const brokers = splitList(process.env['KAFKA_BROKERS']);
@@ -86,13 +86,60 @@ test(`[${label}] a consumer process SIGKILLed mid-batch: its uncommitted records
   }
 });
 
-test(`[${label}] the next fetched batch is decoded while the handler still writes the previous one, and each batch is committed only after its own write`, async () => {
+/** A scratch topic of `partitions` partitions with its dead-letter topic, group and a producer; `drop` removes them. */
+async function scratch(name: string, partitions: number) {
   const suffix = randomUUID().slice(0, 8);
-  const topic = `contract.${suffix}.overlap`;
-  const dlq = `contract.${suffix}.overlap-dlq`;
-  const group = `contract-${suffix}-overlap`;
-  await killBus.ensureTopics([{ name: topic, partitions: 2 }, { name: dlq, partitions: 1 }]);
+  const topic = `contract.${suffix}.${name}`;
+  const dlq = `contract.${suffix}.${name}-dlq`;
+  const group = `contract-${suffix}-${name}`;
+  await killBus.ensureTopics([{ name: topic, partitions }, { name: dlq, partitions: 1 }]);
   const producer = await killBus.producer();
+  const options = { groupId: group, topics: [topic], eventType: 'Post' as const, deadLetterTopic: dlq, fromBeginning: true, maxBatchSize: 1_000, sessionTimeoutMs: SESSION_TIMEOUT_MS };
+  const drop = async (): Promise<void> => {
+    await producer.close();
+    await killBus.deleteTopics([topic, dlq]);
+    await killBus.deleteGroups([group]).catch(() => undefined);
+  };
+  return { topic, producer, options, drop };
+}
+
+/** Produces a post per id, starts the consumer, and waits until every id was handled and the group committed all. */
+async function consumeAll(run: { producer: Producer; topic: string; consumer: Consumer; ids: string[]; handled: string[] }): Promise<void> {
+  await run.producer.send(run.topic, 'Post', run.ids.map((id) => ({ key: id, value: makePost(id) })));
+  await run.consumer.start();
+  await waitFor('every record handled', () => run.handled.length >= run.ids.length, 60_000);
+  await waitFor('the group to commit everything', async () => (await run.consumer.lag()) === 0, 30_000);
+}
+
+test(`[${label}] mergePartitions: the partitions of a fetch reach the handler in one call, each committed only after it`, async () => {
+  const { topic, producer, options, drop } = await scratch('merge', 3);
+  const ids = Array.from({ length: 60 }, (_, i) => `merge-${i}`);
+  const handled: string[] = [];
+  const partitionsPerCall: number[] = [];
+  let lagDuringFirst: number | null = null;
+  const consumer = killBus.consumer({
+    ...options,
+    mergePartitions: true,
+    handler: async (records) => {
+      partitionsPerCall.push(new Set(records.map((r) => r.partition)).size);
+      // Inside the first call: nothing of any partition may be committed yet.
+      if (partitionsPerCall.length === 1) lagDuringFirst = await consumer.lag();
+      for (const r of records) handled.push(r.value.id);
+    },
+  });
+  try {
+    await consumeAll({ producer, topic, consumer, ids, handled });
+    assert.ok(Math.max(...partitionsPerCall) >= 2, `no handler call held more than one partition: ${partitionsPerCall.join(', ')}`);
+    assert.equal(lagDuringFirst, ids.length, 'records were committed before the first handler call finished');
+    assert.deepEqual([...handled].sort(), [...ids].sort(), 'each record handled exactly once');
+  } finally {
+    await consumer.stop();
+    await drop();
+  }
+});
+
+test(`[${label}] the next fetched batch is decoded while the handler still writes the previous one, and each batch is committed only after its own write`, async () => {
+  const { topic, producer, options, drop } = await scratch('overlap', 2);
   const ids = Array.from({ length: 40 }, (_, i) => `overlap-${i}`);
   const handled: string[] = [];
   const inFirst = new Set<string>();
@@ -100,13 +147,7 @@ test(`[${label}] the next fetched batch is decoded while the handler still write
   let decodedMeanwhile: string | null = null;
   let lagDuringFirst: number | null = null;
   const consumer = killBus.consumer({
-    groupId: group,
-    topics: [topic],
-    eventType: 'Post',
-    deadLetterTopic: dlq,
-    fromBeginning: true,
-    maxBatchSize: 1_000,
-    sessionTimeoutMs: SESSION_TIMEOUT_MS,
+    ...options,
     // Called while decoding: a record outside the first handler call decoded while that call is pending is the overlap.
     refuse: (post) => {
       if (firstPending && !inFirst.has(post.id)) decodedMeanwhile ??= post.id;
@@ -126,17 +167,12 @@ test(`[${label}] the next fetched batch is decoded while the handler still write
     },
   });
   try {
-    await producer.send(topic, 'Post', ids.map((id) => ({ key: id, value: makePost(id) })));
-    await consumer.start();
-    await waitFor('every record handled', () => handled.length >= ids.length, 60_000);
-    await waitFor('the group to commit everything', async () => (await consumer.lag()) === 0, 30_000);
+    await consumeAll({ producer, topic, consumer, ids, handled });
     assert.notEqual(decodedMeanwhile, null, 'no record of a later batch was decoded while the first handler call was pending');
     assert.equal(lagDuringFirst, ids.length, 'records were committed before the first handler call finished');
     assert.deepEqual([...handled].sort(), [...ids].sort(), 'each record handled exactly once');
   } finally {
     await consumer.stop();
-    await producer.close();
-    await killBus.deleteTopics([topic, dlq]);
-    await killBus.deleteGroups([group]).catch(() => undefined);
+    await drop();
   }
 });

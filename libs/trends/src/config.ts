@@ -80,8 +80,8 @@ export const trendsConfigSchema = z.object({
   TRENDS_IDLE_PARTITION_TIMEOUT_MS: ms(30_000),
   /** Live `series` updates are pushed at most this often. */
   TRENDS_SERIES_PUSH_MS: ms(1_000),
-  /** Records per consumer batch. */
-  TRENDS_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(5_000),
+  /** Records per consumer batch: room for the three partitions of one 4 MiB-per-partition fetch (~3,000 each) together. */
+  TRENDS_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(20_000),
   /** Most bytes one Kafka fetch brings per partition (kafkajs's own default is 1 MiB): fewer round trips per record. */
   TRENDS_FETCH_MAX_BYTES: z.coerce.number().int().min(1_024).max(50 * 1_048_576).default(4 * 1_048_576),
   /** Key prefix of everything trends keeps in Redis. */
