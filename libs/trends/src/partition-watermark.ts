@@ -16,13 +16,30 @@ import type { PartitionPosition } from '@moodstream/bus';
 export class PartitionWatermark {
   /** When (clock) each partition's newest event time last moved, or it was first seen. */
   private readonly lastMoved = new Map<string, { newest: number | null; at: number }>();
+  /** Set by `unreachable`: the next successful read starts every partition's idle clock afresh. */
+  private restartIdleClocks = false;
 
   constructor(private readonly idleTimeoutMs: number) {}
+
+  /**
+   * The positions could not be read (the broker is down, or the group is rebalancing): while they cannot be seen,
+   * no partition can be seen caught up, so quiet time spent in an outage must not make a partition idle. Without
+   * this, every partition had been "quiet" for the whole outage when the broker came back, and the first partition
+   * to receive the upstream backlog closed windows the others' backlog had not reached yet (alerts decided on
+   * incomplete windows; the posts themselves still counted, within the allowed lateness).
+   */
+  unreachable(_now: number): void {
+    this.restartIdleClocks = true;
+  }
 
   /** How far event time has surely progressed over these partitions at `now`; null when it must not move. */
   candidate(positions: readonly PartitionPosition[], now: number): number | null {
     let min = Infinity;
     const seen = new Set<string>();
+    if (this.restartIdleClocks) {
+      this.restartIdleClocks = false;
+      for (const entry of this.lastMoved.values()) entry.at = now;
+    }
     for (const position of positions) {
       const key = `${position.topic}:${position.partition}`;
       seen.add(key);
