@@ -50,12 +50,45 @@ test('kafkajs log lines reach our logger; routine ones are demoted', () => {
     lines.map((l) => [l.level, l.msg]),
     [
       [30, 'The group is rebalancing, re-joining'],
-      [50, 'Connection timeout'],
+      [50, 'Connection timeout (further connection failures are summarised once a minute while they last)'],
     ],
     'rebalancing is info, the idempotent-retries note is debug (hidden), real errors stay errors',
   );
   assert.equal(lines[1]?.component, 'kafkajs');
   assert.equal(lines[1]?.broker, 'b:9092');
+});
+
+test('a broker that does not answer is said once per outage and summarised once a minute, not once per retry (virtual time)', () => {
+  let text = '';
+  const destination = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      text += chunk.toString();
+      cb();
+    },
+  });
+  let clock = 0;
+  const log = kafkaLogCreator(createLogger('t', { destination, level: 'info' }), { now: () => clock })(logLevel.WARN);
+  const refused = (message: string) => log({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: 'x', message, broker: 'b:9092' } });
+  // 90 s of outage, kafkajs retrying every 250 ms with two lines per attempt.
+  for (; clock < 90_000; clock += 250) {
+    refused('Connection error: connect ECONNREFUSED 127.0.0.1:9092');
+    refused('Failed to connect to seed broker, trying another broker from the list: Connection error: connect ECONNREFUSED 127.0.0.1:9092');
+  }
+  // Answering for two minutes, then a new outage: said again at once.
+  clock += 120_000;
+  refused('Connection timeout');
+  log({ namespace: 'Runner', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: 'x', message: 'Something else broke' } });
+  const lines = text.trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string; attempts?: number });
+  assert.deepEqual(
+    lines.map((l) => l.level),
+    [50, 50, 50, 50],
+    lines.map((l) => l.msg).join('\n'),
+  );
+  assert.match(lines[0]?.msg ?? '', /^Connection error: connect ECONNREFUSED .* summarised once a minute/);
+  assert.match(lines[1]?.msg ?? '', /^still no connection to Kafka after 60 s \(480 failed attempts in the last minute\)/);
+  assert.equal(lines[1]?.attempts, 480);
+  assert.match(lines[2]?.msg ?? '', /^Connection timeout \(further/);
+  assert.equal(lines[3]?.msg, 'Something else broke', 'other errors are never summarised');
 });
 
 test('headers: kafkajs buffers become strings; dead letters keep the originals and add where from and why', () => {
