@@ -109,13 +109,16 @@ describe('replays shared by two instances on a real Redis', () => {
   });
 
   it('a runner that loses Redis leaves its replay failed once the lease runs out, not running for ever', async () => {
-    const c = instance('instance-c', 1_000);
+    // A short lease keeps the test quick, but not under a second: heartbeats every 250 ms must survive the event-loop
+    // stalls of a loaded CI machine (with 1 s, "the runner to renew its lease" timed out once under load 10–12: most likely
+    // the lease ran out before the first renewal; the default lease is 30 s).
+    const c = instance('instance-c', 4_000);
     const b = instance('instance-b2');
     const started = await c.manager.start({ topic: SPIKE_TOPIC, from: T0, to: T0 + 30 * 60_000, speed: 1, rescore: false });
     await until('the runner to renew its lease', async () => ((await b.manager.status(started.id))?.processed ?? 0) > 0);
     // The instance goes away as far as everyone else can tell: no heartbeat reaches Redis any more.
     c.redis.disconnect();
-    await until('the lease to run out', async () => (await b.manager.status(started.id))?.state === 'failed', 10_000);
+    await until('the lease to run out', async () => (await b.manager.status(started.id))?.state === 'failed', 20_000);
     const seen = await b.manager.status(started.id);
     assert.equal(seen?.error, LEASE_LOST);
     await until('the registry to say so', async () => (await createRedisReplayRegistry(b.redis, { prefix }).get(started.id))?.state === 'failed', 5_000);
