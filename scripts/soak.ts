@@ -6,7 +6,7 @@
  *
  *   npm run soak                                   both modes, 30 minutes each
  *   npm run soak -- --minutes 5 --mode embedded    shorter, one mode
- *   SOAK_RATE=110 SOAK_IMAGE_SHARE=0.1 SOAK_SAMPLE_SECONDS=60
+ *   SOAK_RATE=110 SOAK_IMAGE_SHARE=0.1 SOAK_SAMPLE_SECONDS=60 SOAK_WARMUP_MINUTES=16
  *   SOAK_HEAP_SNAPSHOTS=5,11    embedded: write heap snapshots of this process at those minutes (they pause it)
  *   MEMORY_BUS_RETENTION_MB=16  embedded: the in-memory bus's cap per topic (npm start's setting; default 64)
  *
@@ -24,7 +24,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeHeapSnapshot } from 'node:v8';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import sharp from 'sharp';
 import { io as connectSocket, type Socket } from 'socket.io-client';
 import { createBus, memoryBusRetained, type Bus, type Producer } from '@moodstream/bus';
@@ -36,6 +36,7 @@ import { startEmbeddedStack } from './start/embedded';
 import { REPO_ROOT } from './start/paths';
 import { createProgress } from './start/progress';
 import { servicesUp } from './services';
+import { LatencyLog } from './soak-latency';
 
 type Mode = 'embedded' | 'distributed';
 
@@ -47,6 +48,8 @@ interface Options {
   sampleSeconds: number;
   /** Embedded mode: minutes at which to write a heap snapshot of this process (for diffing by constructor). */
   heapSnapshotMinutes: number[];
+  /** Slopes are also reported from this minute on. */
+  warmUpMinutes: number;
 }
 
 interface Sample {
@@ -69,8 +72,12 @@ interface ModeResult {
   counted: number;
   offeredPerSecond: number;
   samples: Sample[];
-  /** Slopes: least squares over every sample, and from minute 10 on (after the bus and dedupe sets have filled). */
-  rss: Record<string, { startMb: number; endMb: number; slopeMbPerHour: number; slopeFromMinute10MbPerHour: number }>;
+  /**
+   * Slopes: least squares over every sample, from minute 10 on, and after the warm-up (`warmUpMinutes`: by then, at
+   * the defaults, the in-memory bus has reached its cap and the dedupe ids their window).
+   */
+  rss: Record<string, { startMb: number; endMb: number; slopeMbPerHour: number; slopeFromMinute10MbPerHour: number; slopeAfterWarmUpMbPerHour: number }>;
+  warmUpMinutes: number;
   maxBacklog: number;
   p99LatencyMs: number | null;
   note?: string;
@@ -88,7 +95,9 @@ const SOAK_COMMAND = {
   examples: ['npm run soak -- --minutes 5 --mode embedded'],
   notes: `Environment:
   SOAK_RATE=110 SOAK_IMAGE_SHARE=0.1 SOAK_SAMPLE_SECONDS=60
-  SOAK_HEAP_SNAPSHOTS=5,11    embedded: heap snapshots of this process at those minutes (they pause it)
+  SOAK_WARMUP_MINUTES=16      slopes are also reported from this minute (the bus is full by then at the defaults)
+  SOAK_HEAP_SNAPSHOTS=5,11    embedded: heap snapshots of this process at those minutes (they pause it);
+                              compare two with scripts/soak-heap-diff.ts
   MEMORY_BUS_RETENTION_MB=16  embedded: the in-memory bus's cap per topic (npm start's setting; default 64)
 
 Outside CI. Run it under nice -n 10 on a shared machine; absolute figures then include everyone else's load.`,
@@ -101,13 +110,14 @@ function parseOptions(argv: string[]): Options {
   const rate = Number(process.env['SOAK_RATE'] ?? 110);
   const imageShare = Number(process.env['SOAK_IMAGE_SHARE'] ?? 0.1);
   const sampleSeconds = Number(process.env['SOAK_SAMPLE_SECONDS'] ?? 60);
+  const warmUpMinutes = Number(process.env['SOAK_WARMUP_MINUTES'] ?? 16);
   if (!['both', 'embedded', 'distributed'].includes(mode)) throw new Error(`--mode must be both, embedded or distributed, not ${mode}`);
-  for (const [name, value] of Object.entries({ minutes, rate, imageShare, sampleSeconds })) {
+  for (const [name, value] of Object.entries({ minutes, rate, imageShare, sampleSeconds, warmUpMinutes })) {
     if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number`);
   }
   const heapSnapshotMinutes = (process.env['SOAK_HEAP_SNAPSHOTS'] ?? '').split(',').filter((m) => m.trim() !== '').map(Number);
   if (heapSnapshotMinutes.some((m) => !Number.isFinite(m) || m < 0)) throw new Error('SOAK_HEAP_SNAPSHOTS must list minutes, e.g. 5,11');
-  return { modes: mode === 'both' ? ['embedded', 'distributed'] : [mode as Mode], minutes, rate, imageShare, sampleSeconds, heapSnapshotMinutes };
+  return { modes: mode === 'both' ? ['embedded', 'distributed'] : [mode as Mode], minutes, rate, imageShare, sampleSeconds, heapSnapshotMinutes, warmUpMinutes };
 }
 
 /** A few distinct JPEGs on loopback; each post asks for its own URL, so the fetcher works every time. */
@@ -201,6 +211,12 @@ function memoryProbe(bus: Bus, store: MemoryTrendsStore): Record<string, unknown
     externalMb: mb(usage.external),
     arrayBuffersMb: mb(usage.arrayBuffers),
     ...procStatus(['RssAnon', 'RssFile']),
+    // Used / committed per V8 space: old space's committed size is what RSS follows.
+    heapSpacesMb: Object.fromEntries(
+      getHeapSpaceStatistics()
+        .filter((space) => space.space_size > 0)
+        .map((space) => [space.space_name.replace(/_space$/, ''), [mb(space.space_used_size), mb(space.space_size)]]),
+    ),
     busMb: Object.fromEntries(retained.filter((t) => t.records > 0).map((t) => [t.topic, mb(t.bytes)])),
     store: store.footprint(),
   };
@@ -235,14 +251,12 @@ async function drive(options: {
   probe?: () => Record<string, unknown>;
   log: (line: string) => void;
 }): Promise<Omit<ModeResult, 'mode'>> {
-  const { rate, imageShare, minutes, sampleSeconds } = options.options;
+  const { rate, imageShare, minutes, sampleSeconds, warmUpMinutes } = options.options;
   const imageEvery = imageShare > 0 ? Math.round(1 / imageShare) : 0;
   const run = Math.random().toString(36).slice(2, 8);
   const topic = `soak ${run}`;
-  // Per event-time minute: the send time of each post, in order, and the highest count the dashboard pushed.
-  const sentAt = new Map<number, number[]>();
-  const seenCount = new Map<number, number>();
-  const latencies: { at: number; ms: number }[] = [];
+  // Bounded: it lives in the process the embedded mode measures (soak-latency.ts).
+  const latencies = new LatencyLog();
   let offered = 0;
   const socket: Socket = connectSocket(options.dashboardUrl, { transports: ['websocket'] });
   // A reconnect (after a long pause: a heap snapshot, a loaded machine) is a new server-side socket: watch again.
@@ -253,28 +267,21 @@ async function drive(options: {
   });
   socket.on('series', (update: SeriesUpdate) => {
     if (update.topic !== topic || update.window !== '1m' || update.replay !== null) return;
-    const start = update.point.start;
-    const before = seenCount.get(start) ?? 0;
-    if (update.point.count <= before) return;
-    const now = Date.now();
-    const sends = sentAt.get(start) ?? [];
-    for (let k = before; k < Math.min(update.point.count, sends.length); k++) latencies.push({ at: now, ms: now - (sends[k] ?? now) });
-    seenCount.set(start, update.point.count);
+    latencies.seen(update.point.start, update.point.count, Date.now());
   });
 
   const started = Date.now();
   const endAt = started + minutes * 60_000;
   const samples: Sample[] = [];
   const rssSeries: Record<string, [number, number][]> = {};
-  let lastSample = started;
   const snapshotsDue = options.probe === undefined ? [] : [...options.options.heapSnapshotMinutes].sort((a, b) => a - b);
   let nextSampleAt = started;
   let sending: Promise<void> = Promise.resolve();
-  const counted = (): number => [...seenCount.values()].reduce((a, b) => a + b, 0);
+  const counted = (): number => latencies.counted();
   const takeSample = (): void => {
     const now = Date.now();
     const minute = (now - started) / 60_000;
-    const recent = latencies.filter((l) => l.at > lastSample).map((l) => l.ms).sort((a, b) => a - b);
+    const recent = latencies.takeRecent();
     const rss = options.rss();
     for (const [name, mb] of Object.entries(rss)) (rssSeries[name] ??= []).push([minute, mb]);
     const sample: Sample = { minute: Math.round(minute * 100) / 100, offered, counted: counted(), backlog: offered - counted(), p99LatencyMs: quantile(recent, 0.99), medianLatencyMs: quantile(recent, 0.5), rssMb: rss };
@@ -285,7 +292,6 @@ async function drive(options: {
       options.log(`    heap snapshot ${file}`);
     }
     samples.push(sample);
-    lastSample = now;
     options.log(`  t=${sample.minute.toFixed(1)} min offered ${offered} counted ${sample.counted} backlog ${sample.backlog} p99 ${sample.p99LatencyMs ?? '-'} ms rss ${JSON.stringify(rss)}`);
     if (sample.memory !== undefined) options.log(`    memory ${JSON.stringify(sample.memory)}`);
   };
@@ -317,10 +323,7 @@ async function drive(options: {
           ingestedAt: now,
         });
       }
-      const minuteStart = Math.floor(now / 60_000) * 60_000;
-      const sends = sentAt.get(minuteStart) ?? [];
-      for (let i = 0; i < posts.length; i++) sends.push(now);
-      sentAt.set(minuteStart, sends);
+      latencies.sent(Math.floor(now / 60_000) * 60_000, posts.length, now);
       offered += posts.length;
       // Sends are chained so the producer keeps order; a slow broker shows up as backlog, not as a pause in offering.
       sending = sending.then(() => options.producer.send(TOPICS.posts, 'Post', posts.map((value) => ({ key: value.id, value, timestamp: value.timestamp }))));
@@ -340,9 +343,9 @@ async function drive(options: {
       endMb: series.at(-1)?.[1] ?? 0,
       slopeMbPerHour: Math.round(slope(series) * 60 * 10) / 10,
       slopeFromMinute10MbPerHour: Math.round(slope(series.filter(([minute]) => minute >= 10)) * 60 * 10) / 10,
+      slopeAfterWarmUpMbPerHour: Math.round(slope(series.filter(([minute]) => minute >= warmUpMinutes)) * 60 * 10) / 10,
     };
   }
-  const all = latencies.map((l) => l.ms).sort((a, b) => a - b);
   return {
     minutes,
     offered,
@@ -350,8 +353,9 @@ async function drive(options: {
     offeredPerSecond: Math.round((offered / ((endAt - started) / 1000)) * 10) / 10,
     samples,
     rss,
+    warmUpMinutes,
     maxBacklog: Math.max(...samples.map((s) => s.backlog)),
-    p99LatencyMs: quantile(all, 0.99),
+    p99LatencyMs: latencies.quantile(0.99),
   };
 }
 
@@ -425,10 +429,10 @@ async function soakDistributed(options: Options, imageBase: string, log: (line: 
 }
 
 function table(results: ModeResult[]): string {
-  const lines = ['mode         process       RSS start MB  RSS end MB  slope MB/h  from min 10  | offered/s  max backlog  p99 latency ms'];
+  const lines = ['mode         process       RSS start MB  RSS end MB  slope MB/h  from min 10  after warm-up  | offered/s  max backlog  p99 latency ms'];
   for (const r of results) {
     for (const [name, rss] of Object.entries(r.rss)) {
-      lines.push(`${r.mode.padEnd(12)} ${name.padEnd(13)} ${String(rss.startMb).padStart(12)} ${String(rss.endMb).padStart(11)} ${String(rss.slopeMbPerHour).padStart(11)} ${String(rss.slopeFromMinute10MbPerHour).padStart(12)}  | ${String(r.offeredPerSecond).padStart(9)} ${String(r.maxBacklog).padStart(12)} ${String(r.p99LatencyMs ?? '-').padStart(15)}`);
+      lines.push(`${r.mode.padEnd(12)} ${name.padEnd(13)} ${String(rss.startMb).padStart(12)} ${String(rss.endMb).padStart(11)} ${String(rss.slopeMbPerHour).padStart(11)} ${String(rss.slopeFromMinute10MbPerHour).padStart(12)} ${String(rss.slopeAfterWarmUpMbPerHour).padStart(14)}  | ${String(r.offeredPerSecond).padStart(9)} ${String(r.maxBacklog).padStart(12)} ${String(r.p99LatencyMs ?? '-').padStart(15)}`);
     }
   }
   return lines.join('\n');

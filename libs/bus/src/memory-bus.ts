@@ -325,7 +325,8 @@ class MemoryBusImpl implements Bus {
         key: message.key,
         value: values[i] ?? null,
         timestamp: message.timestamp ?? now,
-        headers: { ...message.headers },
+        // Copied by the log unless it equals the previous record's (see PartitionLog).
+        headers: message.headers ?? {},
       });
       touched.add(partition);
     }
