@@ -565,7 +565,7 @@ function targets(r: Results): string[] {
   const out: string[] = ['**Targets** (judged from the numbers above):', ''];
   const verdict = (ok: boolean): string => (ok ? 'met' : '**not met**');
   if (r.matrix && r.matrix.length > 0) {
-    const label = (row: MatrixRow): string => `${row.runtime ?? 'tfjs'} backbone, ${row.network ?? 'tfjs'} network, ${row.workers} workers${row.runtime === 'onnx' ? ` × ${row.onnxThreads} ORT threads` : ''}, batch ${row.batchSize}`;
+    const label = (row: MatrixRow): string => `${row.runtime ?? 'tfjs'} backbone${row.backboneFile ? ` (${row.backboneFile})` : ''}, ${row.network ?? 'tfjs'} network, ${row.workers} workers${row.runtime === 'onnx' ? ` × ${row.onnxThreads} ORT threads` : ''}, batch ${row.batchSize}`;
     const bestText = r.matrix.reduce((a, b) => (b.text.postsPerSecond > a.text.postsPerSecond ? b : a));
     const cost = bestText.text.postsPerCpuSecond === undefined ? '' : `; ${bestText.text.postsPerCpuSecond} posts per CPU-second on ${bestText.text.coresUsed} cores used`;
     out.push(`- Text-only ≥ 2,000 posts/s: best ${bestText.text.postsPerSecond} posts/s (${label(bestText)}${cost}) — ${verdict(bestText.text.postsPerSecond >= 2_000)}.`);
