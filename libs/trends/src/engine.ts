@@ -2,7 +2,7 @@ import { createSerialQueue, type Clock, type Limit, type Logger } from '@moodstr
 import { EMOTION_COUNT, WINDOW_MS, type Alert, type AlertExplanation, type Emotion, type ScoredPost, type WindowSize, type WordShift } from '@moodstream/events';
 import { alertId } from './alert-id';
 import { ALL_TOPICS, type SeriesUpdate } from './api-types';
-import type { BucketStats } from './bucket';
+import { contributionOf, type BucketStats } from './bucket';
 import type { TrendsConfig } from './config';
 import type { ConfusionMatrix } from './confusion';
 import { SpikeDetector, type DetectorSettings, type DetectorState, type PairVerdict, type TopicAlertRule } from './detector';
@@ -201,12 +201,14 @@ export class TrendsEngine {
     let added = 0;
     let duplicates = 0;
     if (accepted.length > 0) {
-      const plan = planWrites(accepted, { topicsOf: this.options.topicsOf, candidatesPerBucket: Math.min(3, this.options.retention.examplesPerBucket) });
+      // Each post's micro-unit probabilities once, for the buckets and the word-shift tables alike.
+      const contributions = accepted.map(contributionOf);
+      const plan = planWrites(accepted, { topicsOf: this.options.topicsOf, candidatesPerBucket: Math.min(3, this.options.retention.examplesPerBucket) }, contributions);
       // Word-shift tables beside the buckets (own seen-set: idempotent on its own), unless TRENDS_WORD_SHIFT=off.
       const wordShift = config.TRENDS_WORD_SHIFT ? this.options.store.wordShift : undefined;
       const [result] = await Promise.all([
         this.options.store.apply(this.options.ns, plan, this.options.retention),
-        wordShift?.apply(this.options.ns, planWordShift(accepted, this.options.topicsOf), { retention: this.options.retention, maxTerms: config.TRENDS_WORD_SHIFT_TERMS }),
+        wordShift?.apply(this.options.ns, planWordShift(accepted, this.options.topicsOf, contributions), { retention: this.options.retention, maxTerms: config.TRENDS_WORD_SHIFT_TERMS }),
       ]);
       plan.groups.forEach((group, index) => {
         const groupAdded = result.added[index] ?? 0;

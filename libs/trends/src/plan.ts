@@ -1,6 +1,6 @@
 import { EMOTION_COUNT, type ScoredPost, type WindowSize } from '@moodstream/events';
 import { ALL_TOPICS, type ExamplePost } from './api-types';
-import { contributionOf } from './bucket';
+import { contributionOf, type Contribution } from './bucket';
 import type { ExampleCandidate, WriteGroup, WritePlan } from './store';
 import { bucketStart, WINDOW_SIZES } from './windows';
 
@@ -56,12 +56,13 @@ interface PlannedGroup extends WriteGroup {
  * Groups a batch by topic and 1-minute bucket and picks example candidates per bucket of every size
  * (the coarser buckets' candidates are the best of their 1-minute groups' candidates).
  */
-export function planWrites(posts: readonly ScoredPost[], options: PlanOptions): WritePlan {
+export function planWrites(posts: readonly ScoredPost[], options: PlanOptions, contributions?: readonly Contribution[]): WritePlan {
   const byStart = new Map<number, Map<string, PlannedGroup>>();
   const groups: PlannedGroup[] = [];
   const keep = options.candidatesPerBucket;
-  for (const post of posts) {
-    const contribution = contributionOf(post);
+  for (let i = 0; i < posts.length; i++) {
+    const post = posts[i]!;
+    const contribution = contributions?.[i] ?? contributionOf(post);
     const start = bucketStart(post.timestamp, '1m');
     let byTopic = byStart.get(start);
     if (byTopic === undefined) {

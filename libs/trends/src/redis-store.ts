@@ -142,8 +142,13 @@ end
 return added
 `;
 
-/** Posts per script call: big enough to amortise the round trip, small enough not to stall Redis for long. */
-const POSTS_PER_CALL = 2_000;
+/**
+ * Posts per script call: big enough to amortise the round trip and to send a (topic, minute) group whole — a group
+ * split over two calls pays its seen-set checks, sums and example candidates twice; a live call now carries a whole
+ * fetch of three partitions (~9,000 posts, "all" topic included) — and small enough not to stall Redis for long
+ * (a few tens of ms).
+ */
+const POSTS_PER_CALL = 4_000;
 
 /** The name the apply script is defined under on the client (ioredis `defineCommand`). */
 const APPLY_COMMAND = 'moodstreamTrendsApply3';

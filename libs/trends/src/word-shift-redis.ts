@@ -14,11 +14,11 @@ const OTHER_FIELD = '\u0001o';
 const THRESHOLD_PRIORITY_FIELD = '\u0001tp';
 const THRESHOLD_TERM_FIELD = '\u0001tt';
 
-/** Posts per script call, as in the bucket store: amortises the round trip without stalling Redis for long. */
-const POSTS_PER_CALL = 2_000;
+/** Posts per script call, as in the bucket store (redis-store.ts says why 4,000). */
+const POSTS_PER_CALL = 4_000;
 /**
  * A call's delta entries are unsigned 32-bit: one call's mass of a term is at most POSTS_PER_CALL posts × MICRO
- * (2·10⁹ < 2³²; keep POSTS_PER_CALL ≤ 4,294). The stored sums are doubles, exact for integers below 2⁵³ (9·10⁹ posts
+ * (4·10⁹ < 2³² ≈ 4.29·10⁹; keep POSTS_PER_CALL ≤ 4,294). The stored sums are doubles, exact for integers below 2⁵³ (9·10⁹ posts
  * in one bucket).
  */
 /** Bytes of one delta entry: term index (0: posts without terms) and MASS_WIDTH masses, each u32 little-endian. */

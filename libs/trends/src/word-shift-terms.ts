@@ -38,7 +38,6 @@ export function termKind(term: string): WordShiftTermKind {
 /** The post's words and emoji, distinct, in order of first appearance, at most MAX_TERMS_PER_POST. */
 export function textTerms(text: string): string[] {
   const terms: string[] = [];
-  const seen = new Set<string>();
   TOKEN.lastIndex = 0;
   for (let match = TOKEN.exec(text); match !== null; match = TOKEN.exec(text)) {
     let term = match[0];
@@ -50,20 +49,33 @@ export function textTerms(text: string): string[] {
       if (last === 39 || last === 45) term = term.replace(/['-]+$/, '');
       if (term.length < 2 || term.length > MAX_TERM_LENGTH || STOP_WORDS.has(term)) continue;
     } else if (term.length > MAX_TERM_LENGTH) continue;
-    if (seen.has(term)) continue;
-    seen.add(term);
+    // At most MAX_TERMS_PER_POST: scanning them is cheaper than a Set per post.
+    if (terms.includes(term)) continue;
     terms.push(term);
     if (terms.length >= MAX_TERMS_PER_POST) break;
   }
   return terms;
 }
 
+/** A topic's tag term; the same few topics come with every post, so each string is built once (within a bound). */
+function tagOf(topic: string): string {
+  let tag = tags.get(topic);
+  if (tag === undefined) {
+    tag = `#${topic}`.slice(0, MAX_TERM_LENGTH);
+    if (tags.size >= TAG_CACHE) tags.clear();
+    tags.set(topic, tag);
+  }
+  return tag;
+}
+const TAG_CACHE = 10_000;
+const tags = new Map<string, string>();
+
 /** The tags that co-occur with `topic` on this post: its other watched topics (none for "all": every post has them). */
 export function tagTerms(post: Pick<ScoredPost, 'topics'>, topic: string): string[] {
   const tags: string[] = [];
   for (const other of post.topics) {
     if (other === topic) continue;
-    const tag = `#${other}`.slice(0, MAX_TERM_LENGTH);
+    const tag = tagOf(other);
     if (!tags.includes(tag)) tags.push(tag);
     if (tags.length >= MAX_TAGS_PER_POST) break;
   }

@@ -1,5 +1,5 @@
 import { EMOTION_COUNT, type ScoredPost, type WordShiftTerm } from '@moodstream/events';
-import { contributionOf } from './bucket';
+import { contributionOf, type Contribution } from './bucket';
 import type { BucketRef, Retention } from './store';
 import { bucketStart } from './windows';
 import { MASS_WIDTH, tagTerms, termKind, textTerms } from './word-shift-terms';
@@ -65,15 +65,16 @@ export function addMass(into: number[], from: readonly number[]): void {
  * Groups a batch by topic and 1-minute bucket, each post once (the same record twice in a batch is one post; the
  * store dedupes across batches), its text's terms computed once.
  */
-export function planWordShift(posts: readonly ScoredPost[], topicsOf: (post: ScoredPost) => readonly string[]): WordShiftGroup[] {
+export function planWordShift(posts: readonly ScoredPost[], topicsOf: (post: ScoredPost) => readonly string[], contributions?: readonly Contribution[]): WordShiftGroup[] {
   const byStart = new Map<number, Map<string, WordShiftGroup>>();
   const groups: WordShiftGroup[] = [];
   const ids = new Set<string>();
-  for (const post of posts) {
+  for (let i = 0; i < posts.length; i++) {
+    const post = posts[i]!;
     if (ids.has(post.postId)) continue;
     ids.add(post.postId);
     const words = textTerms(post.text);
-    const micro = contributionOf(post).micro;
+    const micro = (contributions?.[i] ?? contributionOf(post)).micro;
     const start = bucketStart(post.timestamp, '1m');
     let byTopic = byStart.get(start);
     if (byTopic === undefined) {
