@@ -560,7 +560,7 @@ async function main(): Promise<void> {
             consume[variant.name] = await consumeVariant(bus, redis, prefix, variant, CONSUME_EVENTS);
             await dropPrefix(redis, `{${redisPrefix}:${variant.name}`);
           }
-          results['consume'] = { posts: CONSUME_EVENTS, partitions: 3, batch: BATCH, beforeRef: args['before-ref'] ?? null, variants: consume, ratioAfterVsBefore: Number(((consume['after']?.postsPerSec ?? 0) / (consume['before']?.postsPerSec ?? 1)).toFixed(2)), ratioPerCpuSecondAfterVsBefore: Number(((consume['after']?.postsPerCpuSecond ?? 0) / (consume['before']?.postsPerCpuSecond ?? 1)).toFixed(2)), target: 50_000 };
+          results['consume'] = { posts: CONSUME_EVENTS, partitions: 3, beforeRef: args['before-ref'] ?? null, variants: consume, ratioAfterVsBefore: Number(((consume['after']?.postsPerSec ?? 0) / (consume['before']?.postsPerSec ?? 1)).toFixed(2)), ratioPerCpuSecondAfterVsBefore: Number(((consume['after']?.postsPerCpuSecond ?? 0) / (consume['before']?.postsPerCpuSecond ?? 1)).toFixed(2)), target: 50_000 };
           for (const variant of variants) {
             const outcome = consume[variant.name];
             if (outcome === undefined) continue; // left out by --only
