@@ -50,6 +50,7 @@ describe('two aggregators in one consumer group give what one gives (real Kafka,
   const settled = async (members: TrendsService[], run: string): Promise<void> => {
     const store = createRedisTrendsStore(redis, { prefix: `${prefix}:${run}` });
     const deadline = Date.now() + 240_000;
+    let last = '';
     while (Date.now() < deadline) {
       const lags = await Promise.all(members.map((m) => m.consumerLag()));
       // The stream may cross midnight: its one or two days of "all".
@@ -57,9 +58,11 @@ describe('two aggregators in one consumer group give what one gives (real Kafka,
       const counted = days.reduce((sum, day) => sum + (day?.count ?? 0), 0);
       const state = JSON.parse((await store.getState(LIVE_NAMESPACE, 'engine')) ?? '{}') as { nextWindow?: number };
       if (lags.every((l) => l === 0) && counted >= produced && (state.nextWindow ?? 0) > STREAM_END + 60_000) return;
+      // Said on failure: which of the three conditions never held.
+      last = `lags ${lags.join('/')}, counted ${counted} of ${produced}, next window ${state.nextWindow === undefined ? 'none' : `${(state.nextWindow - STREAM_END) / 60_000} min after the stream's end`} (needs > 1)`;
       await new Promise((r) => setTimeout(r, 250));
     }
-    assert.fail(`run ${run} did not settle within 240 s`);
+    assert.fail(`run ${run} did not settle within 240 s: ${last}`);
   };
 
   const dump = async (run: string): Promise<Record<string, unknown>> => {
