@@ -74,7 +74,7 @@ export interface Services {
 type Say = (line: string) => void;
 
 /** Whether a service answers, and if not, why. */
-interface Probe {
+export interface Probe {
   ok: boolean;
   reason: string;
 }
@@ -82,7 +82,7 @@ interface Probe {
 // ---------------------------------------------------------------------------------------------
 // Small process helpers
 
-function readPid(file: string): number | null {
+export function readPid(file: string): number | null {
   if (!existsSync(file)) return null;
   const pid = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
   return Number.isInteger(pid) && pid > 0 ? pid : null;
@@ -528,7 +528,7 @@ function redisHostPort(url: string): { host: string; port: number } {
 }
 
 /** A bare RESP PING, so checking Redis needs no client library. */
-async function redisAnswers(url: string): Promise<Probe> {
+export async function redisAnswers(url: string): Promise<Probe> {
   const { host, port } = redisHostPort(url);
   return new Promise((resolvePing) => {
     const socket = connect({ host, port });

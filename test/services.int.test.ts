@@ -6,27 +6,17 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { probeKafka } from '@moodstream/bus';
 import { DEBIAN_CHROMIUM, ServiceError, aptInstallCommands, ensureChromium, type AptOutcome } from '../scripts/services';
+import { freePort } from './support/free-port';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const state = mkdtempSync(join(tmpdir(), 'moodstream-services-test-'));
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 const ports = { kafka: await freePort(), controller: await freePort(), redis: await freePort() };
 

@@ -7,52 +7,27 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { isProcessAlive, sleep } from '@moodstream/core';
+import { readPid, redisAnswers } from '../../scripts/services';
+import { freePort } from '../support/free-port';
 import { startPrivateServices } from './private-services';
 
 const dir = mkdtempSync(join(tmpdir(), 'moodstream-private-services-'));
 let foreign: ChildProcess | null = null;
+const kafkaPid = (): number | null => readPid(join(dir, 'kafka.pid'));
+const answers = async (port: number): Promise<boolean> => (await redisAnswers(`redis://127.0.0.1:${port}`)).ok;
 
 after(() => {
   foreign?.kill('SIGKILL');
   // Whatever the outcome, no broker of this test outlives it.
-  const kafkaPidFile = join(dir, 'kafka.pid');
-  const kafkaPid = existsSync(kafkaPidFile) ? Number.parseInt(readFileSync(kafkaPidFile, 'utf8'), 10) : null;
-  if (kafkaPid !== null && isProcessAlive(kafkaPid)) process.kill(kafkaPid, 'SIGKILL');
+  const broker = kafkaPid();
+  if (broker !== null && isProcessAlive(broker)) process.kill(broker, 'SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
-async function redisAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const client = connect(port, '127.0.0.1');
-    client.setTimeout(2_000, () => {
-      client.destroy();
-      resolve(false);
-    });
-    client.once('connect', () => client.write('PING\r\n'));
-    client.once('data', (chunk) => {
-      client.destroy();
-      resolve(chunk.toString('utf8').startsWith('+PONG'));
-    });
-    client.once('error', () => resolve(false));
-  });
-}
 
 test('the suite refuses a Redis it did not start on its port, stops the broker it started, and leaves that server alone', { timeout: 180_000 }, async () => {
   const redisPort = await freePort();
@@ -61,7 +36,7 @@ test('the suite refuses a Redis it did not start on its port, stops the broker i
   while (kafkaPort === redisPort || kafkaPort + 1 === redisPort) kafkaPort = await freePort();
   foreign = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   const deadline = Date.now() + 10_000;
-  while (!(await redisAnswers(redisPort))) {
+  while (!(await answers(redisPort))) {
     assert.ok(Date.now() < deadline, 'the foreign redis-server answered');
     await sleep(100);
   }
@@ -77,8 +52,7 @@ test('the suite refuses a Redis it did not start on its port, stops the broker i
       return true;
     },
   );
-  const kafkaPidFile = join(dir, 'kafka.pid');
-  const kafkaPid = existsSync(kafkaPidFile) ? Number.parseInt(readFileSync(kafkaPidFile, 'utf8'), 10) : null;
-  assert.ok(kafkaPid === null || !isProcessAlive(kafkaPid), `the broker the suite started is stopped (pid ${kafkaPid})`);
-  assert.ok(await redisAnswers(redisPort), 'the server the suite did not start still runs');
+  const broker = kafkaPid();
+  assert.ok(broker === null || !isProcessAlive(broker), `the broker the suite started is stopped (pid ${broker})`);
+  assert.ok(await answers(redisPort), 'the server the suite did not start still runs');
 });

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isProcessAlive, sleep } from '@moodstream/core';
+import { readPid } from '../../scripts/services';
 import { ROOT } from '../support/ingester-harness';
 
 /**
@@ -57,12 +57,7 @@ export async function startPrivateServices(options: PrivateServicesOptions): Pro
   // Set, these would make services.ts check someone else's services instead of starting ours.
   delete env['KAFKA_BROKERS'];
   delete env['REDIS_URL'];
-  const pidOf = (service: 'kafka' | 'redis'): number | null => {
-    const file = join(options.dir, `${service}.pid`);
-    if (!existsSync(file)) return null;
-    const pid = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
-  };
+  const pidOf = (service: 'kafka' | 'redis'): number | null => readPid(join(options.dir, `${service}.pid`));
   const services: PrivateServices = {
     kafkaBrokers: `127.0.0.1:${options.kafkaPort}`,
     redisUrl: `redis://127.0.0.1:${options.redisPort}`,

@@ -1,11 +1,11 @@
 import { appendFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
 import { sleep } from '@moodstream/core';
 import { ALL_TOPICS, AlertsResponseSchema, ReplayStatusSchema, ReplaysResponseSchema, SeriesUpdateSchema, type ReplayStatus } from '@moodstream/events';
 import { ensureNextBuild } from '@moodstream/dashboard';
 import { startChildren, type Children } from '../../scripts/start/children';
+import { freePort } from '../support/free-port';
 import { ROOT } from '../support/ingester-harness';
 import { trendsEnv } from './pipeline';
 import type { Scenario, ScenarioContext } from './scenarios';
@@ -29,18 +29,6 @@ interface Dashboards {
 }
 
 let running: Dashboards | null = null;
-
-/** A port free right now on loopback (the dashboard needs a known one: the suite talks to it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function until(what: string, check: () => Promise<boolean>, ms: number): Promise<void> {
   const deadline = Date.now() + ms;

@@ -28,7 +28,7 @@ export class PartitionWatermark {
    * to receive the upstream backlog closed windows the others' backlog had not reached yet (alerts decided on
    * incomplete windows; the posts themselves still counted, within the allowed lateness).
    */
-  unreachable(_now: number): void {
+  unreachable(): void {
     this.restartIdleClocks = true;
   }
 

@@ -251,7 +251,7 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
       return { watermark: reachable === null || reachable <= (engine.watermark ?? -Infinity) ? Number.NEGATIVE_INFINITY : reachable, own };
     } catch (error) {
       // No partition can be seen caught up meanwhile: quiet time in an outage must not count as idleness.
-      partitionWatermark.unreachable(clock.now());
+      partitionWatermark.unreachable();
       logger.warn({ err: error }, 'could not read the partition positions; the watermark waits for the next batch');
       return { watermark: Number.NEGATIVE_INFINITY, own };
     }
