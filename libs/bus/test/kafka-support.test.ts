@@ -8,6 +8,18 @@ import { HandoffQueue } from '../src/handoff-queue';
 import { deadLetterHeaders, headersToStrings } from '../src/headers';
 import { kafkaLogCreator } from '../src/kafka-logger';
 
+/** A logger at info whose JSON lines the test reads back. */
+function capturedLogger(): { logger: ReturnType<typeof createLogger>; lines: () => string[] } {
+  let text = '';
+  const destination = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      text += chunk.toString();
+      cb();
+    },
+  });
+  return { logger: createLogger('t', { destination, level: 'info' }), lines: () => text.trim().split('\n') };
+}
+
 test('wrapKafkaError maps kafkajs judgement onto the closed codes, names the kafkajs error, and looks through "retries exceeded"', () => {
   const connection = Object.assign(new Error('Connection error: ECONNREFUSED'), { name: 'KafkaJSConnectionError', retriable: true });
   const wrapped = wrapKafkaError('producing 3 record(s) to moodstream.posts', connection);
@@ -33,19 +45,12 @@ test('wrapKafkaError maps kafkajs judgement onto the closed codes, names the kaf
 });
 
 test('kafkajs log lines reach our logger; routine ones are demoted', () => {
-  let text = '';
-  const destination = new Writable({
-    write(chunk: Buffer, _e, cb) {
-      text += chunk.toString();
-      cb();
-    },
-  });
-  const logger = createLogger('t', { destination, level: 'info' });
-  const log = kafkaLogCreator(logger)(logLevel.WARN);
+  const written = capturedLogger();
+  const log = kafkaLogCreator(written.logger)(logLevel.WARN);
   log({ namespace: 'Runner', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: 'x', message: 'The group is rebalancing, re-joining', groupId: 'g' } });
   log({ namespace: 'Producer', level: logLevel.WARN, label: 'WARN', log: { timestamp: 'x', message: 'Limiting retries for the idempotent producer may invalidate EoS guarantees' } });
   log({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: 'x', message: 'Connection timeout', broker: 'b:9092' } });
-  const lines = text.trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string; component: string; broker?: string });
+  const lines = written.lines().map((l) => JSON.parse(l) as { level: number; msg: string; component: string; broker?: string });
   assert.deepEqual(
     lines.map((l) => [l.level, l.msg]),
     [
@@ -59,15 +64,9 @@ test('kafkajs log lines reach our logger; routine ones are demoted', () => {
 });
 
 test('a broker that does not answer is said once per outage and summarised once a minute, not once per retry (virtual time)', () => {
-  let text = '';
-  const destination = new Writable({
-    write(chunk: Buffer, _e, cb) {
-      text += chunk.toString();
-      cb();
-    },
-  });
+  const written = capturedLogger();
   let clock = 0;
-  const log = kafkaLogCreator(createLogger('t', { destination, level: 'info' }), { now: () => clock })(logLevel.WARN);
+  const log = kafkaLogCreator(written.logger, { now: () => clock })(logLevel.WARN);
   const refused = (message: string) => log({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: 'x', message, broker: 'b:9092' } });
   // 90 s of outage, kafkajs retrying every 250 ms with two lines per attempt.
   for (; clock < 90_000; clock += 250) {
@@ -78,7 +77,7 @@ test('a broker that does not answer is said once per outage and summarised once 
   clock += 120_000;
   refused('Connection timeout');
   log({ namespace: 'Runner', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: 'x', message: 'Something else broke' } });
-  const lines = text.trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string; attempts?: number });
+  const lines = written.lines().map((l) => JSON.parse(l) as { level: number; msg: string; attempts?: number });
   assert.deepEqual(
     lines.map((l) => l.level),
     [50, 50, 50, 50],
