@@ -4,7 +4,7 @@ import { mergeAlert, mergeAlerts } from './alerts';
 import { api, describeError, isBadAnswer } from './api';
 import { liveEventApi } from './live-event-api';
 import { mergePoint, updateMatches, type SeriesSelection } from './series';
-import { getSocket, onServerEvent } from './socket';
+import { followServerEvent, getSocket } from './socket';
 import { RANGE_MS, liveSpan } from './windows';
 
 export type Loadable<T> =
@@ -128,8 +128,9 @@ export function useSeries(request: SeriesRequest | null): { state: Loadable<Seri
         setState,
       );
     };
-    const onReconnect = () => {
-      watch();
+    const refresh = () => {
+      // The server forgets a socket's selection when it disconnects: (re)state it whenever connected.
+      if (socket.connected) watch();
       gate.pending = [];
       // The fresh fetch supersedes whatever was refused while connected before.
       gate.refused = null;
@@ -137,14 +138,10 @@ export function useSeries(request: SeriesRequest | null): { state: Loadable<Seri
     };
 
     setState({ status: 'loading', data: null });
-    const stopSeries = onServerEvent(socket, 'series', onUpdate, onInvalid);
-    socket.on('connect', onReconnect);
-    if (socket.connected) watch();
-    load();
+    const stop = followServerEvent(socket, 'series', { onPush: onUpdate, onInvalid, refresh });
     return () => {
       gate.cancelled = true;
-      stopSeries();
-      socket.off('connect', onReconnect);
+      stop();
     };
     // `key` stands for every field of `request`, so a new but equal request object does not refetch.
   }, [key, generation]);
@@ -158,23 +155,22 @@ export function useTopics(): Loadable<TopicSummary[]> {
     const socket = getSocket();
     let cancelled = false;
     // Each push is the whole list, so a good one fully replaces whatever was refused before.
-    const stopTopics = onServerEvent(
-      socket,
-      'topics',
-      (topics) => setState({ status: 'ready', data: topics }),
-      (error) => setState((prev) => failed(prev, error)),
-    );
-    api.topics().then(
-      (topics) => {
-        if (!cancelled) setState({ status: 'ready', data: topics });
-      },
-      (error: unknown) => {
-        if (!cancelled) setState((prev) => failed(prev, describeError(error)));
-      },
-    );
+    const stop = followServerEvent(socket, 'topics', {
+      onPush: (topics) => setState({ status: 'ready', data: topics }),
+      onInvalid: (error) => setState((prev) => failed(prev, error)),
+      refresh: () =>
+        api.topics().then(
+          (topics) => {
+            if (!cancelled) setState({ status: 'ready', data: topics });
+          },
+          (error: unknown) => {
+            if (!cancelled) setState((prev) => failed(prev, describeError(error)));
+          },
+        ),
+    });
     return () => {
       cancelled = true;
-      stopTopics();
+      stop();
     };
   }, []);
   return state;
@@ -198,24 +194,19 @@ export function useAlerts(replay: string | null): {
       gate.refused = error;
       setState((prev) => failed(prev, error));
     };
-    // Live and replay alerts may share a store; each feed shows only its own.
-    const load = () =>
-      settleSnapshot(gate, api.alerts({ replay, limit: 100 }), (alerts, pending) => mergeAlerts(mergeAlerts([], alerts.filter((a) => (a.replayId ?? null) === replay)), pending), setState);
-    // An alert pushed while the socket was down (or before it first connected, after the fetch left) reached no
-    // one: each (re)connect fetches the feed again, with the pushes that arrive meanwhile held and merged after it.
-    const onReconnect = () => {
+    // An alert pushed before the socket first connected (after the fetch left) reached no one either: each fetch,
+    // the first and every reconnect's, holds the pushes that arrive meanwhile and merges them after it. Live and
+    // replay alerts may share a store; each feed shows only its own.
+    const refresh = () => {
       gate.pending = [];
       gate.refused = null;
-      load();
+      settleSnapshot(gate, api.alerts({ replay, limit: 100 }), (alerts, pending) => mergeAlerts(mergeAlerts([], alerts.filter((a) => (a.replayId ?? null) === replay)), pending), setState);
     };
     setState({ status: 'loading', data: null });
-    const stopAlerts = onServerEvent(socket, 'alert', onAlert, onInvalid);
-    socket.on('connect', onReconnect);
-    load();
+    const stop = followServerEvent(socket, 'alert', { onPush: onAlert, onInvalid, refresh });
     return () => {
       gate.cancelled = true;
-      stopAlerts();
-      socket.off('connect', onReconnect);
+      stop();
     };
   }, [replay]);
 
@@ -243,8 +234,7 @@ export function useReplays(): { replays: ReplayStatus[]; upsert: (status: Replay
   useEffect(() => {
     const socket = getSocket();
     let cancelled = false;
-    const stopReplays = onServerEvent(socket, 'replay', upsert, setError);
-    const load = () =>
+    const refresh = () =>
       api.replays().then(
         (list) => {
           if (!cancelled) for (const r of list) upsert(r);
@@ -255,13 +245,10 @@ export function useReplays(): { replays: ReplayStatus[]; upsert: (status: Replay
           if (!cancelled && isBadAnswer(failure)) setError(describeError(failure));
         },
       );
-    // A replay that moved on (or ended) while the socket was down was pushed to no one: list them again on reconnect.
-    socket.on('connect', load);
-    load();
+    const stop = followServerEvent(socket, 'replay', { onPush: upsert, onInvalid: setError, refresh });
     return () => {
       cancelled = true;
-      stopReplays();
-      socket.off('connect', load);
+      stop();
     };
   }, [upsert]);
   return { replays, upsert, error };
@@ -325,34 +312,28 @@ export function useMoments(range: { from: number; to: number } | null): Loadable
     const socket = getSocket();
     let cancelled = false;
     const inRange = (m: Moment) => m.at >= range.from && m.at < range.to + WINDOW_MS['1m'];
-    const stop = onServerEvent(
-      socket,
-      'moment',
-      (update) => {
+    const stop = followServerEvent(socket, 'moment', {
+      onPush: (update) => {
         setState((prev) => {
           const rest = (prev.data ?? []).filter((m) => m.id !== update.moment.id);
           const next = update.action === 'added' && inRange(update.moment) ? [...rest, update.moment].sort((a, b) => a.at - b.at) : rest;
           return withData(prev, next);
         });
       },
-      (error) => setState((prev) => failed(prev, error)),
-    );
-    const load = () =>
-      liveEventApi.moments(range.from, range.to + WINDOW_MS['1m']).then(
-        (moments) => {
-          if (!cancelled) setState((prev) => withData(prev, moments));
-        },
-        (error: unknown) => {
-          if (!cancelled) setState((prev) => failed(prev, describeError(error)));
-        },
-      );
-    // A moment marked or removed while the socket was down was pushed to no one: read them again on each (re)connect.
-    socket.on('connect', load);
-    load();
+      onInvalid: (error) => setState((prev) => failed(prev, error)),
+      refresh: () =>
+        liveEventApi.moments(range.from, range.to + WINDOW_MS['1m']).then(
+          (moments) => {
+            if (!cancelled) setState((prev) => withData(prev, moments));
+          },
+          (error: unknown) => {
+            if (!cancelled) setState((prev) => failed(prev, describeError(error)));
+          },
+        ),
+    });
     return () => {
       cancelled = true;
       stop();
-      socket.off('connect', load);
     };
     // `key` stands for the range, rounded to the minute.
   }, [key]);

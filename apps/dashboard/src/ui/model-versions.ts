@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { ModelVersionsResponseSchema, WINDOW_MS, type ModelVersionChange } from '@moodstream/events';
 import { describeError, request } from './api';
 import type { Loadable } from './hooks';
-import { getSocket, onServerEvent } from './socket';
+import { followServerEvent, getSocket } from './socket';
 
 /** A topic's model versions first seen in a range (GET /api/model-versions), oldest first. */
 export async function fetchModelVersions(topic: string, from: number, to: number): Promise<ModelVersionChange[]> {
@@ -35,10 +35,8 @@ export function useModelVersionChanges(selection: { topic: string; from: number;
     const changesOnly = (list: readonly ModelVersionChange[]) => list.filter((c) => c.previous !== null);
     setState({ status: 'loading', data: null });
     const socket = getSocket();
-    const stop = onServerEvent(
-      socket,
-      'modelVersion',
-      (change) => {
+    const stop = followServerEvent(socket, 'modelVersion', {
+      onPush: (change) => {
         if (change.topic !== topic || change.at < from || change.at >= to || change.previous === null) return;
         pushed = merged(pushed, [change]);
         setState((prev) => {
@@ -46,24 +44,20 @@ export function useModelVersionChanges(selection: { topic: string; from: number;
           return prev.status === 'error' ? { ...prev, data } : { status: 'ready', data };
         });
       },
-      (error) => setState((prev) => ({ status: 'error', data: prev.data, error })),
-    );
-    const load = () =>
-      fetchModelVersions(topic, from, to).then(
-        (list) => {
-          if (!cancelled) setState({ status: 'ready', data: merged(changesOnly(list), pushed) });
-        },
-        (error: unknown) => {
-          if (!cancelled) setState((prev) => ({ status: 'error', data: prev.data, error: describeError(error) }));
-        },
-      );
-    // A change pushed while the socket was down reached no one: read them again on each (re)connect.
-    socket.on('connect', load);
-    load();
+      onInvalid: (error) => setState((prev) => ({ status: 'error', data: prev.data, error })),
+      refresh: () =>
+        fetchModelVersions(topic, from, to).then(
+          (list) => {
+            if (!cancelled) setState({ status: 'ready', data: merged(changesOnly(list), pushed) });
+          },
+          (error: unknown) => {
+            if (!cancelled) setState((prev) => ({ status: 'error', data: prev.data, error: describeError(error) }));
+          },
+        ),
+    });
     return () => {
       cancelled = true;
       stop();
-      socket.off('connect', load);
     };
     // `key` stands for the selection, its range rounded to the minute.
   }, [key]);

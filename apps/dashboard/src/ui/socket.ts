@@ -51,3 +51,22 @@ export function onServerEvent<E extends ServerEventName>(
     socket.off(name, listener);
   };
 }
+
+/**
+ * A view fed by a snapshot and pushes: listens for `event` (as onServerEvent) and calls `refresh` now and on every
+ * reconnect — a push sent while the socket was down reached no one, so only a fresh snapshot shows what was missed.
+ * Returns the function that stops both.
+ */
+export function followServerEvent<E extends ServerEventName>(
+  socket: DashboardSocket,
+  event: E,
+  handlers: { onPush: (payload: ServerEventPayload<E>) => void; onInvalid: (message: string) => void; refresh: () => void },
+): () => void {
+  const stopPushes = onServerEvent(socket, event, handlers.onPush, handlers.onInvalid);
+  socket.on('connect', handlers.refresh);
+  handlers.refresh();
+  return () => {
+    stopPushes();
+    socket.off('connect', handlers.refresh);
+  };
+}
