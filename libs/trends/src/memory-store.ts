@@ -24,7 +24,8 @@ interface Namespace {
   examples: Map<string, Expiring<Map<string, ExampleEntry>>>;
   topics: Map<string, number>;
   state: Map<string, Expiring<string>>;
-  alertIds: string[];
+  /** The namespace's alerts (bodies in `alerts`); an id leaves when the sweep drops its expired body. */
+  alertIds: Set<string>;
 }
 
 const bucketKey = (ref: BucketRef): string => `${ref.size}\u0000${ref.topic}\u0000${ref.start}`;
@@ -38,6 +39,9 @@ export interface MemoryStoreFootprint {
   wordShiftTables: number;
   wordShiftTerms: number;
   wordShiftSeenIds: number;
+  /** Alert bodies, and ids in the namespaces' alert indexes. */
+  alerts: number;
+  alertIds: number;
 }
 
 export type MemoryTrendsStore = TrendsStore & { wordShift: WordShiftStore; footprint(): MemoryStoreFootprint };
@@ -73,7 +77,7 @@ export function createMemoryTrendsStore(options: MemoryTrendsStoreOptions = {}):
   const ns = (name: string): Namespace => {
     let found = namespaces.get(name);
     if (found === undefined) {
-      found = { buckets: new Map(), seen: new Map(), examples: new Map(), topics: new Map(), state: new Map(), alertIds: [] };
+      found = { buckets: new Map(), seen: new Map(), examples: new Map(), topics: new Map(), state: new Map(), alertIds: new Set() };
       namespaces.set(name, found);
     }
     return found;
@@ -90,6 +94,7 @@ export function createMemoryTrendsStore(options: MemoryTrendsStoreOptions = {}):
       }
     }
     for (const [id, entry] of alerts) if (entry.expiresAt <= now) alerts.delete(id);
+    for (const space of namespaces.values()) for (const id of space.alertIds) if (!alerts.has(id)) space.alertIds.delete(id);
   };
 
   return {
@@ -100,13 +105,15 @@ export function createMemoryTrendsStore(options: MemoryTrendsStoreOptions = {}):
       let buckets = 0;
       let seenIds = 0;
       let examples = 0;
+      let alertIds = 0;
       for (const space of namespaces.values()) {
         buckets += space.buckets.size;
+        alertIds += space.alertIds.size;
         for (const entry of space.seen.values()) seenIds += entry.value.size;
         for (const entry of space.examples.values()) examples += entry.value.size;
       }
       const words = wordShift.footprint();
-      return { buckets, seenIds, examples, wordShiftTables: words.tables, wordShiftTerms: words.terms, wordShiftSeenIds: words.seenIds };
+      return { buckets, seenIds, examples, wordShiftTables: words.tables, wordShiftTerms: words.terms, wordShiftSeenIds: words.seenIds, alerts: alerts.size, alertIds };
     },
 
     async apply(name: string, plan: WritePlan, retention: Retention): Promise<ApplyResult> {
@@ -206,7 +213,7 @@ export function createMemoryTrendsStore(options: MemoryTrendsStoreOptions = {}):
     async saveAlert(alert, ttlMs) {
       if (live(alerts.get(alert.id)) !== undefined) return false;
       alerts.set(alert.id, { value: structuredClone(alert), expiresAt: clock.now() + ttlMs });
-      ns(namespaceOfAlert(alert)).alertIds.push(alert.id);
+      ns(namespaceOfAlert(alert)).alertIds.add(alert.id);
       return true;
     },
 

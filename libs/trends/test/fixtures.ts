@@ -1,4 +1,4 @@
-import { argmaxEmotion, type ScoredPost } from '@moodstream/events';
+import { argmaxEmotion, type Alert, type ScoredPost } from '@moodstream/events';
 
 /** A ScoredPost with sensible defaults; probabilities in EMOTIONS order. */
 export function scoredPost(overrides: Partial<ScoredPost> & { postId: string; timestamp: number }): ScoredPost {
@@ -23,3 +23,23 @@ export function scoredPost(overrides: Partial<ScoredPost> & { postId: string; ti
 
 /** 2026-01-01T00:00:00Z: bucket-aligned at every size. */
 export const T0 = Date.UTC(2026, 0, 1);
+
+/** An Alert on a 1-minute window ending at `firedAt`, live unless a replay id is given. */
+export function testAlert(id: string, firedAt: number, topic = 'cats', replayId: string | null = null): Alert {
+  return {
+    id,
+    topic,
+    emotion: 'scared',
+    window: { size: '1m', start: firedAt - 60_000, end: firedAt },
+    observed: 0.2,
+    expected: 0.05,
+    count: 200,
+    statistic: 9.1,
+    pValue: 1e-12,
+    threshold: 0.0003,
+    examplePostIds: ['p1'],
+    firedAt,
+    replayId,
+    acknowledged: false,
+  };
+}

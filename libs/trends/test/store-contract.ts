@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it, before, after } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Alert, ScoredPost } from '@moodstream/events';
+import type { ScoredPost } from '@moodstream/events';
 import { emptyStats, addContribution, contributionOf } from '../src/bucket';
 import { liveTopicsOf, planWrites } from '../src/plan';
 import type { BucketRef, Retention, TrendsStore } from '../src/store';
 import { syntheticScoredPosts, BASELINE_SHARES } from '../src/synthetic';
-import { scoredPost, T0 } from './fixtures';
+import { scoredPost, T0, testAlert as alert } from './fixtures';
 
 export interface StoreUnderTest {
   store: TrendsStore;
@@ -183,22 +183,6 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
     });
 
     it('stores alerts once, lists them newest first, acknowledges them', async () => {
-      const alert = (id: string, firedAt: number, topic: string, replayId: string | null = null): Alert => ({
-        id,
-        topic,
-        emotion: 'scared',
-        window: { size: '1m', start: firedAt - 60_000, end: firedAt },
-        observed: 0.2,
-        expected: 0.05,
-        count: 200,
-        statistic: 9.1,
-        pValue: 1e-12,
-        threshold: 0.0003,
-        examplePostIds: ['p1'],
-        firedAt,
-        replayId,
-        acknowledged: false,
-      });
       const suffix = Math.random().toString(36).slice(2);
       const a1 = alert(`a1-${suffix}`, T0 + 60_000, 'cats');
       const a2 = alert(`a2-${suffix}`, T0 + 120_000, 'dogs');
