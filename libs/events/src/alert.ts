@@ -27,6 +27,16 @@ export const AlertExplanationSchema = z
       .strict(),
     /** Standard deviations (share units) in the test: sampling, baseline, real between-window movement, total. */
     dispersion: z.object({ samplingSd: nonNegative, baselineSd: nonNegative, betweenSd: nonNegative, totalSd: nonNegative }).strict(),
+    /**
+     * Present when the window was decided again after its first decision: `late-posts` — posts that arrived after
+     * the window was first decided (within the allowed lateness) made it significant, tested against the expected
+     * share and dispersion the detector had then; `rebuild` — `npm run trends:rebuild` re-decided the window over
+     * the rebuilt history. `firstCount` is how many posts the first decision saw (null when not known).
+     */
+    decidedLate: z
+      .object({ reason: z.enum(['late-posts', 'rebuild']), firstDecidedAt: z.number().int().nonnegative().nullable(), firstCount: z.number().int().nonnegative().nullable() })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -61,6 +71,8 @@ export const AlertSchema = z
     /** Set when the alert came from an isolated replay rather than live data. */
     replayId: z.string().nullable().default(null),
     acknowledged: z.boolean().default(false),
+    /** True when the alert was decided after its window's first decision (see explanation.decidedLate); absent: on time. */
+    late: z.boolean().optional(),
     explanation: AlertExplanationSchema.optional(),
     /** Which words, emoji and tags moved the share (window vs the windows before it); alerts stored before it have none. */
     wordShift: WordShiftSchema.optional(),

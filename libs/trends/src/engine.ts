@@ -6,6 +6,7 @@ import { contributionOf, type BucketStats } from './bucket';
 import type { TrendsConfig } from './config';
 import type { ConfusionMatrix } from './confusion';
 import { SpikeDetector, type DetectorSettings, type DetectorState, type PairVerdict, type TopicAlertRule } from './detector';
+import { DecidedWindows, MAX_DECIDED_WINDOWS, type DecidedWindow } from './late-decisions';
 import { toSeriesPoint } from './estimate';
 import { planWrites } from './plan';
 import type { BucketRef, Retention, TrendsStore } from './store';
@@ -63,6 +64,24 @@ interface PersistedState {
   nextWindow: number | null;
   lateDropped: number;
   detector: DetectorState;
+  /** Recently decided alert windows, open to late posts (late-decisions.ts); absent in state written before. */
+  decided?: DecidedWindow[];
+}
+
+/** How an alert came to be decided after its window's first decision (the Alert's `late` mark). */
+interface LateMark {
+  reason: 'late-posts' | 'rebuild';
+  firstDecidedAt: number | null;
+  firstCount: number | null;
+}
+
+/** What a rebuild's re-decision did (engine.redecide). */
+export interface RedecideResult {
+  windows: number;
+  /** Alerts the windows fired that were not stored yet. */
+  newAlerts: number;
+  /** Alerts the windows fired that were stored already (restored from the alerts topic, or decided live). */
+  knownAlerts: number;
 }
 
 const STATE_KEY = 'engine';
@@ -91,11 +110,27 @@ export class TrendsEngine {
   private alertsFired = 0;
   private readonly alertSize: WindowSize;
   private readonly alertMs: number;
+  /** What was decided for the recent alert windows, and which of them late posts changed since (late-decisions.ts). */
+  private decided: DecidedWindows;
+  private readonly reopened = new Set<number>();
+  /** While a rebuild re-decides: when each topic was first seen, so a window watches the topics live did then. */
+  private firstSeen: ReadonlyMap<string, number> | null = null;
+  private lateMark: LateMark | null = null;
 
   constructor(private readonly options: EngineOptions) {
     this.alertSize = options.config.TRENDS_ALERT_WINDOW;
     this.alertMs = WINDOW_MS[this.alertSize];
     this.detector = new SpikeDetector(detectorSettings(options.config));
+    this.decided = this.freshDecided();
+  }
+
+  /**
+   * Windows kept open to late posts: as many as the allowed lateness spans, at most MAX_DECIDED_WINDOWS; none for
+   * a replay, which loads everything before it decides anything.
+   */
+  private freshDecided(saved?: DecidedWindow[]): DecidedWindows {
+    const keep = this.options.bulkLoad ? 0 : Math.min(MAX_DECIDED_WINDOWS, Math.ceil(this.options.config.TRENDS_ALLOWED_LATENESS_MS / this.alertMs) + 1);
+    return new DecidedWindows(keep, this.alertMs, saved);
   }
 
   get watermark(): number | null {
@@ -129,11 +164,84 @@ export class TrendsEngine {
         this.topicLastSeen.set(topic, lastSeen);
       }
       if (raw === null) return;
+      this.adopt(JSON.parse(raw) as PersistedState);
+    });
+  }
+
+  private adopt(state: PersistedState): void {
+    this.watermarkMs = state.watermark;
+    this.nextWindow = state.nextWindow;
+    this.lateDropped = state.lateDropped;
+    this.detector = new SpikeDetector(detectorSettings(this.options.config), state.detector);
+    this.decided = this.freshDecided(state.decided);
+    this.reopened.clear();
+  }
+
+  /**
+   * After `npm run trends:rebuild` re-decided the alert windows (redecide), the live engine takes over the state it
+   * saved (`stateKey`): its detector saw every window's complete posts, where this one may have decided windows on
+   * an emptied store. The watermark stays the newer of the two; windows after the rebuild's are decided from there.
+   * False when there is no such state.
+   */
+  adoptSaved(stateKey: string): Promise<boolean> {
+    return this.queue.run(async () => {
+      const raw = await this.options.store.getState(this.options.ns, stateKey);
+      if (raw === null) return false;
       const state = JSON.parse(raw) as PersistedState;
-      this.watermarkMs = state.watermark;
-      this.nextWindow = state.nextWindow;
-      this.lateDropped = state.lateDropped;
-      this.detector = new SpikeDetector(detectorSettings(this.options.config), state.detector);
+      const watermark = Math.max(this.watermarkMs ?? -Infinity, state.watermark ?? -Infinity);
+      const lateDropped = this.lateDropped;
+      this.adopt(state);
+      this.watermarkMs = Number.isFinite(watermark) ? watermark : null;
+      this.lateDropped = lateDropped;
+      if (this.decides()) {
+        await this.evaluateAlertWindows(this.watermarkMs);
+        await this.persist();
+      }
+      return true;
+    });
+  }
+
+  /**
+   * A rebuild's re-decision (bin/rebuild.ts): with a fresh detector, evaluates every alert window from the one
+   * holding `from` through `through` (the newest post), oldest first, as a replay does, over the rebuilt buckets;
+   * `firstSeen` is each topic's oldest post, so each window watches the topics the live run knew by then. Alerts
+   * keep their deterministic ids (one already stored is not stored again, and is not passed to onAlert); new ones
+   * are marked late (reason "rebuild"). The state is persisted under the live key and `copyTo`.
+   */
+  redecide(from: number, through: number, firstSeen: ReadonlyMap<string, number>, copyTo: string, onProgress?: (done: number, total: number) => void): Promise<RedecideResult> {
+    return this.queue.run(async () => {
+      this.knownTopics.clear();
+      this.topicLastSeen.clear();
+      for (const { topic, lastSeen } of await this.options.store.topics(this.options.ns)) {
+        this.knownTopics.add(topic);
+        this.topicLastSeen.set(topic, lastSeen);
+      }
+      this.detector = new SpikeDetector(detectorSettings(this.options.config));
+      this.decided = this.freshDecided();
+      this.reopened.clear();
+      this.watermarkMs = through;
+      this.nextWindow = bucketStart(from, this.alertSize);
+      const settle = this.options.config.TRENDS_ALERT_SETTLE_MS;
+      const total = Math.max(0, Math.floor((through - settle - this.nextWindow) / this.alertMs));
+      const result: RedecideResult = { windows: 0, newAlerts: 0, knownAlerts: 0 };
+      this.firstSeen = firstSeen;
+      this.lateMark = { reason: 'rebuild', firstDecidedAt: null, firstCount: null };
+      try {
+        while (this.nextWindow + this.alertMs + settle <= through) {
+          const stored = await this.evaluateWindow(this.nextWindow);
+          result.newAlerts += stored.stored;
+          result.knownAlerts += stored.known;
+          this.nextWindow += this.alertMs;
+          result.windows += 1;
+          onProgress?.(result.windows, total);
+        }
+      } finally {
+        this.firstSeen = null;
+        this.lateMark = null;
+      }
+      await this.persist();
+      await this.persist(copyTo);
+      return result;
     });
   }
 
@@ -219,7 +327,12 @@ export class TrendsEngine {
           this.knownTopics.add(group.topic);
           this.options.onNewTopic?.(group.topic);
         }
-        if (groupAdded > 0 && !this.options.bulkLoad) this.dirty.add(`${group.start}\u0000${group.topic}`);
+        if (groupAdded > 0 && !this.options.bulkLoad) {
+          this.dirty.add(`${group.start}\u0000${group.topic}`);
+          // A late post in a window already decided: decide it again at the next evaluation (late-decisions.ts).
+          const window = bucketStart(group.start, this.alertSize);
+          if (this.nextWindow !== null && window < this.nextWindow && this.decided.has(window)) this.reopened.add(window);
+        }
       });
       if (this.nextWindow === null && !this.options.bulkLoad) this.nextWindow = bucketStart(minTimestamp, this.alertSize);
     }
@@ -239,21 +352,25 @@ export class TrendsEngine {
     return this.options.decidesAlerts?.() ?? true;
   }
 
-  private async persist(): Promise<void> {
+  private async persist(key = STATE_KEY): Promise<void> {
     const state: PersistedState = {
       watermark: this.watermarkMs,
       nextWindow: this.nextWindow,
       lateDropped: this.lateDropped,
       detector: this.detector.snapshot(),
+      ...(this.decided.size === 0 ? {} : { decided: this.decided.snapshot() }),
     };
-    await this.options.store.setState(this.options.ns, STATE_KEY, JSON.stringify(state), this.options.stateTtlMs);
+    await this.options.store.setState(this.options.ns, key, JSON.stringify(state), this.options.stateTtlMs);
   }
 
   /** Topics watched for a window: seen within the day before it (and "all" only when configured). */
   private alertTopics(windowStart: number): string[] {
     const onAll = this.options.config.TRENDS_ALERT_ON_ALL;
     const since = windowStart - ACTIVE_TOPIC_MS;
-    return [...this.knownTopics].filter((topic) => (onAll || topic !== ALL_TOPICS) && (this.topicLastSeen.get(topic) ?? -Infinity) >= since).sort();
+    // A rebuild knows every topic's newest post only: a topic first seen after this window was not watched yet.
+    const seenBy = windowStart + this.alertMs + this.options.config.TRENDS_ALERT_SETTLE_MS;
+    const seenYet = (topic: string): boolean => this.firstSeen === null || (this.firstSeen.get(topic) ?? Infinity) < seenBy;
+    return [...this.knownTopics].filter((topic) => (onAll || topic !== ALL_TOPICS) && (this.topicLastSeen.get(topic) ?? -Infinity) >= since && seenYet(topic)).sort();
   }
 
   /** Evaluates every alert window whose end + settle time is at or before `limit`, oldest first. */
@@ -265,13 +382,45 @@ export class TrendsEngine {
       this.options.logger.warn({ ns: this.options.ns, skipped: closable - MAX_CATCH_UP_WINDOWS }, 'skipping unevaluated alert windows after a long gap');
       this.nextWindow += (closable - MAX_CATCH_UP_WINDOWS) * this.alertMs;
     }
+    let decided = false;
     while (this.nextWindow + this.alertMs + settle <= limit) {
       await this.evaluateWindow(this.nextWindow);
       this.nextWindow += this.alertMs;
+      decided = true;
+    }
+    if (!this.options.bulkLoad && (decided || this.reopened.size > 0)) await this.reviseDecidedWindows(limit, decided);
+  }
+
+  /**
+   * Decides again the kept windows whose counts changed since they were decided (late-decisions.ts): those this
+   * engine's own late writes re-opened, and — each time a new window is decided — all of them, which also catches
+   * late posts another aggregator of the group wrote (scale-out: only the owner decides).
+   */
+  private async reviseDecidedWindows(watermark: number, all: boolean): Promise<void> {
+    this.decided.expire(watermark, this.options.config.TRENDS_ALLOWED_LATENESS_MS);
+    const candidates = this.decided.tested().filter((t) => all || this.reopened.has(t.start));
+    this.reopened.clear();
+    if (candidates.length === 0) return;
+    const stats = await this.options.store.readBuckets(
+      this.options.ns,
+      candidates.map(({ start, topic }) => ({ topic, size: this.alertSize, start })),
+    );
+    const fresh = new Map<number, Map<string, BucketStats | null>>();
+    candidates.forEach(({ start, topic, count }, i) => {
+      const bucket = stats[i] ?? null;
+      if ((bucket?.count ?? 0) === count) return;
+      const byTopic = fresh.get(start) ?? new Map<string, BucketStats | null>();
+      byTopic.set(topic, bucket);
+      fresh.set(start, byTopic);
+    });
+    if (fresh.size === 0) return;
+    for (const late of this.decided.revise(this.detector, fresh)) {
+      await this.fireAlert(late.verdict, late.start, { reason: 'late-posts', firstDecidedAt: late.firstDecidedAt, firstCount: late.firstCount });
     }
   }
 
-  private async evaluateWindow(start: number): Promise<void> {
+  /** Decides one window; counts the alerts it fired that were stored now, and those stored already. */
+  private async evaluateWindow(start: number): Promise<{ stored: number; known: number }> {
     const topics = this.alertTopics(start);
     for (const watched of this.detector.topics()) if (!topics.includes(watched)) this.detector.forget(watched);
     const refs: BucketRef[] = topics.map((topic) => ({ topic, size: this.alertSize, start }));
@@ -280,43 +429,50 @@ export class TrendsEngine {
     topics.forEach((topic, i) => windows.set(topic, stats[i] ?? null));
     const rules = await this.options.alertRules?.();
     const verdicts = this.detector.evaluate(start, this.alertMs, windows, this.options.pairsOverride?.(), rules);
+    this.decided.record(start, this.options.clock.now(), verdicts);
+    const counts = { stored: 0, known: 0 };
     for (const verdict of verdicts) {
       if (!verdict.fires) continue;
-      const examples = await this.options.store.examples(
-        this.options.ns,
-        { topic: verdict.topic, size: this.alertSize, start },
-        verdict.emotionIndex,
-        10,
-      );
-      const end = start + this.alertMs;
-      const alert: Alert = {
-        id: alertId({ replayId: this.options.replayId, topic: verdict.topic, emotion: verdict.emotion, size: this.alertSize, start }),
-        topic: verdict.topic,
-        emotion: verdict.emotion,
-        window: { size: this.alertSize, start, end },
-        observed: clamp01(verdict.observed),
-        expected: clamp01(verdict.expected),
-        count: verdict.count,
-        statistic: Math.max(-1e9, Math.min(1e9, verdict.statistic)),
-        pValue: clamp01(verdict.pValue),
-        threshold: clamp01(verdict.threshold),
-        examplePostIds: examples.map((p) => p.postId),
-        // A replay reports the historical moment the alert would have fired, whatever the replay speed.
-        firedAt: this.options.replayId === null ? this.options.clock.now() : end + this.options.config.TRENDS_ALERT_SETTLE_MS,
-        replayId: this.options.replayId,
-        acknowledged: false,
-        explanation: alertExplanation(verdict),
-        ...(await this.alertWordShift(verdict.topic, verdict.emotion, start)),
-      };
-      const stored = await this.options.store.saveAlert(alert, this.alertTtlMs());
-      if (!stored) continue;
-      this.alertsFired += 1;
-      this.options.logger.info(
-        { alert: alert.id, topic: alert.topic, emotion: alert.emotion, windowStart: new Date(start).toISOString(), observed: alert.observed, expected: alert.expected, z: alert.statistic },
-        'spike alert',
-      );
-      await this.options.onAlert(alert);
+      if (await this.fireAlert(verdict, start, this.lateMark)) counts.stored += 1;
+      else counts.known += 1;
     }
+    return counts;
+  }
+
+  /** Stores the alert of a verdict that fires (false when its id was stored already) and hands it on. */
+  private async fireAlert(verdict: PairVerdict, start: number, late: LateMark | null): Promise<boolean> {
+    const examples = await this.options.store.examples(this.options.ns, { topic: verdict.topic, size: this.alertSize, start }, verdict.emotionIndex, 10);
+    const end = start + this.alertMs;
+    const explanation = alertExplanation(verdict);
+    const alert: Alert = {
+      id: alertId({ replayId: this.options.replayId, topic: verdict.topic, emotion: verdict.emotion, size: this.alertSize, start }),
+      topic: verdict.topic,
+      emotion: verdict.emotion,
+      window: { size: this.alertSize, start, end },
+      observed: clamp01(verdict.observed),
+      expected: clamp01(verdict.expected),
+      count: verdict.count,
+      statistic: Math.max(-1e9, Math.min(1e9, verdict.statistic)),
+      pValue: clamp01(verdict.pValue),
+      threshold: clamp01(verdict.threshold),
+      examplePostIds: examples.map((p) => p.postId),
+      // A replay reports the historical moment the alert would have fired, whatever the replay speed.
+      firedAt: this.options.replayId === null ? this.options.clock.now() : end + this.options.config.TRENDS_ALERT_SETTLE_MS,
+      replayId: this.options.replayId,
+      acknowledged: false,
+      ...(late === null ? {} : { late: true }),
+      explanation: late === null ? explanation : { ...explanation, decidedLate: late },
+      ...(await this.alertWordShift(verdict.topic, verdict.emotion, start)),
+    };
+    const stored = await this.options.store.saveAlert(alert, this.alertTtlMs());
+    if (!stored) return false;
+    this.alertsFired += 1;
+    this.options.logger.info(
+      { alert: alert.id, topic: alert.topic, emotion: alert.emotion, windowStart: new Date(start).toISOString(), observed: alert.observed, expected: alert.expected, z: alert.statistic, ...(late === null ? {} : { late: late.reason }) },
+      late === null ? 'spike alert' : 'spike alert, decided late',
+    );
+    await this.options.onAlert(alert);
+    return true;
   }
 
   /** The alert window's word shift against the windows before it; none when the bookkeeping is off. */

@@ -1,40 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createLogger, VirtualClock } from '@moodstream/core';
+import { VirtualClock } from '@moodstream/core';
 import type { Alert, ScoredPost } from '@moodstream/events';
 import type { SeriesUpdate } from '../src/api-types';
 import { trendsConfig } from '../src/config';
-import { liveRetention, TrendsEngine } from '../src/engine';
+import { TrendsEngine } from '../src/engine';
 import { createMemoryTrendsStore } from '../src/memory-store';
-import { liveTopicsOf } from '../src/plan';
 import { LIVE_NAMESPACE, type TrendsStore } from '../src/store';
-import { scoredPost, T0 } from './fixtures';
+import { liveEngineOptions, scoredPost, T0 } from './fixtures';
 import { describeAlerts, expectedAlertWindowStart, feed, SPIKE_MINUTE, SPIKE_TOPIC, spikeStream, stationaryStream } from './scenarios';
 
-const logger = createLogger('test', { level: 'silent' });
 
 function setup(overrides: Record<string, string | number | boolean> = {}, clock = new VirtualClock(T0)) {
   const config = trendsConfig(overrides);
   const store: TrendsStore = createMemoryTrendsStore({ clock });
   const series: SeriesUpdate[] = [];
   const alerts: Alert[] = [];
-  const make = () =>
-    new TrendsEngine({
-      ns: LIVE_NAMESPACE,
-      replayId: null,
-      store,
-      config,
-      clock,
-      logger,
-      topicsOf: liveTopicsOf,
-      retention: liveRetention(config),
-      stateTtlMs: 86_400_000,
-      confusion: null,
-      onSeries: (u) => series.push(u),
-      onAlert: (a) => {
-        alerts.push(a);
-      },
-    });
+  const make = () => new TrendsEngine(liveEngineOptions({ config, store, clock, alerts, series }));
   return { config, store, clock, series, alerts, engine: make(), make };
 }
 

@@ -1,4 +1,10 @@
+import { createLogger, type Clock } from '@moodstream/core';
 import { argmaxEmotion, type Alert, type ScoredPost } from '@moodstream/events';
+import type { SeriesUpdate } from '../src/api-types';
+import type { TrendsConfig } from '../src/config';
+import { liveRetention, type EngineOptions } from '../src/engine';
+import { liveTopicsOf } from '../src/plan';
+import { LIVE_NAMESPACE, type TrendsStore } from '../src/store';
 
 /** A ScoredPost with sensible defaults; probabilities in EMOTIONS order. */
 export function scoredPost(overrides: Partial<ScoredPost> & { postId: string; timestamp: number }): ScoredPost {
@@ -41,5 +47,23 @@ export function testAlert(id: string, firedAt: number, topic = 'cats', replayId:
     firedAt,
     replayId,
     acknowledged: false,
+  };
+}
+
+/** A live engine's options in tests: the live namespace, a silent logger, series and alerts into the given lists. */
+export function liveEngineOptions(parts: { config: TrendsConfig; store: TrendsStore; clock: Clock; alerts?: Alert[]; series?: SeriesUpdate[] }): EngineOptions {
+  return {
+    ns: LIVE_NAMESPACE,
+    replayId: null,
+    store: parts.store,
+    config: parts.config,
+    clock: parts.clock,
+    logger: createLogger('test', { level: 'silent' }),
+    topicsOf: liveTopicsOf,
+    retention: liveRetention(parts.config),
+    stateTtlMs: 86_400_000,
+    confusion: null,
+    onSeries: (u) => void parts.series?.push(u),
+    onAlert: (a) => void parts.alerts?.push(a),
   };
 }
