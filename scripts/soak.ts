@@ -9,6 +9,8 @@
  *   SOAK_RATE=110 SOAK_IMAGE_SHARE=0.1 SOAK_SAMPLE_SECONDS=60 SOAK_WARMUP_MINUTES=16
  *   SOAK_HEAP_SNAPSHOTS=5,11    embedded: write heap snapshots of this process at those minutes (they pause it)
  *   MEMORY_BUS_RETENTION_MB=16  embedded: the in-memory bus's cap per topic (npm start's setting; default 64)
+  MEMORY_TRENDS_HISTORY_MB=32 embedded: the trends history's budget (npm start's setting; default 128)
+ *   MEMORY_TRENDS_HISTORY_MB=32 embedded: the trends history's budget (npm start's setting; default 128)
  *
  * Posts enter where the ingester would put them (the posts topic): 110 posts/s is 20× Tumblr's peak rate for one
  * API key, more than the ingester can fetch, so the soak loads what comes after it. The distributed mode needs Kafka
@@ -99,6 +101,7 @@ const SOAK_COMMAND = {
   SOAK_HEAP_SNAPSHOTS=5,11    embedded: heap snapshots of this process at those minutes (they pause it);
                               compare two with scripts/soak-heap-diff.ts
   MEMORY_BUS_RETENTION_MB=16  embedded: the in-memory bus's cap per topic (npm start's setting; default 64)
+  MEMORY_TRENDS_HISTORY_MB=32 embedded: the trends history's budget (npm start's setting; default 128)
 
 Outside CI. Run it under nice -n 10 on a shared machine; absolute figures then include everyone else's load.`,
 } as const;
@@ -362,7 +365,12 @@ async function drive(options: {
 async function soakEmbedded(options: Options, imageBase: string, log: (line: string) => void): Promise<ModeResult> {
   const logger = createLogger('soak', { level: 'warn' });
   const stack = await startEmbeddedStack({
-    config: parseStartConfig({ PORT: '0', LOG_LEVEL: 'warn', MEMORY_BUS_RETENTION_MB: process.env['MEMORY_BUS_RETENTION_MB'] }),
+    config: parseStartConfig({
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      MEMORY_BUS_RETENTION_MB: process.env['MEMORY_BUS_RETENTION_MB'],
+      MEMORY_TRENDS_HISTORY_MB: process.env['MEMORY_TRENDS_HISTORY_MB'],
+    }),
     progress: createProgress({ write: log }),
     logger,
     env: { ...process.env, SCORER_IMAGE_ALLOWLIST: '127.0.0.1' },

@@ -36,6 +36,13 @@ export const StartConfigSchema = z
      * process stays flat. Replays in the embedded mode reach back only as far as this keeps.
      */
     MEMORY_BUS_RETENTION_MB: z.coerce.number().int().min(1).max(65_536).default(64),
+    /**
+     * Embedded mode: most megabytes (estimated heap) of trends history the in-memory store keeps: word-shift tables,
+     * example posts and bucket counts, about 1 MB a minute of the demo's text. Over it, the oldest word shifts and
+     * examples go first, 1-minute windows first; counts stay unless nothing else is left. 128 MB is about two hours of
+     * every detail at the demo's rate; the last 23 minutes (the alert detector's baseline) are always kept.
+     */
+    MEMORY_TRENDS_HISTORY_MB: z.coerce.number().int().min(1).max(65_536).default(128),
     /** Graceful shutdown budget for everything together; a second Ctrl-C exits at once. */
     SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(100).max(600_000).default(20_000),
     /** Level of the apps' JSON logs (the launcher's own progress lines always print). */

@@ -5,7 +5,18 @@ import { createDashboardApp, parseDashboardConfig } from '@moodstream/dashboard'
 import { createIngesterApp, IngesterConfigSchema } from '@moodstream/ingester';
 import { createScorerApp, ScorerConfigSchema, type ScorerApp } from '@moodstream/scorer';
 import { dirname, join } from 'node:path';
-import { alertRuleDefaults, alertRulesReader, createLocalLiveEventStores, createMemoryTrendsStore, createTrendsHost, processLocalSeenTtlMs, type MemoryTrendsStore, trendsConfigSchema } from '@moodstream/trends';
+import {
+  alertRuleDefaults,
+  alertRulesReader,
+  createLocalLiveEventStores,
+  createMemoryTrendsStore,
+  createTrendsHost,
+  processLocalSeenTtlMs,
+  protectedHistoryMs,
+  reportedHistoryBudget,
+  type MemoryTrendsStore,
+  trendsConfigSchema,
+} from '@moodstream/trends';
 import type { StartConfig } from './config';
 import { startDemoImages, type DemoImages } from './demo-images';
 import type { ArchiveRun } from './demo-ingest';
@@ -107,7 +118,16 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions): Promise
       stores: createLocalLiveEventStores({ registryFile: join(dirname(ingesterConfig.INGEST_STATE_FILE), 'watched-topics.json') }),
       alertDefaults: alertRuleDefaults(trendsSettings),
     };
-    const store = createMemoryTrendsStore({ maxSeenTtlMs: processLocalSeenTtlMs(trendsSettings) });
+    let store: MemoryTrendsStore | null = null;
+    const history = reportedHistoryBudget({
+      budgetBytes: config.MEMORY_TRENDS_HISTORY_MB * 1024 * 1024,
+      keepMs: protectedHistoryMs(trendsSettings),
+      registry: runtime.registry,
+      logger,
+      historyBytes: () => store?.footprint().historyBytes ?? null,
+      setting: 'MEMORY_TRENDS_HISTORY_MB',
+    });
+    store = createMemoryTrendsStore({ maxSeenTtlMs: processLocalSeenTtlMs(trendsSettings), history });
     const trends = await createTrendsHost({
       bus,
       store,

@@ -1,9 +1,10 @@
 import { systemClock, type Clock } from '@moodstream/core';
-import { EMOTION_COUNT, EMOTIONS, WINDOW_MS, type Alert } from '@moodstream/events';
+import { EMOTION_COUNT, EMOTIONS, WINDOW_MS, type Alert, type WindowSize } from '@moodstream/events';
 import type { ExamplePost } from './api-types';
 import { addContribution, emptyStats, type BucketStats } from './bucket';
 import { namespaceOfAlert, type ApplyResult, type BucketRef, type Retention, type TrendsStore, type WritePlan } from './store';
 import type { TrendsConfig } from './config';
+import { evictHistory, exampleBytes, HISTORY_BYTES, type HistoryBudget, type HistoryEntry } from './memory-history';
 import { bucketStart, WINDOW_SIZES } from './windows';
 import type { WordShiftStore } from './word-shift';
 import { createMemoryWordShiftStore } from './word-shift-memory';
@@ -18,15 +19,24 @@ interface ExampleEntry {
   post: ExamplePost;
 }
 
+/** History entries also say their window size and when they were last written: the budget's eviction order. */
+interface History<T> extends Expiring<T> {
+  size: WindowSize;
+  writtenAt: number;
+}
+
 interface Namespace {
-  buckets: Map<string, Expiring<BucketStats>>;
+  buckets: Map<string, History<BucketStats>>;
   seen: Map<string, Expiring<Set<string>>>;
-  examples: Map<string, Expiring<Map<string, ExampleEntry>>>;
+  /** One bucket and emotion's example posts; `bytes` is their estimate (memory-history.ts). */
+  examples: Map<string, History<Map<string, ExampleEntry>> & { bytes: number }>;
   topics: Map<string, number>;
   state: Map<string, Expiring<string>>;
   /** The namespace's alerts (bodies in `alerts`); an id leaves when the sweep drops its expired body. */
   alertIds: Set<string>;
 }
+
+const SWEEP_EVERY_MS = 10_000;
 
 const bucketKey = (ref: BucketRef): string => `${ref.size}\u0000${ref.topic}\u0000${ref.start}`;
 
@@ -39,6 +49,8 @@ export interface MemoryStoreFootprint {
   wordShiftTables: number;
   wordShiftTerms: number;
   wordShiftSeenIds: number;
+  /** Estimated heap bytes of the history: buckets, example posts, word-shift tables (memory-history.ts). */
+  historyBytes: number;
   /** Alert bodies, and ids in the namespaces' alert indexes. */
   alerts: number;
   alertIds: number;
@@ -55,11 +67,25 @@ export interface MemoryTrendsStoreOptions {
    * `processLocalSeenTtlMs`: at 110 posts/s that is 13 minutes of ids instead of 43 (~28 MB instead of ~95 MB).
    */
   maxSeenTtlMs?: number;
+  /** Keep the history under this estimated size, dropping the oldest first (memory-history.ts); default unbounded. */
+  history?: HistoryBudget;
 }
 
 /** How long a post can still be accepted after its 1-minute bucket was last written: what dedupe must cover in-process. */
 export function processLocalSeenTtlMs(config: Pick<TrendsConfig, 'TRENDS_ALLOWED_LATENESS_MS' | 'TRENDS_IDLE_WATERMARK_LAG_MS'>): number {
   return config.TRENDS_ALLOWED_LATENESS_MS + config.TRENDS_IDLE_WATERMARK_LAG_MS + WINDOW_MS['1m'];
+}
+
+/**
+ * History a byte budget must never drop: the alert window's word-shift baseline (read for every alert) and the
+ * windows late posts can still reach. 23 minutes at the defaults.
+ */
+export function protectedHistoryMs(
+  config: Pick<TrendsConfig, 'TRENDS_ALLOWED_LATENESS_MS' | 'TRENDS_IDLE_WATERMARK_LAG_MS' | 'TRENDS_ALERT_WINDOW' | 'TRENDS_WORD_SHIFT_BASELINE_WINDOWS'>,
+): number {
+  // The alert window and its baseline are last written up to the lateness and the watermark lag after they end.
+  const baseline = (config.TRENDS_WORD_SHIFT_BASELINE_WINDOWS + 1) * WINDOW_MS[config.TRENDS_ALERT_WINDOW];
+  return baseline + config.TRENDS_ALLOWED_LATENESS_MS + config.TRENDS_IDLE_WATERMARK_LAG_MS;
 }
 
 /**
@@ -72,6 +98,7 @@ export function createMemoryTrendsStore(options: MemoryTrendsStoreOptions = {}):
   const namespaces = new Map<string, Namespace>();
   const alerts = new Map<string, Expiring<Alert>>();
   let writesSinceSweep = 0;
+  let lastSweep = clock.now();
   const wordShift = createMemoryWordShiftStore({ clock, maxSeenTtlMs });
 
   const ns = (name: string): Namespace => {
@@ -97,6 +124,34 @@ export function createMemoryTrendsStore(options: MemoryTrendsStoreOptions = {}):
     for (const space of namespaces.values()) for (const id of space.alertIds) if (!alerts.has(id)) space.alertIds.delete(id);
   };
 
+  const historyBytes = (): number => {
+    let bytes = wordShift.historyBytes();
+    for (const space of namespaces.values()) {
+      bytes += space.buckets.size * HISTORY_BYTES.bucket;
+      for (const entry of space.examples.values()) bytes += entry.bytes;
+    }
+    return bytes;
+  };
+
+  const historyEntries = (): HistoryEntry[] => {
+    const entries = wordShift.history();
+    for (const space of namespaces.values()) {
+      for (const [key, entry] of space.examples) {
+        entries.push({ tier: 'detail', size: entry.size, writtenAt: entry.writtenAt, bytes: entry.bytes, drop: () => space.examples.delete(key) });
+      }
+      for (const [key, entry] of space.buckets) {
+        entries.push({ tier: 'counts', size: entry.size, writtenAt: entry.writtenAt, bytes: HISTORY_BYTES.bucket, drop: () => space.buckets.delete(key) });
+      }
+    }
+    return entries;
+  };
+
+  const keepWithinBudget = (): void => {
+    if (options.history === undefined) return;
+    const eviction = evictHistory(historyBytes(), historyEntries, options.history, clock.now());
+    if (eviction !== null) options.history.onEvict?.(eviction);
+  };
+
   return {
     kind: 'memory',
     wordShift,
@@ -113,15 +168,18 @@ export function createMemoryTrendsStore(options: MemoryTrendsStoreOptions = {}):
         for (const entry of space.examples.values()) examples += entry.value.size;
       }
       const words = wordShift.footprint();
-      return { buckets, seenIds, examples, wordShiftTables: words.tables, wordShiftTerms: words.terms, wordShiftSeenIds: words.seenIds, alerts: alerts.size, alertIds };
+      return { buckets, seenIds, examples, wordShiftTables: words.tables, wordShiftTerms: words.terms, wordShiftSeenIds: words.seenIds, historyBytes: historyBytes(), alerts: alerts.size, alertIds };
     },
 
     async apply(name: string, plan: WritePlan, retention: Retention): Promise<ApplyResult> {
       const space = ns(name);
       const now = clock.now();
-      if (++writesSinceSweep >= 256) {
+      // Every 256 writes, and every 10 s for a slow stream of large batches: each pass costs a look at every entry.
+      if (++writesSinceSweep >= 256 || now - lastSweep >= SWEEP_EVERY_MS) {
         writesSinceSweep = 0;
+        lastSweep = now;
         sweep();
+        keepWithinBudget();
       }
       const added = plan.groups.map((group) => {
         const seenKey = `${group.topic}\u0000${group.start}`;
@@ -145,7 +203,7 @@ export function createMemoryTrendsStore(options: MemoryTrendsStoreOptions = {}):
             stats.sumSq[i]! += delta.sumSq[i]!;
             stats.top[i]! += delta.top[i]!;
           }
-          space.buckets.set(key, { value: stats, expiresAt: now + retention.bucketTtlMs[size] });
+          space.buckets.set(key, { value: stats, expiresAt: now + retention.bucketTtlMs[size], size, writtenAt: now });
         }
         space.topics.set(group.topic, Math.max(space.topics.get(group.topic) ?? 0, group.lastSeen));
         return delta.count;
@@ -154,8 +212,14 @@ export function createMemoryTrendsStore(options: MemoryTrendsStoreOptions = {}):
         {
           const size = candidate.size;
           const key = `${bucketKey({ topic: candidate.topic, size, start: candidate.start })}\u0000${candidate.emotion}`;
-          const entries = live(space.examples.get(key)) ?? new Map<string, ExampleEntry>();
+          const previous = space.examples.get(key);
+          const kept = live(previous);
+          const entries = kept ?? new Map<string, ExampleEntry>();
+          let bytes = kept === undefined ? 0 : previous!.bytes;
+          const replaced = entries.get(candidate.post.postId);
+          if (replaced !== undefined) bytes -= exampleBytes(replaced.post);
           entries.set(candidate.post.postId, { score: candidate.score, post: candidate.post });
+          bytes += exampleBytes(candidate.post);
           // Same eviction order as Redis ZPOPMIN: lowest score, then lowest member.
           while (entries.size > retention.examplesPerBucket) {
             let worst: string | undefined;
@@ -167,9 +231,10 @@ export function createMemoryTrendsStore(options: MemoryTrendsStoreOptions = {}):
               }
             }
             if (worst === undefined) break;
+            bytes -= exampleBytes(entries.get(worst)!.post);
             entries.delete(worst);
           }
-          space.examples.set(key, { value: entries, expiresAt: now + retention.bucketTtlMs[size] });
+          space.examples.set(key, { value: entries, expiresAt: now + retention.bucketTtlMs[size], size, writtenAt: now, bytes });
         }
       }
       return { added };

@@ -1,4 +1,6 @@
 import { systemClock, type Clock } from '@moodstream/core';
+import type { WindowSize } from '@moodstream/events';
+import { HISTORY_BYTES, type HistoryEntry } from './memory-history';
 import type { BucketRef } from './store';
 import { bucketStart, WINDOW_SIZES } from './windows';
 import type { WordShiftStore } from './word-shift';
@@ -10,14 +12,21 @@ interface Expiring<T> {
 }
 
 interface Space {
-  tables: Map<string, Expiring<MutableTable>>;
+  tables: Map<string, Expiring<MutableTable> & { size: WindowSize; writtenAt: number }>;
   seen: Map<string, Expiring<Set<string>>>;
 }
 
 const tableKey = (ref: BucketRef): string => `${ref.size}\u0000${ref.topic}\u0000${ref.start}`;
+const tableBytes = (table: MutableTable): number => HISTORY_BYTES.table + table.terms.size * HISTORY_BYTES.term;
 
 /** Word-shift tables in process memory, beside the memory TrendsStore: same dedupe, roll-ups and TTLs on the clock. */
-export type MemoryWordShiftStore = WordShiftStore & { footprint(): { tables: number; terms: number; seenIds: number } };
+export type MemoryWordShiftStore = WordShiftStore & {
+  footprint(): { tables: number; terms: number; seenIds: number };
+  /** Estimated heap bytes of the tables (memory-history.ts). */
+  historyBytes(): number;
+  /** The tables as history the memory TrendsStore's budget may drop. */
+  history(): HistoryEntry[];
+};
 
 /** `maxSeenTtlMs`: as for the memory TrendsStore (memory-store.ts), an upper bound on how long post ids are kept. */
 export function createMemoryWordShiftStore(options: { clock?: Clock; maxSeenTtlMs?: number } = {}): MemoryWordShiftStore {
@@ -57,6 +66,22 @@ export function createMemoryWordShiftStore(options: { clock?: Clock; maxSeenTtlM
       return { tables, terms, seenIds };
     },
 
+    historyBytes() {
+      let bytes = 0;
+      for (const s of spaces.values()) for (const entry of s.tables.values()) bytes += tableBytes(entry.value);
+      return bytes;
+    },
+
+    history() {
+      const entries: HistoryEntry[] = [];
+      for (const s of spaces.values()) {
+        for (const [key, entry] of s.tables) {
+          entries.push({ tier: 'detail', size: entry.size, writtenAt: entry.writtenAt, bytes: tableBytes(entry.value), drop: () => s.tables.delete(key) });
+        }
+      }
+      return entries;
+    },
+
     async apply(ns, groups, settings) {
       const s = space(ns);
       const now = clock.now();
@@ -79,7 +104,7 @@ export function createMemoryWordShiftStore(options: { clock?: Clock; maxSeenTtlM
           const key = tableKey({ topic: group.topic, size, start: bucketStart(group.start, size) });
           const table = live(s.tables.get(key)) ?? emptyTable();
           applyDelta(table, delta, settings.maxTerms);
-          s.tables.set(key, { value: table, expiresAt: now + settings.retention.bucketTtlMs[size] });
+          s.tables.set(key, { value: table, expiresAt: now + settings.retention.bucketTtlMs[size], size, writtenAt: now });
         }
       }
     },
