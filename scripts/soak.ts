@@ -7,7 +7,8 @@
  *   npm run soak                                   both modes, 30 minutes each
  *   npm run soak -- --minutes 5 --mode embedded    shorter, one mode
  *   SOAK_RATE=110 SOAK_IMAGE_SHARE=0.1 SOAK_SAMPLE_SECONDS=60 SOAK_WARMUP_MINUTES=16
- *   SOAK_HEAP_SNAPSHOTS=5,11    embedded: write heap snapshots of this process at those minutes (they pause it)
+ *   SOAK_HEAP_SNAPSHOTS=5,11    embedded: write heap snapshots of this process at those minutes (they pause it, and
+ *                               its RSS after the first is not comparable with RSS before: see `heapSnapshotsAt`)
  *   MEMORY_BUS_RETENTION_MB=16  embedded: the in-memory bus's cap per topic (npm start's setting; default 64)
   MEMORY_TRENDS_HISTORY_MB=32 embedded: the trends history's budget (npm start's setting; default 128)
  *   MEMORY_TRENDS_HISTORY_MB=32 embedded: the trends history's budget (npm start's setting; default 128)
@@ -38,6 +39,7 @@ import { startEmbeddedStack } from './start/embedded';
 import { REPO_ROOT } from './start/paths';
 import { createProgress } from './start/progress';
 import { servicesUp } from './services';
+import { fitLine, perHour, trend, type Trend } from './soak-fit';
 import { LatencyLog } from './soak-latency';
 
 type Mode = 'embedded' | 'distributed';
@@ -78,8 +80,23 @@ interface ModeResult {
    * Slopes: least squares over every sample, from minute 10 on, and after the warm-up (`warmUpMinutes`: by then, at
    * the defaults, the in-memory bus has reached its cap and the dedupe ids their window).
    */
-  rss: Record<string, { startMb: number; endMb: number; slopeMbPerHour: number; slopeFromMinute10MbPerHour: number; slopeAfterWarmUpMbPerHour: number }>;
+  rss: Record<
+    string,
+    { startMb: number; endMb: number; slopeMbPerHour: number; slopeFromMinute10MbPerHour: number; slopeAfterWarmUpMbPerHour: number; slopeAfterWarmUpErrorMbPerHour: number | null }
+  >;
   warmUpMinutes: number;
+  /**
+   * Embedded mode, after the warm-up: where the process's growth is. RSS; V8's live heap (heap used) and what it
+   * commits for it (heap total); everything outside V8's heap (RSS − heap total − external); and the trends store's
+   * estimate of the history it keeps (memory-history.ts), which the defaults let grow until MEMORY_TRENDS_HISTORY_MB.
+   */
+  afterWarmUp?: Record<string, Trend>;
+  /**
+   * Minutes at which a heap snapshot was written. Writing one grows the native heap by hundreds of MB that glibc
+   * hands back only slowly (RSS outside V8's heap 579 → 966 MB at a snapshot of a 300 MB heap): RSS after the first
+   * is not comparable with RSS before it; heap used and heap total are.
+   */
+  heapSnapshotsAt?: number[];
   maxBacklog: number;
   p99LatencyMs: number | null;
   note?: string;
@@ -98,8 +115,8 @@ const SOAK_COMMAND = {
   notes: `Environment:
   SOAK_RATE=110 SOAK_IMAGE_SHARE=0.1 SOAK_SAMPLE_SECONDS=60
   SOAK_WARMUP_MINUTES=16      slopes are also reported from this minute (the bus is full by then at the defaults)
-  SOAK_HEAP_SNAPSHOTS=5,11    embedded: heap snapshots of this process at those minutes (they pause it);
-                              compare two with scripts/soak-heap-diff.ts
+  SOAK_HEAP_SNAPSHOTS=5,11    embedded: heap snapshots of this process at those minutes (they pause it, and
+                              leave RSS hundreds of MB higher); compare two with scripts/soak-heap-diff.ts
   MEMORY_BUS_RETENTION_MB=16  embedded: the in-memory bus's cap per topic (npm start's setting; default 64)
   MEMORY_TRENDS_HISTORY_MB=32 embedded: the trends history's budget (npm start's setting; default 128)
 
@@ -225,15 +242,20 @@ function memoryProbe(bus: Bus, store: MemoryTrendsStore): Record<string, unknown
   };
 }
 
-/** Least-squares slope of y over x. */
-function slope(points: [number, number][]): number {
-  if (points.length < 2) return 0;
-  const n = points.length;
-  const mx = points.reduce((s, [x]) => s + x, 0) / n;
-  const my = points.reduce((s, [, y]) => s + y, 0) / n;
-  const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
-  const sxy = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
-  return sxx === 0 ? 0 : sxy / sxx;
+/** The embedded process's series from its samples' `memory` (memoryProbe), for `afterWarmUp`. */
+function memorySeries(samples: Sample[]): Record<string, [number, number][]> {
+  const out: Record<string, [number, number][]> = { rss: [], heapUsed: [], heapTotal: [], outsideHeap: [], historyEstimate: [] };
+  for (const sample of samples) {
+    const memory = sample.memory as { heapUsedMb: number; heapTotalMb: number; externalMb: number; store: { historyBytes?: number } } | undefined;
+    const rss = Object.values(sample.rssMb)[0];
+    if (memory === undefined || rss === undefined) continue;
+    out['rss']!.push([sample.minute, rss]);
+    out['heapUsed']!.push([sample.minute, memory.heapUsedMb]);
+    out['heapTotal']!.push([sample.minute, memory.heapTotalMb]);
+    out['outsideHeap']!.push([sample.minute, Math.round((rss - memory.heapTotalMb - memory.externalMb) * 10) / 10]);
+    if (memory.store.historyBytes !== undefined) out['historyEstimate']!.push([sample.minute, mb(memory.store.historyBytes)]);
+  }
+  return Object.fromEntries(Object.entries(out).filter(([, series]) => series.length > 0));
 }
 
 function quantile(sorted: number[], q: number): number | null {
@@ -278,6 +300,7 @@ async function drive(options: {
   const samples: Sample[] = [];
   const rssSeries: Record<string, [number, number][]> = {};
   const snapshotsDue = options.probe === undefined ? [] : [...options.options.heapSnapshotMinutes].sort((a, b) => a - b);
+  const snapshotsAt: number[] = [];
   let nextSampleAt = started;
   let sending: Promise<void> = Promise.resolve();
   const counted = (): number => latencies.counted();
@@ -291,6 +314,7 @@ async function drive(options: {
     if (options.probe !== undefined) sample.memory = options.probe();
     while (snapshotsDue[0] !== undefined && snapshotsDue[0] <= minute) {
       snapshotsDue.shift();
+      snapshotsAt.push(sample.minute);
       const file = writeHeapSnapshot(join(tmpdir(), `soak-${run}-${Math.round(minute)}min.heapsnapshot`));
       options.log(`    heap snapshot ${file}`);
     }
@@ -341,14 +365,17 @@ async function drive(options: {
 
   const rss: ModeResult['rss'] = {};
   for (const [name, series] of Object.entries(rssSeries)) {
+    const afterWarmUp = trend(series, warmUpMinutes);
     rss[name] = {
       startMb: series[0]?.[1] ?? 0,
       endMb: series.at(-1)?.[1] ?? 0,
-      slopeMbPerHour: Math.round(slope(series) * 60 * 10) / 10,
-      slopeFromMinute10MbPerHour: Math.round(slope(series.filter(([minute]) => minute >= 10)) * 60 * 10) / 10,
-      slopeAfterWarmUpMbPerHour: Math.round(slope(series.filter(([minute]) => minute >= warmUpMinutes)) * 60 * 10) / 10,
+      slopeMbPerHour: perHour(fitLine(series).slope),
+      slopeFromMinute10MbPerHour: perHour(fitLine(series.filter(([minute]) => minute >= 10)).slope),
+      slopeAfterWarmUpMbPerHour: afterWarmUp.slopeMbPerHour,
+      slopeAfterWarmUpErrorMbPerHour: afterWarmUp.errorMbPerHour,
     };
   }
+  const memory = memorySeries(samples);
   return {
     minutes,
     offered,
@@ -357,6 +384,8 @@ async function drive(options: {
     samples,
     rss,
     warmUpMinutes,
+    ...(Object.keys(memory).length === 0 ? {} : { afterWarmUp: Object.fromEntries(Object.entries(memory).map(([name, series]) => [name, trend(series, warmUpMinutes)])) }),
+    ...(snapshotsAt.length === 0 ? {} : { heapSnapshotsAt: snapshotsAt }),
     maxBacklog: Math.max(...samples.map((s) => s.backlog)),
     p99LatencyMs: latencies.quantile(0.99),
   };
@@ -441,6 +470,13 @@ function table(results: ModeResult[]): string {
   for (const r of results) {
     for (const [name, rss] of Object.entries(r.rss)) {
       lines.push(`${r.mode.padEnd(12)} ${name.padEnd(13)} ${String(rss.startMb).padStart(12)} ${String(rss.endMb).padStart(11)} ${String(rss.slopeMbPerHour).padStart(11)} ${String(rss.slopeFromMinute10MbPerHour).padStart(12)} ${String(rss.slopeAfterWarmUpMbPerHour).padStart(14)}  | ${String(r.offeredPerSecond).padStart(9)} ${String(r.maxBacklog).padStart(12)} ${String(r.p99LatencyMs ?? '-').padStart(15)}`);
+    }
+  }
+  for (const r of results) {
+    if (r.afterWarmUp === undefined) continue;
+    lines.push('', `${r.mode}, from minute ${r.warmUpMinutes}:  series           first MB  last MB  lowest  highest  slope MB/h ± error`);
+    for (const [name, t] of Object.entries(r.afterWarmUp)) {
+      lines.push(`${' '.repeat(r.mode.length + 22)}${name.padEnd(16)} ${String(t.fromMb).padStart(8)} ${String(t.toMb).padStart(8)} ${String(t.minMb).padStart(7)} ${String(t.maxMb).padStart(8)}  ${String(t.slopeMbPerHour).padStart(10)} ± ${t.errorMbPerHour ?? '-'}`);
     }
   }
   return lines.join('\n');
