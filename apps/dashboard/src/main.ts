@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { createKafkaBus, kafkaDependency } from '@moodstream/bus';
 import { distributedEnv, logLevelEnv, redisDependency, reportOutages, runService } from '@moodstream/core';
-import { alertRuleDefaults, alertRulesReader, createRedisLiveEventStores, createRedisReplayRegistry, createRedisModelVersionStore, createRedisTrendsStore, createTrendsHost, createTrendsHttpHandler, DEFAULT_TRENDS_GROUP_ID, registryRescorer, startStoreEpochWatch, trendsConfigSchema } from '@moodstream/trends';
+import { alertRuleDefaults, alertRulesReader, createRedisLiveEventStores, createRedisReplayRegistry, createRedisModelVersionStore, createRedisTrendsStore, createTrendsHost, createTrendsHttpHandler, DEFAULT_TRENDS_GROUP_ID, registryRescorer, startStoreEpochWatch, trendsConfigSchema, type TrendsService } from '@moodstream/trends';
 import { createDashboardApp } from './app';
 import { failFastWhileDown } from './trends-port';
 import { DashboardConfigSchema } from './config';
@@ -41,8 +41,10 @@ void runService({
     const bus = createKafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'moodstream-dashboard', topicPrefix: config.MOODSTREAM_TOPIC_PREFIX, logger });
     runtime.onClose('bus', () => bus.close());
     const aggregate = config.DASHBOARD_AGGREGATE === '1';
-    // The instance that aggregates notices when Redis lost the aggregates (trends:rebuild brings them back).
-    if (aggregate) await startStoreEpochWatch(runtime, redis, config.TRENDS_REDIS_PREFIX);
+    // The instance that aggregates notices when Redis lost the aggregates (trends:rebuild brings them back), and
+    // after a rebuild takes over the alert state it re-decided when it decides alerts (the service is built next).
+    let host: TrendsService | null = null;
+    if (aggregate) await startStoreEpochWatch(runtime, redis, config.TRENDS_REDIS_PREFIX, async () => void (await host?.adoptRebuild()));
     // Watched topics, moments and per-topic alert rules, shared with the other instances and the ingesters.
     const liveEvent = { stores: createRedisLiveEventStores(redis, { prefix: config.TRENDS_REDIS_PREFIX }), alertDefaults: alertRuleDefaults(config) };
     const trends = await createTrendsHost({
@@ -61,6 +63,7 @@ void runService({
       rescorer: registryRescorer({ registryDir: config.TRENDS_MODEL_REGISTRY, shippedDir: config.TRENDS_MODEL_DIR }),
       modelVersions: createRedisModelVersionStore(redis, { prefix: config.TRENDS_REDIS_PREFIX }),
     });
+    host = trends;
     await runtime.start('trends', trends);
     // During a Redis outage /api answers 503 at once instead of after the client's retries.
     const limits = { maxConcurrentReplays: config.TRENDS_MAX_CONCURRENT_REPLAYS, maxConcurrentReplaysTotal: config.TRENDS_MAX_CONCURRENT_REPLAYS_TOTAL };

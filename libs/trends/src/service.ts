@@ -28,6 +28,7 @@ import { ReplayManager, type StartReplayOptions } from './replay';
 import type { ReplayRegistry } from './replay-registry';
 import type { ReplayRescorer } from './rescore-text';
 import { LIVE_NAMESPACE, replayNamespace, type TrendsStore } from './store';
+import { REBUILT_ENGINE_STATE } from './store-epoch';
 import { WebhookNotifier } from './webhook';
 import { queryWordShift } from './word-shift-query';
 import { bucketCount, bucketStart, bucketStarts } from './windows';
@@ -109,6 +110,11 @@ export interface TrendsService {
   alerts(query: AlertsQuery): Promise<Alert[]>;
   /** Null when the id is unknown. */
   acknowledgeAlert(id: string): Promise<Alert | null>;
+  /**
+   * After `npm run trends:rebuild` (the store epoch watch saw its new epoch): the alert owner takes over the alert
+   * state the rebuild re-decided over the rebuilt history; others do nothing. True when this one took it over.
+   */
+  adoptRebuild(): Promise<boolean>;
   examplePosts(query: ExamplePostsQuery): Promise<ExamplePost[]>;
   /** Which terms moved an emotion's share in a bucket (docs/word-shift.md); NOT_FOUND while TRENDS_WORD_SHIFT=off. */
   wordShift(query: WordShiftQuery): Promise<WordShift>;
@@ -417,6 +423,13 @@ export function createTrendsService(options: TrendsServiceOptions): TrendsServic
     alerts: (query) => store.listAlerts(namespaceOf(query.replay), { ...(query.topic === undefined ? {} : { topic: query.topic }), limit: query.limit }),
 
     acknowledgeAlert: (id) => store.acknowledgeAlert(id),
+
+    async adoptRebuild() {
+      if (!ownership.owner) return false;
+      const adopted = await engine.adoptSaved(REBUILT_ENGINE_STATE);
+      logger.info({ adopted, watermark: engine.watermark }, adopted ? 'took over the alert state the rebuild re-decided' : 'the rebuild left no alert state to take over');
+      return adopted;
+    },
 
     async examplePosts(query) {
       const emotion = query.emotion === undefined ? null : EMOTIONS.indexOf(query.emotion);

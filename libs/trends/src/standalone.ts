@@ -57,9 +57,11 @@ export async function startStandaloneTrends(runtime: ServiceRuntime, config: Sta
     ),
     health: () => ({ ok: redis.status === 'ready', detail: { status: redis.status } }),
   });
-  // Only the live aggregator watches for a lost store; the replay CLI does not aggregate live.
-  if (options.consume ?? true) await startStoreEpochWatch(runtime, redis, config.TRENDS_REDIS_PREFIX);
-  const trends = await createTrendsHost({
+  // Only the live aggregator watches for a lost store; the replay CLI does not aggregate live. After a rebuild, the
+  // alert owner takes over the alert state the rebuild re-decided (the service is built next, hence the late lookup).
+  let trends: TrendsService | null = null;
+  if (options.consume ?? true) await startStoreEpochWatch(runtime, redis, config.TRENDS_REDIS_PREFIX, async () => void (await trends?.adoptRebuild()));
+  trends = await createTrendsHost({
     bus,
     store: createRedisTrendsStore(redis, { prefix: config.TRENDS_REDIS_PREFIX }),
     config,

@@ -21,6 +21,13 @@ export function rebuildNeededKey(prefix: string): string {
   return `${prefix}:{epoch}:rebuild-needed`;
 }
 
+/**
+ * Engine state name (in the live namespace) under which `npm run trends:rebuild` leaves the alert state it re-decided
+ * (engine.redecide). An aggregator that decides alerts takes it over when it sees the rebuild's new epoch
+ * (engine.adoptSaved), instead of going on with a detector built on the emptied store.
+ */
+export const REBUILT_ENGINE_STATE = 'engine:rebuilt';
+
 export interface EpochState {
   /** The marker's value when this process last read it. */
   epoch: string | null;
@@ -45,6 +52,8 @@ export interface StoreEpochOptions {
   clock?: Clock;
   /** Called with 1 while a rebuild is needed, 0 otherwise (the metric). */
   onRebuildNeeded?: (needed: 0 | 1) => void;
+  /** Called once per rebuild seen (a new epoch with the flag cleared), after the check that saw it. */
+  onRebuilt?: (epoch: string) => Promise<void>;
 }
 
 function newEpoch(now: number): string {
@@ -92,10 +101,12 @@ export function createStoreEpochWatch(options: StoreEpochOptions): StoreEpochWat
       state.epoch = created === 'OK' ? fresh : await redis.get(epochKey(prefix));
       return;
     }
-    if (state.epoch !== null && marker !== state.epoch && needed === null) logger.info({ epoch: marker }, 'the trends store was rebuilt: a new epoch');
+    const rebuilt = state.epoch !== null && marker !== state.epoch && needed === null;
+    if (rebuilt) logger.info({ epoch: marker }, 'the trends store was rebuilt: a new epoch');
     state.epoch = marker;
     const since = needed === null ? null : Number(needed);
     if (since !== state.rebuildNeededSince) setNeeded(since);
+    if (rebuilt) await options.onRebuilt?.(marker);
   };
 
   return {
@@ -125,14 +136,24 @@ export function createStoreEpochWatch(options: StoreEpochOptions): StoreEpochWat
   };
 }
 
-/** The watch as a part of a service runtime, with its `moodstream_trends_rebuild_needed` gauge. */
-export async function startStoreEpochWatch(runtime: ServiceRuntime, redis: Redis, prefix: string): Promise<StoreEpochWatch> {
+/**
+ * The watch as a part of a service runtime, with its `moodstream_trends_rebuild_needed` gauge. `onRebuilt`: the
+ * trends service's `adoptRebuild` (the service is built after the watch, so it is looked up when a rebuild is seen).
+ */
+export async function startStoreEpochWatch(runtime: ServiceRuntime, redis: Redis, prefix: string, onRebuilt?: () => Promise<void>): Promise<StoreEpochWatch> {
   const gauge = new Gauge({
     name: 'moodstream_trends_rebuild_needed',
     help: '1 while the live aggregates are incomplete because Redis lost them (run npm run trends:rebuild), else 0',
     registers: [runtime.registry],
   });
   gauge.set(0);
-  const watch = createStoreEpochWatch({ redis, prefix, logger: runtime.logger, clock: runtime.clock, onRebuildNeeded: (needed) => gauge.set(needed) });
+  const watch = createStoreEpochWatch({
+    redis,
+    prefix,
+    logger: runtime.logger,
+    clock: runtime.clock,
+    onRebuildNeeded: (needed) => gauge.set(needed),
+    ...(onRebuilt === undefined ? {} : { onRebuilt }),
+  });
   return runtime.start('store-epoch', watch);
 }

@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { VirtualClock } from '@moodstream/core';
+import { createMemoryBus } from '@moodstream/bus';
+import { createLogger, VirtualClock } from '@moodstream/core';
+import { topicNames } from '@moodstream/events';
 import type { Alert, ScoredPost } from '@moodstream/events';
 import { trendsConfig } from '../src/config';
 import { liveRetention, TrendsEngine } from '../src/engine';
 import { MAX_DECIDED_WINDOWS } from '../src/late-decisions';
 import { createMemoryTrendsStore } from '../src/memory-store';
 import { liveTopicsOf, planWrites } from '../src/plan';
+import { createTrendsService } from '../src/service';
 import { LIVE_NAMESPACE, type TrendsStore } from '../src/store';
+import { REBUILT_ENGINE_STATE } from '../src/store-epoch';
 import { liveEngineOptions, T0 } from './fixtures';
 import { describeAlerts, expectedAlertWindowStart, feed, SCARED, SPIKE_MINUTE, SPIKE_TOPIC, spikeStream } from './scenarios';
 
@@ -216,6 +220,29 @@ describe('trends:rebuild re-decides the alert windows (virtual time)', () => {
   });
 });
 
-function engineOptions(run: ReturnType<typeof setup>): ConstructorParameters<typeof TrendsEngine>[0] {
+describe('the alert owner takes over the re-decided state after a rebuild (virtual time)', () => {
+  it('adoptRebuild loads the rebuilt detector and next window into the running service, which persists them', async () => {
+    const clock = new VirtualClock(T0);
+    const store = createMemoryTrendsStore({ clock });
+    const config = trendsConfig();
+    const service = createTrendsService({ bus: createMemoryBus(), store, logger: createLogger('test', { level: 'silent' }), config, topics: topicNames('adopt.'), groupId: 'adopt', consume: false, clock });
+    await service.start();
+    assert.equal(await service.adoptRebuild(), false, 'no rebuild yet');
+    const all = [...spikeStream(30)];
+    await feed(all, 500, (batch) => service.ingest(batch));
+    // A rebuild over the first 20 minutes only: the service takes its state over, keeping its newer watermark.
+    const firstSeen = new Map([...new Set(all.flatMap(liveTopicsOf))].map((topic) => [topic, T0]));
+    await new TrendsEngine(engineOptions({ config, store, clock })).redecide(T0, T0 + 20 * MINUTE, firstSeen, REBUILT_ENGINE_STATE);
+    const watermark = service.watermark();
+    assert.equal(await service.adoptRebuild(), true);
+    assert.equal(service.watermark(), watermark);
+    // It decided the windows from the rebuild's next one up to its own watermark again, and persisted the result.
+    const saved = JSON.parse((await store.getState(LIVE_NAMESPACE, 'engine')) ?? '{}') as { nextWindow: number };
+    assert.equal(saved.nextWindow, T0 + 29 * MINUTE);
+    await service.stop();
+  });
+});
+
+function engineOptions(run: Pick<ReturnType<typeof setup>, 'config' | 'store' | 'clock'>): ConstructorParameters<typeof TrendsEngine>[0] {
   return liveEngineOptions({ config: run.config, store: run.store, clock: run.clock });
 }
