@@ -153,6 +153,19 @@ function AlertWhy({ alert, why }: { alert: Alert; why: AlertExplanation }) {
         spread ±{(why.dispersion.totalSd * 100).toFixed(1)} pts: real movement ±{(why.dispersion.betweenSd * 100).toFixed(1)}, sampling ±
         {(why.dispersion.samplingSd * 100).toFixed(1)}
       </div>
+      {why.decidedLate !== undefined && (
+        <div className="dim" data-testid="alert-late">
+          {describeLate(why.decidedLate)}
+        </div>
+      )}
     </div>
   );
+}
+
+/** Why the alert came after its window's first decision (late posts, or a rebuild of the store). */
+function describeLate(late: NonNullable<AlertExplanation['decidedLate']>): string {
+  if (late.reason === 'rebuild') return 'decided late: re-decided over the rebuilt history after the store was lost (trends:rebuild)';
+  const first = late.firstCount === null ? '' : ` on ${formatCount(late.firstCount)} posts`;
+  const at = late.firstDecidedAt === null ? '' : ` at ${formatTime(late.firstDecidedAt, 0)}`;
+  return `decided late: first decided${first}${at}; posts that arrived later made it significant`;
 }
