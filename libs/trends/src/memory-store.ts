@@ -19,10 +19,10 @@ interface ExampleEntry {
   post: ExamplePost;
 }
 
-/** History entries also say their window size and when they were last written: the budget's eviction order. */
+/** History entries also say their window size and bucket start: the budget's eviction order. */
 interface History<T> extends Expiring<T> {
   size: WindowSize;
-  writtenAt: number;
+  start: number;
 }
 
 interface Namespace {
@@ -135,12 +135,12 @@ export function createMemoryTrendsStore(options: MemoryTrendsStoreOptions = {}):
 
   const historyEntries = (): HistoryEntry[] => {
     const entries = wordShift.history();
-    for (const space of namespaces.values()) {
+    for (const [ns, space] of namespaces) {
       for (const [key, entry] of space.examples) {
-        entries.push({ tier: 'detail', size: entry.size, writtenAt: entry.writtenAt, bytes: entry.bytes, drop: () => space.examples.delete(key) });
+        entries.push({ tier: 'detail', ns, size: entry.size, start: entry.start, bytes: entry.bytes, drop: () => space.examples.delete(key) });
       }
       for (const [key, entry] of space.buckets) {
-        entries.push({ tier: 'counts', size: entry.size, writtenAt: entry.writtenAt, bytes: HISTORY_BYTES.bucket, drop: () => space.buckets.delete(key) });
+        entries.push({ tier: 'counts', ns, size: entry.size, start: entry.start, bytes: HISTORY_BYTES.bucket, drop: () => space.buckets.delete(key) });
       }
     }
     return entries;
@@ -148,7 +148,7 @@ export function createMemoryTrendsStore(options: MemoryTrendsStoreOptions = {}):
 
   const keepWithinBudget = (): void => {
     if (options.history === undefined) return;
-    const eviction = evictHistory(historyBytes(), historyEntries, options.history, clock.now());
+    const eviction = evictHistory(historyBytes(), historyEntries, options.history);
     if (eviction !== null) options.history.onEvict?.(eviction);
   };
 
@@ -194,7 +194,8 @@ export function createMemoryTrendsStore(options: MemoryTrendsStoreOptions = {}):
         }
         if (delta.count === 0) return 0;
         for (const size of WINDOW_SIZES) {
-          const key = bucketKey({ topic: group.topic, size, start: bucketStart(group.start, size) });
+          const start = bucketStart(group.start, size);
+          const key = bucketKey({ topic: group.topic, size, start });
           const stats = live(space.buckets.get(key)) ?? emptyStats();
           stats.count += delta.count;
           stats.explicit += delta.explicit;
@@ -203,7 +204,7 @@ export function createMemoryTrendsStore(options: MemoryTrendsStoreOptions = {}):
             stats.sumSq[i]! += delta.sumSq[i]!;
             stats.top[i]! += delta.top[i]!;
           }
-          space.buckets.set(key, { value: stats, expiresAt: now + retention.bucketTtlMs[size], size, writtenAt: now });
+          space.buckets.set(key, { value: stats, expiresAt: now + retention.bucketTtlMs[size], size, start });
         }
         space.topics.set(group.topic, Math.max(space.topics.get(group.topic) ?? 0, group.lastSeen));
         return delta.count;
@@ -234,7 +235,7 @@ export function createMemoryTrendsStore(options: MemoryTrendsStoreOptions = {}):
             bytes -= exampleBytes(entries.get(worst)!.post);
             entries.delete(worst);
           }
-          space.examples.set(key, { value: entries, expiresAt: now + retention.bucketTtlMs[size], size, writtenAt: now, bytes });
+          space.examples.set(key, { value: entries, expiresAt: now + retention.bucketTtlMs[size], size, start: candidate.start, bytes });
         }
       }
       return { added };

@@ -12,7 +12,7 @@ interface Expiring<T> {
 }
 
 interface Space {
-  tables: Map<string, Expiring<MutableTable> & { size: WindowSize; writtenAt: number }>;
+  tables: Map<string, Expiring<MutableTable> & { size: WindowSize; start: number }>;
   seen: Map<string, Expiring<Set<string>>>;
 }
 
@@ -74,9 +74,9 @@ export function createMemoryWordShiftStore(options: { clock?: Clock; maxSeenTtlM
 
     history() {
       const entries: HistoryEntry[] = [];
-      for (const s of spaces.values()) {
+      for (const [ns, s] of spaces) {
         for (const [key, entry] of s.tables) {
-          entries.push({ tier: 'detail', size: entry.size, writtenAt: entry.writtenAt, bytes: tableBytes(entry.value), drop: () => s.tables.delete(key) });
+          entries.push({ tier: 'detail', ns, size: entry.size, start: entry.start, bytes: tableBytes(entry.value), drop: () => s.tables.delete(key) });
         }
       }
       return entries;
@@ -101,10 +101,11 @@ export function createMemoryWordShiftStore(options: { clock?: Clock; maxSeenTtlM
         if (fresh.length === 0) continue;
         const delta = deltaOf(fresh);
         for (const size of WINDOW_SIZES) {
-          const key = tableKey({ topic: group.topic, size, start: bucketStart(group.start, size) });
+          const start = bucketStart(group.start, size);
+          const key = tableKey({ topic: group.topic, size, start });
           const table = live(s.tables.get(key)) ?? emptyTable();
           applyDelta(table, delta, settings.maxTerms);
-          s.tables.set(key, { value: table, expiresAt: now + settings.retention.bucketTtlMs[size], size, writtenAt: now });
+          s.tables.set(key, { value: table, expiresAt: now + settings.retention.bucketTtlMs[size], size, start });
         }
       }
     },

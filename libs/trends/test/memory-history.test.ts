@@ -103,3 +103,28 @@ test('memory store: evictions are counted by tier and size, the estimate is a ga
   assert.match(lines[0]?.msg ?? '', /MEMORY_TRENDS_HISTORY_MB/);
   assert.ok(lines.length > 1 && lines.slice(1).every((line) => line.level === 'info'), JSON.stringify(lines));
 });
+
+test('memory store: "oldest" is by event time, so history replayed all at once (the demo at start) is not all protected', async () => {
+  const evictions: HistoryEviction[] = [];
+  const clock = new VirtualClock(T0 + 120 * MINUTE);
+  const store = createMemoryTrendsStore({ clock, history: { budgetBytes: 6 * 1024 * 1024, keepMs: 10 * MINUTE, onEvict: (e) => evictions.push(e) } });
+  // Two hours of posts written in 20 minutes (a second a batch): by write time, the last 10 minutes' writes (half of
+  // it) would all be protected.
+  const events = new VirtualClock(T0);
+  for (let minute = 0; minute < 120; minute++) {
+    for (let batch = 0; batch < 10; batch++) {
+      const posts = Array.from({ length: 3 }, (_, i) => {
+        const n = batch * 3 + i;
+        return scoredPost({ postId: `p${minute}-${n}`, timestamp: events.now(), topics: ['cats'], text: Array.from({ length: 4 }, (_, w) => `m${minute}p${n}w${w}`).join(' ') });
+      });
+      await store.apply('live', planWrites(posts, { topicsOf: liveTopicsOf, candidatesPerBucket: 20 }), retention);
+      await store.wordShift.apply('live', planWordShift(posts, liveTopicsOf), settings);
+      events.advance(MINUTE / 10);
+      clock.advance(1_000);
+    }
+  }
+  assert.ok(evictions.length > 0 && evictions.every((e) => !e.overBudget), JSON.stringify(evictions.at(-1)));
+  assert.ok(store.footprint().historyBytes <= 6 * 1024 * 1024 * 1.15);
+  assert.equal((await store.wordShift.readTables('live', [{ topic: 'cats', size: '1m', start: T0 }]))[0], null, 'the oldest minute by event time went');
+  assert.ok((await store.wordShift.readTables('live', [{ topic: 'cats', size: '1m', start: T0 + 115 * MINUTE }]))[0] !== null, 'the newest stayed');
+});
