@@ -242,12 +242,15 @@ function memoryProbe(bus: Bus, store: MemoryTrendsStore): Record<string, unknown
   };
 }
 
-/** The embedded process's series from its samples' `memory` (memoryProbe), for `afterWarmUp`. */
+/**
+ * The embedded process's series from its samples' `memory` (memoryProbe), for `afterWarmUp`. Its RSS is this
+ * process's entry (`node-<pid>`): a child it starts (Next.js leaves one) has its own.
+ */
 function memorySeries(samples: Sample[]): Record<string, [number, number][]> {
   const out: Record<string, [number, number][]> = { rss: [], heapUsed: [], heapTotal: [], outsideHeap: [], historyEstimate: [] };
   for (const sample of samples) {
     const memory = sample.memory as { heapUsedMb: number; heapTotalMb: number; externalMb: number; store: { historyBytes?: number } } | undefined;
-    const rss = Object.values(sample.rssMb)[0];
+    const rss = sample.rssMb[`node-${process.pid}`];
     if (memory === undefined || rss === undefined) continue;
     out['rss']!.push([sample.minute, rss]);
     out['heapUsed']!.push([sample.minute, memory.heapUsedMb]);
