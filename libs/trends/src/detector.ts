@@ -80,8 +80,6 @@ export interface PairVerdict {
   fires: boolean;
   /** Why: the numbers behind the statistic. */
   explanation: VerdictExplanation;
-  /** What the test was made against (kept for a late re-test of the window; late-decisions.ts). */
-  decision: PairDecision;
 }
 
 export interface VerdictExplanation {
@@ -129,7 +127,7 @@ const baselineWeight = (pair: PairState, alpha: number, overdispersion: boolean)
  * (the larger of the two, a slightly conservative blend between). v is the larger of the baseline's own average σ²/n
  * and this window's, so a baseline that began on near-empty windows is not taken as precise.
  */
-function youngBaselineVariance(pair: Pick<PairState, 'baselineSe2' | 'windows'>, se2: number, alpha: number): number {
+function youngBaselineVariance(pair: PairState, se2: number, alpha: number): number {
   return Math.max(pair.baselineSe2, se2) * Math.max(alpha / (2 - alpha), 1 / Math.max(1, pair.windows));
 }
 
@@ -167,6 +165,15 @@ export class SpikeDetector {
   /** Starts watching a topic (its pairs count toward the Bonferroni correction from now on). */
   watch(topic: string): void {
     if (this.state.pairs[topic] === undefined) this.state.pairs[topic] = Array.from({ length: EMOTION_COUNT }, freshPair);
+  }
+
+  /**
+   * Marks a pair as firing: its alert for the window just evaluated stands although this evaluation did not fire it
+   * (a replay after late posts, late-decisions.ts — an alert is never retracted, and its episode goes on from it).
+   */
+  keepFiring(topic: string, emotionIndex: number): void {
+    const pair = this.state.pairs[topic]?.[emotionIndex];
+    if (pair !== undefined) pair.firing = true;
   }
 
   /** Stops watching a topic that went quiet: it leaves the Bonferroni family and its memory is dropped. */
@@ -217,23 +224,29 @@ export class SpikeDetector {
     // State persisted before these existed loads without them: they start fresh, the rest carries on.
     pair.dispersion ??= freshDispersion();
     pair.seasonal ??= freshSeasonal();
+    const count = stats?.count ?? 0;
+    const usable = stats !== null && count >= minCount;
+    const observed = usable ? meanShare(stats, i) : 0;
+    const se2 = usable ? Math.max(perPostVariance(stats, i), MIN_VARIANCE) / count : 0;
     const baseline = pair.baseline ?? 0;
     const seasonal = (this.settings.seasonal ?? true) ? seasonalForecast(pair.seasonal, windowStart, windowMs) : null;
     const expected = seasonal?.forecast ?? baseline;
+    const baselineVariance = overdispersion ? youngBaselineVariance(pair, se2, alpha) : (pair.baselineSe2 * alpha) / (2 - alpha);
+    // Dispersion is relative to the forecast (dispersion.ts). A forecast smaller than its own noise (a rare emotion,
+    // or a young baseline that happened to start low) is no scale to measure movement by: dividing by it turned
+    // ordinary sampling noise into a huge relative jitter that then took ~100 windows to wash out.
+    const known = se2 + baselineVariance;
+    const scale = Math.max(expected, Math.sqrt(known), MIN_SCALE);
+    const between = overdispersion ? betweenVariance(pair.dispersion) * scale * scale : 0;
+    const total = known + between;
     const warm = pair.baseline !== null && pair.windows >= this.settings.warmupWindows;
-    const inputs: ShareTestInputs = {
-      expected,
-      baselineSe2: pair.baselineSe2,
-      baselineWindows: pair.windows,
-      betweenRelative: overdispersion ? betweenVariance(pair.dispersion) : 0,
-      warm,
-      minCount,
-      threshold,
-    };
-    const before = { streak: pair.streak, firing: pair.firing, quietUntil: pair.quietUntil };
-    const test = testShare(this.settings, inputs, stats, i);
-    const { usable, observed, se2, known, scale, total, significant } = test;
-    const count = stats?.count ?? 0;
+    let statistic = 0;
+    let pValue = 1;
+    if (usable && warm) {
+      statistic = (observed - expected) / Math.sqrt(total);
+      pValue = upperTail(statistic);
+    }
+    const significant = usable && warm && observed > expected && pValue < threshold;
     pair.streak = significant ? pair.streak + 1 : 0;
     let fires = false;
     if (significant) {
@@ -263,142 +276,33 @@ export class SpikeDetector {
       pair.baselineSe2 = pair.windows === 0 ? se2 : w * se2 + (1 - w) * pair.baselineSe2;
       pair.windows += 1;
     }
+    const totalSd = Math.sqrt(total);
+    const effect = observed - expected;
     return {
-      ...verdictOf(topic, i, test, inputs, count, fires, { baseline, baselineWindows: pair.windows - (usable ? 1 : 0), seasonalIndex: seasonal?.index ?? null, hourOfDay: hourOfDay(windowStart) }),
-      decision: { inputs, baseline, seasonalIndex: seasonal?.index ?? null, mayFire, forWindows, before },
+      topic,
+      emotion: EMOTIONS[i] as Emotion,
+      emotionIndex: i,
+      observed,
+      expected,
+      count,
+      statistic,
+      pValue,
+      threshold,
+      significant,
+      fires,
+      explanation: {
+        effect,
+        effectLo: effect - Z95 * totalSd,
+        effectHi: effect + Z95 * totalSd,
+        baseline,
+        baselineWindows: pair.windows - (usable ? 1 : 0),
+        seasonalIndex: seasonal?.index ?? null,
+        hourOfDay: hourOfDay(windowStart),
+        samplingSd: Math.sqrt(se2),
+        baselineSd: Math.sqrt(baselineVariance),
+        betweenSd: Math.sqrt(between),
+        totalSd,
+      },
     };
   }
-
-  /** The settings this detector decides with (the late-decision bookkeeping re-tests with the same). */
-  get decisionSettings(): DetectorSettings {
-    return this.settings;
-  }
-
-  /**
-   * Sets a pair's episode state (streak, firing, cool-down) after its recent windows were decided again
-   * (late-decisions.ts); the baseline and dispersion it learnt are left as they are. No-op for an unwatched topic.
-   */
-  setEpisode(topic: string, i: number, episode: PairEpisode): void {
-    const pair = this.state.pairs[topic]?.[i];
-    if (pair === undefined) return;
-    pair.streak = episode.streak;
-    pair.firing = episode.firing;
-    pair.quietUntil = episode.quietUntil;
-  }
-}
-
-/** A pair's alert-episode state between windows. */
-export interface PairEpisode {
-  streak: number;
-  firing: boolean;
-  quietUntil: number;
-}
-
-/** What one pair's test in one window was made against: enough to test the same window again on more posts. */
-export interface ShareTestInputs {
-  expected: number;
-  baselineSe2: number;
-  /** Windows folded into the baseline before this one. */
-  baselineWindows: number;
-  /** Between-window variance relative to the forecast's scale (dispersion.ts); 0 without overdispersion. */
-  betweenRelative: number;
-  warm: boolean;
-  minCount: number;
-  threshold: number;
-}
-
-/** How a verdict was reached: the test's inputs, the rule's say, and the pair's episode state before the window. */
-export interface PairDecision {
-  inputs: ShareTestInputs;
-  baseline: number;
-  seasonalIndex: number | null;
-  mayFire: boolean;
-  forWindows: number;
-  before: PairEpisode;
-}
-
-export interface ShareTest {
-  usable: boolean;
-  observed: number;
-  se2: number;
-  baselineVariance: number;
-  known: number;
-  scale: number;
-  between: number;
-  total: number;
-  statistic: number;
-  pValue: number;
-  significant: boolean;
-}
-
-/**
- * One pair's test of one window against fixed inputs — the detector's own decision, and the re-test of a decided
- * window after late posts (against what the detector knew then, not a baseline that has moved on since).
- */
-export function testShare(settings: DetectorSettings, inputs: ShareTestInputs, stats: BucketStats | null, i: number): ShareTest {
-  const { alpha } = settings;
-  const overdispersion = settings.overdispersion ?? true;
-  const count = stats?.count ?? 0;
-  const usable = stats !== null && count >= inputs.minCount;
-  const observed = usable ? meanShare(stats, i) : 0;
-  const se2 = usable ? Math.max(perPostVariance(stats, i), MIN_VARIANCE) / count : 0;
-  const { expected } = inputs;
-  const baselineVariance = overdispersion
-    ? youngBaselineVariance({ baselineSe2: inputs.baselineSe2, windows: inputs.baselineWindows }, se2, alpha)
-    : (inputs.baselineSe2 * alpha) / (2 - alpha);
-  // Dispersion is relative to the forecast (dispersion.ts). A forecast smaller than its own noise (a rare emotion,
-  // or a young baseline that happened to start low) is no scale to measure movement by: dividing by it turned
-  // ordinary sampling noise into a huge relative jitter that then took ~100 windows to wash out.
-  const known = se2 + baselineVariance;
-  const scale = Math.max(expected, Math.sqrt(known), MIN_SCALE);
-  const between = inputs.betweenRelative * scale * scale;
-  const total = known + between;
-  let statistic = 0;
-  let pValue = 1;
-  if (usable && inputs.warm) {
-    statistic = (observed - expected) / Math.sqrt(total);
-    pValue = upperTail(statistic);
-  }
-  const significant = usable && inputs.warm && observed > expected && pValue < inputs.threshold;
-  return { usable, observed, se2, baselineVariance, known, scale, between, total, statistic, pValue, significant };
-}
-
-/** A verdict from a test (the detector's, or a late re-test's). */
-export function verdictOf(
-  topic: string,
-  i: number,
-  test: ShareTest,
-  inputs: ShareTestInputs,
-  count: number,
-  fires: boolean,
-  context: { baseline: number; baselineWindows: number; seasonalIndex: number | null; hourOfDay: number },
-): Omit<PairVerdict, 'decision'> {
-  const totalSd = Math.sqrt(test.total);
-  const effect = test.observed - inputs.expected;
-  return {
-    topic,
-    emotion: EMOTIONS[i] as Emotion,
-    emotionIndex: i,
-    observed: test.observed,
-    expected: inputs.expected,
-    count,
-    statistic: test.statistic,
-    pValue: test.pValue,
-    threshold: inputs.threshold,
-    significant: test.significant,
-    fires,
-    explanation: {
-      effect,
-      effectLo: effect - Z95 * totalSd,
-      effectHi: effect + Z95 * totalSd,
-      baseline: context.baseline,
-      baselineWindows: context.baselineWindows,
-      seasonalIndex: context.seasonalIndex,
-      hourOfDay: context.hourOfDay,
-      samplingSd: Math.sqrt(test.se2),
-      baselineSd: Math.sqrt(test.baselineVariance),
-      betweenSd: Math.sqrt(test.between),
-      totalSd,
-    },
-  };
 }

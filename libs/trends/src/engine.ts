@@ -6,7 +6,7 @@ import { contributionOf, type BucketStats } from './bucket';
 import type { TrendsConfig } from './config';
 import type { ConfusionMatrix } from './confusion';
 import { SpikeDetector, type DetectorSettings, type DetectorState, type PairVerdict, type TopicAlertRule } from './detector';
-import { DecidedWindows, MAX_DECIDED_WINDOWS, type DecidedWindow } from './late-decisions';
+import { DecidedWindows, MAX_DECIDED_WINDOWS, type DecidedState, type EvaluateWindow } from './late-decisions';
 import { toSeriesPoint } from './estimate';
 import { planWrites } from './plan';
 import type { BucketRef, Retention, TrendsStore } from './store';
@@ -65,7 +65,7 @@ interface PersistedState {
   lateDropped: number;
   detector: DetectorState;
   /** Recently decided alert windows, open to late posts (late-decisions.ts); absent in state written before. */
-  decided?: DecidedWindow[];
+  decided?: DecidedState;
 }
 
 /** How an alert came to be decided after its window's first decision (the Alert's `late` mark). */
@@ -128,7 +128,7 @@ export class TrendsEngine {
    * Windows kept open to late posts: as many as the allowed lateness spans, at most MAX_DECIDED_WINDOWS; none for
    * a replay, which loads everything before it decides anything.
    */
-  private freshDecided(saved?: DecidedWindow[]): DecidedWindows {
+  private freshDecided(saved?: DecidedState): DecidedWindows {
     const keep = this.options.bulkLoad ? 0 : Math.min(MAX_DECIDED_WINDOWS, Math.ceil(this.options.config.TRENDS_ALLOWED_LATENESS_MS / this.alertMs) + 1);
     return new DecidedWindows(keep, this.alertMs, saved);
   }
@@ -226,8 +226,11 @@ export class TrendsEngine {
       const result: RedecideResult = { windows: 0, newAlerts: 0, knownAlerts: 0 };
       this.firstSeen = firstSeen;
       this.lateMark = { reason: 'rebuild', firstDecidedAt: null, firstCount: null };
+      const { evaluate, detectorOf } = await this.replayTools();
       try {
         while (this.nextWindow + this.alertMs + settle <= through) {
+          // Kept for late posts are only the windows within the allowed lateness of the newest post.
+          await this.rollDecided(through, evaluate, detectorOf);
           const stored = await this.evaluateWindow(this.nextWindow);
           result.newAlerts += stored.stored;
           result.knownAlerts += stored.known;
@@ -358,7 +361,7 @@ export class TrendsEngine {
       nextWindow: this.nextWindow,
       lateDropped: this.lateDropped,
       detector: this.detector.snapshot(),
-      ...(this.decided.size === 0 ? {} : { decided: this.decided.snapshot() }),
+      decided: this.decided.snapshot(),
     };
     await this.options.store.setState(this.options.ns, key, JSON.stringify(state), this.options.stateTtlMs);
   }
@@ -392,30 +395,53 @@ export class TrendsEngine {
   }
 
   /**
-   * Decides again the kept windows whose counts changed since they were decided (late-decisions.ts): those this
-   * engine's own late writes re-opened, and — each time a new window is decided — all of them, which also catches
-   * late posts another aggregator of the group wrote (scale-out: only the owner decides).
+   * Decides the kept windows again when late posts changed their counts (late-decisions.ts): when this engine's own
+   * late writes re-opened one, and each time a new window is decided — then every kept window is re-read, which also
+   * catches late posts another aggregator of the group wrote (scale-out: only the owner decides). First the windows
+   * no post can change any more leave the kept set.
    */
   private async reviseDecidedWindows(watermark: number, all: boolean): Promise<void> {
-    this.decided.expire(watermark, this.options.config.TRENDS_ALLOWED_LATENESS_MS);
-    const candidates = this.decided.tested().filter((t) => all || this.reopened.has(t.start));
+    const { evaluate, detectorOf } = await this.replayTools();
+    await this.rollDecided(watermark, evaluate, detectorOf);
+    if (!all && this.reopened.size === 0) return;
     this.reopened.clear();
-    if (candidates.length === 0) return;
-    const stats = await this.options.store.readBuckets(
-      this.options.ns,
-      candidates.map(({ start, topic }) => ({ topic, size: this.alertSize, start })),
-    );
+    const kept = this.decided.tested();
+    if (kept.length === 0) return;
+    const stats = await this.options.store.readBuckets(this.options.ns, kept.map(({ start, topic }) => ({ topic, size: this.alertSize, start })));
     const fresh = new Map<number, Map<string, BucketStats | null>>();
-    candidates.forEach(({ start, topic, count }, i) => {
-      const bucket = stats[i] ?? null;
-      if ((bucket?.count ?? 0) === count) return;
+    kept.forEach(({ start, topic }, i) => {
       const byTopic = fresh.get(start) ?? new Map<string, BucketStats | null>();
-      byTopic.set(topic, bucket);
+      byTopic.set(topic, stats[i] ?? null);
       fresh.set(start, byTopic);
     });
-    if (fresh.size === 0) return;
-    for (const late of this.decided.revise(this.detector, fresh)) {
+    const replay = this.decided.replay(fresh, evaluate, detectorOf);
+    if (replay === null) return;
+    this.detector = replay.detector;
+    this.options.logger.info({ ns: this.options.ns, windows: this.decided.size, fires: replay.late.length }, 'late posts changed decided alert windows: decided them again');
+    for (const late of replay.late) {
       await this.fireAlert(late.verdict, late.start, { reason: 'late-posts', firstDecidedAt: late.firstDecidedAt, firstCount: late.firstCount });
+    }
+  }
+
+  /** How the kept windows are decided again: as evaluateWindow does, with today's alert rules. */
+  private async replayTools(): Promise<{ evaluate: EvaluateWindow; detectorOf: (state: DetectorState) => SpikeDetector }> {
+    const rules = await this.options.alertRules?.();
+    return {
+      evaluate: (detector, start, buckets) => {
+        for (const watched of detector.topics()) if (!buckets.has(watched)) detector.forget(watched);
+        return detector.evaluate(start, this.alertMs, new Map(buckets), this.options.pairsOverride?.(), rules);
+      },
+      detectorOf: (state) => new SpikeDetector(detectorSettings(this.options.config), state),
+    };
+  }
+
+  /** Lets go of the kept windows no post can change any more (end + allowed lateness passed), or past the cap. */
+  private async rollDecided(watermark: number, evaluate: EvaluateWindow, detectorOf: (state: DetectorState) => SpikeDetector): Promise<void> {
+    const lateness = this.options.config.TRENDS_ALLOWED_LATENESS_MS;
+    for (let oldest = this.decided.expiring(watermark, lateness); oldest !== null; oldest = this.decided.expiring(watermark, lateness)) {
+      const { start, topics } = oldest;
+      const stats = await this.options.store.readBuckets(this.options.ns, topics.map((topic) => ({ topic, size: this.alertSize, start })));
+      this.decided.roll(new Map(topics.map((topic, i) => [topic, stats[i] ?? null])), evaluate, detectorOf);
     }
   }
 
@@ -428,8 +454,9 @@ export class TrendsEngine {
     const windows = new Map<string, BucketStats | null>();
     topics.forEach((topic, i) => windows.set(topic, stats[i] ?? null));
     const rules = await this.options.alertRules?.();
+    this.decided.beforeDecide(this.detector);
     const verdicts = this.detector.evaluate(start, this.alertMs, windows, this.options.pairsOverride?.(), rules);
-    this.decided.record(start, this.options.clock.now(), verdicts);
+    this.decided.record(start, this.options.clock.now(), windows, verdicts);
     const counts = { stored: 0, known: 0 };
     for (const verdict of verdicts) {
       if (!verdict.fires) continue;

@@ -1,71 +1,53 @@
-import { EMOTION_COUNT } from '@moodstream/events';
 import type { BucketStats } from './bucket';
-import { testShare, verdictOf, type PairDecision, type PairEpisode, type PairVerdict, type SpikeDetector } from './detector';
-import { hourOfDay } from './seasonal';
+import type { DetectorState, PairVerdict, SpikeDetector } from './detector';
 
 /**
  * Late posts re-open a decided alert window (issue 12). A window is decided once the watermark passes its end +
  * settle time; posts that arrive after that but within the allowed lateness are counted, and without this the
- * decision made on part of the window's posts would stand (a broker outage whose backlog arrives out of order cost
- * the planted alert). So the owner keeps, for each recently decided window, what the detector tested each pair
- * against — the expected share, the baseline's variance inputs, the relative dispersion, the threshold, the rule's
- * say and the pair's episode state before the window — and the bucket count it tested. When a window's count
- * changed, its pairs are tested again on the new counts against those same inputs (not against a baseline that has
- * moved on since), and the episode (streak, firing, cool-down) is replayed over the kept windows, oldest first:
+ * decisions made on part of the windows' posts stood: after a broker outage whose backlog arrived out of event-time
+ * order, the reliability suite's planted alert was decided on windows that held 0–9 of their ~40 posts, and the
+ * baseline had not even warmed up by then (those windows were too small to learn from), so no re-test of the spike
+ * windows alone could fire.
  *
- * - a window that now completes `forWindows` significant windows fires — once: alert ids are deterministic, and a
- *   significant run that already has an alert (earlier or later in the run) gets no second one;
- * - a fired alert is never retracted: its window stays fired whatever a re-test says;
- * - the live pair's streak, firing and cool-down are set to the replay's end, so the next window carries on from the
- *   revised episode (the baselines and dispersion learnt from the partial window are left: re-learning them would
- *   make every later decision depend on arrival order).
+ * So the alert owner keeps the detector state from just before the oldest window that late posts can still change,
+ * and, for each window decided since, the topics it watched, the post count of each and which pairs fired. When a
+ * kept window's count changed, the detector is **replayed** from that state over the kept windows, oldest first, on
+ * their buckets as they are now — the decisions become those a run without the disorder would have made, whatever
+ * order the posts arrived in — and the replayed detector replaces the live one (baselines, dispersion, streaks and
+ * all), so the next window carries on from it. Of what the replay fires:
+ *
+ * - a window that fired already stays fired (ids are deterministic; an alert is never stored twice), and its pair is
+ *   firing from there in the replay too, as it was live, so the same episode does not fire again further on;
+ * - a window that fires now and did not before gets an alert, marked late — unless its pair's significant run (as
+ *   replayed) already holds an alert at another window: one alert per episode;
+ * - nothing is retracted: an alert stored on part of a window's posts stays, whatever the replay says.
  *
  * Bounded: a window is kept until its end + the allowed lateness has passed (no post can change it after that), at
- * most MAX_DECIDED_WINDOWS windows. The records are plain JSON, persisted with the detector state, so a restarted
- * or new alert owner (alert-owner.ts) carries on.
+ * most MAX_DECIDED_WINDOWS windows; when the oldest leaves, the kept state is rolled past it (the detector evaluates
+ * it once more, on its final buckets). The state is plain JSON, persisted with the detector's, so a restarted or new
+ * alert owner (alert-owner.ts) carries on.
  */
 export const MAX_DECIDED_WINDOWS = 30;
-
-/** Pair record: the test inputs, the rule, the episode before the window, and what was decided. */
-interface DecidedPair {
-  /** expected, baselineSe2, baselineWindows, betweenRelative, baseline, seasonalIndex (null: none). */
-  e: number;
-  bs: number;
-  bw: number;
-  br: number;
-  b: number;
-  si: number | null;
-  /** Flags: warm, mayFire, significant (latest test), fired, firing before the window. */
-  f: number;
-  /** Streak and quiet-until before the window. */
-  s: number;
-  q: number;
-}
-
-interface DecidedTopic {
-  /** Posts the latest test saw, and the first decision. */
-  count: number;
-  firstCount: number;
-  threshold: number;
-  minCount: number;
-  forWindows: number;
-  pairs: DecidedPair[];
-}
 
 export interface DecidedWindow {
   start: number;
   /** When it was first decided (the clock). */
   at: number;
-  topics: Record<string, DecidedTopic>;
+  /** The topics it watched, the posts each had when last decided, and when first decided. */
+  topics: string[];
+  counts: number[];
+  firstCounts: number[];
+  /** Pairs that fired in it: `topic\u0000emotionIndex`. */
+  fired: string[];
 }
 
-const WARM = 1;
-const MAY_FIRE = 2;
-const SIGNIFICANT = 4;
-const FIRED = 8;
-const FIRING_BEFORE = 16;
+export interface DecidedState {
+  /** The detector just before the oldest kept window. */
+  base: DetectorState;
+  windows: DecidedWindow[];
+}
 
-/** A window that fired on its re-test: the verdict, and what the first decision saw. */
+/** A window that fires on a replay and had not fired: its verdict, and what the first decision saw. */
 export interface LateVerdict {
   start: number;
   verdict: PairVerdict;
@@ -73,172 +55,121 @@ export interface LateVerdict {
   firstCount: number;
 }
 
+/** One window's buckets by topic (null: empty). */
+export type WindowBuckets = ReadonlyMap<string, BucketStats | null>;
+
+/** Evaluates one window with a detector, as the engine does (the topics it watches are the buckets' keys). */
+export type EvaluateWindow = (detector: SpikeDetector, start: number, buckets: WindowBuckets) => PairVerdict[];
+
+const pairKey = (topic: string, emotionIndex: number): string => `${topic}\u0000${emotionIndex}`;
+
 export class DecidedWindows {
+  private base: DetectorState | null;
   private windows: DecidedWindow[];
 
   constructor(
-    /** How many windows to keep (0: none, late posts never re-open a window — replays). */
-    private readonly keep: number,
+    /** How many windows to keep (0: none — a replay, which loads everything before it decides anything). */
+    readonly keep: number,
     private readonly windowMs: number,
-    saved?: DecidedWindow[],
+    saved?: DecidedState,
   ) {
-    this.windows = keep === 0 || saved === undefined ? [] : saved.slice(-keep);
+    this.base = keep === 0 ? null : (saved?.base ?? null);
+    this.windows = keep === 0 || this.base === null ? [] : (saved?.windows ?? []);
   }
 
-  snapshot(): DecidedWindow[] {
-    return structuredClone(this.windows);
+  snapshot(): DecidedState | undefined {
+    return this.base === null || this.windows.length === 0 ? undefined : structuredClone({ base: this.base, windows: this.windows });
   }
 
   get size(): number {
     return this.windows.length;
   }
 
-  /** Starts of the kept windows, oldest first. */
-  starts(): number[] {
-    return this.windows.map((w) => w.start);
-  }
-
-  /** Whether a window is kept (a late post into it may change its decision). */
+  /** Whether a window is kept (a late post into it may change the decisions). */
   has(start: number): boolean {
     return this.windows.some((w) => w.start === start);
   }
 
-  /** Every kept (window, topic) with the count it was last tested on. */
+  /** Every kept (window, topic) with the count it was last decided on. */
   tested(): { start: number; topic: string; count: number }[] {
-    return this.windows.flatMap((w) => Object.entries(w.topics).map(([topic, t]) => ({ start: w.start, topic, count: t.count })));
+    return this.windows.flatMap((w) => w.topics.map((topic, i) => ({ start: w.start, topic, count: w.counts[i] ?? 0 })));
   }
 
-  /** Keeps what the detector decided for one window (its verdicts, every watched pair). */
-  record(start: number, at: number, verdicts: readonly PairVerdict[]): void {
-    if (this.keep === 0) return;
-    const topics: Record<string, DecidedTopic> = {};
-    for (const v of verdicts) {
-      const d: PairDecision = v.decision;
-      const topic = (topics[v.topic] ??= { count: v.count, firstCount: v.count, threshold: d.inputs.threshold, minCount: d.inputs.minCount, forWindows: d.forWindows, pairs: [] });
-      topic.pairs[v.emotionIndex] = {
-        e: d.inputs.expected,
-        bs: d.inputs.baselineSe2,
-        bw: d.inputs.baselineWindows,
-        br: d.inputs.betweenRelative,
-        b: d.baseline,
-        si: d.seasonalIndex,
-        f: (d.inputs.warm ? WARM : 0) | (d.mayFire ? MAY_FIRE : 0) | (v.significant ? SIGNIFICANT : 0) | (v.fires ? FIRED : 0) | (d.before.firing ? FIRING_BEFORE : 0),
-        s: d.before.streak,
-        q: d.before.quietUntil,
-      };
+  /** Called before the detector decides window `start`: the state to replay from, when nothing is kept yet. */
+  beforeDecide(detector: SpikeDetector): void {
+    if (this.keep > 0 && this.windows.length === 0) this.base = detector.snapshot();
+  }
+
+  /** Keeps what was decided for one window. */
+  record(start: number, at: number, buckets: WindowBuckets, verdicts: readonly PairVerdict[]): void {
+    if (this.keep === 0 || this.base === null) return;
+    const topics = [...buckets.keys()];
+    const counts = topics.map((topic) => buckets.get(topic)?.count ?? 0);
+    const fired = verdicts.filter((v) => v.fires).map((v) => pairKey(v.topic, v.emotionIndex));
+    this.windows.push({ start, at, topics, counts, firstCounts: [...counts], fired });
+  }
+
+  /** The oldest kept window when it must go: no post can change it any more, or more than `keep` are kept. */
+  expiring(watermark: number, latenessMs: number): DecidedWindow | null {
+    const oldest = this.windows[0];
+    if (oldest === undefined) return null;
+    return this.windows.length > this.keep || oldest.start + this.windowMs + latenessMs <= watermark ? oldest : null;
+  }
+
+  /** Drops the oldest window, rolling the kept state past it (the detector decides it once more on `buckets`). */
+  roll(buckets: WindowBuckets, evaluate: EvaluateWindow, detectorOf: (state: DetectorState) => SpikeDetector): void {
+    const oldest = this.windows.shift();
+    if (oldest === undefined || this.base === null) return;
+    if (this.windows.length === 0) {
+      this.base = null;
+      return;
     }
-    this.windows = this.windows.filter((w) => w.start !== start);
-    this.windows.push({ start, at, topics });
-    this.windows.sort((a, b) => a.start - b.start);
-    if (this.windows.length > this.keep) this.windows.splice(0, this.windows.length - this.keep);
-  }
-
-  /** Forgets windows no post can change any more: their end + the allowed lateness is at or before the watermark. */
-  expire(watermark: number, latenessMs: number): void {
-    this.windows = this.windows.filter((w) => w.start + this.windowMs + latenessMs > watermark);
+    const detector = detectorOf(structuredClone(this.base));
+    evaluate(detector, oldest.start, buckets);
+    this.base = detector.snapshot();
   }
 
   /**
-   * Tests again the kept windows whose counts changed (`fresh`: window start → topic → bucket now), then replays
-   * each changed topic's episodes over the kept windows and sets the detector's pairs to the result. Returns the
-   * windows that fire now and had not, oldest first.
+   * Replays the detector over the kept windows on `fresh` (every kept window's buckets now). Null when no count
+   * changed; otherwise the replayed detector (to take the live one's place) and the windows that fire now and had not.
    */
-  revise(detector: SpikeDetector, fresh: ReadonlyMap<number, ReadonlyMap<string, BucketStats | null>>): LateVerdict[] {
-    const settings = detector.decisionSettings;
-    const changedTopics = new Set<string>();
-    const retested = new Map<string, ReturnType<typeof testShare>>();
-    for (const w of this.windows) {
-      const buckets = fresh.get(w.start);
-      if (buckets === undefined) continue;
-      for (const [topic, stats] of buckets) {
-        const t = w.topics[topic];
-        const count = stats?.count ?? 0;
-        if (t === undefined || count === t.count) continue;
-        t.count = count;
-        changedTopics.add(topic);
-        t.pairs.forEach((p, i) => {
-          const test = testShare(settings, inputsOf(p, t), stats, i);
-          retested.set(`${w.start}\u0000${topic}\u0000${i}`, test);
-          // A fired window stays fired (never retracted); it may only become significant, or stop being so.
-          p.f = test.significant ? p.f | SIGNIFICANT : p.f & ~SIGNIFICANT;
-        });
+  replay(fresh: ReadonlyMap<number, WindowBuckets>, evaluate: EvaluateWindow, detectorOf: (state: DetectorState) => SpikeDetector): { detector: SpikeDetector; late: LateVerdict[] } | null {
+    if (this.base === null) return null;
+    const changed = this.windows.some((w) => w.topics.some((topic, i) => (fresh.get(w.start)?.get(topic)?.count ?? 0) !== w.counts[i]));
+    if (!changed) return null;
+    const detector = detectorOf(structuredClone(this.base));
+    const replayed = this.windows.map((w) => {
+      const buckets = fresh.get(w.start) ?? new Map<string, BucketStats | null>();
+      const verdicts = evaluate(detector, w.start, new Map(w.topics.map((topic) => [topic, buckets.get(topic) ?? null])));
+      w.counts = w.topics.map((topic) => buckets.get(topic)?.count ?? 0);
+      // An alert that fired here stands, whatever the replay says: its pair is firing from here on, as it was live.
+      for (const key of w.fired) {
+        const [topic = '', emotion = ''] = key.split('\u0000');
+        if (verdicts.some((v) => v.fires && v.topic === topic && v.emotionIndex === Number(emotion))) continue;
+        detector.keepFiring(topic, Number(emotion));
       }
-    }
+      return new Map(verdicts.map((v) => [pairKey(v.topic, v.emotionIndex), v]));
+    });
     const late: LateVerdict[] = [];
-    for (const topic of changedTopics) {
-      for (let i = 0; i < EMOTION_COUNT; i++) late.push(...this.replayEpisode(detector, topic, i, fresh, retested));
-    }
-    return late.sort((a, b) => a.start - b.start || a.verdict.topic.localeCompare(b.verdict.topic) || a.verdict.emotionIndex - b.verdict.emotionIndex);
-  }
-
-  /** Replays one pair's streak / firing / cool-down over the kept windows, as the detector would have decided them. */
-  private replayEpisode(
-    detector: SpikeDetector,
-    topic: string,
-    i: number,
-    fresh: ReadonlyMap<number, ReadonlyMap<string, BucketStats | null>>,
-    retested: ReadonlyMap<string, ReturnType<typeof testShare>>,
-  ): LateVerdict[] {
-    const cooldown = detector.decisionSettings.cooldownWindows;
-    const fired: LateVerdict[] = [];
-    let episode: PairEpisode | null = null;
     this.windows.forEach((w, index) => {
-      const t = w.topics[topic];
-      const p = t?.pairs[i];
-      if (t === undefined || p === undefined) {
-        episode = null; // not watched in this window: the pair started afresh after it
-        return;
-      }
-      episode ??= { streak: p.s, firing: (p.f & FIRING_BEFORE) !== 0, quietUntil: p.q };
-      const significant = (p.f & SIGNIFICANT) !== 0;
-      episode.streak = significant ? episode.streak + 1 : 0;
-      if ((p.f & FIRED) !== 0) {
-        episode.firing = true; // fired once, stays fired
-        return;
-      }
-      if (significant) {
-        if ((p.f & MAY_FIRE) !== 0 && !episode.firing && episode.streak >= t.forWindows && w.start >= episode.quietUntil) {
-          episode.firing = true;
-          if (this.runHasAlert(topic, i, index)) return;
-          const stats = fresh.get(w.start)?.get(topic) ?? null;
-          const test = retested.get(`${w.start}\u0000${topic}\u0000${i}`) ?? testShare(detector.decisionSettings, inputsOf(p, t), stats, i);
-          p.f |= FIRED;
-          const verdict = verdictOf(topic, i, test, inputsOf(p, t), t.count, true, { baseline: p.b, baselineWindows: p.bw, seasonalIndex: p.si, hourOfDay: hourOfDay(w.start) });
-          fired.push({ start: w.start, firstDecidedAt: w.at, firstCount: t.firstCount, verdict: { ...verdict, decision: decisionOf(p, t) } });
-        }
-      } else if (episode.firing) {
-        episode.firing = false;
-        episode.quietUntil = w.start + (cooldown + 1) * this.windowMs;
+      for (const [key, verdict] of replayed[index] ?? []) {
+        if (!verdict.fires || w.fired.includes(key) || this.runHasAlert(replayed, key, index)) continue;
+        w.fired.push(key);
+        const topicIndex = w.topics.indexOf(verdict.topic);
+        late.push({ start: w.start, verdict, firstDecidedAt: w.at, firstCount: w.firstCounts[topicIndex] ?? 0 });
       }
     });
-    if (episode !== null) detector.setEpisode(topic, i, episode);
-    return fired;
+    return { detector, late };
   }
 
-  /** Whether the significant run around window `index` already holds a fired alert (one alert per episode). */
-  private runHasAlert(topic: string, i: number, index: number): boolean {
+  /** Whether the pair's significant run around window `index` (as replayed) holds an alert at another window. */
+  private runHasAlert(replayed: readonly Map<string, PairVerdict>[], key: string, index: number): boolean {
     for (const step of [-1, 1]) {
       for (let j = index + step; j >= 0 && j < this.windows.length; j += step) {
-        const p = this.windows[j]?.topics[topic]?.pairs[i];
-        if (p === undefined || (p.f & SIGNIFICANT) === 0) break;
-        if ((p.f & FIRED) !== 0) return true;
+        if (replayed[j]?.get(key)?.significant !== true) break;
+        if (this.windows[j]?.fired.includes(key) === true) return true;
       }
     }
     return false;
   }
-}
-
-function inputsOf(p: DecidedPair, t: DecidedTopic): PairDecision['inputs'] {
-  return { expected: p.e, baselineSe2: p.bs, baselineWindows: p.bw, betweenRelative: p.br, warm: (p.f & WARM) !== 0, minCount: t.minCount, threshold: t.threshold };
-}
-
-function decisionOf(p: DecidedPair, t: DecidedTopic): PairDecision {
-  return {
-    inputs: inputsOf(p, t),
-    baseline: p.b,
-    seasonalIndex: p.si,
-    mayFire: (p.f & MAY_FIRE) !== 0,
-    forWindows: t.forWindows,
-    before: { streak: p.s, firing: (p.f & FIRING_BEFORE) !== 0, quietUntil: p.q },
-  };
 }
