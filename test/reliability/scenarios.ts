@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
 import type { Bus } from '@moodstream/bus';
 import { sleep } from '@moodstream/core';
@@ -31,6 +32,8 @@ export interface ScenarioContext {
   range: { from: number; to: number };
   /** Set by a scenario that kills the ingester mid-page: called on each `/v2/tagged` answer. */
   onRequest: ((entry: RequestLogEntry) => void) | undefined;
+  /** Where the children's output lines go. */
+  logFile: string;
 }
 
 export interface Scenario {
@@ -124,6 +127,8 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'Kafka broker down 30 s',
     expectPlantedAlert: true,
+    // Info lines from the aggregator: its alerts, and which were decided late (the backlog arrives out of order).
+    env: { aggregator: { LOG_LEVEL: 'info' } },
     async during(ctx) {
       const [at = 0] = moments(ctx, 1, 0.2, 0.4);
       await atElapsed(ctx, at);
@@ -151,6 +156,8 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'Redis flushed, then trends:rebuild',
     expectPlantedAlert: true,
+    // Info lines from the aggregator: it says when it takes over the alert state the rebuild re-decided.
+    env: { aggregator: { LOG_LEVEL: 'info' } },
     async during(ctx) {
       const [at = 0] = moments(ctx, 1, 0.6, 0.8);
       await atElapsed(ctx, at);
@@ -167,6 +174,12 @@ export const SCENARIOS: Scenario[] = [
       });
       const summary = output.trim().split('\n').at(-1) ?? '';
       ctx.note(`trends:rebuild: ${summary}`);
+      // The running aggregator sees the new epoch (its watch checks every 5 s) and takes the re-decided state over.
+      const took = async (): Promise<boolean> => (await readFile(ctx.logFile, 'utf8').catch(() => '')).includes('took over the alert state the rebuild re-decided');
+      const until = Date.now() + 30_000;
+      while (!(await took()) && Date.now() < until) await sleep(1_000);
+      if (await took()) ctx.note('the aggregator took over the re-decided alert state');
+      else ctx.fail('the aggregator did not take over the re-decided alert state within 30 s of the rebuild');
     },
   },
   {
