@@ -402,8 +402,12 @@ export class TrendsEngine {
    */
   private async reviseDecidedWindows(watermark: number, all: boolean): Promise<void> {
     const { evaluate, detectorOf } = await this.replayTools();
+    if (all || this.reopened.size > 0) await this.replayDecided(evaluate, detectorOf);
+    // After the replay: a late post into the oldest window is decided with the others before that window leaves.
     await this.rollDecided(watermark, evaluate, detectorOf);
-    if (!all && this.reopened.size === 0) return;
+  }
+
+  private async replayDecided(evaluate: EvaluateWindow, detectorOf: (state: DetectorState) => SpikeDetector): Promise<void> {
     this.reopened.clear();
     const kept = this.decided.tested();
     if (kept.length === 0) return;
