@@ -10,8 +10,7 @@
  *   SOAK_HEAP_SNAPSHOTS=5,11    embedded: write heap snapshots of this process at those minutes (they pause it, and
  *                               its RSS after the first is not comparable with RSS before: see `heapSnapshotsAt`)
  *   MEMORY_BUS_RETENTION_MB=16  embedded: the in-memory bus's cap per topic (npm start's setting; default 64)
-  MEMORY_TRENDS_HISTORY_MB=32 embedded: the trends history's budget (npm start's setting; default 128)
- *   MEMORY_TRENDS_HISTORY_MB=32 embedded: the trends history's budget (npm start's setting; default 128)
+ *   MEMORY_TRENDS_HISTORY_MB=128 embedded: the trends history's budget (npm start's setting; default 32)
  *
  * Posts enter where the ingester would put them (the posts topic): 110 posts/s is 20× Tumblr's peak rate for one
  * API key, more than the ingester can fetch, so the soak loads what comes after it. The distributed mode needs Kafka
@@ -118,7 +117,7 @@ const SOAK_COMMAND = {
   SOAK_HEAP_SNAPSHOTS=5,11    embedded: heap snapshots of this process at those minutes (they pause it, and
                               leave RSS hundreds of MB higher); compare two with scripts/soak-heap-diff.ts
   MEMORY_BUS_RETENTION_MB=16  embedded: the in-memory bus's cap per topic (npm start's setting; default 64)
-  MEMORY_TRENDS_HISTORY_MB=32 embedded: the trends history's budget (npm start's setting; default 128)
+  MEMORY_TRENDS_HISTORY_MB=128 embedded: the trends history's budget (npm start's setting; default 32)
 
 Outside CI. Run it under nice -n 10 on a shared machine; absolute figures then include everyone else's load.`,
 } as const;

@@ -38,11 +38,13 @@ export const StartConfigSchema = z
     MEMORY_BUS_RETENTION_MB: z.coerce.number().int().min(1).max(65_536).default(64),
     /**
      * Embedded mode: most megabytes (estimated heap) of trends history the in-memory store keeps: word-shift tables,
-     * example posts and bucket counts, about 1 MB a minute of the demo's text. Over it, the oldest word shifts and
-     * examples go first, 1-minute windows first; counts stay unless nothing else is left. 128 MB is about two hours of
-     * every detail at the demo's rate; the last 23 minutes (the alert detector's baseline) are always kept.
+     * example posts and bucket counts, about 1 MB a minute at the soak's 110 posts/s (20× one Tumblr key's peak rate).
+     * Over it, the oldest word shifts and examples go first, 1-minute windows first; counts stay unless nothing else
+     * is left. 32 MB keeps every detail of the last ~25 minutes at that stress rate (hours at one key's rate) and
+     * reaches its cap within the soak's first quarter hour, so a long run is flat (V8 commits ~3.5 MB per MB kept);
+     * the last 23 minutes (the alert detector's baseline) are always kept.
      */
-    MEMORY_TRENDS_HISTORY_MB: z.coerce.number().int().min(1).max(65_536).default(128),
+    MEMORY_TRENDS_HISTORY_MB: z.coerce.number().int().min(1).max(65_536).default(32),
     /** Graceful shutdown budget for everything together; a second Ctrl-C exits at once. */
     SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(100).max(600_000).default(20_000),
     /** Level of the apps' JSON logs (the launcher's own progress lines always print). */
