@@ -21,6 +21,8 @@ export const NetworkConfigSchema = z.object({
   /** Optional image read-out heads (see `NetworkConfig`): the shipped graph is `buildNetwork` of exactly this. */
   imageSkipHead: z.boolean().default(false),
   imageOnlyReadout: z.boolean().default(false),
+  /** Independently trained members averaged in the graph (`NetworkConfig.members`); absent = 1, today's graph. */
+  members: z.number().int().min(1).optional(),
 });
 
 /** config.json of a model folder: everything needed to rebuild inputs exactly as in training. */

@@ -73,11 +73,20 @@ export interface NetworkConfig {
   imageSkipHead?: boolean;
   /** Image-only posts are scored by that read-out alone: the fusion logits are gated off for them (implies imageSkipHead). */
   imageOnlyReadout?: boolean;
+  /**
+   * Independently trained copies of the towers (text LSTM, n-gram dense, image dense, fusion, logits) over the
+   * same inputs, their logits averaged in the graph (an ensemble with one word lookup, one n-gram featurisation
+   * and one ONNX graph). Absent or 1: today's network, layer names unchanged; N > 1: member m's layers end in
+   * `_m<m>`. The image heads above are shared: they sit on the combined logits (merge-members.ts).
+   */
+  members?: number;
 }
 
 /** Names of the layers the optional heads add: the rest of the graph is the same with or without them. */
 export const IMAGE_SKIP_LAYER = 'image_skip_logits';
 export const IMAGE_ONLY_LAYER = 'logits_image_only_readout';
+/** The layer that combines a multi-member network's logits (members > 1 only). */
+export const MEMBERS_MEAN_LAYER = 'members_mean_logits';
 
 /**
  * Deep Sentiment fusion network.
@@ -85,43 +94,65 @@ export const IMAGE_ONLY_LAYER = 'logits_image_only_readout';
  *          bow [batch, bowSize] float32, image [batch, imageFeatureDim] float32,
  *          presence [batch, 2] float32 (hasText, hasImage).
  * Output:  logits [batch, classes] (softmax with the calibrated temperature is applied outside).
+ * With `members` N > 1 the towers are built N times (names `<layer>_m<m>`) and their logits averaged.
  */
 export function buildNetwork(c: NetworkConfig): tf.LayersModel {
+  const members = c.members ?? 1;
+  if (!Number.isInteger(members) || members < 1) throw new Error(`network members must be a whole number >= 1, got ${members}`);
   const embedded = tf.input({ shape: [null, c.embeddingDim], name: 'embedded' });
   const presence = tf.input({ shape: [2], name: 'presence' });
   const image = tf.input({ shape: [c.imageFeatureDim], name: 'image' });
-  let seed = c.seed;
-  const init = () => tf.initializers.glorotUniform({ seed: seed++ });
+  const bow = c.bowSize > 0 ? tf.input({ shape: [c.bowSize], name: 'bow' }) : null;
+  const seed = { next: c.seed };
+  const masked = tf.layers.masking({ maskValue: 0, name: 'pad_mask' }).apply(embedded) as tf.SymbolicTensor;
+  const memberLogits = Array.from({ length: members }, (_, m) => memberTowers(c, memberSuffix(m, members), { masked, bow, image, presence }, seed));
+  // Members are combined by the mean of their logits (docs/model.md, fifth session: as good on dev as the log of
+  // their mean probabilities, and one ONNX Mean node); a member's temperature is folded into its logits layer.
+  const logits = members === 1 ? memberLogits[0]! : (tf.layers.average({ name: MEMBERS_MEAN_LAYER }).apply(memberLogits) as tf.SymbolicTensor);
+  const inputs = [embedded, ...(bow ? [bow] : [])];
+  return tf.model({ inputs: [...inputs, image, presence], outputs: withImageHeads(c, logits, image, presence), name: 'deep_sentiment' });
+}
 
-  const masked = tf.layers.masking({ maskValue: 0, name: 'pad_mask' }).apply(embedded);
-  const lstmConfig = { units: c.lstmUnits, kernelInitializer: init(), recurrentInitializer: tf.initializers.orthogonal({ seed: seed++ }) };
+/** Suffix of member m's layer names: none for a one-member network (today's names), `_m<m>` otherwise. */
+export function memberSuffix(m: number, members: number): string {
+  return members === 1 ? '' : `_m${m}`;
+}
+
+/** The trainable layers one member owns, by base name (a member's layer is `<base><memberSuffix>`). */
+export const MEMBER_LAYERS = ['text_lstm', 'text_bilstm', 'text_bow_dense', 'image_dense', 'fusion_dense', 'logits'] as const;
+
+/** One member: text LSTM, n-gram dense, image dense, fusion and logits over the shared inputs. */
+function memberTowers(
+  c: NetworkConfig,
+  sfx: string,
+  x: { masked: tf.SymbolicTensor; bow: tf.SymbolicTensor | null; image: tf.SymbolicTensor; presence: tf.SymbolicTensor },
+  seed: { next: number },
+): tf.SymbolicTensor {
+  const init = () => tf.initializers.glorotUniform({ seed: seed.next++ });
+  const lstmConfig = { units: c.lstmUnits, kernelInitializer: init(), recurrentInitializer: tf.initializers.orthogonal({ seed: seed.next++ }) };
   const sequence = c.bidirectional
-    ? tf.layers.bidirectional({ layer: tf.layers.lstm(lstmConfig) as tf.RNN, mergeMode: 'concat', name: 'text_bilstm' }).apply(masked)
-    : tf.layers.lstm({ ...lstmConfig, name: 'text_lstm' }).apply(masked);
+    ? tf.layers.bidirectional({ layer: tf.layers.lstm(lstmConfig) as tf.RNN, mergeMode: 'concat', name: `text_bilstm${sfx}` }).apply(x.masked)
+    : tf.layers.lstm({ ...lstmConfig, name: `text_lstm${sfx}` }).apply(x.masked);
   const textParts = [sequence as tf.SymbolicTensor];
-  const inputs = [embedded];
-  if (c.bowSize > 0) {
-    const bow = tf.input({ shape: [c.bowSize], name: 'bow' });
-    inputs.push(bow);
-    const bowIn = c.bowDropout > 0 ? tf.layers.dropout({ rate: c.bowDropout, seed: seed++, name: 'bow_dropout' }).apply(bow) : bow;
+  if (x.bow) {
+    const bowIn = c.bowDropout > 0 ? tf.layers.dropout({ rate: c.bowDropout, seed: seed.next++, name: `bow_dropout${sfx}` }).apply(x.bow) : x.bow;
     textParts.push(
-      tf.layers.dense({ units: c.bowUnits, activation: 'relu', kernelInitializer: init(), name: 'text_bow_dense' }).apply(bowIn) as tf.SymbolicTensor,
+      tf.layers.dense({ units: c.bowUnits, activation: 'relu', kernelInitializer: init(), name: `text_bow_dense${sfx}` }).apply(bowIn) as tf.SymbolicTensor,
     );
   }
-  let textVector = (textParts.length > 1 ? tf.layers.concatenate({ name: 'text_concat' }).apply(textParts) : textParts[0]!) as tf.SymbolicTensor;
-  if (c.textDropout > 0) textVector = tf.layers.dropout({ rate: c.textDropout, seed: seed++, name: 'text_dropout' }).apply(textVector) as tf.SymbolicTensor;
-  const textGated = new ModalityGate({ column: 0, name: 'text_gate' }).apply([textVector as tf.SymbolicTensor, presence]);
+  let textVector = (textParts.length > 1 ? tf.layers.concatenate({ name: `text_concat${sfx}` }).apply(textParts) : textParts[0]!) as tf.SymbolicTensor;
+  if (c.textDropout > 0) textVector = tf.layers.dropout({ rate: c.textDropout, seed: seed.next++, name: `text_dropout${sfx}` }).apply(textVector) as tf.SymbolicTensor;
+  const textGated = new ModalityGate({ column: 0, name: `text_gate${sfx}` }).apply([textVector, x.presence]);
 
-  const imageDense = tf.layers.dense({ units: c.imageUnits, activation: 'relu', kernelInitializer: init(), name: 'image_dense' }).apply(image);
-  const imageGated = new ModalityGate({ column: 1, name: 'image_gate' }).apply([imageDense as tf.SymbolicTensor, presence]);
+  const imageDense = tf.layers.dense({ units: c.imageUnits, activation: 'relu', kernelInitializer: init(), name: `image_dense${sfx}` }).apply(x.image);
+  const imageGated = new ModalityGate({ column: 1, name: `image_gate${sfx}` }).apply([imageDense as tf.SymbolicTensor, x.presence]);
 
   const fused = tf.layers
-    .concatenate({ name: 'fusion_concat' })
-    .apply([textGated as tf.SymbolicTensor, imageGated as tf.SymbolicTensor, presence]);
-  const hidden = tf.layers.dense({ units: c.fusionUnits, activation: 'relu', kernelInitializer: init(), name: 'fusion_dense' }).apply(fused);
-  const dropped = tf.layers.dropout({ rate: c.dropout, seed: seed++, name: 'fusion_dropout' }).apply(hidden);
-  const logits = tf.layers.dense({ units: c.classes, kernelInitializer: init(), name: 'logits' }).apply(dropped) as tf.SymbolicTensor;
-  return tf.model({ inputs: [...inputs, image, presence], outputs: withImageHeads(c, logits, image, presence), name: 'deep_sentiment' });
+    .concatenate({ name: `fusion_concat${sfx}` })
+    .apply([textGated as tf.SymbolicTensor, imageGated as tf.SymbolicTensor, x.presence]);
+  const hidden = tf.layers.dense({ units: c.fusionUnits, activation: 'relu', kernelInitializer: init(), name: `fusion_dense${sfx}` }).apply(fused);
+  const dropped = tf.layers.dropout({ rate: c.dropout, seed: seed.next++, name: `fusion_dropout${sfx}` }).apply(hidden);
+  return tf.layers.dense({ units: c.classes, kernelInitializer: init(), name: `logits${sfx}` }).apply(dropped) as tf.SymbolicTensor;
 }
 
 /** The optional image read-out heads on top of the fusion logits (see NetworkConfig). */

@@ -13,6 +13,7 @@ import { learnOnce, type LabelledPost } from '../src/train/learn-loop';
 import { ModelRegistry } from '../src/registry/model-registry';
 import { decidePromotion } from '../src/registry/promotion-gate';
 import { makeRng } from '../src/train/rng';
+import { mergeMembers } from '../src/train/merge-members';
 import { tinyVocabulary } from './helpers';
 
 /** Domain A (the fixed set) and domain B (the stream: other words for the same feelings, no 'disgusted', like CARER). */
@@ -191,4 +192,21 @@ test('the L2 anchor keeps a fine-tune closer to its parent', async () => {
   const [df, da] = [distance(free.candidate), distance(anchored.candidate)];
   assert.ok(da < 0.5 * df, `squared distance to the parent: free ${df.toFixed(3)}, anchored ${da.toFixed(3)}`);
   for (const m of [free.candidate, anchored.candidate]) m.dispose();
+});
+
+test('the loop fine-tunes a multi-member (merged) model: every member trains, the candidate keeps the members', async () => {
+  const vocab = current.vocab;
+  const other = (await trainEmotionModel({ text: fixed.train, images: [], posts: [], dev: { text: fixed.dev, images: [], fused: [] } }, vocab, { ...base, version: 'base-a2', seed: 8 })).model;
+  const merged = mergeMembers([{ model: current, textOnly: true }, { model: other, textOnly: true }], { version: 'merged', foldTemperatures: true });
+  const posts = streamPosts(300, 5);
+  const learnt = await learnOnce(merged, posts, [fixed], { ...learnOptions, version: 'learn-merged' });
+  const r = learnt.report;
+  assert.equal(learnt.candidate.config.network.members, 2);
+  assert.ok(r.slices.candidate['posts-newest']!.macroF1 - r.slices.current['posts-newest']!.macroF1 > 0.3, JSON.stringify(r.slices));
+  const moved = (name: string) => {
+    const [a, b] = [merged.network.getLayer(name).getWeights()[0]!, learnt.candidate.network.getLayer(name).getWeights()[0]!];
+    return a.sub(b).abs().max().dataSync()[0]!;
+  };
+  for (const layer of ['text_bow_dense_m0', 'text_bow_dense_m1']) assert.ok(moved(layer) > 0, `${layer} trained`);
+  for (const m of [other, merged, learnt.candidate]) m.dispose();
 });

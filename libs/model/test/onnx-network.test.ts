@@ -164,6 +164,10 @@ for (const [name, network] of [
   ['no n-gram branch', { bowSize: 0 }],
   ['image skip head', { imageSkipHead: true }],
   ['image-only read-out', { imageSkipHead: true, imageOnlyReadout: true }],
+  ['two members', { members: 2 }],
+  ['two members, no n-gram branch', { members: 2, bowSize: 0 }],
+  ['two members, image-only read-out', { members: 2, imageSkipHead: true, imageOnlyReadout: true }],
+  ['three members, image skip head', { members: 3, imageSkipHead: true }],
 ] as const) {
   test(`converted network agrees with tfjs: ${name}`, async () => {
     const tiny = tinyModel(network);

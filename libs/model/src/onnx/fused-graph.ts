@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { NetworkConfig } from '../network';
-import { IMAGE_ONLY_LAYER, IMAGE_SKIP_LAYER } from '../network';
+import { IMAGE_ONLY_LAYER, IMAGE_SKIP_LAYER, MEMBERS_MEAN_LAYER, memberSuffix } from '../network';
 import { DataType, encodeModel, type Graph, type Node, type Tensor } from './onnx-proto';
 
 /** Inputs of the exported graph (FusedOnnxHead fills them). */
@@ -67,38 +67,50 @@ export function fusedGraph(network: tf.LayersModel, c: NetworkConfig, metadata: 
   const hasText = node('Slice', [I.presence, zero, one, one], 'has_text');
   const hasImage = node('Slice', [I.presence, one, two, one], 'has_image');
 
-  // LSTM: tfjs keeps the gates' blocks in the order i, f, c, o; ONNX wants i, o, f, c.
-  const [kernel, recurrent, bias] = weights('text_lstm');
-  const H = c.lstmUnits;
-  const E = c.embeddingDim;
-  const W = float('text_lstm/W', [1, 4 * H, E], gatesToOnnx(kernel!, E, H));
-  const R = float('text_lstm/R', [1, 4 * H, H], gatesToOnnx(recurrent!, H, H));
-  const B = float('text_lstm/B', [1, 8 * H], Float32Array.from([...reorderBlocks(bias!, H), ...new Float32Array(4 * H)]));
-  nodes.push({
-    op: 'LSTM',
-    inputs: [I.sequence, W, R, B, node('Max', [I.lengths, int32('const/1i', 1)], 'lengths_at_least_1')],
-    outputs: ['', 'text_lstm/h'],
-    name: 'text_lstm/cell',
-    // tfjs's defaults for this layer: recurrent activation hardSigmoid (clip(0.2x + 0.5, 0, 1)), tanh elsewhere.
-    attributes: { hidden_size: H, direction: 'forward', activations: ['HardSigmoid', 'Tanh', 'Tanh'], activation_alpha: { floats: [0.2] }, activation_beta: { floats: [0.5] } },
-  });
-  // A row whose every token is masked (length 0) keeps the LSTM's zero state in tfjs; ONNX Runtime wants at
-  // least one step, so it runs one and the output is multiplied by 0 instead.
+  // Shared by every member: per-row step counts (the LSTM wants at least one step; a row whose every token is
+  // masked (length 0) keeps the LSTM's zero state in tfjs, so ONNX Runtime runs one step and the output is
+  // multiplied by 0 instead).
+  const lengths = node('Max', [I.lengths, int32('const/1i', 1)], 'lengths_at_least_1');
   const hasSteps = node('Unsqueeze', [node('Cast', [node('Greater', [I.lengths, int32('const/0i', 0)], 'has_steps/bool')], 'has_steps/float', { to: DataType.FLOAT }), one], 'has_steps');
-  const lstmOut = node('Squeeze', ['text_lstm/h', zero], 'text_lstm/last');
-  const textParts = [node('Mul', [lstmOut, hasSteps], 'text_lstm')];
-  if (c.bowSize > 0) {
-    const [bowKernel, bowBias] = weights('text_bow_dense');
-    const rows = node('Gather', [float('text_bow_dense/kernel', [c.bowSize, c.bowUnits], bowKernel!), I.bowIndex], 'text_bow_dense/rows');
-    const scaled = node('Mul', [rows, node('Unsqueeze', [I.bowValue, two], 'text_bow_dense/value')], 'text_bow_dense/scaled');
-    const summed = node('ReduceSum', [scaled, one], 'text_bow_dense/sum', { keepdims: 0 });
-    textParts.push(node('Relu', [node('Add', [summed, float('text_bow_dense/bias', [c.bowUnits], bowBias!)], 'text_bow_dense/linear')], 'text_bow_dense'));
-  }
-  const textVector = textParts.length > 1 ? node('Concat', textParts, 'text_concat', { axis: 1 }) : textParts[0]!;
-  const textGated = node('Mul', [textVector, hasText], 'text_gate');
-  const imageGated = node('Mul', [dense('image_dense', I.image, true), hasImage], 'image_gate');
-  const fused = node('Concat', [textGated, imageGated, I.presence], 'fusion_concat', { axis: 1 });
-  const fusionLogits = dense('logits', dense('fusion_dense', fused, true), false);
+
+  /** One member's towers (layer names `<base><sfx>`, see buildNetwork) → its fusion logits. */
+  const member = (sfx: string): string => {
+    // LSTM: tfjs keeps the gates' blocks in the order i, f, c, o; ONNX wants i, o, f, c.
+    const lstm = `text_lstm${sfx}`;
+    const [kernel, recurrent, bias] = weights(lstm);
+    const H = c.lstmUnits;
+    const E = c.embeddingDim;
+    const W = float(`${lstm}/W`, [1, 4 * H, E], gatesToOnnx(kernel!, E, H));
+    const R = float(`${lstm}/R`, [1, 4 * H, H], gatesToOnnx(recurrent!, H, H));
+    const B = float(`${lstm}/B`, [1, 8 * H], Float32Array.from([...reorderBlocks(bias!, H), ...new Float32Array(4 * H)]));
+    nodes.push({
+      op: 'LSTM',
+      inputs: [I.sequence, W, R, B, lengths],
+      outputs: ['', `${lstm}/h`],
+      name: `${lstm}/cell`,
+      // tfjs's defaults for this layer: recurrent activation hardSigmoid (clip(0.2x + 0.5, 0, 1)), tanh elsewhere.
+      attributes: { hidden_size: H, direction: 'forward', activations: ['HardSigmoid', 'Tanh', 'Tanh'], activation_alpha: { floats: [0.2] }, activation_beta: { floats: [0.5] } },
+    });
+    const lstmOut = node('Squeeze', [`${lstm}/h`, zero], `${lstm}/last`);
+    const textParts = [node('Mul', [lstmOut, hasSteps], lstm)];
+    if (c.bowSize > 0) {
+      const bowLayer = `text_bow_dense${sfx}`;
+      const [bowKernel, bowBias] = weights(bowLayer);
+      const rows = node('Gather', [float(`${bowLayer}/kernel`, [c.bowSize, c.bowUnits], bowKernel!), I.bowIndex], `${bowLayer}/rows`);
+      const scaled = node('Mul', [rows, node('Unsqueeze', [I.bowValue, two], `${bowLayer}/value`)], `${bowLayer}/scaled`);
+      const summed = node('ReduceSum', [scaled, one], `${bowLayer}/sum`, { keepdims: 0 });
+      textParts.push(node('Relu', [node('Add', [summed, float(`${bowLayer}/bias`, [c.bowUnits], bowBias!)], `${bowLayer}/linear`)], bowLayer));
+    }
+    const textVector = textParts.length > 1 ? node('Concat', textParts, `text_concat${sfx}`, { axis: 1 }) : textParts[0]!;
+    const textGated = node('Mul', [textVector, hasText], `text_gate${sfx}`);
+    const imageGated = node('Mul', [dense(`image_dense${sfx}`, I.image, true), hasImage], `image_gate${sfx}`);
+    const fused = node('Concat', [textGated, imageGated, I.presence], `fusion_concat${sfx}`, { axis: 1 });
+    return dense(`logits${sfx}`, dense(`fusion_dense${sfx}`, fused, true), false);
+  };
+  const members = c.members ?? 1;
+  const memberLogits = Array.from({ length: members }, (_, m) => member(memberSuffix(m, members)));
+  // tfjs's Average layer is the element-wise mean: ONNX Mean.
+  const fusionLogits = members === 1 ? memberLogits[0]! : node('Mean', memberLogits, MEMBERS_MEAN_LAYER);
 
   let logits = fusionLogits;
   if (c.imageSkipHead || c.imageOnlyReadout) {
@@ -120,7 +132,7 @@ export function fusedGraph(network: tf.LayersModel, c: NetworkConfig, metadata: 
     nodes,
     initializers,
     inputs: [
-      { name: I.sequence, dataType: DataType.FLOAT, dims: ['steps', 'batch', E] },
+      { name: I.sequence, dataType: DataType.FLOAT, dims: ['steps', 'batch', c.embeddingDim] },
       { name: I.lengths, dataType: DataType.INT32, dims: ['batch'] },
       ...(c.bowSize > 0
         ? [

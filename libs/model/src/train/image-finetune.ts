@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { EMOTION_COUNT } from '@moodstream/events';
 import { EmotionModel } from '../emotion-model';
+import { ModelFormatError } from '../errors';
 import { IMAGE_SKIP_LAYER, rebuildNetwork } from '../network';
 import { evaluate } from '../metrics';
 import { ProgressBar } from './progress';
@@ -59,6 +60,12 @@ export async function fineTuneImageBranch(
   o: ImageFineTuneOptions,
 ): Promise<{ bestEpoch: number; before: number; after: number; history: Array<{ epoch: number; image: number; fused: number; score: number }> }> {
   const log = o.log ?? (() => {});
+  const members = model.config.network.members ?? 1;
+  // Each member has its own image_dense_m<m>, and which of them to train (or all, jointly) is a choice this phase
+  // was never measured for: a multi-member network gets its image side from a single-member parent (merge-members).
+  if (members > 1) {
+    throw new ModelFormatError(`the image fine-tune trains a one-member network; ${model.version} has ${members} members (fine-tune a member, then merge again)`);
+  }
   const layers = [model.network.getLayer('image_dense'), ...model.network.layers.filter((l) => l.name === SKIP_LAYER)];
   const vars = layers.flatMap((l) => l.trainableWeights.map((w) => w.read() as tf.Variable));
   const snapshot = () => layers.flatMap((l) => l.getWeights().map((w) => w.clone()));

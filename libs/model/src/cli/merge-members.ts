@@ -1,0 +1,141 @@
+/**
+ * `npm run merge-members -- --models A,B[,C] --data ../shared/data --out DIR`: one model folder whose network holds
+ * the given models as members (their logits averaged in the graph), recalibrated on the dev splits as train does.
+ */
+import { cp, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { parseCommandLineOrExit } from '@moodstream/core';
+import { EMOTION_COUNT, EMOTIONS } from '@moodstream/events';
+import { initBackend } from '../backend';
+import { CONFUSION_FILE } from '../confusion';
+import { EmotionModel } from '../emotion-model';
+import { ImageBackbone, type BackboneId } from '../image/backbone';
+import { evaluate } from '../metrics';
+import { calibrateOnDev } from '../train/calibrate-on-dev';
+import { loadImageTrainDev, pairWithTexts } from '../train/datasets';
+import { mergeMembers, type MergeMember } from '../train/merge-members';
+import { makeRng } from '../train/rng';
+import { loadTsvSource } from '../train/text-sources';
+import { logitsOf, type DevDomain, type LabelledRow } from '../train/trainer';
+
+const { values } = parseCommandLineOrExit({
+  command: 'npm run merge-members',
+  summary: 'put trained model folders into one network as members (logits averaged in the graph) and recalibrate on dev',
+  usage: '--models DIR,DIR[,DIR] --data DIR --out DIR [options]',
+  options: {
+    models: { type: 'string', valueName: 'LIST', required: true, description: 'model folders (comma list) with the same vocabulary, n-grams and tower shapes; the first gives the image heads' },
+    data: { type: 'string', valueName: 'DIR', required: true, description: 'shared data folder: the text calibration is refitted on <DIR>/<source>/ekman6_dev.tsv' },
+    sources: { type: 'string', valueName: 'LIST', default: 'goemotions,carer', description: 'text sources whose dev splits calibrate (comma list)' },
+    images: { type: 'string', valueName: 'DIR', description: "image folder (e.g. <data>/emotion6/images): refit the image+text temperature on its dev images paired with dev texts, as train does (default: keep the first model's)" },
+    cache: { type: 'string', valueName: 'DIR', default: '.cache', description: 'image feature cache (with --images)' },
+    out: { type: 'string', valueName: 'DIR', required: true, description: 'the model folder to write' },
+    version: { type: 'string', valueName: 'V', description: "model version (default the first model's + '-x<N>')" },
+    'fold-temperatures': { type: 'boolean', default: true, description: "divide each member's logits by its own text temperature before the mean" },
+    seed: { type: 'number', default: 1234, description: 'seed of the dev image+text pairing (with --images)' },
+  },
+  examples: ['npm run merge-members -- --models models/default,/tmp/h16/m7 --data ../shared/data --images ../shared/data/emotion6/images --out /tmp/h16/x2'],
+  notes:
+    "A member whose data-summary.json says it trained on no image (--images none) has its image weights zeroed: it scores an image+text post from the text alone. Image-only posts are scored by the first model's read-out exactly as before, with its image temperature. The first model's generator/ (a separate language model) is copied; explain/ is not (it describes one network: rerun npm run model:explain). Progress goes to stderr.",
+});
+
+const log = (m: string) => process.stderr.write(`[merge] ${m}\n`);
+
+interface FolderMetrics {
+  classWeights?: { text?: number[] };
+  imageFineTune?: unknown;
+  imageReadout?: unknown;
+}
+
+async function readJson<T>(file: string): Promise<T | null> {
+  return existsSync(file) ? (JSON.parse(await readFile(file, 'utf8')) as T) : null;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const backend = await initBackend();
+  const dirs = values.models.split(',').map((d) => d.trim()).filter(Boolean);
+  const members: MergeMember[] = [];
+  for (const dir of dirs) {
+    const model = await EmotionModel.load(dir, { warmUp: false });
+    const summary = await readJson<{ images?: { train?: number } }>(path.join(dir, 'data-summary.json'));
+    const textOnly = summary?.images?.train === 0;
+    log(`${dir}: ${model.version}, text T ${model.config.calibration.temperature.toFixed(3)}, ${textOnly ? 'trained on no image (its image weights are zeroed)' : 'trained with images (or no data-summary.json)'}`);
+    members.push({ model, textOnly });
+  }
+  const version = values.version ?? `${members[0]!.model.version}-x${members.length}`;
+  const merged = mergeMembers(members, { version, foldTemperatures: values['fold-temperatures'] });
+  log(`merged ${members.length} members into ${version}: ${merged.network.countParams()} parameters`);
+
+  const domains: DevDomain[] = [];
+  for (const name of values.sources!.split(',').map((n) => n.trim()).filter(Boolean)) {
+    const source = await loadTsvSource(values.data, name, 1, domains.length);
+    if (!source || source.dev.length === 0) log(`source ${name}: no dev split under ${values.data}, skipped`);
+    else domains.push({ name, rows: source.dev });
+  }
+  if (domains.length === 0) throw new Error(`no dev split under ${values.data}: nothing to calibrate on`);
+  let devFused: LabelledRow[] = [];
+  if (values.images) {
+    if (!existsSync(values.images)) throw new Error(`--images ${values.images}: no such folder`);
+    const backbone = await ImageBackbone.load({ id: merged.backboneId as BackboneId });
+    // Only the dev images are paired (train's are embedded too, cached, as loadImageTrainDev reads both).
+    const { dev } = await loadImageTrainDev(values.images, backbone, path.join(values.cache!, 'features'));
+    devFused = pairWithTexts(dev, domains[0]!.rows, makeRng(values.seed));
+    backbone.dispose();
+    log(`image+text temperature refitted on ${devFused.length} dev images paired with same-label ${domains[0]!.name} dev texts`);
+  }
+  // The text-prior correction undoes the class weights the members trained with: the first model's (same recipe).
+  const firstMetrics = (await readJson<FolderMetrics>(path.join(dirs[0]!, 'metrics.json'))) ?? {};
+  const classWeights = firstMetrics.classWeights?.text ?? new Array<number>(EMOTION_COUNT).fill(1);
+  // No image-only rows: the image temperature stays the first model's (its read-out scores those posts unchanged).
+  const calibration = await calibrateOnDev(merged, { text: domains[0]!.rows, images: [], fused: devFused, domains }, classWeights, log);
+  const first = members[0]!.model;
+  const model = calibration.model.withCalibration({
+    ...calibration.model.config.calibration,
+    fittedOn: `${calibration.model.config.calibration.fittedOn}; image-only temperature of ${first.version} (its read-out)${devFused.length === 0 ? `, image+text temperature of ${first.version} (not refitted)` : ''}`,
+  });
+
+  const out = values.out;
+  await model.save(out);
+  const devRows = domains[0]!.rows;
+  const devEval = evaluate(model.calibrate(await logitsOf(model, devRows), devRows.map((r) => r.tokens.length > 0), devRows.map(() => false)), devRows.map((r) => r.label));
+  await writeFile(
+    path.join(out, CONFUSION_FILE),
+    JSON.stringify({ labels: [...EMOTIONS], matrix: devEval.confusion, source: `${domains[0]!.name} dev split (${devRows.length} texts), text-only inputs to the ${members.length}-member model ${version}, argmax of calibrated probabilities` }, null, 2) + '\n',
+  );
+  if (existsSync(path.join(dirs[0]!, 'data-summary.json'))) await cp(path.join(dirs[0]!, 'data-summary.json'), path.join(out, 'data-summary.json'));
+  if (existsSync(path.join(dirs[0]!, 'generator'))) await cp(path.join(dirs[0]!, 'generator'), path.join(out, 'generator'), { recursive: true });
+  const memberInfo = members.map(({ model: m, textOnly }, i) => ({ dir: dirs[i]!, version: m.version, textOnly, temperature: m.config.calibration.temperature }));
+  const metrics = {
+    version,
+    backend: backend.name,
+    backendProvider: backend.provider,
+    totalSeconds: (Date.now() - started) / 1000,
+    members: memberInfo,
+    combine: values['fold-temperatures'] ? 'mean of the members\' logits, each divided by its own text temperature (folded into its logits layer)' : "mean of the members' logits",
+    classWeights: firstMetrics.classWeights,
+    temperature: calibration.temperature,
+    priorCorrection: { lambda: calibration.lambda, grid: calibration.grid },
+    parameters: model.network.countParams(),
+    ...(firstMetrics.imageFineTune ? { imageFineTune: firstMetrics.imageFineTune } : {}),
+    ...(firstMetrics.imageReadout ? { imageReadout: firstMetrics.imageReadout } : {}),
+    devDomainsCalibrated: calibration.domains,
+    devTextCalibrated: { accuracy: devEval.accuracy, macroF1: devEval.macroF1, ece: devEval.ece, perClass: devEval.perClass },
+  };
+  await writeFile(path.join(out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
+  const parentCard = await readFile(path.join(dirs[0]!, 'MODEL_CARD.md'), 'utf8').catch(() => '');
+  const devLine = Object.entries(calibration.domains).map(([name, e]) => `${name} accuracy ${e.accuracy.toFixed(3)}, macro-F1 ${e.macroF1.toFixed(3)}, ECE ${e.ece.toFixed(3)} (n ${e.n})`).join('; ');
+  const memberLines = memberInfo.map((m, i) => `  ${i + 1}. \`${m.dir}\` (${m.version}, text T ${m.temperature.toFixed(3)}${m.textOnly ? ', trained on no image: scores image+text posts from the text' : ''})`).join('\n');
+  await writeFile(
+    path.join(out, 'MODEL_CARD.md'),
+    `# Model ${version}\n\nAn ensemble inside one network: ${members.length} independently trained members over one word list, one n-gram list and one set of inputs, their logits averaged in the graph (${metrics.combine}). Image-only posts are scored by the first member's image read-out exactly as in that model. Text calibration refitted on dev (text-prior correction λ ${calibration.lambda.toFixed(2)}, joint text temperature ${calibration.temperature.toFixed(3)}).\n\n${memberLines}\n\n- Dev per domain (text only, calibrated): ${devLine}.\n- Made by \`npm run merge-members\` in ${metrics.totalSeconds.toFixed(0)} s.\n\nThe card of the first member follows (its data, credits and training).\n\n${parentCard.replace(/^# /gm, '## ')}`,
+  );
+  log(`saved ${out}`);
+  for (const m of members) m.model.dispose();
+  model.dispose();
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`[merge] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
