@@ -106,8 +106,9 @@ export function buildNetwork(c: NetworkConfig): tf.LayersModel {
   const seed = { next: c.seed };
   const masked = tf.layers.masking({ maskValue: 0, name: 'pad_mask' }).apply(embedded) as tf.SymbolicTensor;
   const memberLogits = Array.from({ length: members }, (_, m) => memberTowers(c, memberSuffix(m, members), { masked, bow, image, presence }, seed));
-  // Members are combined by the mean of their logits (docs/model.md, fifth session: as good on dev as the log of
-  // their mean probabilities, and one ONNX Mean node); a member's temperature is folded into its logits layer.
+  // Members are combined by the mean of their logits: on dev as good as the log of their mean calibrated
+  // probabilities or the mean of temperature-scaled logits (docs/model.md, fifth session), and one ONNX Mean node.
+  // A per-member scale, when wanted, is folded into that member's logits layer (merge-members.ts), not the graph.
   const logits = members === 1 ? memberLogits[0]! : (tf.layers.average({ name: MEMBERS_MEAN_LAYER }).apply(memberLogits) as tf.SymbolicTensor);
   const inputs = [embedded, ...(bow ? [bow] : [])];
   return tf.model({ inputs: [...inputs, image, presence], outputs: withImageHeads(c, logits, image, presence), name: 'deep_sentiment' });

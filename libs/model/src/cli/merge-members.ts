@@ -31,7 +31,7 @@ const { values } = parseCommandLineOrExit({
     cache: { type: 'string', valueName: 'DIR', default: '.cache', description: 'image feature cache (with --images)' },
     out: { type: 'string', valueName: 'DIR', required: true, description: 'the model folder to write' },
     version: { type: 'string', valueName: 'V', description: "model version (default the first model's + '-x<N>')" },
-    'fold-temperatures': { type: 'boolean', default: true, description: "divide each member's logits by its own text temperature before the mean" },
+    'fold-temperatures': { type: 'boolean', default: false, description: "divide each member's logits by its own text temperature before the mean (measured no better on dev: docs/model.md)" },
     seed: { type: 'number', default: 1234, description: 'seed of the dev image+text pairing (with --images)' },
   },
   examples: ['npm run merge-members -- --models models/default,/tmp/h16/m7 --data ../shared/data --images ../shared/data/emotion6/images --out /tmp/h16/x2'],
