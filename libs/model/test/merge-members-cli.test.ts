@@ -50,12 +50,12 @@ test('merges two folders: the one trained on no image is text-only, the folder l
   assert.deepEqual(metrics.members.map((m: { version: string; textOnly: boolean }) => [m.version, m.textOnly]), [['tiny-1', false], ['tiny-50', true]]);
   assert.equal(metrics.devDomainsCalibrated.goemotions.n, 30);
   assert.match(await readFile(path.join(out, 'MODEL_CARD.md'), 'utf8'), /# Model tiny-x2[\s\S]*2 independently trained members/);
-  const [a, b, merged] = await Promise.all([withImages, textOnly, out].map((d) => EmotionModel.load(d, { warmUp: false })));
+  const [a, b, merged] = (await Promise.all([withImages, textOnly, out].map((d) => EmotionModel.load(d, { warmUp: false })))) as [EmotionModel, EmotionModel, EmotionModel];
   assert.equal(merged.config.network.members, 2);
   const both = [rowFromText('i love this storm', image(1)), rowFromText('so scared', image(2))];
-  const [la, lbText, lm] = [(await a!.logits(both)).logits, (await b!.logits(both.map((row) => ({ ...row, imageFeatures: null })))).logits, (await merged!.logits(both)).logits];
+  const [la, lbText, lm] = [(await a.logits(both)).logits, (await b.logits(both.map((row) => ({ ...row, imageFeatures: null })))).logits, (await merged.logits(both)).logits];
   lm.forEach((x, i) => assert.ok(Math.abs(x - (la[i]! + lbText[i]!) / 2) < 1e-5, `logit ${i}`));
-  for (const m of [a, b, merged]) m!.dispose();
+  for (const m of [a, b, merged]) m.dispose();
 });
 
 test('refuses folders whose n-gram lists differ, naming the difference, and writes nothing', async () => {
