@@ -17,10 +17,24 @@ export function fuzzParams(runs: number): fc.Parameters<unknown> {
   return { numRuns: Math.max(1, Math.round(runs * FUZZ_SCALE)), ...(SEED === undefined ? {} : { seed: SEED }), verbose: 1 };
 }
 
-/** Runs `fn` and fails the property when it cost more CPU than the per-input limit (the slowest run is kept). */
+/** How many times an input over the limit is measured before it fails (the least measurement counts). */
+const MEASUREMENTS = 3;
+
+/**
+ * Runs `fn` and fails the property when it cost more CPU than the per-input limit. The CPU is the whole process's
+ * (process.cpuUsage), so V8's helper threads collecting an earlier input's garbage, or a slow moment of a shared
+ * host, can land on one measurement: an input over the limit is run again, up to MEASUREMENTS times in all, and its
+ * least cost is the one judged and kept in `stats` — a parser that is slow on an input is slow every time.
+ */
 export function withinLimit<T>(what: string, fn: () => T, stats?: { worstMs: number }): T {
-  const { value, ms } = cpuMs(fn);
+  let { value, ms } = cpuMs(fn);
+  for (let run = 1; run < MEASUREMENTS && ms > FUZZ_INPUT_LIMIT_MS; run++) {
+    const again = cpuMs(fn);
+    if (again.ms < ms) ({ value, ms } = again);
+  }
   if (stats !== undefined && ms > stats.worstMs) stats.worstMs = ms;
-  if (ms > FUZZ_INPUT_LIMIT_MS) throw new Error(`${what} took ${ms.toFixed(1)} ms of CPU on one input (limit ${FUZZ_INPUT_LIMIT_MS} ms)`);
+  if (ms > FUZZ_INPUT_LIMIT_MS) {
+    throw new Error(`${what} took ${ms.toFixed(1)} ms of CPU on one input (limit ${FUZZ_INPUT_LIMIT_MS} ms; the least of ${MEASUREMENTS} measurements)`);
+  }
   return value;
 }
