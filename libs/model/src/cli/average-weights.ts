@@ -14,8 +14,8 @@ import { CONFUSION_FILE } from '../confusion';
 import { evaluate } from '../metrics';
 import { averageModels } from '../train/average-weights';
 import { calibrateOnDev } from '../train/calibrate-on-dev';
-import { loadTsvSource } from '../train/text-sources';
-import { logitsOf, type DevDomain } from '../train/trainer';
+import { loadDevDomains } from '../train/text-sources';
+import { logitsOf } from '../train/trainer';
 
 const { values } = parseCommandLineOrExit({
   command: 'node --import tsx libs/model/src/cli/average-weights.ts',
@@ -43,13 +43,7 @@ async function main(): Promise<void> {
   const averaged = averageModels(models, version);
   log(`averaged ${dirs.length} models (${models.map((m) => m.version).join(', ')}) into ${version}`);
 
-  const domains: DevDomain[] = [];
-  for (const name of values.sources!.split(',').map((n) => n.trim()).filter(Boolean)) {
-    const source = await loadTsvSource(values.data, name, 1, domains.length);
-    if (!source || source.dev.length === 0) log(`source ${name}: no dev split under ${values.data}, skipped`);
-    else domains.push({ name, rows: source.dev });
-  }
-  if (domains.length === 0) throw new Error(`no dev split under ${values.data}: nothing to calibrate on`);
+  const domains = await loadDevDomains(values.data, values.sources!, log);
   // The text-prior correction undoes the class weights the models were trained with (the first model's metrics.json).
   const firstMetrics = JSON.parse(await readFile(path.join(dirs[0]!, 'metrics.json'), 'utf8').catch(() => '{}')) as { classWeights?: { text?: number[] } };
   const classWeights = firstMetrics.classWeights?.text ?? new Array<number>(EMOTION_COUNT).fill(1);

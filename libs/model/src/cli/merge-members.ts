@@ -16,8 +16,8 @@ import { calibrateOnDev } from '../train/calibrate-on-dev';
 import { loadImageTrainDev, pairWithTexts } from '../train/datasets';
 import { mergeMembers, type MergeMember } from '../train/merge-members';
 import { makeRng } from '../train/rng';
-import { loadTsvSource } from '../train/text-sources';
-import { logitsOf, type DevDomain, type LabelledRow } from '../train/trainer';
+import { loadDevDomains } from '../train/text-sources';
+import { logitsOf, type LabelledRow } from '../train/trainer';
 
 const { values } = parseCommandLineOrExit({
   command: 'npm run merge-members',
@@ -67,13 +67,7 @@ async function main(): Promise<void> {
   const merged = mergeMembers(members, { version, foldTemperatures: values['fold-temperatures'] });
   log(`merged ${members.length} members into ${version}: ${merged.network.countParams()} parameters`);
 
-  const domains: DevDomain[] = [];
-  for (const name of values.sources!.split(',').map((n) => n.trim()).filter(Boolean)) {
-    const source = await loadTsvSource(values.data, name, 1, domains.length);
-    if (!source || source.dev.length === 0) log(`source ${name}: no dev split under ${values.data}, skipped`);
-    else domains.push({ name, rows: source.dev });
-  }
-  if (domains.length === 0) throw new Error(`no dev split under ${values.data}: nothing to calibrate on`);
+  const domains = await loadDevDomains(values.data, values.sources, log);
   let devFused: LabelledRow[] = [];
   if (values.images) {
     if (!existsSync(values.images)) throw new Error(`--images ${values.images}: no such folder`);

@@ -5,7 +5,7 @@ import { EMOTIONS } from '@moodstream/events';
 import { ValidationError } from '@moodstream/core';
 import { textTokens } from '../text/preprocess';
 import { readTextTsv } from './data';
-import type { LabelledRow } from './trainer';
+import type { DevDomain, LabelledRow } from './trainer';
 
 /** One labelled text domain: its train rows, its own dev split, and where its test split is (if any). */
 export interface TextSource {
@@ -77,4 +77,20 @@ export function splitPostsByTime<T extends Pick<Post, 'timestamp' | 'id'>>(posts
 /** A labelled post as a text row (images are not fetched here: the loop learns from text). */
 export function postRow(post: Post & { label: Emotion }, source: number): LabelledRow {
   return { tokens: textTokens(post.text), imageFeatures: null, label: EMOTIONS.indexOf(post.label), source };
+}
+
+/**
+ * The dev splits that calibrate a model built from trained folders (average-weights, merge-members): one domain per
+ * named source that has one, in the order given; a source without a dev split is reported and skipped, and none at
+ * all is an error (there would be nothing to calibrate on).
+ */
+export async function loadDevDomains(data: string, sources: string, log: (line: string) => void): Promise<DevDomain[]> {
+  const domains: DevDomain[] = [];
+  for (const name of sources.split(',').map((n) => n.trim()).filter(Boolean)) {
+    const source = await loadTsvSource(data, name, 1, domains.length);
+    if (!source || source.dev.length === 0) log(`source ${name}: no dev split under ${data}, skipped`);
+    else domains.push({ name, rows: source.dev });
+  }
+  if (domains.length === 0) throw new ValidationError(`no dev split under ${data}: nothing to calibrate on`);
+  return domains;
 }
