@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { createLogger, createMetricsRegistry } from '@moodstream/core';
 import type { Alert, AlertExplanation } from '@moodstream/events';
-import { createDashboardApp, type DashboardApp } from '../src/app';
-import { dashboardConfig } from '../src/config';
+import type { DashboardApp } from '../src/app';
 import { launchHeadlessChromium, watchConsole } from './support/browser';
+import { dashboardOnFake } from './support/dashboard-on-fake';
 import { FakeTrends, makeAlert } from './support/fake-trends';
 
 /**
@@ -36,14 +35,7 @@ describe('dashboard in a browser: alerts decided late', { timeout: 300_000 }, ()
   before(async () => {
     fake.topics = [{ topic: 'storm', count: 40, lastSeen: Date.now() }];
     fake.alerts.push(rebuilt, onTime);
-    app = createDashboardApp({
-      config: dashboardConfig({ PORT: 0, DASHBOARD_PUSH_INTERVAL_MS: 0 }),
-      logger: createLogger('dashboard-alert-late-e2e', { level: 'silent' }),
-      ops: { registry: createMetricsRegistry('dashboard', { defaultMetrics: false }), health: () => ({ ok: true }) },
-      trends: fake,
-      api: fake.handler,
-      onProgress: (line) => process.stderr.write(`${line}\n`),
-    });
+    app = dashboardOnFake(fake, 'dashboard-alert-late-e2e');
     base = (await app.start()).url;
     browser = await launchHeadlessChromium();
     page = await browser.context.newPage();

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page, WebSocketRoute } from 'playwright-core';
-import { createLogger, createMetricsRegistry } from '@moodstream/core';
-import { createDashboardApp, type DashboardApp } from '../src/app';
-import { dashboardConfig } from '../src/config';
+import type { DashboardApp } from '../src/app';
 import { launchHeadlessChromium, watchConsole } from './support/browser';
+import { dashboardOnFake } from './support/dashboard-on-fake';
 import { FakeTrends, makeAlert } from './support/fake-trends';
 
 /**
@@ -25,14 +24,7 @@ describe('what the page missed while its socket was down (headless Chromium)', {
 
   before(async () => {
     fake.topics = [{ topic: 'cats', count: 3, lastSeen: 1 }];
-    app = createDashboardApp({
-      config: dashboardConfig({ PORT: 0, DASHBOARD_PUSH_INTERVAL_MS: 0 }),
-      logger: createLogger('dashboard-reconnect-e2e', { level: 'silent' }),
-      ops: { registry: createMetricsRegistry('dashboard', { defaultMetrics: false }), health: () => ({ ok: true }) },
-      trends: fake,
-      api: (req, res) => fake.handler(req, res),
-      onProgress: (line) => process.stderr.write(`${line}\n`),
-    });
+    app = dashboardOnFake(fake, 'dashboard-reconnect-e2e');
     base = (await app.start()).url;
     browser = await launchHeadlessChromium();
     page = await browser.context.newPage();

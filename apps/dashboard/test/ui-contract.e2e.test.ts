@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { createLogger, createMetricsRegistry } from '@moodstream/core';
 import type { Alert } from '@moodstream/events';
-import { createDashboardApp, type DashboardApp } from '../src/app';
-import { dashboardConfig } from '../src/config';
+import type { DashboardApp } from '../src/app';
 import type { Rejection } from '../src/ui/contract-log';
 import { launchHeadlessChromium, watchConsole } from './support/browser';
+import { dashboardOnFake } from './support/dashboard-on-fake';
 import { FakeTrends, makeAlert } from './support/fake-trends';
 
 /**
@@ -23,19 +22,12 @@ describe('dashboard in a browser, on answers that break the contract', { timeout
 
   before(async () => {
     fake.topics = [{ topic: 'cats', count: 3, lastSeen: 1 }];
-    app = createDashboardApp({
-      config: dashboardConfig({ PORT: 0, DASHBOARD_PUSH_INTERVAL_MS: 0 }),
-      logger: createLogger('dashboard-contract-e2e', { level: 'silent' }),
-      ops: { registry: createMetricsRegistry('dashboard', { defaultMetrics: false }), health: () => ({ ok: true }) },
-      trends: fake,
-      api: async (req, res) => {
-        if (new URL(req.url ?? '/', 'http://x').pathname !== '/api/series') return fake.handler(req, res);
-        // A series whose one point has lost its counts: what a server on another contract version might send.
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ topic: 'cats', window: '1m', from: 0, to: 1, replay: null, points: [{ start: 0 }] }));
-        return true;
-      },
-      onProgress: (line) => process.stderr.write(`${line}\n`),
+    app = dashboardOnFake(fake, 'dashboard-contract-e2e', async (req, res) => {
+      if (new URL(req.url ?? '/', 'http://x').pathname !== '/api/series') return fake.handler(req, res);
+      // A series whose one point has lost its counts: what a server on another contract version might send.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ topic: 'cats', window: '1m', from: 0, to: 1, replay: null, points: [{ start: 0 }] }));
+      return true;
     });
     base = (await app.start()).url;
     browser = await launchHeadlessChromium();
