@@ -46,3 +46,28 @@ test('image routes serve real images, a huge one, a fake, a bomb, a truncated fi
     await standIn.close();
   }
 });
+
+// The reliability suite's slow image host: many answers waiting at once on the stand-in's one close signal is the
+// design, not a listener leak, so Node must not warn about it (a CI log showed MaxListenersExceededWarning here).
+test('many slow image answers at once: no listener warning, and all answered', async () => {
+  const standIn = await startTumblrStandIn();
+  const warnings: string[] = [];
+  const onWarning = (warning: Error): void => {
+    warnings.push(`${warning.name}: ${warning.message}`);
+  };
+  process.on('warning', onWarning);
+  try {
+    const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => fetch(`${standIn.url}/images/cat.jpg?delayMs=200&n=${i}`)));
+    assert.deepEqual(
+      answers.map((res) => res.status),
+      new Array<number>(16).fill(200),
+    );
+    await Promise.all(answers.map((res) => res.arrayBuffer()));
+    // 'warning' is emitted on the next tick after the listener that crossed the limit was added.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning')), []);
+  } finally {
+    process.off('warning', onWarning);
+    await standIn.close();
+  }
+});

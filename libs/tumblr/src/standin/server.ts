@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sleep } from '@moodstream/core';
@@ -117,6 +118,9 @@ export async function startTumblrStandIn(options: StandInOptions = {}): Promise<
   let baseUrl = '';
   // Aborted by close(): a slow answer still waiting then gives up instead of holding the close.
   const closing = new AbortController();
+  // Every slow answer in flight waits on this one signal (the reliability suite holds dozens at once): no limit, and
+  // no leak either — each wait removes its listener when it ends (libs/core sleep).
+  setMaxListeners(0, closing.signal);
   /** Waits `ms` unless the stand-in closes first (false: leave the request unanswered, its socket is gone). */
   const pause = (ms: number): Promise<boolean> => sleep(ms, { signal: closing.signal });
 
