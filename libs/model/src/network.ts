@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { ModelFormatError } from './errors';
 
 /**
  * Multiplies a branch's vector by its presence flag (one column of the [batch, 2] presence input),
@@ -98,7 +99,7 @@ export const MEMBERS_MEAN_LAYER = 'members_mean_logits';
  */
 export function buildNetwork(c: NetworkConfig): tf.LayersModel {
   const members = c.members ?? 1;
-  if (!Number.isInteger(members) || members < 1) throw new Error(`network members must be a whole number >= 1, got ${members}`);
+  if (!Number.isInteger(members) || members < 1) throw new ModelFormatError(`network members must be a whole number >= 1, got ${members}`);
   const embedded = tf.input({ shape: [null, c.embeddingDim], name: 'embedded' });
   const presence = tf.input({ shape: [2], name: 'presence' });
   const image = tf.input({ shape: [c.imageFeatureDim], name: 'image' });

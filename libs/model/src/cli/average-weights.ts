@@ -3,19 +3,16 @@
  * Averages the weights of model folders that share a graph, vocabulary and n-gram list (checkpoints of one run),
  * refits the text calibration on every text source's dev split and writes a complete model folder.
  */
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseCommandLineOrExit } from '@moodstream/core';
-import { EMOTION_COUNT, EMOTIONS } from '@moodstream/events';
+import { EMOTION_COUNT } from '@moodstream/events';
 import { initBackend } from '../backend';
 import { EmotionModel } from '../emotion-model';
-import { CONFUSION_FILE } from '../confusion';
-import { evaluate } from '../metrics';
 import { averageModels } from '../train/average-weights';
 import { calibrateOnDev } from '../train/calibrate-on-dev';
+import { writeDerivedModel } from '../train/derived-model';
 import { loadDevDomains } from '../train/text-sources';
-import { logitsOf } from '../train/trainer';
 
 const { values } = parseCommandLineOrExit({
   command: 'node --import tsx libs/model/src/cli/average-weights.ts',
@@ -54,31 +51,22 @@ async function main(): Promise<void> {
   });
 
   const out = values.out;
-  await model.save(out);
-  const devRows = domains[0]!.rows;
-  const devEval = evaluate(model.calibrate(await logitsOf(model, devRows), devRows.map((r) => r.tokens.length > 0), devRows.map(() => false)), devRows.map((r) => r.label));
-  await writeFile(
-    path.join(out, CONFUSION_FILE),
-    JSON.stringify({ labels: [...EMOTIONS], matrix: devEval.confusion, source: `${domains[0]!.name} dev split (${devRows.length} texts), text-only inputs to the weight-averaged model ${version}, argmax of calibrated probabilities` }, null, 2) + '\n',
-  );
-  if (existsSync(path.join(dirs[0]!, 'data-summary.json'))) await copyFile(path.join(dirs[0]!, 'data-summary.json'), path.join(out, 'data-summary.json'));
-  const metrics = {
-    version,
-    backend: backend.name,
-    averagedFrom: dirs.map((dir, i) => ({ dir, version: models[i]!.version })),
-    classWeights: firstMetrics.classWeights,
-    temperature: calibration.temperature,
-    priorCorrection: { lambda: calibration.lambda, grid: calibration.grid },
-    parameters: model.network.countParams(),
-    devDomainsCalibrated: calibration.domains,
-    devTextCalibrated: { accuracy: devEval.accuracy, macroF1: devEval.macroF1, ece: devEval.ece, perClass: devEval.perClass },
-  };
-  await writeFile(path.join(out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
-  const parentCard = await readFile(path.join(dirs[0]!, 'MODEL_CARD.md'), 'utf8').catch(() => '');
-  const devLine = Object.entries(calibration.domains).map(([name, e]) => `${name} accuracy ${e.accuracy.toFixed(3)}, macro-F1 ${e.macroF1.toFixed(3)}, ECE ${e.ece.toFixed(3)} (n ${e.n})`).join('; ');
-  await writeFile(
-    path.join(out, 'MODEL_CARD.md'),
-    `# Model ${version}\n\nThe uniform weight average of ${models.map((m, i) => `\`${dirs[i]}\` (${m.version})`).join(', ')}: the same network, vocabulary and n-grams, every weight the mean of theirs. Text calibration refitted on dev (text-prior correction λ ${calibration.lambda.toFixed(2)}, joint text temperature ${calibration.temperature.toFixed(3)}); image temperatures as the first model's.\n\n- Dev per domain (text only, calibrated): ${devLine}.\n\nThe card of the first averaged model follows (its data, credits and training).\n\n${parentCard.replace(/^# /gm, '## ')}`,
+  await writeDerivedModel(
+    {
+      out,
+      model,
+      calibration,
+      domains,
+      firstDir: dirs[0]!,
+      classWeights: firstMetrics.classWeights,
+      modelPhrase: 'the weight-averaged model',
+      metricsHead: { averagedFrom: dirs.map((dir, i) => ({ dir, version: models[i]!.version })) },
+      metricsTail: {},
+      cardIntro: `The uniform weight average of ${models.map((m, i) => `\`${dirs[i]}\` (${m.version})`).join(', ')}: the same network, vocabulary and n-grams, every weight the mean of theirs. Text calibration refitted on dev (text-prior correction λ ${calibration.lambda.toFixed(2)}, joint text temperature ${calibration.temperature.toFixed(3)}); image temperatures as the first model's.`,
+      cardBullets: [],
+      firstCalled: 'first averaged model',
+    },
+    backend.name,
   );
   log(`saved ${out}`);
   for (const m of models) m.dispose();

@@ -2,22 +2,21 @@
  * `npm run merge-members -- --models A,B[,C] --data ../shared/data --out DIR`: one model folder whose network holds
  * the given models as members (their logits averaged in the graph), recalibrated on the dev splits as train does.
  */
-import { cp, readFile, writeFile } from 'node:fs/promises';
+import { cp, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { parseCommandLineOrExit } from '@moodstream/core';
-import { EMOTION_COUNT, EMOTIONS } from '@moodstream/events';
+import { parseCommandLineOrExit, ValidationError } from '@moodstream/core';
+import { EMOTION_COUNT } from '@moodstream/events';
 import { initBackend } from '../backend';
-import { CONFUSION_FILE } from '../confusion';
 import { EmotionModel } from '../emotion-model';
 import { ImageBackbone, type BackboneId } from '../image/backbone';
-import { evaluate } from '../metrics';
 import { calibrateOnDev } from '../train/calibrate-on-dev';
 import { loadImageTrainDev, pairWithTexts } from '../train/datasets';
+import { writeDerivedModel } from '../train/derived-model';
 import { mergeMembers, type MergeMember } from '../train/merge-members';
 import { makeRng } from '../train/rng';
 import { loadDevDomains } from '../train/text-sources';
-import { logitsOf, type LabelledRow } from '../train/trainer';
+import type { LabelledRow } from '../train/trainer';
 
 const { values } = parseCommandLineOrExit({
   command: 'npm run merge-members',
@@ -70,7 +69,7 @@ async function main(): Promise<void> {
   const domains = await loadDevDomains(values.data, values.sources, log);
   let devFused: LabelledRow[] = [];
   if (values.images) {
-    if (!existsSync(values.images)) throw new Error(`--images ${values.images}: no such folder`);
+    if (!existsSync(values.images)) throw new ValidationError(`--images ${values.images}: no such folder`);
     const backbone = await ImageBackbone.load({ id: merged.backboneId as BackboneId });
     // Only the dev images are paired (train's are embedded too, cached, as loadImageTrainDev reads both).
     const { dev } = await loadImageTrainDev(values.images, backbone, path.join(values.cache!, 'features'));
@@ -90,40 +89,31 @@ async function main(): Promise<void> {
   });
 
   const out = values.out;
-  await model.save(out);
-  const devRows = domains[0]!.rows;
-  const devEval = evaluate(model.calibrate(await logitsOf(model, devRows), devRows.map((r) => r.tokens.length > 0), devRows.map(() => false)), devRows.map((r) => r.label));
-  await writeFile(
-    path.join(out, CONFUSION_FILE),
-    JSON.stringify({ labels: [...EMOTIONS], matrix: devEval.confusion, source: `${domains[0]!.name} dev split (${devRows.length} texts), text-only inputs to the ${members.length}-member model ${version}, argmax of calibrated probabilities` }, null, 2) + '\n',
-  );
-  if (existsSync(path.join(dirs[0]!, 'data-summary.json'))) await cp(path.join(dirs[0]!, 'data-summary.json'), path.join(out, 'data-summary.json'));
-  if (existsSync(path.join(dirs[0]!, 'generator'))) await cp(path.join(dirs[0]!, 'generator'), path.join(out, 'generator'), { recursive: true });
   const memberInfo = members.map(({ model: m, textOnly }, i) => ({ dir: dirs[i]!, version: m.version, textOnly, temperature: m.config.calibration.temperature }));
-  const metrics = {
-    version,
-    backend: backend.name,
-    backendProvider: backend.provider,
-    totalSeconds: (Date.now() - started) / 1000,
-    members: memberInfo,
-    combine: values['fold-temperatures'] ? 'mean of the members\' logits, each divided by its own text temperature (folded into its logits layer)' : "mean of the members' logits",
-    classWeights: firstMetrics.classWeights,
-    temperature: calibration.temperature,
-    priorCorrection: { lambda: calibration.lambda, grid: calibration.grid },
-    parameters: model.network.countParams(),
-    ...(firstMetrics.imageFineTune ? { imageFineTune: firstMetrics.imageFineTune } : {}),
-    ...(firstMetrics.imageReadout ? { imageReadout: firstMetrics.imageReadout } : {}),
-    devDomainsCalibrated: calibration.domains,
-    devTextCalibrated: { accuracy: devEval.accuracy, macroF1: devEval.macroF1, ece: devEval.ece, perClass: devEval.perClass },
-  };
-  await writeFile(path.join(out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
-  const parentCard = await readFile(path.join(dirs[0]!, 'MODEL_CARD.md'), 'utf8').catch(() => '');
-  const devLine = Object.entries(calibration.domains).map(([name, e]) => `${name} accuracy ${e.accuracy.toFixed(3)}, macro-F1 ${e.macroF1.toFixed(3)}, ECE ${e.ece.toFixed(3)} (n ${e.n})`).join('; ');
+  const combine = values['fold-temperatures'] ? 'mean of the members\' logits, each divided by its own text temperature (folded into its logits layer)' : "mean of the members' logits";
+  const totalSeconds = (Date.now() - started) / 1000;
   const memberLines = memberInfo.map((m, i) => `  ${i + 1}. \`${m.dir}\` (${m.version}, text T ${m.temperature.toFixed(3)}${m.textOnly ? ', trained on no image: scores image+text posts from the text' : ''})`).join('\n');
-  await writeFile(
-    path.join(out, 'MODEL_CARD.md'),
-    `# Model ${version}\n\nAn ensemble inside one network: ${members.length} independently trained members over one word list, one n-gram list and one set of inputs, their logits averaged in the graph (${metrics.combine}). Image-only posts are scored by the first member's image read-out exactly as in that model. Text calibration refitted on dev (text-prior correction λ ${calibration.lambda.toFixed(2)}, joint text temperature ${calibration.temperature.toFixed(3)}).\n\n${memberLines}\n\n- Dev per domain (text only, calibrated): ${devLine}.\n- Made by \`npm run merge-members\` in ${metrics.totalSeconds.toFixed(0)} s.\n\nThe card of the first member follows (its data, credits and training).\n\n${parentCard.replace(/^# /gm, '## ')}`,
+  await writeDerivedModel(
+    {
+      out,
+      model,
+      calibration,
+      domains,
+      firstDir: dirs[0]!,
+      classWeights: firstMetrics.classWeights,
+      modelPhrase: `the ${members.length}-member model`,
+      metricsHead: { backendProvider: backend.provider, totalSeconds, members: memberInfo, combine },
+      metricsTail: {
+        ...(firstMetrics.imageFineTune ? { imageFineTune: firstMetrics.imageFineTune } : {}),
+        ...(firstMetrics.imageReadout ? { imageReadout: firstMetrics.imageReadout } : {}),
+      },
+      cardIntro: `An ensemble inside one network: ${members.length} independently trained members over one word list, one n-gram list and one set of inputs, their logits averaged in the graph (${combine}). Image-only posts are scored by the first member's image read-out exactly as in that model. Text calibration refitted on dev (text-prior correction λ ${calibration.lambda.toFixed(2)}, joint text temperature ${calibration.temperature.toFixed(3)}).\n\n${memberLines}`,
+      cardBullets: [`- Made by \`npm run merge-members\` in ${totalSeconds.toFixed(0)} s.`],
+      firstCalled: 'first member',
+    },
+    backend.name,
   );
+  if (existsSync(path.join(dirs[0]!, 'generator'))) await cp(path.join(dirs[0]!, 'generator'), path.join(out, 'generator'), { recursive: true });
   log(`saved ${out}`);
   for (const m of members) m.model.dispose();
   model.dispose();
