@@ -351,7 +351,7 @@ async function main(): Promise<void> {
     out,
     `${JSON.stringify(
       {
-        command: `${process.argv.slice(1).join(' ')}`,
+        command: ['node --import tsx', path.relative(process.cwd(), process.argv[1] ?? ''), ...process.argv.slice(2)].join(' '),
         startedAt: began.toISOString(),
         finishedAt: new Date().toISOString(),
         node: process.version,
