@@ -16,7 +16,8 @@
  *    against this checkout's node_modules), word shift on and off — the same run compares two versions of the code.
  *    --profile: each variant runs under `node --cpu-prof`; the top self-time functions and the CPU per record by stage
  *    of the consume path (profileStages) go into the JSON. Every variant also reports Redis's `INFO commandstats`
- *    deltas and the local broker's CPU over the timed interval, per record. BENCH_TRENDS_NODE_OPTIONS adds a variant
+ *    deltas and the local broker's CPU over the timed interval, per record. --rounds N runs the variants N times,
+ *    alternating their order, and quotes each by its median run. BENCH_TRENDS_NODE_OPTIONS adds a variant
  *    "after-node-options": this checkout's aggregator with those NODE_OPTIONS (e.g. --max-semi-space-size=64).
  * 3. Replay: --events posts spread over 24 h of history replayed with the replay CLI at --speed max
  *    (`replay --topic all --from … --to … --speed max`) from Kafka when KAFKA_BROKERS is set, else
@@ -55,12 +56,20 @@ const { values: args } = parseCommandLineOrExit({
     'skip-consume': { type: 'boolean', default: false, description: 'skip the through-the-broker variants' },
     'skip-replay': { type: 'boolean', default: false, description: 'skip the replay' },
     profile: { type: 'boolean', default: false, description: 'run each aggregator under node --cpu-prof: top self time and CPU per record by stage into the JSON' },
+    rounds: {
+      type: 'number',
+      default: 1,
+      integer: true,
+      positive: true,
+      description: 'consume rounds: every variant runs this many times, each round in the reverse order of the one before; each variant is quoted by its median run (all runs in the JSON)',
+    },
     only: { type: 'string', valueName: 'NAMES', default: '', description: 'run only these consume variants, comma-separated (before, after, before-wordshift-off, after-wordshift-off): a quick look, not a comparison' },
     'before-ref': { type: 'string', valueName: 'REV', description: "'before' is the aggregator and replay CLI of this commit (git archive), word shift on and off" },
   },
   examples: [
     'KAFKA_BROKERS=127.0.0.1:9092 flock /tmp/bench.lock nice -n -10 npm run bench:trends -- --before-ref dbf7ac6',
     'npm run bench:trends -- --skip-replay --skip-ingest --profile',
+    'KAFKA_BROKERS=127.0.0.1:9092 flock /tmp/bench.lock nice -n -10 npm run bench:trends -- --skip-replay --skip-ingest --before-ref 51b6457 --rounds 3',
   ],
   notes:
     'Environment: KAFKA_BROKERS (without it only the ingest path and an in-process replay from the memory bus run), ' +
@@ -342,12 +351,39 @@ async function redisCpuSeconds(redis: Redis): Promise<number | null> {
   return Number.isFinite(total) ? total : null;
 }
 
+/** What each run of a variant is listed with when there are several rounds. */
+interface RoundFigures {
+  postsPerSec: number;
+  postsPerCpuSecond: number | null;
+  aggregatorUsPerRecord: number | null;
+  redisUsPerRecord: number | null;
+  brokerUsPerRecord: number | null;
+}
+
+function roundFigures(outcome: ConsumeOutcome): RoundFigures {
+  const us = (cpu: number | null): number | null => (cpu === null ? null : Number(((cpu * 1e6) / outcome.records).toFixed(1)));
+  return {
+    postsPerSec: outcome.postsPerSec,
+    postsPerCpuSecond: outcome.postsPerCpuSecond,
+    aggregatorUsPerRecord: us(outcome.cpuSeconds),
+    redisUsPerRecord: us(outcome.redisCpuSeconds),
+    brokerUsPerRecord: us(outcome.brokerCpuSeconds),
+  };
+}
+
+/** The run with the median wall rate (the lower middle one of an even count): one whole run, its figures consistent. */
+function medianRun(outcomes: readonly ConsumeOutcome[]): ConsumeOutcome {
+  const sorted = [...outcomes].sort((a, b) => a.postsPerSec - b.postsPerSec);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
 /**
  * One real aggregator process consumes the whole scratch topic into Redis; the broker's committed offsets say when
  * it started and finished.
  */
-async function consumeVariant(bus: KafkaBus, redis: Redis, prefix: string, variant: ConsumeVariant, count: number): Promise<ConsumeOutcome> {
-  const groupId = `bench-${suffix}-${variant.name}`;
+async function consumeVariant(bus: KafkaBus, redis: Redis, prefix: string, variant: ConsumeVariant, count: number, run: string): Promise<ConsumeOutcome> {
+  // Each run its own consumer group (a group that already committed the topic would read nothing) and Redis prefix.
+  const groupId = `bench-${suffix}-${run}`;
   const profileDir = await mkdtemp(path.join(tmpdir(), 'bench-trends-prof-'));
   const root = variant.root ?? ROOT;
   const child = spawn(process.execPath, [...(args.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), '--import', 'tsx', path.join(root, 'libs/trends/src/bin/aggregator.ts')], {
@@ -358,7 +394,7 @@ async function consumeVariant(bus: KafkaBus, redis: Redis, prefix: string, varia
       REDIS_URL,
       MOODSTREAM_TOPIC_PREFIX: prefix,
       TRENDS_GROUP_ID: groupId,
-      TRENDS_REDIS_PREFIX: `${redisPrefix}:${variant.name}`,
+      TRENDS_REDIS_PREFIX: `${redisPrefix}:${run}`,
       TRENDS_ALLOWED_LATENESS_MS: String(2 * DAY),
       TRENDS_METRICS_PORT: '0',
       LOG_LEVEL: 'warn',
@@ -554,19 +590,27 @@ async function main(): Promise<void> {
           const nodeOptions = process.env['BENCH_TRENDS_NODE_OPTIONS'];
           if (nodeOptions !== undefined && nodeOptions !== '') variants.push({ name: 'after-node-options', env: { NODE_OPTIONS: nodeOptions } });
           const only = splitList(args.only);
-          const consume: Record<string, ConsumeOutcome> = {};
-          for (const variant of variants) {
-            if (only.length > 0 && !only.includes(variant.name)) continue;
-            consume[variant.name] = await consumeVariant(bus, redis, prefix, variant, CONSUME_EVENTS);
-            await dropPrefix(redis, `{${redisPrefix}:${variant.name}`);
+          const chosen = variants.filter((variant) => only.length === 0 || only.includes(variant.name));
+          // The machine changes under a run (other work starts and stops): alternating the order (ABC, CBA, ABC …)
+          // keeps a variant from always running first or last, and the median run of each is what is quoted.
+          const runsOf = new Map<string, ConsumeOutcome[]>(chosen.map((variant) => [variant.name, []]));
+          for (let round = 0; round < args.rounds; round++) {
+            for (const variant of round % 2 === 0 ? chosen : [...chosen].reverse()) {
+              const run = args.rounds === 1 ? variant.name : `${variant.name}-r${round + 1}`;
+              runsOf.get(variant.name)!.push(await consumeVariant(bus, redis, prefix, variant, CONSUME_EVENTS, run));
+              await dropPrefix(redis, `{${redisPrefix}:${run}`);
+            }
           }
-          results['consume'] = { posts: CONSUME_EVENTS, partitions: 3, beforeRef: args['before-ref'] ?? null, variants: consume, ratioAfterVsBefore: Number(((consume['after']?.postsPerSec ?? 0) / (consume['before']?.postsPerSec ?? 1)).toFixed(2)), ratioPerCpuSecondAfterVsBefore: Number(((consume['after']?.postsPerCpuSecond ?? 0) / (consume['before']?.postsPerCpuSecond ?? 1)).toFixed(2)), target: 50_000 };
+          const consume: Record<string, ConsumeOutcome & { runs?: RoundFigures[] }> = {};
+          for (const [name, outcomes] of runsOf) consume[name] = args.rounds === 1 ? outcomes[0]! : { ...medianRun(outcomes), runs: outcomes.map(roundFigures) };
+          results['consume'] = { posts: CONSUME_EVENTS, partitions: 3, beforeRef: args['before-ref'] ?? null, rounds: args.rounds, variants: consume, ratioAfterVsBefore: Number(((consume['after']?.postsPerSec ?? 0) / (consume['before']?.postsPerSec ?? 1)).toFixed(2)), ratioPerCpuSecondAfterVsBefore: Number(((consume['after']?.postsPerCpuSecond ?? 0) / (consume['before']?.postsPerCpuSecond ?? 1)).toFixed(2)), target: 50_000 };
           for (const variant of variants) {
             const outcome = consume[variant.name];
             if (outcome === undefined) continue; // left out by --only
             rows.push([
               `Kafka → one aggregator process → Redis [${variant.name}], posts/s`,
-              `${outcome.postsPerSec} (${outcome.records} in ${outcome.seconds} s; ${outcome.postsPerCpuSecond ?? '?'} per aggregator CPU-s; CPU µs per record: aggregator ${perRecord(outcome.cpuSeconds, outcome.records)}, Redis ${perRecord(outcome.redisCpuSeconds, outcome.records)}, broker ${perRecord(outcome.brokerCpuSeconds, outcome.records)})`,
+              `${outcome.postsPerSec} (${outcome.records} in ${outcome.seconds} s; ${outcome.postsPerCpuSecond ?? '?'} per aggregator CPU-s; CPU µs per record: aggregator ${perRecord(outcome.cpuSeconds, outcome.records)}, Redis ${perRecord(outcome.redisCpuSeconds, outcome.records)}, broker ${perRecord(outcome.brokerCpuSeconds, outcome.records)})` +
+                (outcome.runs === undefined ? '' : `; median of ${outcome.runs.length}: ${outcome.runs.map((r) => r.postsPerSec).join(', ')}`),
               variant.name === 'after' ? '≥ 50,000' : '',
             ]);
             for (const stage of outcome.profileStages ?? []) rows.push([`  [${variant.name}] ${stage.stage}`, `${stage.usPerRecord} µs/record (${stage.pct} %)`, '']);
