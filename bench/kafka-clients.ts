@@ -7,6 +7,9 @@
  * fresh child process (no JIT or heap state carried between variants), rounds alternate the variants, and the table
  * gives the median of the rounds: records/s (wall, first record to last) and the child's CPU µs per record
  * (process.cpuUsage over the same span, so GC and the client's network work are in it).
+ *
+ * @platformatic/kafka is not a dependency of the project (it lost this comparison: docs/benchmarks.md, "Eighth pass"):
+ * install it for a run with `npm install --no-save @platformatic/kafka@~1.35.0` (the 2.x line needs Node >= 22).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -15,7 +18,6 @@ import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
-import { Consumer as PlatformaticConsumer, stringDeserializer, type Message } from '@platformatic/kafka';
 import { createKafkaBus, decodeEvent } from '@moodstream/bus';
 import { parseCommandLineOrExit } from '@moodstream/core';
 import type { Headers } from '@moodstream/events';
@@ -104,6 +106,35 @@ class Span {
   }
 }
 
+const PLATFORMATIC = '@platformatic/kafka';
+
+/** The parts of @platformatic/kafka 1.x's consumer this probe uses (typed here: the package is not installed by default). */
+interface PlatformaticMessage {
+  value: Buffer | null | undefined;
+  headers: Map<unknown, unknown>;
+  partition: number;
+  commit(): Promise<void>;
+}
+interface PlatformaticStream {
+  on(event: 'data', listener: (message: PlatformaticMessage) => void): unknown;
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+  close(): Promise<void>;
+}
+interface PlatformaticModule {
+  Consumer: new (options: Record<string, unknown>) => { consume(options: Record<string, unknown>): Promise<PlatformaticStream>; close(): Promise<void> };
+  stringDeserializer: (data?: Buffer) => string | undefined;
+}
+
+async function loadPlatformatic(): Promise<PlatformaticModule> {
+  // A specifier in a variable: the type-check must not need the package, which is installed only for this probe.
+  const name: string = PLATFORMATIC;
+  try {
+    return (await import(name)) as PlatformaticModule;
+  } catch (error) {
+    throw new Error(`${name} is not installed (not a dependency of the project): run \`npm install --no-save ${name}@~1.35.0\` first, or pass --variants kafkajs-raw,kafkajs-edge`, { cause: error });
+  }
+}
+
 /** Promise.withResolvers is Node 22; this is Node 20. */
 function deferred(): { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } {
   let resolve!: () => void;
@@ -172,7 +203,8 @@ async function childKafkajs(topic: string, total: number, edge: boolean, variant
 }
 
 async function childPlatformatic(topic: string, total: number, edge: boolean, variant: Variant): Promise<Measurement> {
-  const consumer = new PlatformaticConsumer({
+  const { Consumer, stringDeserializer } = await loadPlatformatic();
+  const consumer = new Consumer({
     clientId: 'bench-kafka-clients',
     bootstrapBrokers: BROKERS,
     groupId: `${topic}.${variant}.${randomBytes(3).toString('hex')}`,
@@ -190,7 +222,7 @@ async function childPlatformatic(topic: string, total: number, edge: boolean, va
   const done = deferred();
   const stream = await consumer.consume({ topics: [topic], mode: 'committed', fallbackMode: 'earliest', autocommit: false });
   /** Newest message per partition since the last commit: one commit per partition per fetch, as kafkajs's per batch. */
-  const newest = new Map<number, Message<Buffer, Buffer, Buffer | string, Buffer | string>>();
+  const newest = new Map<number, PlatformaticMessage>();
   let commitScheduled = false;
   let pending = 0;
   const commit = (): void => {
@@ -203,7 +235,7 @@ async function childPlatformatic(topic: string, total: number, edge: boolean, va
       if (span.add(n)) done.resolve();
     }, done.reject);
   };
-  stream.on('data', (m: Message<Buffer, Buffer, Buffer | string, Buffer | string>) => {
+  stream.on('data', (m) => {
     span.begin();
     if (edge) {
       const headers: Headers = {};
@@ -279,6 +311,9 @@ async function main(): Promise<void> {
   const variants = args.variants.split(',').map((v) => v.trim());
   for (const v of variants) if (!(VARIANTS as readonly string[]).includes(v)) throw new Error(`unknown variant '${v}' (known: ${VARIANTS.join(', ')})`);
   if (args.rounds < 1 || args.records < 1) throw new Error('--rounds and --records must be at least 1');
+  const withPlatformatic = variants.some((v) => v.startsWith('platformatic'));
+  // Before producing anything: a missing client is a clear error, not a child's crash minutes later.
+  if (withPlatformatic) await loadPlatformatic();
 
   const suffix = randomBytes(4).toString('hex');
   const bus = createKafkaBus({ brokers: BROKERS, clientId: 'bench-kafka-clients', topicPrefix: `bench.kclients.${suffix}.` });
@@ -355,7 +390,7 @@ async function main(): Promise<void> {
         startedAt: began.toISOString(),
         finishedAt: new Date().toISOString(),
         node: process.version,
-        clients: { kafkajs: await versionOf('kafkajs'), platformatic: await versionOf('@platformatic/kafka') },
+        clients: { kafkajs: await versionOf('kafkajs'), ...(withPlatformatic ? { platformatic: await versionOf(PLATFORMATIC) } : {}) },
         records: args.records,
         partitions: 3,
         fetchBytesPerPartition: FETCH_BYTES,
@@ -378,4 +413,9 @@ async function versionOf(name: string): Promise<string> {
   return (JSON.parse(await readFile(path.join(root, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-await main();
+// A failed run says what failed in a line (and why, one level down), without a stack: exit 1.
+await main().catch((error: unknown) => {
+  const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message.split('\n')[0]})` : '';
+  process.stderr.write(`bench/kafka-clients.ts: ${error instanceof Error ? error.message : String(error)}${cause}\n`);
+  process.exit(1);
+});
