@@ -41,7 +41,7 @@ export const namespaceTag = (prefix: string, ns: string): string => `{${prefix}:
  *
  * KEYS[1]: the topic's tag, the prefix of every key the call touches.
  * ARGV: sizeCount, (name, ms, ttlMs) × sizeCount, seenTtlMs, keepExamples,
- *       groupCount, (start, ids (`length:id` each, length in bytes), sums) × groupCount
+ *       groupCount, (start, ids (packNames: a MessagePack array of strings), sums) × groupCount
  *       where sums is `explicit,p0..p5,q0..q5,t0..t5,` (micro-units; q: Σ of microSquare per post),
  *       exampleCount, bodies (the JSON of each distinct example post, packed like the ids),
  *       (sizeIndex, start, emotion, score, id, bodyIndex) × exampleCount — a post that is a candidate for several
@@ -157,7 +157,7 @@ const APPLY_COMMAND = 'moodstreamTrendsApply3';
 export type TrendsRedis = Redis | Cluster;
 
 /** The client once the apply script is defined on it. */
-type ScriptedRedis = TrendsRedis & { [APPLY_COMMAND]: (tag: string, args: (string | number)[]) => Promise<number[]> };
+type ScriptedRedis = TrendsRedis & { [APPLY_COMMAND]: (tag: string, args: (string | number | Buffer)[]) => Promise<number[]> };
 
 /**
  * Defines the apply script on the client (once per client: the dashboard shares its client). ioredis sends it as
@@ -263,7 +263,7 @@ export function createRedisTrendsStore(redis: TrendsRedis, options: { prefix?: s
 
     apply(ns, plan, retention) {
       return wrap('apply', async (): Promise<ApplyResult> => {
-        const head: (string | number)[] = [WINDOW_SIZES.length];
+        const head: (string | number | Buffer)[] = [WINDOW_SIZES.length];
         for (const size of WINDOW_SIZES) head.push(size, WINDOW_MS[size], Math.max(1, Math.round(retention.bucketTtlMs[size])));
         head.push(Math.max(1, Math.round(retention.seenTtlMs)), retention.examplesPerBucket);
 

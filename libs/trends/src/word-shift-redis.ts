@@ -50,8 +50,8 @@ const lua = (template: (e: number) => string): string => Array.from({ length: MA
  * highest-priority terms into "other" and lowers its threshold.
  *
  * KEYS: the call's seen sets and tables.
- * ARGV: seenTtlMs, cap, tableCount, groupCount, (seenKeyIndex, ids (`length:id` each)) × groupCount,
- *       termNames (`length:term` each, length in bytes), termPriorities (a little-endian double each),
+ * ARGV: seenTtlMs, cap, tableCount, groupCount, (seenKeyIndex, ids (packNames: a MessagePack array of strings)) × groupCount,
+ *       termNames (packed like the ids), termPriorities (a little-endian double each),
  *       (tableKeyIndex, ttlMs, delta) × tableCount, where delta is ENTRY_BYTES per term: u32 term index (0 for the
  *       posts without terms), MASS_WIDTH u32 masses.
  * Returns an empty list when it applied the call, else every group's state (see above) and wrote nothing.
@@ -335,7 +335,7 @@ function callArgs(groups: readonly WordShiftGroup[], head: { seenTtl: number; ca
   const tables = new Map<string, TableSum>();
   const terms = new Map<string, number>();
   const priorities: number[] = [];
-  const groupArgs: (string | number)[] = [];
+  const groupArgs: (string | number | Buffer)[] = [];
   for (const group of groups) {
     groupArgs.push(keyOf(names.seen(group.topic, group.start)), packNames(group.posts.map((post) => post.postId)));
     const delta = deltaOf(group.posts);
