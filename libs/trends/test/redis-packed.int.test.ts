@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { LUA_UNPACK_NAMES, packNames } from '../libs/trends/src/redis-packed';
+import { LUA_UNPACK_NAMES, packNames } from '../src/redis-packed';
 
 const REDIS_URL = process.env['REDIS_URL'];
 if (REDIS_URL === undefined) throw new Error('REDIS_URL is not set: run this through `npm test`, which starts Redis and sets it');
