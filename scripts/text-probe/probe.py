@@ -7,6 +7,7 @@ when asked (`test`), so the test split is read once per chosen run.
 
   python probe.py train --tokens DIR --out RUN [--rnn lstm|bilstm|cnn] [--units 64] [--trainable-embedding] ...
   python probe.py test --tokens DIR --run RUN
+  python probe.py cost --tokens DIR --run RUN [--run RUN2 ...]   (under flock /tmp/bench.lock nice -n -10)
 
 Quiet-machine protocol: before every training and prediction batch the run tests /tmp/bench.lock without blocking
 and sleeps 1 s while a benchmark holds it (BenchLockPause); the time paused is reported apart from training time.
@@ -454,6 +455,43 @@ def test(args):
     print(f"[{summary['name']}] goemotions test (n {c['n']}): accuracy {c['accuracy']:.3f} macro-F1 {c['macroF1']:.3f} ECE {c['ece']:.3f} (raw argmax {result['raw']['accuracy']:.3f} / {result['raw']['macroF1']:.3f})")
 
 
+def cost(args):
+    """Inference cost of trained runs on this machine's native TensorFlow: GoEmotions dev texts in length-sorted
+    batches of --batch-size, runs alternated for --rounds, process CPU seconds per 1,000 posts (median). A ratio
+    between runs of the same shape of work, not the scorer's (ONNX Runtime) figure. Run it under the bench lock."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    meta, vectors = load_tokens(args.tokens)
+    ids, bows, _ = split_arrays(meta, "goemotions_dev")
+    models = {}
+    for run in args.run:
+        with open(os.path.join(run, "summary.json")) as f:
+            summary = json.load(f)
+        model = build_model(argparse.Namespace(**summary["args"]), vectors, meta["bowSize"])
+        model.load_weights(os.path.join(run, "best.weights.h5"))
+        predict = tf.function(lambda x, m=model: m(x, training=False), reduce_retracing=True)
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        batches = [pad_batch([ids[i] for i in order[s : s + args.batch_size]], [bows[i] for i in order[s : s + args.batch_size]]) for s in range(0, len(order), args.batch_size)]
+        for x in batches:
+            predict(x)  # trace every batch shape before timing
+        models[summary["name"]] = (predict, batches)
+    times = {name: [] for name in models}
+    for r in range(args.rounds):
+        names = list(models) if r % 2 == 0 else list(reversed(models))
+        for name in names:
+            predict, batches = models[name]
+            c0 = time.process_time()
+            for x in batches:
+                predict(x)
+            times[name].append(1000 * (time.process_time() - c0) / len(ids))
+    base = float(np.median(times[list(models)[0]]))
+    for name, t in times.items():
+        m = float(np.median(t))
+        print(f"{name}: {m:.3f} CPU-s per 1,000 posts (median of {args.rounds}: {', '.join(f'{x:.3f}' for x in t)}), x{m / base:.2f} the first run")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -485,14 +523,21 @@ def main():
     s.add_argument("--tokens", required=True)
     s.add_argument("--run", required=True)
     s.add_argument("--threads", type=int, default=2)
+    c = sub.add_parser("cost", help="CPU time per 1,000 dev posts of trained runs, alternated (the first run is the baseline)")
+    c.add_argument("--tokens", required=True)
+    c.add_argument("--run", action="append", required=True, help="a run folder (repeat; the first is the baseline)")
+    c.add_argument("--batch-size", type=int, default=32)
+    c.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     if args.command == "train":
         for name in ("embedding_dropout", "bow_dropout", "text_dropout"):
             if not 0 <= getattr(args, name) < 1:
                 parser.error(f"--{name.replace('_', '-')} must be in [0, 1)")
         train(args)
-    else:
+    elif args.command == "test":
         test(args)
+    else:
+        cost(args)
 
 
 if __name__ == "__main__":
