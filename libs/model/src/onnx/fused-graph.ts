@@ -32,7 +32,6 @@ const IR_VERSION = 7;
  * 20,000-wide MatMul. Calibration stays outside, shared with tfjs (EmotionModel.calibrate).
  */
 export function fusedGraph(network: tf.LayersModel, c: NetworkConfig, metadata: Record<string, string> = {}): Uint8Array {
-  if (c.bidirectional) throw new UnsupportedNetworkError('a bidirectional LSTM is not exported (tfjs runs it)');
   const weights = (layer: string): Float32Array[] => network.getLayer(layer).getWeights().map((w) => w.dataSync() as Float32Array);
   const nodes: Node[] = [];
   const initializers: Tensor[] = [];
@@ -73,26 +72,53 @@ export function fusedGraph(network: tf.LayersModel, c: NetworkConfig, metadata: 
   const lengths = node('Max', [I.lengths, int32('const/1i', 1)], 'lengths_at_least_1');
   const hasSteps = node('Unsqueeze', [node('Cast', [node('Greater', [I.lengths, int32('const/0i', 0)], 'has_steps/bool')], 'has_steps/float', { to: DataType.FLOAT }), one], 'has_steps');
 
-  /** One member's towers (layer names `<base><sfx>`, see buildNetwork) → its fusion logits. */
-  const member = (sfx: string): string => {
-    // LSTM: tfjs keeps the gates' blocks in the order i, f, c, o; ONNX wants i, o, f, c.
-    const lstm = `text_lstm${sfx}`;
-    const [kernel, recurrent, bias] = weights(lstm);
+  /**
+   * One member's text LSTM as one ONNX `LSTM` node → its [batch, H] (or, bidirectional, [batch, 2H]) output.
+   * tfjs keeps the gates' blocks in the order i, f, c, o; ONNX wants i, o, f, c. A bidirectional layer
+   * (`text_bilstm`, tfjs's Bidirectional wrapper: weights forward then backward) stacks both directions' W, R
+   * and B, forward first, which is ONNX's order too. Its backward layer runs over the reversed pre-padded row
+   * with the reversed mask, so it reads the tokens last to first and then carries its state through the
+   * padding: the state after the row's first token — what ONNX's reverse direction gives when it starts at
+   * position length − 1. tfjs's default merge, concat, is [forward, backward] per row: Y_h [2, batch, H]
+   * transposed to [batch, 2, H] and flattened.
+   */
+  const recurrent = (sfx: string): string => {
+    const lstm = c.bidirectional ? `text_bilstm${sfx}` : `text_lstm${sfx}`;
+    const directions = c.bidirectional ? 2 : 1;
+    const all = weights(lstm);
+    if (all.length !== 3 * directions) throw new UnsupportedNetworkError(`${lstm}: ${all.length} weight arrays, expected ${3 * directions}`);
     const H = c.lstmUnits;
     const E = c.embeddingDim;
-    const W = float(`${lstm}/W`, [1, 4 * H, E], gatesToOnnx(kernel!, E, H));
-    const R = float(`${lstm}/R`, [1, 4 * H, H], gatesToOnnx(recurrent!, H, H));
-    const B = float(`${lstm}/B`, [1, 8 * H], Float32Array.from([...reorderBlocks(bias!, H), ...new Float32Array(4 * H)]));
+    const perDirection = Array.from({ length: directions }, (_, d) => all.slice(3 * d, 3 * d + 3) as [Float32Array, Float32Array, Float32Array]);
+    const W = float(`${lstm}/W`, [directions, 4 * H, E], concatFloats(perDirection.map(([kernel]) => gatesToOnnx(kernel, E, H))));
+    const R = float(`${lstm}/R`, [directions, 4 * H, H], concatFloats(perDirection.map(([, recurrentKernel]) => gatesToOnnx(recurrentKernel, H, H))));
+    // ONNX has an input bias and a recurrent bias per gate (Wb, Rb); tfjs one: it goes in Wb, Rb stays 0.
+    const B = float(`${lstm}/B`, [directions, 8 * H], concatFloats(perDirection.flatMap(([, , bias]) => [reorderBlocks(bias, H), new Float32Array(4 * H)])));
     nodes.push({
       op: 'LSTM',
       inputs: [I.sequence, W, R, B, lengths],
       outputs: ['', `${lstm}/h`],
       name: `${lstm}/cell`,
       // tfjs's defaults for this layer: recurrent activation hardSigmoid (clip(0.2x + 0.5, 0, 1)), tanh elsewhere.
-      attributes: { hidden_size: H, direction: 'forward', activations: ['HardSigmoid', 'Tanh', 'Tanh'], activation_alpha: { floats: [0.2] }, activation_beta: { floats: [0.5] } },
+      // ONNX lists the three activations once per direction; alpha/beta are consumed only by the activations
+      // that take them (ONNX Runtime's reading), so one 0.2 / 0.5 pair per direction, for its HardSigmoid.
+      attributes: {
+        hidden_size: H,
+        direction: c.bidirectional ? 'bidirectional' : 'forward',
+        activations: Array.from({ length: directions }, () => ['HardSigmoid', 'Tanh', 'Tanh']).flat(),
+        activation_alpha: { floats: new Array<number>(directions).fill(0.2) },
+        activation_beta: { floats: new Array<number>(directions).fill(0.5) },
+      },
     });
-    const lstmOut = node('Squeeze', [`${lstm}/h`, zero], `${lstm}/last`);
-    const textParts = [node('Mul', [lstmOut, hasSteps], lstm)];
+    if (!c.bidirectional) return node('Squeeze', [`${lstm}/h`, zero], `${lstm}/last`);
+    const byRow = node('Transpose', [`${lstm}/h`], `${lstm}/by_row`, { perm: [1, 0, 2] });
+    return node('Reshape', [byRow, int64(`${lstm}/concat_shape`, [0, 2 * H])], `${lstm}/concat`);
+  };
+
+  /** One member's towers (layer names `<base><sfx>`, see buildNetwork) → its fusion logits. */
+  const member = (sfx: string): string => {
+    const lstmOut = recurrent(sfx);
+    const textParts = [node('Mul', [lstmOut, hasSteps], `${c.bidirectional ? 'text_bilstm' : 'text_lstm'}${sfx}`)];
     if (c.bowSize > 0) {
       const bowLayer = `text_bow_dense${sfx}`;
       const [bowKernel, bowBias] = weights(bowLayer);
@@ -162,6 +188,16 @@ function gatesToOnnx(kernel: Float32Array, inputs: number, H: number): Float32Ar
 
 function reorderBlocks(bias: Float32Array, H: number): Float32Array {
   return Float32Array.from([0, 3, 1, 2].flatMap((gate) => Array.from(bias.subarray(gate * H, (gate + 1) * H))));
+}
+
+function concatFloats(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 function bytesOf(array: Float32Array | Int32Array | BigInt64Array): Uint8Array {
