@@ -7,6 +7,7 @@ when asked (`test`), so the test split is read once per chosen run.
 
   python probe.py train --tokens DIR --out RUN [--rnn lstm|bilstm|cnn] [--units 64] [--trainable-embedding] ...
   python probe.py test --tokens DIR --run RUN
+  python probe.py export --tokens DIR --run RUN --out FILE   (then scripts/text-probe/import-run.ts)
   python probe.py cost --tokens DIR --run RUN [--run RUN2 ...]   (under flock /tmp/bench.lock nice -n -10)
 
 Quiet-machine protocol: before every training and prediction batch the run tests /tmp/bench.lock without blocking
@@ -145,6 +146,27 @@ def lock_callback(waiter):
 # ---------------------------------------------------------------- model
 
 
+def tfjs_hard_sigmoid(x):
+    """tfjs's hardSigmoid, its LSTM's default recurrent activation and the ONNX graph's HardSigmoid(0.2, 0.5).
+    Keras 3's `hard_sigmoid` is relu6(x + 3) / 6 = clip(x / 6 + 0.5, 0, 1): a different slope, so a run trained with it
+    would not compute what the converted tfjs/ONNX network computes."""
+    from keras import ops
+
+    return ops.clip(0.2 * x + 0.5, 0.0, 1.0)
+
+
+def recurrent_activation(name):
+    """The LSTM gates' activation by --recurrent-activation name."""
+    if name == "sigmoid":
+        return "sigmoid"
+    if name == "tfjs-hard-sigmoid":
+        import keras
+
+        # Registered so Bidirectional can rebuild the LSTM from its config for the backward direction.
+        return keras.saving.register_keras_serializable(package="moodstream", name="tfjs_hard_sigmoid")(tfjs_hard_sigmoid)
+    raise ValueError(f"unknown --recurrent-activation {name}")
+
+
 def build_model(args, vectors, bow_size):
     """The shipped text path (network.ts memberTowers, text-only): words -> sequence encoder, n-grams -> Dense 64 ReLU,
     concat -> dropout -> x hasText, concat presence -> Dense 1024 ReLU -> dropout 0.5 -> Dense 6. The image branch
@@ -170,11 +192,13 @@ def build_model(args, vectors, bow_size):
         embedded = layers.SpatialDropout1D(args.embedding_dropout, seed=seed + 1, name="word_dropout")(embedded)
     init = lambda k: keras.initializers.GlorotUniform(seed=seed + 10 + k)
     rec = lambda k: keras.initializers.Orthogonal(seed=seed + 20 + k)
+    # Runs saved before the flag existed trained with Keras's default (the logistic sigmoid).
+    gate = recurrent_activation(getattr(args, "recurrent_activation", "sigmoid"))
     if args.rnn == "lstm":
-        sequence = layers.LSTM(args.units, kernel_initializer=init(0), recurrent_initializer=rec(0), name="text_lstm")(embedded)
+        sequence = layers.LSTM(args.units, recurrent_activation=gate, kernel_initializer=init(0), recurrent_initializer=rec(0), name="text_lstm")(embedded)
     elif args.rnn == "bilstm":
         sequence = layers.Bidirectional(
-            layers.LSTM(args.units, kernel_initializer=init(0), recurrent_initializer=rec(0)), merge_mode="concat", name="text_bilstm"
+            layers.LSTM(args.units, recurrent_activation=gate, kernel_initializer=init(0), recurrent_initializer=rec(0)), merge_mode="concat", name="text_bilstm"
         )(embedded)
     elif args.rnn == "cnn":
         # Pads are zero vectors (masked out of the max), so a text scores the same whatever it is batched with.
@@ -455,6 +479,104 @@ def test(args):
     print(f"[{summary['name']}] goemotions test (n {c['n']}): accuracy {c['accuracy']:.3f} macro-F1 {c['macroF1']:.3f} ECE {c['ece']:.3f} (raw argmax {result['raw']['accuracy']:.3f} / {result['raw']['macroF1']:.3f})")
 
 
+EXPORT_MAGIC = b"MSPROBE1"
+
+
+def export(args):
+    """Writes a run's trained weights for scripts/text-probe/import-run.ts, named after buildNetwork's layers
+    (network.ts): the tuned word vectors, text_lstm or text_bilstm (forward then backward, each kernel, recurrent
+    kernel, bias in Keras's = tfjs's gate order i, f, c, o), text_bow_dense (the sparse kernel as the Dense kernel,
+    its bias), fusion_dense's kernel over [text | hasText] (the importer inserts the image rows) and logits. Beside
+    them: the run's network settings, its effective class weights (what the text-prior correction undoes) and the
+    Keras logits of the GoEmotions dev texts in file order, which the importer compares with the converted network.
+
+    File: magic MSPROBE1, uint32 header bytes, UTF-8 JSON header {settings, classWeights, tensors: [{name, shape,
+    offset}]}, then the float32 little-endian data (offsets in floats from the data's start)."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    with open(os.path.join(args.run, "summary.json")) as f:
+        summary = json.load(f)
+    run = argparse.Namespace(**summary["args"])
+    if run.rnn not in ("lstm", "bilstm"):
+        sys.exit(f"probe export: run {args.run} is a {run.rnn}; network.ts has an LSTM or BiLSTM text tower only")
+    if run.no_bow:
+        sys.exit(f"probe export: run {args.run} has no n-gram branch; the shipped network has one")
+    activation = getattr(run, "recurrent_activation", "sigmoid")
+    if activation != "tfjs-hard-sigmoid" and not args.allow_sigmoid:
+        sys.exit(
+            f"probe export: run {args.run} trained its LSTM gates with {activation}, tfjs/ONNX compute clip(0.2x + 0.5, 0, 1): "
+            "retrain with --recurrent-activation tfjs-hard-sigmoid (or pass --allow-sigmoid to export it anyway, for a comparison)"
+        )
+    meta, vectors = load_tokens(args.tokens)
+    _, _, _, _, effective, _ = training_rows(meta, {"goemotions": 1.0, "carer": run.carer_weight}, run.class_weight_power)
+    model = build_model(run, vectors, meta["bowSize"])
+    model.load_weights(os.path.join(args.run, "best.weights.h5"))
+
+    tensors = []
+
+    def add(name, value):
+        tensors.append((name, np.ascontiguousarray(np.asarray(value, dtype=np.float32))))
+
+    add("vocab/vectors", model.get_layer("words").get_weights()[0])
+    if run.rnn == "bilstm":
+        layer = model.get_layer("text_bilstm")
+        for direction, sub in (("forward", layer.forward_layer), ("backward", layer.backward_layer)):
+            kernel, recurrent, bias = sub.get_weights()
+            add(f"text_bilstm/{direction}/kernel", kernel)
+            add(f"text_bilstm/{direction}/recurrent_kernel", recurrent)
+            add(f"text_bilstm/{direction}/bias", bias)
+    else:
+        kernel, recurrent, bias = model.get_layer("text_lstm").get_weights()
+        add("text_lstm/kernel", kernel)
+        add("text_lstm/recurrent_kernel", recurrent)
+        add("text_lstm/bias", bias)
+    add("text_bow_dense/kernel", model.get_layer("text_bow_kernel").get_weights()[0])
+    # text_bow_bias is a Dense on a zero input: only its bias reaches the output.
+    add("text_bow_dense/bias", model.get_layer("text_bow_bias").get_weights()[1])
+    kernel, bias = model.get_layer("fusion_dense").get_weights()
+    add("fusion_dense/text_kernel", kernel)
+    add("fusion_dense/bias", bias)
+    kernel, bias = model.get_layer("logits").get_weights()
+    add("logits/kernel", kernel)
+    add("logits/bias", bias)
+    ids, bows, _ = split_arrays(meta, "goemotions_dev")
+    add("check/goemotions_dev_logits", predict_logits(model, ids, bows, LockWaiter()))
+
+    offset = 0
+    entries = []
+    for name, value in tensors:
+        entries.append({"name": name, "shape": list(value.shape), "offset": offset})
+        offset += value.size
+    header = {
+        "format": "moodstream-text-probe-export/1",
+        "run": summary["name"],
+        "tokensModel": meta["version"],
+        "settings": {
+            "rnn": run.rnn,
+            "units": run.units,
+            "recurrentActivation": activation,
+            "bowUnits": run.bow_units,
+            "fusionUnits": run.fusion_units,
+            "textDropout": run.text_dropout,
+            "bowDropout": run.bow_dropout,
+            "seed": run.seed,
+        },
+        "classWeights": effective.tolist(),
+        "probeCalibration": summary["calibration"],
+        "probeDevCalibrated": summary["devCalibrated"],
+        "tensors": entries,
+    }
+    raw = json.dumps(header).encode("utf-8")
+    with open(args.out, "wb") as f:
+        f.write(EXPORT_MAGIC)
+        f.write(len(raw).to_bytes(4, "little"))
+        f.write(raw)
+        for _, value in tensors:
+            f.write(value.astype("<f4").tobytes())
+    print(f"[{summary['name']}] wrote {args.out}: {len(tensors)} tensors, {offset} floats")
+
+
 def cost(args):
     """Inference cost of trained runs on this machine's native TensorFlow: GoEmotions dev texts in length-sorted
     batches of --batch-size, runs alternated for --rounds, process CPU seconds per 1,000 posts (median). A ratio
@@ -501,6 +623,12 @@ def main():
     t.add_argument("--name", default="probe")
     t.add_argument("--rnn", choices=["lstm", "bilstm", "cnn"], default="lstm")
     t.add_argument("--units", type=int, default=64, help="LSTM units (per direction) or CNN filters per width")
+    t.add_argument(
+        "--recurrent-activation",
+        choices=["sigmoid", "tfjs-hard-sigmoid"],
+        default="sigmoid",
+        help="LSTM gate activation; tfjs-hard-sigmoid = clip(0.2x + 0.5, 0, 1), what the converted tfjs/ONNX network computes",
+    )
     t.add_argument("--trainable-embedding", action="store_true")
     t.add_argument("--embedding-dropout", type=float, default=0.0, help="spatial dropout on the word vectors")
     t.add_argument("--no-bow", action="store_true", help="leave out the n-gram branch")
@@ -523,6 +651,12 @@ def main():
     s.add_argument("--tokens", required=True)
     s.add_argument("--run", required=True)
     s.add_argument("--threads", type=int, default=2)
+    e = sub.add_parser("export", help="write a trained run's weights for scripts/text-probe/import-run.ts")
+    e.add_argument("--tokens", required=True)
+    e.add_argument("--run", required=True)
+    e.add_argument("--out", required=True, help="the export file (e.g. RUN/export.bin)")
+    e.add_argument("--allow-sigmoid", action="store_true", help="export a run trained with sigmoid gates (its tfjs logits will differ)")
+    e.add_argument("--threads", type=int, default=2)
     c = sub.add_parser("cost", help="CPU time per 1,000 dev posts of trained runs, alternated (the first run is the baseline)")
     c.add_argument("--tokens", required=True)
     c.add_argument("--run", action="append", required=True, help="a run folder (repeat; the first is the baseline)")
@@ -536,6 +670,8 @@ def main():
         train(args)
     elif args.command == "test":
         test(args)
+    elif args.command == "export":
+        export(args)
     else:
         cost(args)
 

@@ -81,7 +81,7 @@ export function mergeMembers(members: readonly MergeMember[], o: MergeOptions): 
  * fusion_dense's kernel [text | image units | hasText | hasImage, fusionUnits] with the image units' rows and the
  * hasImage row zeroed (see buildNetwork's fusion_concat): the member's fusion then ignores the image entirely.
  */
-function withoutImageRows(kernel: tf.Tensor, c: NetworkConfig): tf.Tensor {
+export function withoutImageRows(kernel: tf.Tensor, c: NetworkConfig): tf.Tensor {
   const textWidth = c.lstmUnits * (c.bidirectional ? 2 : 1) + (c.bowSize > 0 ? c.bowUnits : 0);
   const rows = kernel.shape[0]!;
   if (rows !== textWidth + c.imageUnits + 2) throw new ModelFormatError(`fusion_dense has ${rows} input rows, expected ${textWidth + c.imageUnits + 2}`);
