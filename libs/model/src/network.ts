@@ -132,8 +132,10 @@ function memberTowers(
 ): tf.SymbolicTensor {
   const init = () => tf.initializers.glorotUniform({ seed: seed.next++ });
   const lstmConfig = { units: c.lstmUnits, kernelInitializer: init(), recurrentInitializer: tf.initializers.orthogonal({ seed: seed.next++ }) };
+  // The wrapped LSTM is named too: unnamed, tfjs numbers it by how many LSTMs the process built before, and a saved
+  // bidirectional model's weight names then stop matching the network a later load builds.
   const sequence = c.bidirectional
-    ? tf.layers.bidirectional({ layer: tf.layers.lstm(lstmConfig) as tf.RNN, mergeMode: 'concat', name: `text_bilstm${sfx}` }).apply(x.masked)
+    ? tf.layers.bidirectional({ layer: tf.layers.lstm({ ...lstmConfig, name: `text_lstm${sfx}` }) as tf.RNN, mergeMode: 'concat', name: `text_bilstm${sfx}` }).apply(x.masked)
     : tf.layers.lstm({ ...lstmConfig, name: `text_lstm${sfx}` }).apply(x.masked);
   const textParts = [sequence as tf.SymbolicTensor];
   if (x.bow) {
