@@ -71,8 +71,12 @@ async function main(): Promise<void> {
   const checkRows = domains[0]!.rows;
   const kerasLogits = exp.tensor('check/goemotions_dev_logits', [checkRows.length, EMOTION_COUNT]);
   const labels = checkRows.map((r) => r.label);
+  // tfjs masks a word whose vector is all zeros (Masking on the looked-up rows); Keras masked id 0 only.
+  const zeroWordRows = Array.from({ length: stored.size - 1 }, (_, i) => i + 1).filter((r) => stored.vectors.subarray(r * stored.dim, (r + 1) * stored.dim).every((v) => v === 0)).length;
+  if (zeroWordRows > 0) log(`warning: ${zeroWordRows} word rows are all zeros in vocab.bin: tfjs masks those words, Keras did not`);
   const check = {
     rows: checkRows.length,
+    zeroWordRows,
     floatVectors: compareLogits(await logitsOf(asFloat, checkRows), kerasLogits, labels),
     int8Vectors: compareLogits(await logitsOf(model, checkRows), kerasLogits, labels),
   };
