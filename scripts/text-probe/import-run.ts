@@ -29,7 +29,7 @@ const { values } = parseCommandLineOrExit({
   summary: 'turn a text-probe run (probe.py export) into a model folder: shipped image branch, run text tower, dev calibration',
   usage: '--run RUN --from DIR --data DIR --out DIR [options]',
   options: {
-    run: { type: 'string', valueName: 'RUN', required: true, description: 'probe run folder (summary.json and the export file)' },
+    run: { type: 'string', valueName: 'RUN', required: true, description: 'probe run folder (its export file, RUN/export.bin, unless --export)' },
     export: { type: 'string', valueName: 'FILE', description: 'the export file (default RUN/export.bin)' },
     from: { type: 'string', valueName: 'DIR', default: 'models/default', description: 'model folder whose image branch, heads, word list, n-gram list and preprocessing are kept' },
     data: { type: 'string', valueName: 'DIR', required: true, description: 'shared data folder: calibration on <DIR>/<source>/ekman6_dev.tsv' },
