@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '**/.next/**', '**/.tsbuild/**', '.cache/**', '**/coverage/**', 'test-artifacts/**', 'models/**', '.venv-model-export/**', '**/*.d.ts', '**/next-env.d.ts'],
+    ignores: ['**/node_modules/**', '**/.next/**', '**/.tsbuild/**', '.cache/**', '**/coverage/**', 'test-artifacts/**', 'models/**', '.venv-model-export/**', '.venv-text-probe/**', '**/*.d.ts', '**/next-env.d.ts'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
