@@ -42,9 +42,9 @@ function walk(dir: string, found: string[]): void {
   }
 }
 
-/** Test folders: libs/<name>/test, apps/<name>/test and the cross-app test/. */
+/** Test folders: libs/<name>/test, apps/<name>/test, the cross-app test/ and scripts/ (its tools' own tests). */
 export function discoverTests(root: string): string[] {
-  const dirs = [join(root, 'test')];
+  const dirs = [join(root, 'test'), join(root, 'scripts')];
   for (const group of ['libs', 'apps']) {
     const base = join(root, group);
     if (!existsSync(base)) continue;

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { discoverTests, parseTapSummary, testKind } from '../scripts/test';
 
-test('test files are found in libs/*/test, apps/*/test and test/, unit first, e2e last', () => {
+test('test files are found in libs/*/test, apps/*/test, scripts/ and test/, unit first, e2e last', () => {
   const root = mkdtempSync(join(tmpdir(), 'moodstream-discover-'));
   try {
     const files = [
@@ -17,6 +17,8 @@ test('test files are found in libs/*/test, apps/*/test and test/, unit first, e2
       'test/e2e/dashboard.e2e.test.ts',
       'test/compose.test.ts',
       'libs/bus/test/node_modules/x.test.ts',
+      'scripts/text-probe/probe-export.test.ts',
+      'scripts/.tsbuild/stale.test.ts',
     ];
     for (const file of files) {
       mkdirSync(dirname(join(root, file)), { recursive: true });
@@ -25,6 +27,7 @@ test('test files are found in libs/*/test, apps/*/test and test/, unit first, e2
     assert.deepEqual(discoverTests(root), [
       'apps/scorer/test/nested/batcher.test.ts',
       'libs/bus/test/memory-bus.test.ts',
+      'scripts/text-probe/probe-export.test.ts',
       'test/compose.test.ts',
       'libs/bus/test/kafka-bus.int.test.ts',
       'test/e2e/dashboard.e2e.test.ts',
