@@ -37,7 +37,7 @@ const { values } = parseCommandLineOrExit({
     images: { type: 'string', valueName: 'DIR', description: "image folder (e.g. <data>/emotion6/images): refit the image+text temperature on its dev images paired with dev texts (default: keep --from's)" },
     cache: { type: 'string', valueName: 'DIR', default: '.cache', description: 'image feature cache (with --images)' },
     out: { type: 'string', valueName: 'DIR', required: true, description: 'the model folder to write' },
-    version: { type: 'string', valueName: 'V', description: "model version (default --from's + '-probe-<run name>')" },
+    version: { type: 'string', valueName: 'V', description: "model version (default --from's + '-probe-<run folder name>')" },
     'allow-sigmoid': { type: 'boolean', default: false, description: 'import a run trained with sigmoid LSTM gates (its tfjs logits differ from Keras): for a comparison only' },
     seed: { type: 'number', default: 1234, description: 'seed of the dev image+text pairing (with --images)' },
   },
@@ -61,7 +61,9 @@ async function main(): Promise<void> {
   const imported = importProbeNetwork(shipped, exp, { allowSigmoid: values['allow-sigmoid'] });
   const s = exp.header.settings;
   log(`${exp.header.run}: ${s.rnn}(${s.units}), gates ${s.recurrentActivation}; ${imported.fromRun} weight tensors from the run, ${imported.fromShipped} from ${shipped.version}`);
-  const version = values.version ?? `${shipped.version}-probe-${exp.header.run}`;
+  // The run folder's name, not the name stored in the run: runs trained without --name all store "probe", and two
+  // candidates sharing a version would be indistinguishable on the chart and to the hot swap.
+  const version = values.version ?? `${shipped.version}-probe-${path.basename(path.resolve(values.run))}`;
   const config = { ...shipped.config, version, network: imported.config };
   const stored = asStored(imported.vocab);
   const asFloat = new EmotionModel(config, imported.network, imported.vocab, shipped.bow);
