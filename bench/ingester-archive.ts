@@ -24,6 +24,7 @@ import { createKafkaBus } from '@moodstream/bus';
 import { createLimit, createLogger, parseCommandLineOrExit, parseConfig } from '@moodstream/core';
 import { EMOTIONS, TOPICS, type Post } from '@moodstream/events';
 import { createIngesterApp, IngesterConfigSchema } from '@moodstream/ingester';
+import { median } from './stats';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BROKERS = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
@@ -39,12 +40,6 @@ const { values } = parseCommandLineOrExit({
 const COUNT = values.posts;
 const ROUNDS = values.rounds;
 const silent = createLogger('bench', { level: 'warn', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
 
 function makePosts(count: number): Post[] {
   const words = ['today', 'was', 'really', 'great', 'awful', 'my', 'cat', 'friends', 'so', 'the', 'weather', 'movie', 'train', 'late', 'coffee'];

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCommandLineOrExit } from '@moodstream/core';
 import { generateTaggedPosts, imageBlock, legacyRendering, npfPost, npfShapes, parseTumblrPost, textBlock, type ParseContext, type RawTumblrPost } from '@moodstream/tumblr';
+import { median } from './stats';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseCommandLineOrExit({
@@ -37,11 +38,6 @@ const ctx: ParseContext = {
   minEnglishWords: 5,
 };
 const resolve = (post: RawTumblrPost): RawTumblrPost => JSON.parse(JSON.stringify(post).replaceAll('{{base}}', 'https://64.media.tumblr.test')) as RawTumblrPost;
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
 
 function realisticMix(count: number): RawTumblrPost[] {
   const generated = generateTaggedPosts({ tags: ['happy', 'sad', 'angry'], perTag: Math.ceil(count / 3), overlap: 0.2, seed: 3 }).posts;

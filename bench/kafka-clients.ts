@@ -18,10 +18,11 @@ import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
-import { createKafkaBus, decodeEvent } from '@moodstream/bus';
+import { createKafkaBus, decodeEvent, headersToStrings } from '@moodstream/bus';
 import { parseCommandLineOrExit } from '@moodstream/core';
 import type { Headers } from '@moodstream/events';
 import { BASELINE_SHARES, syntheticScoredPosts } from '@moodstream/trends';
+import { median } from './stats';
 
 const VARIANTS = ['kafkajs-raw', 'platformatic-raw', 'kafkajs-edge', 'platformatic-edge'] as const;
 type Variant = (typeof VARIANTS)[number];
@@ -146,18 +147,6 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err
   return { promise, resolve, reject };
 }
 
-/** kafkajs's Buffer headers as the bus's strings (libs/bus headers.ts does the same inside the bus). */
-function kafkajsHeaders(raw: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined): Headers {
-  const headers: Headers = {};
-  if (raw === undefined) return headers;
-  for (const name in raw) {
-    const value = raw[name];
-    const last = Array.isArray(value) ? value.at(-1) : value;
-    if (last !== undefined) headers[name] = typeof last === 'string' ? last : last.toString('utf8');
-  }
-  return headers;
-}
-
 async function childKafkajs(topic: string, total: number, edge: boolean, variant: Variant): Promise<Measurement> {
   const kafka = new Kafka({ clientId: 'bench-kafka-clients', brokers: BROKERS, logLevel: logLevel.WARN });
   const consumer = kafka.consumer({
@@ -184,7 +173,7 @@ async function childKafkajs(topic: string, total: number, edge: boolean, variant
           sink += m.value?.length ?? 0;
           continue;
         }
-        const decoded = decodeEvent('ScoredPost', m.value, kafkajsHeaders(m.headers));
+        const decoded = decodeEvent('ScoredPost', m.value, headersToStrings(m.headers));
         if (decoded.ok) sink += decoded.value.topics.length;
         else span.refused += 1;
       }
@@ -293,12 +282,6 @@ function measure(variant: Variant, topic: string): Promise<Measurement> {
     });
   });
 }
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 

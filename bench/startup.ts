@@ -15,6 +15,7 @@ import { parseCommandLineOrExit, sleep } from '@moodstream/core';
 import { loadDemoManifest } from '../scripts/demo/manifest';
 import { spawnLauncher } from '../scripts/start/launcher-process';
 import { REPO_ROOT } from '../scripts/start/paths';
+import { median } from './stats';
 
 const ALERT_TIMEOUT_MS = 5 * 60_000;
 
@@ -96,12 +97,6 @@ async function baselineMs(): Promise<number> {
   if ((await run.exit) !== 0) throw new Error(`launcher --help failed:\n${run.output()}`);
   return performance.now() - started;
 }
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
-};
 
 async function main(): Promise<void> {
   const { values } = parseCommandLineOrExit({

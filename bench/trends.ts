@@ -36,6 +36,7 @@ import { createKafkaBus, createMemoryBus, type Bus, type KafkaBus } from '@moods
 import { createLogger, parseCommandLineOrExit, sleep, splitList } from '@moodstream/core';
 import { topicNames, type ScoredPost } from '@moodstream/events';
 import { BASELINE_SHARES, createRedisTrendsStore, createTrendsService, syntheticScoredPosts, trendsConfig, type TrendsService } from '@moodstream/trends';
+import { median } from './stats';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = path.join(ROOT, 'bench', 'results', 'trends.json');
@@ -105,12 +106,6 @@ const CONSUME_SPAN_MS = 3_600_000;
 
 /** CPU-seconds over records as µs per record, '?' when unknown. */
 const perRecord = (cpuSeconds: number | null, records: number): string => (cpuSeconds === null || records === 0 ? '?' : ((cpuSeconds * 1e6) / records).toFixed(1));
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 /** Removes every key starting with `prefix` (the store's keys are hash-tagged: pass `{<prefix>` for those). */
 async function dropPrefix(redis: Redis, prefix: string): Promise<void> {

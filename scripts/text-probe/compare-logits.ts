@@ -1,3 +1,5 @@
+import { argmaxIndex } from '@moodstream/events';
+
 /** How far converted logits are from the reference (Keras) logits of the same rows, and what that does to argmax. */
 export interface LogitComparison {
   maxAbsDiff: number;
@@ -20,11 +22,7 @@ export function compareLogits(converted: Float32Array, reference: Float32Array, 
   let agree = 0;
   let right = 0;
   let kerasRight = 0;
-  const argmax = (a: Float32Array, r: number) => {
-    let best = 0;
-    for (let c = 1; c < k; c++) if (a[r * k + c]! > a[r * k + best]!) best = c;
-    return best;
-  };
+  const argmax = (a: Float32Array, r: number) => argmaxIndex(a.subarray(r * k, (r + 1) * k));
   for (let r = 0; r < n; r++) {
     for (let c = 0; c < k; c++) {
       const d = Math.abs(converted[r * k + c]! - reference[r * k + c]!);

@@ -7,11 +7,13 @@
  * Writes DIR/vectors.f32 (row-major [vocab, dim] float32) and DIR/tokens.json (every split's token ids, n-gram
  * indices and labels). A cache: never committed.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseCommandLineOrExit, ValidationError } from '@moodstream/core';
 import { EMOTIONS } from '@moodstream/events';
 import { EmotionModel, initBackend, textTokens } from '@moodstream/model';
+// File-private to libs/model (not in its index): the TSV reader training and eval use, imported as it is.
+import { readTextTsv } from '../../libs/model/src/train/data';
 
 const { values } = parseCommandLineOrExit({
   command: 'node --import tsx scripts/text-probe/export-tokens.ts',
@@ -33,22 +35,6 @@ const SPLITS: ReadonlyArray<[source: string, split: string]> = [
   ['carer', 'dev'],
 ];
 
-/** A `text<TAB>label` TSV (header optional) as libs/model reads it: the last tab splits, an unknown label is an error. */
-async function readLabelled(file: string): Promise<Array<{ text: string; label: number }>> {
-  const rows: Array<{ text: string; label: number }> = [];
-  (await readFile(file, 'utf8')).split(/\r?\n/).forEach((line, i) => {
-    if (line.trim() === '') return;
-    const tab = line.lastIndexOf('\t');
-    if (tab < 0) throw new ValidationError(`${file}:${i + 1}: expected text<TAB>label`);
-    const [text, name] = [line.slice(0, tab), line.slice(tab + 1).trim().toLowerCase()];
-    if (i === 0 && text === 'text' && name === 'label') return;
-    const label = (EMOTIONS as readonly string[]).indexOf(name);
-    if (label < 0) throw new ValidationError(`${file}:${i + 1}: unknown label '${name}'`);
-    rows.push({ text, label });
-  });
-  return rows;
-}
-
 async function main(): Promise<void> {
   // Only the vocabulary and n-gram list are read; the network is loaded (and never run) on the CPU backend.
   await initBackend({ prefer: 'cpu' });
@@ -58,7 +44,7 @@ async function main(): Promise<void> {
   const maxLen = model.config.preprocessing.maxLen;
   const splits: Record<string, { labels: number[]; ids: number[][]; bow: number[][] }> = {};
   for (const [source, split] of SPLITS) {
-    const rows = await readLabelled(path.join(values.data, source, `ekman6_${split}.tsv`));
+    const rows = await readTextTsv(path.join(values.data, source, `ekman6_${split}.tsv`));
     const out = { labels: [] as number[], ids: [] as number[][], bow: [] as number[][] };
     for (const { text, label } of rows) {
       const tokens = textTokens(text);
