@@ -28,6 +28,12 @@ describe('names packed for the store scripts (packNames / Lua unpackNames)', () 
     assert.deepEqual(await roundTrip(names), names);
   });
 
+  it('encodes a lone surrogate as Node does everywhere else (U+FFFD), without swallowing the next character', async () => {
+    // User text can hold one; a packer that pairs it with the next unit changes the term (notepack.io does).
+    assert.deepEqual(await roundTrip(['a\uD800b', 'x\uDC00', '\uD83D']), ['a\uFFFDb', 'x\uFFFD', '\uFFFD']);
+    assert.deepEqual(packNames(['a\uD800b']), Buffer.concat([Buffer.from([0x91, 0xa5]), Buffer.from('a\uD800b')]));
+  });
+
   it('round-trips the empty list', async () => {
     assert.deepEqual(await roundTrip([]), []);
   });
