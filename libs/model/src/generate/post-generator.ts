@@ -103,34 +103,59 @@ export class PostGenerator {
   /** Samples one post: initial state from the image and emotion, then one word at a time until the end marker. */
   generate(options: GenerateOptions): GeneratedPost {
     const s = this.config.shape;
-    const H = s.lstmUnits;
     const temperature = options.temperature ?? 1;
     if (!(temperature > 0)) throw new ModelFormatError(`temperature must be > 0, got ${temperature}`);
     const rng = seededRandom(options.seed ?? 1);
-    const label = EMOTIONS.indexOf(options.emotion);
-    const image = options.imageFeatures ?? null;
-    if (image !== null && image.length !== s.imageFeatureDim) throw new ModelFormatError(`image features have ${image.length} values, the generator expects ${s.imageFeatureDim}`);
-
-    const imageVec = dense(image ?? new Float32Array(s.imageFeatureDim), this.w[`${GEN_LAYERS.image}/0`]!, this.w[`${GEN_LAYERS.image}/1`]!, 'relu');
-    const condition = new Float32Array(s.imageUnits + s.conditionDim);
-    // The unconditioned baseline was trained with a zero condition: give it the same, whatever was asked.
-    if (this.config.conditioned) condition.set(imageVec, 0);
-    condition.set(conditionVector(label, image !== null, this.config.conditioned), s.imageUnits);
-    let h = dense(condition, this.w[`${GEN_LAYERS.h0}/0`]!, this.w[`${GEN_LAYERS.h0}/1`]!, 'tanh');
-    let c = dense(condition, this.w[`${GEN_LAYERS.c0}/0`]!, this.w[`${GEN_LAYERS.c0}/1`]!, 'tanh');
+    let [h, c] = this.initialState(options.emotion, options.imageFeatures ?? null);
 
     const tokens: string[] = [];
     const maxWords = options.maxWords ?? s.maxLen - 1;
     let previous = GEN_BOUNDARY_ID;
     for (let step = 0; step < maxWords; step++) {
-      [h, c] = this.cell(this.vector(previous), h, c, H);
-      const logits = dense(h, this.w[`${GEN_LAYERS.out}/0`]!, this.w[`${GEN_LAYERS.out}/1`]!, 'linear');
+      let logits: Float32Array;
+      [logits, h, c] = this.step(previous, h, c);
       const next = sample(logits, temperature, rng, (id) => id !== GEN_PAD_ID && id !== GEN_UNKNOWN_ID && (step > 0 || id !== GEN_BOUNDARY_ID));
       if (next === GEN_BOUNDARY_ID) break;
       tokens.push(this.words.words[next]!);
       previous = next;
     }
     return { tokens, text: detokenise(tokens) };
+  }
+
+  /**
+   * The sampler's next-word logits (before temperature and the <pad>/<unk> exclusion) after the end marker and after
+   * each word of `ids`: row t scores the word that follows ids[0..t). What a trainer's logits are checked against.
+   */
+  nextWordLogits(ids: readonly number[], options: Pick<GenerateOptions, 'emotion' | 'imageFeatures'>): Float32Array[] {
+    for (const id of ids) if (!Number.isInteger(id) || id < 0 || id >= this.words.size) throw new ModelFormatError(`word id ${id} is outside the generator's ${this.words.size} words`);
+    let [h, c] = this.initialState(options.emotion, options.imageFeatures ?? null);
+    const rows: Float32Array[] = [];
+    for (const previous of [GEN_BOUNDARY_ID, ...ids]) {
+      let logits: Float32Array;
+      [logits, h, c] = this.step(previous, h, c);
+      rows.push(logits);
+    }
+    return rows;
+  }
+
+  /** (h0, c0) from the image features and the emotion, as lm-network.ts computes them. */
+  private initialState(emotion: Emotion, image: Float32Array | null): [Float32Array, Float32Array] {
+    const s = this.config.shape;
+    const label = EMOTIONS.indexOf(emotion);
+    if (label < 0) throw new ModelFormatError(`unknown emotion ${String(emotion)}`);
+    if (image !== null && image.length !== s.imageFeatureDim) throw new ModelFormatError(`image features have ${image.length} values, the generator expects ${s.imageFeatureDim}`);
+    const imageVec = dense(image ?? new Float32Array(s.imageFeatureDim), this.w[`${GEN_LAYERS.image}/0`]!, this.w[`${GEN_LAYERS.image}/1`]!, 'relu');
+    const condition = new Float32Array(s.imageUnits + s.conditionDim);
+    // The unconditioned baseline was trained with a zero condition: give it the same, whatever was asked.
+    if (this.config.conditioned) condition.set(imageVec, 0);
+    condition.set(conditionVector(label, image !== null, this.config.conditioned), s.imageUnits);
+    return [dense(condition, this.w[`${GEN_LAYERS.h0}/0`]!, this.w[`${GEN_LAYERS.h0}/1`]!, 'tanh'), dense(condition, this.w[`${GEN_LAYERS.c0}/0`]!, this.w[`${GEN_LAYERS.c0}/1`]!, 'tanh')];
+  }
+
+  /** One word in: the next-word logits and the new state. */
+  private step(previous: number, h: Float32Array, c: Float32Array): [Float32Array, Float32Array, Float32Array] {
+    const [nh, nc] = this.cell(this.vector(previous), h, c, this.config.shape.lstmUnits);
+    return [dense(nh, this.w[`${GEN_LAYERS.out}/0`]!, this.w[`${GEN_LAYERS.out}/1`]!, 'linear'), nh, nc];
   }
 
   private vector(id: number): Float32Array {

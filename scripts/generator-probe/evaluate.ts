@@ -1,0 +1,52 @@
+/**
+ * Held-out perplexity of generator folders with the project's own evaluation (train-language-model.ts
+ * `heldOutPerplexity`, the vectors the folder's vocab.bin holds) on export-data.ts's 800 held-out texts, and of the
+ * unigram model: how an existing generator (the shipped one) is put in the same table as a new run.
+ *   node --import tsx scripts/generator-probe/evaluate.ts --generator models/default/generator [--generator DIR ...]
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseCommandLineOrExit, ValidationError } from '@moodstream/core';
+import { initBackend } from '@moodstream/model';
+// File-private to libs/model (not in its index): the generator's evaluation, imported as it is.
+import { heldOutPerplexity, unigramPerplexity } from '../../libs/model/src/generate/train-language-model';
+import { disposeLanguageModel } from '../../libs/model/src/generate/lm-network';
+import type { LmExample } from '../../libs/model/src/generate/lm-data';
+import { loadGeneratorFolder } from './generator-export';
+
+const { values } = parseCommandLineOrExit({
+  command: 'node --import tsx scripts/generator-probe/evaluate.ts',
+  summary: 'held-out perplexity of generator folders and of the unigram model, on the 800 seeded held-out texts',
+  options: {
+    generator: { type: 'string', valueName: 'DIR', multiple: true, required: true, description: 'a generator folder (repeatable)' },
+    data: { type: 'string', valueName: 'DIR', default: '.cache/generator-probe/data', description: "export-data.ts's folder (held-out and training token ids)" },
+  },
+  examples: ['node --import tsx scripts/generator-probe/evaluate.ts --generator models/default/generator'],
+});
+
+interface Split {
+  ids: number[][];
+  labels: number[];
+}
+
+async function main(): Promise<void> {
+  await initBackend({ prefer: 'cpu' });
+  const data = JSON.parse(await readFile(path.join(values.data, 'tokens.json'), 'utf8')) as { words: string[]; train: Split; heldOut: Split };
+  const examples = (s: Split): LmExample[] => s.ids.map((ids, i) => ({ ids, label: s.labels[i]!, image: null }));
+  const heldOut = examples(data.heldOut);
+  const rows: Array<Record<string, unknown>> = [];
+  for (const dir of values.generator) {
+    const { model, config, vocab } = await loadGeneratorFolder(dir);
+    if (vocab.words.join('\n') !== data.words.join('\n')) throw new ValidationError(`${dir} has another word list than ${values.data}: its perplexity would not be comparable`);
+    const { perplexity, tokens } = await heldOutPerplexity(model, heldOut, { shape: config.shape, conditioned: config.conditioned, vectors: vocab.vectors });
+    disposeLanguageModel(model);
+    rows.push({ generator: dir, version: config.version, conditioned: config.conditioned, perplexity, tokens });
+  }
+  rows.push({ generator: 'unigram (add-one, training targets)', perplexity: unigramPerplexity(examples(data.train), heldOut, data.words.length) });
+  process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,112 @@
+/**
+ * A generator-probe run (scripts/generator-probe/train.py) as the project's language model: the export file is read,
+ * its weights are set on `buildLanguageModel`'s layers by lm-network.ts's names (`gen_lstm/0` = the layer's first
+ * getWeights() tensor, ...), and `saveGenerator` writes the folder. Also loads a generator folder's weights back into
+ * a LanguageModel, so an existing generator is measured by the same evaluation.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { ModelFormatError, Vocabulary } from '@moodstream/model';
+// File-private to libs/model (not in its index): the generator's network, format and writer, imported as they are.
+import { buildLanguageModel, GEN_LAYERS, type LanguageModel } from '../../libs/model/src/generate/lm-network';
+import {
+  GENERATOR_CONFIG_FILE,
+  GENERATOR_VOCAB_FILE,
+  GENERATOR_WEIGHTS_FILE,
+  GeneratorConfigSchema,
+  GeneratorShapeSchema,
+  type GeneratorConfig,
+  type GeneratorShape,
+} from '../../libs/model/src/generate/generator-config';
+
+export const GENERATOR_EXPORT_MAGIC = 'MSGENER1';
+export const GENERATOR_EXPORT_FORMAT = 'moodstream-generator-probe-export/1';
+
+export interface GeneratorExportHeader {
+  format: string;
+  run: string;
+  /** The generator whose word list (vocab.bin) the run's token ids index. */
+  generatorVersion: string;
+  backboneId: string;
+  conditioned: boolean;
+  shape: GeneratorShape;
+  words: string[];
+  training: Record<string, unknown>;
+  /** Held-out texts whose Keras next-word logits are stored as check/<k>/logits (and check/<k>/image with an image). */
+  checks: Array<{ ids: number[]; label: number; hasImage: boolean }>;
+  tensors: Array<{ name: string; shape: number[]; offset: number }>;
+}
+
+export interface GeneratorExport {
+  header: GeneratorExportHeader;
+  tensor(name: string, shape?: readonly number[]): Float32Array;
+}
+
+/** Parses train.py's export file: magic, uint32 header bytes, JSON header, float32 little-endian data. */
+export function readGeneratorExport(buf: Buffer): GeneratorExport {
+  if (buf.length < 12 || buf.toString('latin1', 0, 8) !== GENERATOR_EXPORT_MAGIC) throw new ModelFormatError(`not a generator-probe export (no ${GENERATOR_EXPORT_MAGIC} magic)`);
+  const headerBytes = buf.readUInt32LE(8);
+  if (12 + headerBytes > buf.length) throw new ModelFormatError(`generator-probe export header says ${headerBytes} bytes, the file has ${buf.length - 12} after the magic`);
+  const header = JSON.parse(buf.toString('utf8', 12, 12 + headerBytes)) as GeneratorExportHeader;
+  if (header.format !== GENERATOR_EXPORT_FORMAT) throw new ModelFormatError(`generator-probe export format ${String(header.format)}, expected ${GENERATOR_EXPORT_FORMAT}`);
+  const shape = GeneratorShapeSchema.safeParse(header.shape);
+  if (!shape.success) throw new ModelFormatError(`generator-probe export shape: ${shape.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (header.words.length !== shape.data.vocabSize) throw new ModelFormatError(`generator-probe export has ${header.words.length} words, its shape says ${shape.data.vocabSize}`);
+  const dataStart = 12 + headerBytes;
+  const floats = (buf.length - dataStart) / 4;
+  // Copied out: the Buffer's offset need not be 4-byte aligned for a Float32Array view.
+  const data = new Float32Array(floats);
+  for (let i = 0; i < floats; i++) data[i] = buf.readFloatLE(dataStart + 4 * i);
+  const byName = new Map(header.tensors.map((t) => [t.name, t]));
+  return {
+    header: { ...header, shape: shape.data },
+    tensor(name, expected) {
+      const t = byName.get(name);
+      if (!t) throw new ModelFormatError(`generator-probe export of ${header.run} has no tensor ${name}`);
+      if (expected && (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i]))) {
+        throw new ModelFormatError(`generator-probe tensor ${name} is [${t.shape.join(', ')}], expected [${expected.join(', ')}]`);
+      }
+      const size = t.shape.reduce((a, b) => a * b, 1);
+      if (t.offset + size > floats) throw new ModelFormatError(`generator-probe tensor ${name} runs past the end of the file`);
+      return data.subarray(t.offset, t.offset + size);
+    },
+  };
+}
+
+/**
+ * buildLanguageModel(shape) with every weight replaced by `weight(name, shape)` (name `layer/index` as namedWeights
+ * lists them), each shape checked against the built layer's own: a transposed or missing tensor is refused.
+ */
+export function languageModelWithWeights(shape: GeneratorShape, weight: (name: string, shape: readonly number[]) => Float32Array): LanguageModel {
+  const lm = buildLanguageModel(shape);
+  for (const layerName of Object.values(GEN_LAYERS)) {
+    const layer = layerName === GEN_LAYERS.out ? lm.head : lm.recurrent.getLayer(layerName);
+    const values = layer.getWeights().map((w, i) => tf.tensor(weight(`${layerName}/${i}`, w.shape), w.shape));
+    layer.setWeights(values);
+    tf.dispose(values);
+  }
+  return lm;
+}
+
+/** An export's weights on the project's network, with its word list and vectors. */
+export function importGeneratorExport(exp: GeneratorExport): { model: LanguageModel; words: string[]; vectors: Float32Array } {
+  const s = exp.header.shape;
+  const vectors = Float32Array.from(exp.tensor('vocab/vectors', [s.vocabSize, s.embeddingDim]));
+  return { model: languageModelWithWeights(s, (name, shape) => exp.tensor(name, shape)), words: exp.header.words, vectors };
+}
+
+/** A generator folder (generator.json, weights.bin, vocab.bin) back as a LanguageModel, its config and its decoded vectors. */
+export async function loadGeneratorFolder(dir: string): Promise<{ model: LanguageModel; config: GeneratorConfig; vocab: Vocabulary }> {
+  const config = GeneratorConfigSchema.parse(JSON.parse(await readFile(path.join(dir, GENERATOR_CONFIG_FILE), 'utf8')));
+  const bytes = await readFile(path.join(dir, GENERATOR_WEIGHTS_FILE));
+  const specs = config.weightSpecs.map((w) => ({ ...w }));
+  const weights = tf.io.decodeWeights(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), specs);
+  const model = languageModelWithWeights(config.shape, (name, shape) => {
+    const t = weights[name];
+    if (!t || t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) throw new ModelFormatError(`${dir}: weight ${name} is missing or not [${shape.join(', ')}]`);
+    return t.dataSync() as Float32Array;
+  });
+  tf.dispose(Object.values(weights));
+  return { model, config, vocab: await Vocabulary.load(path.join(dir, GENERATOR_VOCAB_FILE)) };
+}
