@@ -1,11 +1,17 @@
 import type { PredictInput } from './emotion-model';
 
-/** Below this many rows per pass the fixed cost of a pass outweighs the padding saved. */
-const MIN_ROWS_PER_PASS = 16;
+/**
+ * Below this many rows per pass the fixed cost of a pass outweighs the padding saved. ONNX Runtime, the default
+ * network runtime, packs several posts per LSTM row (onnx/pack-rows.ts), so it has no padding to sort away and a
+ * split only adds a pass (a batch of 32 bench texts cost ×1.2–1.4 more CPU in two passes of 16 than in one, the
+ * network alone); tfjs gained 3 % at 32 (2,356 against 2,431 µs a post, within the noise). Hence one pass below
+ * 64 rows: the scorer's batches (SCORER_BATCH_SIZE, 32) always. docs/benchmarks.md, "Text path cost (session 11)".
+ */
+const MIN_ROWS_PER_PASS = 32;
 const MAX_PASSES = 4;
 
 /**
- * Scores a batch in a few passes of similar text lengths. The LSTM runs every row for as many steps
+ * Scores a batch in a few passes of similar text lengths. tfjs's LSTM runs every row for as many steps
  * as the longest text in its pass, so one long caption would make 63 short posts pay for 50 steps;
  * sorted passes cut that padding (measured 20–40% faster at batch 64, see docs/benchmarks.md).
  * Rows do not depend on their batch-mates (padding is masked), so results are the same.

@@ -191,7 +191,7 @@ test('a network the converter cannot read is refused, and auto keeps it on tfjs 
   const tiny = tinyModel({});
   const misdescribed = new EmotionModel({ ...tiny.config, network: { ...tiny.config.network, lstmUnits: 7 } }, tiny.network, tiny.vocab, tiny.bow);
   try {
-    assert.throws(() => fusedGraph(misdescribed.network, misdescribed.config.network), UnsupportedNetworkError);
+    assert.throws(() => fusedGraph(misdescribed.network, misdescribed.config.network, misdescribed.vocab.vectors), UnsupportedNetworkError);
     const selected = await selectNetworkRuntime(misdescribed);
     assert.equal(selected.info.runtime, 'tfjs');
     assert.match(selected.info.reason, /ONNX Runtime not used: text_lstm\/\w+: \d+ values for shape/);
@@ -201,7 +201,7 @@ test('a network the converter cannot read is refused, and auto keeps it on tfjs 
 });
 
 test('the converted graph is a pure function of the weights: the same model gives the same bytes', () => {
-  const a = fusedGraph(model.network, model.config.network, { modelVersion: model.version });
-  const b = fusedGraph(model.network, model.config.network, { modelVersion: model.version });
+  const a = fusedGraph(model.network, model.config.network, model.vocab.vectors, { metadata: { modelVersion: model.version } });
+  const b = fusedGraph(model.network, model.config.network, model.vocab.vectors, { metadata: { modelVersion: model.version } });
   assert.deepEqual(Buffer.from(a), Buffer.from(b));
 });

@@ -3,12 +3,18 @@ import type { NetworkConfig } from '../network';
 import { IMAGE_ONLY_LAYER, IMAGE_SKIP_LAYER, MEMBERS_MEAN_LAYER, memberSuffix } from '../network';
 import { DataType, encodeModel, type Graph, type Node, type Tensor } from './onnx-proto';
 
-/** Inputs of the exported graph (FusedOnnxHead fills them). */
+/** Inputs of the exported graph (FusedOnnxHead fills them; pack-rows.ts lays the words out). */
 export const FUSED_INPUTS = {
-  /** [T, batch, embeddingDim] float32: word vectors, time-major, each row's tokens first and zeros after. */
-  sequence: 'sequence',
-  /** [batch] int32: unmasked tokens per row (0 allowed). */
-  lengths: 'lengths',
+  /** [T, rows] int32: word ids, time-major, several posts per row with the reset id between two (packRows). */
+  tokens: 'tokens',
+  /** [rows] int32: steps of each row (at least 1). */
+  rowLengths: 'row_lengths',
+  /** [batch] int64: each post's forward output, as a row of the LSTM's Y flattened to [T · directions · rows, H]. */
+  last: 'last_step',
+  /** [batch] int64, bidirectional only: each post's backward output (at its first token), same flattening. */
+  first: 'first_step',
+  /** [batch] int32: unmasked tokens per post (0 allowed). */
+  steps: 'steps',
   /** [batch, K] int64 / float32: the row's n-gram feature indices and their values (0-padded). */
   bowIndex: 'bow_index',
   bowValue: 'bow_value',
@@ -25,13 +31,32 @@ const IR_VERSION = 7;
 
 /**
  * The Deep Sentiment network of `buildNetwork(config)` as an ONNX graph with the trained weights of `network`,
- * for inference: dropouts are identities, the Masking + LSTM pair becomes one LSTM node with per-row sequence
- * lengths (a masked step — an all-zero word vector: padding — carries the state unchanged, so the caller
- * leaves those steps out and the result is the same), and the n-gram
+ * for inference: dropouts are identities, the word lookup is a Gather from the vocabulary's vectors (`vectors`,
+ * [words, embeddingDim] row-major, EmotionModel.vocab), the Masking + LSTM pair becomes one LSTM node over rows
+ * that hold several posts each (packRows: a masked step — an all-zero word vector: padding — carries the state
+ * unchanged, so the caller leaves those steps out and the result is the same), and the n-gram
  * Dense takes the sparse presence vector as (index, value) pairs through Gather + ReduceSum instead of a
  * 20,000-wide MatMul. Calibration stays outside, shared with tfjs (EmotionModel.calibrate).
+ *
+ * The reset step between two posts of a row: the lookup table gets one more row (id = the vocabulary's size, see
+ * resetId) and one more column, 1 in that row and 0 in every word's. The LSTM's input weights get a matching
+ * column, 0 for the output and cell gates and, for the input and forget gates, a negative number larger than
+ * anything the rest of the gate's input can reach (bias plus the recurrent weights' absolute row sum: the state
+ * is in (−1, 1)), so the hard sigmoid gives exactly 0 for both: c = 0·c₋₁ + 0·g = 0 and h = o·tanh(0) = 0, the
+ * state a post starts from alone. A word's step multiplies that column by 0, so its sums are unchanged.
+ *
+ * `textOnly` makes the graph for batches without a single image (most of a text stream): no image input, no
+ * image Dense (1792 × 128 multiply-adds a post, on zeros), the fusion layer's image block a constant 0 — what the
+ * full graph gives it for a post without an image (relu(…) · hasImage 0) — and the logits the fusion logits,
+ * which the full graph adds the image heads' 0 to: the same numbers for those posts.
  */
-export function fusedGraph(network: tf.LayersModel, c: NetworkConfig, metadata: Record<string, string> = {}): Uint8Array {
+export function fusedGraph(
+  network: tf.LayersModel,
+  c: NetworkConfig,
+  vectors: Float32Array,
+  options: { metadata?: Record<string, string>; textOnly?: boolean } = {},
+): Uint8Array {
+  const textOnly = options.textOnly ?? false;
   const weights = (layer: string): Float32Array[] => network.getLayer(layer).getWeights().map((w) => w.dataSync() as Float32Array);
   const nodes: Node[] = [];
   const initializers: Tensor[] = [];
@@ -60,17 +85,31 @@ export function fusedGraph(network: tf.LayersModel, c: NetworkConfig, metadata: 
   };
 
   const I = FUSED_INPUTS;
+  const E = c.embeddingDim;
+  if (vectors.length % E !== 0) throw new UnsupportedNetworkError(`word vectors: ${vectors.length} values are not rows of ${E}`);
+  const words = vectors.length / E;
   const zero = int64('const/0', [0]);
   const one = int64('const/1', [1]);
   const two = int64('const/2', [2]);
   const hasText = node('Slice', [I.presence, zero, one, one], 'has_text');
-  const hasImage = node('Slice', [I.presence, one, two, one], 'has_image');
+  const hasImage = textOnly ? '' : node('Slice', [I.presence, one, two, one], 'has_image');
+  // Text-only: the fusion layer's image block, zeros [batch, imageUnits].
+  const imageZeros = textOnly
+    ? node(
+        'ConstantOfShape',
+        [node('Concat', [node('Slice', [node('Shape', [I.presence], 'batch_shape'), zero, one, zero], 'batch_size'), int64('const/image_units', [c.imageUnits])], 'image_zeros_shape', { axis: 0 })],
+        'image_zeros',
+      )
+    : '';
 
-  // Shared by every member: per-row step counts (the LSTM wants at least one step; a row whose every token is
-  // masked (length 0) keeps the LSTM's zero state in tfjs, so ONNX Runtime runs one step and the output is
-  // multiplied by 0 instead).
-  const lengths = node('Max', [I.lengths, int32('const/1i', 1)], 'lengths_at_least_1');
-  const hasSteps = node('Unsqueeze', [node('Cast', [node('Greater', [I.lengths, int32('const/0i', 0)], 'has_steps/bool')], 'has_steps/float', { to: DataType.FLOAT }), one], 'has_steps');
+  // Shared by every member: the word vectors of the packed rows, [T, rows, E + 1] (the last column marks reset
+  // steps), and which posts have a step at all (a post whose every token is masked keeps the LSTM's zero state in
+  // tfjs; packRows points it at any output and it is multiplied by 0 instead).
+  const table = new Float32Array((words + 1) * (E + 1));
+  for (let w = 0; w < words; w++) table.set(vectors.subarray(w * E, (w + 1) * E), w * (E + 1));
+  table[words * (E + 1) + E] = 1;
+  const sequence = node('Gather', [float('word_table', [words + 1, E + 1], table), I.tokens], 'sequence');
+  const hasSteps = node('Unsqueeze', [node('Cast', [node('Greater', [I.steps, int32('const/0i', 0)], 'has_steps/bool')], 'has_steps/float', { to: DataType.FLOAT }), one], 'has_steps');
 
   /**
    * One member's text LSTM as one ONNX `LSTM` node → its [batch, H] (or, bidirectional, [batch, 2H]) output.
@@ -88,16 +127,15 @@ export function fusedGraph(network: tf.LayersModel, c: NetworkConfig, metadata: 
     const all = weights(lstm);
     if (all.length !== 3 * directions) throw new UnsupportedNetworkError(`${lstm}: ${all.length} weight arrays, expected ${3 * directions}`);
     const H = c.lstmUnits;
-    const E = c.embeddingDim;
     const perDirection = Array.from({ length: directions }, (_, d) => all.slice(3 * d, 3 * d + 3) as [Float32Array, Float32Array, Float32Array]);
-    const W = float(`${lstm}/W`, [directions, 4 * H, E], concatFloats(perDirection.map(([kernel]) => gatesToOnnx(kernel, E, H))));
+    const W = float(`${lstm}/W`, [directions, 4 * H, E + 1], concatFloats(perDirection.map(([kernel, recurrentKernel, bias]) => withResetColumn(gatesToOnnx(kernel, E, H), resetWeights(recurrentKernel, bias, H), E))));
     const R = float(`${lstm}/R`, [directions, 4 * H, H], concatFloats(perDirection.map(([, recurrentKernel]) => gatesToOnnx(recurrentKernel, H, H))));
     // ONNX has an input bias and a recurrent bias per gate (Wb, Rb); tfjs one: it goes in Wb, Rb stays 0.
     const B = float(`${lstm}/B`, [directions, 8 * H], concatFloats(perDirection.flatMap(([, , bias]) => [reorderBlocks(bias, H), new Float32Array(4 * H)])));
     nodes.push({
       op: 'LSTM',
-      inputs: [I.sequence, W, R, B, lengths],
-      outputs: ['', `${lstm}/h`],
+      inputs: [sequence, W, R, B, I.rowLengths],
+      outputs: [`${lstm}/y`],
       name: `${lstm}/cell`,
       // tfjs's defaults for this layer: recurrent activation hardSigmoid (clip(0.2x + 0.5, 0, 1)), tanh elsewhere.
       // ONNX lists the three activations once per direction; alpha/beta are consumed only by the activations
@@ -110,9 +148,12 @@ export function fusedGraph(network: tf.LayersModel, c: NetworkConfig, metadata: 
         activation_beta: { floats: new Array<number>(directions).fill(0.5) },
       },
     });
-    if (!c.bidirectional) return node('Squeeze', [`${lstm}/h`, zero], `${lstm}/last`);
-    const byRow = node('Transpose', [`${lstm}/h`], `${lstm}/by_row`, { perm: [1, 0, 2] });
-    return node('Reshape', [byRow, int64(`${lstm}/concat_shape`, [0, 2 * H])], `${lstm}/concat`);
+    // Y [T, directions, rows, H] as one row per (step, direction, row): each post's output is a row of it.
+    const flat = node('Reshape', [`${lstm}/y`, int64(`${lstm}/flat_shape`, [-1, H])], `${lstm}/flat`);
+    const forward = node('Gather', [flat, I.last], `${lstm}/last`);
+    if (!c.bidirectional) return forward;
+    // tfjs's default merge, concat: [forward, backward] per post.
+    return node('Concat', [forward, node('Gather', [flat, I.first], `${lstm}/first`)], `${lstm}/concat`, { axis: 1 });
   };
 
   /** One member's towers (layer names `<base><sfx>`, see buildNetwork) → its fusion logits. */
@@ -129,7 +170,7 @@ export function fusedGraph(network: tf.LayersModel, c: NetworkConfig, metadata: 
     }
     const textVector = textParts.length > 1 ? node('Concat', textParts, `text_concat${sfx}`, { axis: 1 }) : textParts[0]!;
     const textGated = node('Mul', [textVector, hasText], `text_gate${sfx}`);
-    const imageGated = node('Mul', [dense(`image_dense${sfx}`, I.image, true), hasImage], `image_gate${sfx}`);
+    const imageGated = textOnly ? imageZeros : node('Mul', [dense(`image_dense${sfx}`, I.image, true), hasImage], `image_gate${sfx}`);
     const fused = node('Concat', [textGated, imageGated, I.presence], `fusion_concat${sfx}`, { axis: 1 });
     return dense(`logits${sfx}`, dense(`fusion_dense${sfx}`, fused, true), false);
   };
@@ -139,7 +180,7 @@ export function fusedGraph(network: tf.LayersModel, c: NetworkConfig, metadata: 
   const fusionLogits = members === 1 ? memberLogits[0]! : node('Mean', memberLogits, MEMBERS_MEAN_LAYER);
 
   let logits = fusionLogits;
-  if (c.imageSkipHead || c.imageOnlyReadout) {
+  if (!textOnly && (c.imageSkipHead || c.imageOnlyReadout)) {
     const skip = node('Mul', [dense(IMAGE_SKIP_LAYER, I.image, false), hasImage], 'image_skip_gate');
     if (c.imageOnlyReadout) {
       // 1 − hasImage·(1 − hasText): the fusion logits are off for image-only posts, which the read-out owns.
@@ -158,20 +199,23 @@ export function fusedGraph(network: tf.LayersModel, c: NetworkConfig, metadata: 
     nodes,
     initializers,
     inputs: [
-      { name: I.sequence, dataType: DataType.FLOAT, dims: ['steps', 'batch', c.embeddingDim] },
-      { name: I.lengths, dataType: DataType.INT32, dims: ['batch'] },
+      { name: I.tokens, dataType: DataType.INT32, dims: ['steps', 'rows'] },
+      { name: I.rowLengths, dataType: DataType.INT32, dims: ['rows'] },
+      { name: I.last, dataType: DataType.INT64, dims: ['batch'] },
+      ...(c.bidirectional ? [{ name: I.first, dataType: DataType.INT64, dims: ['batch'] }] : []),
+      { name: I.steps, dataType: DataType.INT32, dims: ['batch'] },
       ...(c.bowSize > 0
         ? [
             { name: I.bowIndex, dataType: DataType.INT64, dims: ['batch', 'ngrams'] },
             { name: I.bowValue, dataType: DataType.FLOAT, dims: ['batch', 'ngrams'] },
           ]
         : []),
-      { name: I.image, dataType: DataType.FLOAT, dims: ['batch', c.imageFeatureDim] },
+      ...(textOnly ? [] : [{ name: I.image, dataType: DataType.FLOAT, dims: ['batch', c.imageFeatureDim] }]),
       { name: I.presence, dataType: DataType.FLOAT, dims: ['batch', 2] },
     ],
     outputs: [{ name: FUSED_OUTPUT, dataType: DataType.FLOAT, dims: ['batch', c.classes] }],
   };
-  return encodeModel(graph, { opset: OPSET, irVersion: IR_VERSION, producer: 'moodstream fused-graph', metadata });
+  return encodeModel(graph, { opset: OPSET, irVersion: IR_VERSION, producer: 'moodstream fused-graph', metadata: options.metadata ?? {} });
 }
 
 /** [in, 4H] tfjs kernel (gates i, f, c, o in column blocks) → [4H, in] ONNX weights (gates i, o, f, c in row blocks). */
@@ -183,6 +227,40 @@ function gatesToOnnx(kernel: Float32Array, inputs: number, H: number): Float32Ar
       for (let k = 0; k < inputs; k++) out[(block * H + u) * inputs + k] = kernel[k * 4 * H + gate * H + u]!;
     }
   });
+  return out;
+}
+
+/** The id of the reset step's row in the graph's word table: the one after the vocabulary's last word. */
+export function resetId(vectors: Float32Array, embeddingDim: number): number {
+  return vectors.length / embeddingDim;
+}
+
+/**
+ * The reset column of one direction's input weights, in ONNX gate order (i, o, f, c): for the input and forget
+ * gates of each unit, minus twice what brings the hard sigmoid to 0 (z ≤ −2.5) whatever the state: 2.5 plus the
+ * bias's and the recurrent weights' absolute values (|h| < 1 for each of the H inputs); 0 for the other two gates.
+ */
+function resetWeights(recurrentKernel: Float32Array, bias: Float32Array, H: number): Float32Array {
+  const column = new Float32Array(4 * H);
+  // tfjs column blocks i, f, c, o; ONNX row blocks i (0), o (1), f (2), c (3).
+  for (const [tfjsGate, onnxBlock] of [[0, 0], [1, 2]] as const) {
+    for (let u = 0; u < H; u++) {
+      let reach = 2.5 + Math.abs(bias[tfjsGate * H + u]!);
+      for (let k = 0; k < H; k++) reach += Math.abs(recurrentKernel[k * 4 * H + tfjsGate * H + u]!);
+      column[onnxBlock * H + u] = -2 * reach;
+    }
+  }
+  return column;
+}
+
+/** [4H, E] weights plus one column → [4H, E + 1]. */
+function withResetColumn(weights: Float32Array, column: Float32Array, E: number): Float32Array {
+  const rows = column.length;
+  const out = new Float32Array(rows * (E + 1));
+  for (let r = 0; r < rows; r++) {
+    out.set(weights.subarray(r * E, (r + 1) * E), r * (E + 1));
+    out[r * (E + 1) + E] = column[r]!;
+  }
   return out;
 }
 

@@ -1,14 +1,23 @@
 import type * as Ort from 'onnxruntime-node';
 import type { EmotionModel } from '../emotion-model';
 import { modalities, type RowInput } from '../encode';
-import { FUSED_INPUTS, FUSED_OUTPUT, fusedGraph } from './fused-graph';
+import { FUSED_INPUTS, FUSED_OUTPUT, fusedGraph, resetId } from './fused-graph';
 import { importOrt } from './import-ort';
+import { packRows } from './pack-rows';
+
+/**
+ * Posts per LSTM row (packRows). Measured on the bench's texts (4–40 words), batch 32, one ORT thread: see
+ * docs/benchmarks.md, "Text path cost (session 11)".
+ */
+export const POSTS_PER_ROW = 4;
 
 export interface FusedOnnxHeadOptions {
   /** ONNX Runtime intra-op threads (default 1: the scorer's parallelism comes from its inference workers). */
   threads?: number;
   /** Loads onnxruntime-node; injectable so tests can simulate it missing. */
   importModule?: (specifier: string) => Promise<unknown>;
+  /** Posts sharing one LSTM row (default POSTS_PER_ROW; 1: one post per row). */
+  postsPerRow?: number;
 }
 
 export interface FusedLogits {
@@ -28,47 +37,59 @@ export class FusedOnnxHead {
   private constructor(
     private readonly ort: typeof Ort,
     private readonly session: Ort.InferenceSession,
+    /** The same network without its image branch, for batches without an image (fusedGraph's textOnly). */
+    private readonly textSession: Ort.InferenceSession,
     private readonly model: EmotionModel,
     /** Vocabulary ids whose vector is all zeros: steps the Masking layer skips. */
     private readonly maskedIds: ReadonlySet<number>,
     readonly threads: number,
+    private readonly postsPerRow: number,
   ) {}
 
   static async open(model: EmotionModel, options: FusedOnnxHeadOptions = {}): Promise<FusedOnnxHead> {
     const ort = await importOrt(options.importModule);
-    const graph = fusedGraph(model.network, model.config.network, { modelVersion: model.version });
     const threads = Math.max(1, options.threads ?? 1);
-    const session = await ort.InferenceSession.create(graph, {
-      executionProviders: ['cpu'],
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-    });
+    const sessionFor = (textOnly: boolean): Promise<Ort.InferenceSession> =>
+      ort.InferenceSession.create(fusedGraph(model.network, model.config.network, model.vocab.vectors, { metadata: { modelVersion: model.version }, textOnly }), {
+        executionProviders: ['cpu'],
+        graphOptimizationLevel: 'all',
+        executionMode: 'sequential',
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+      });
+    const session = await sessionFor(false);
+    let textSession: Ort.InferenceSession;
+    try {
+      textSession = await sessionFor(true);
+    } catch (error) {
+      await session.release();
+      throw error;
+    }
     const { vectors, dim, size } = model.vocab;
     const masked = new Set<number>();
     for (let id = 0; id < size; id++) if (vectors.subarray(id * dim, (id + 1) * dim).every((v) => v === 0)) masked.add(id);
-    return new FusedOnnxHead(ort, session, model, masked, threads);
+    return new FusedOnnxHead(ort, session, textSession, model, masked, threads, options.postsPerRow ?? POSTS_PER_ROW);
   }
 
   async logits(rows: readonly RowInput[]): Promise<FusedLogits> {
     if (rows.length === 0) return { logits: new Float32Array(0), hasText: [], hasImage: [] };
     const { vocab, bow, config } = this.model;
     const n = rows.length;
-    const E = vocab.dim;
-    const { hasText, hasImage, image, presence } = modalities(rows, { featureDim: config.featureDim });
-    // Word vectors time-major [T, n, E], each row's unmasked tokens from step 0 (its length says where it ends).
+    const { hasText, hasImage, image, presence } = modalities(rows, { featureDim: config.featureDim, omitAbsentImages: true });
+    const textOnly = image.length === 0;
+    // Each post's unmasked word ids (the first maxLen tokens), packed several to an LSTM row.
     const ids = rows.map((r) => r.tokens.slice(0, config.preprocessing.maxLen).map((t) => vocab.id(t)).filter((id) => !this.maskedIds.has(id)));
-    const steps = Math.max(1, ...ids.map((x) => x.length));
-    const sequence = new Float32Array(steps * n * E);
-    ids.forEach((row, i) => row.forEach((id, t) => sequence.set(vocab.vectors.subarray(id * E, (id + 1) * E), (t * n + i) * E)));
+    const packed = packRows(ids, { resetId: resetId(vocab.vectors, vocab.dim), directions: config.network.bidirectional ? 2 : 1, postsPerRow: this.postsPerRow });
     const T = this.ort.Tensor;
     const feeds: Record<string, Ort.Tensor> = {
-      [FUSED_INPUTS.sequence]: new T('float32', sequence, [steps, n, E]),
-      [FUSED_INPUTS.lengths]: new T('int32', Int32Array.from(ids, (x) => x.length), [n]),
-      [FUSED_INPUTS.image]: new T('float32', image, [n, config.featureDim]),
+      [FUSED_INPUTS.tokens]: new T('int32', packed.tokens, [packed.steps, packed.rows]),
+      [FUSED_INPUTS.rowLengths]: new T('int32', packed.rowLengths, [packed.rows]),
+      [FUSED_INPUTS.last]: new T('int64', packed.last, [n]),
+      [FUSED_INPUTS.steps]: new T('int32', packed.postSteps, [n]),
       [FUSED_INPUTS.presence]: new T('float32', presence, [n, 2]),
     };
+    if (!textOnly) feeds[FUSED_INPUTS.image] = new T('float32', image, [n, config.featureDim]);
+    if (packed.first !== null) feeds[FUSED_INPUTS.first] = new T('int64', packed.first, [n]);
     if (bow !== null) {
       const sparse = rows.map((r) => bow.sparse(r.tokens));
       const K = Math.max(1, ...sparse.map((s) => s.indices.length));
@@ -81,7 +102,7 @@ export class FusedOnnxHead {
       feeds[FUSED_INPUTS.bowIndex] = new T('int64', index, [n, K]);
       feeds[FUSED_INPUTS.bowValue] = new T('float32', value, [n, K]);
     }
-    const out = await this.session.run(feeds);
+    const out = await (textOnly ? this.textSession : this.session).run(feeds);
     const logits = out[FUSED_OUTPUT]!;
     try {
       return { logits: Float32Array.from(logits.data as Float32Array), hasText, hasImage };
@@ -93,5 +114,6 @@ export class FusedOnnxHead {
 
   async release(): Promise<void> {
     await this.session.release();
+    await this.textSession.release();
   }
 }
