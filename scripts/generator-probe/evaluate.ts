@@ -30,7 +30,7 @@ interface Split {
 }
 
 async function main(): Promise<void> {
-  await initBackend({ prefer: 'cpu' });
+  await initBackend();
   const data = JSON.parse(await readFile(path.join(values.data, 'tokens.json'), 'utf8')) as { words: string[]; train: Split; heldOut: Split };
   const examples = (s: Split): LmExample[] => s.ids.map((ids, i) => ({ ids, label: s.labels[i]!, image: null }));
   const heldOut = examples(data.heldOut);

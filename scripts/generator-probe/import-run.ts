@@ -49,7 +49,7 @@ async function readRun(dir: string): Promise<GeneratorExport> {
 }
 
 async function main(): Promise<void> {
-  await initBackend({ prefer: 'cpu' });
+  await initBackend();
   const data = JSON.parse(await readFile(path.join(values.data, 'tokens.json'), 'utf8')) as ExportedData;
   const run = await readRun(values.run);
   const base = await readRun(values.baseline);

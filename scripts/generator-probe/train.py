@@ -152,6 +152,19 @@ def write_export(path, header, tensors):
     return offset
 
 
+def read_export(path):
+    """train.py's export file back: the JSON header and every tensor by name."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    if raw[:8] != EXPORT_MAGIC:
+        sys.exit(f"train.py: {path} is not a generator-probe export")
+    n = int.from_bytes(raw[8:12], "little")
+    header = json.loads(raw[12 : 12 + n].decode("utf-8"))
+    data = np.frombuffer(raw[12 + n :], dtype="<f4")
+    tensors = {t["name"]: data[t["offset"] : t["offset"] + int(np.prod(t["shape"]))].reshape(t["shape"]) for t in header["tensors"]}
+    return header, tensors
+
+
 def weight_tensors(model):
     """Every lm-network.ts weight as `layer/index`, in each layer's get_weights() order (= tfjs getWeights())."""
     out = []
@@ -192,6 +205,15 @@ def train(args):
     log = lambda m: print(f"[{name}] {m}", flush=True)  # noqa: E731
     model, embedding = build_model(V, D, args.units, args.image_units, F, args.dropout, args.seed)
     embedding.embeddings.assign(vectors)
+    previous = None
+    if args.init:
+        # Continue a run: its weights (the optimiser state starts afresh); its training record is carried over.
+        previous, tensors = read_export(os.path.join(args.init, "export.bin"))
+        if previous["conditioned"] != (not args.unconditioned) or previous["shape"]["lstmUnits"] != args.units or previous["shape"]["imageUnits"] != args.image_units:
+            sys.exit(f"train.py: --init {args.init} is another kind of run (conditioned/units/imageUnits differ)")
+        for layer in LAYERS:
+            model.get_layer(layer).set_weights([tensors[f"{layer}/{i}"] for i in range(len(model.get_layer(layer).get_weights()))])
+        log(f"continuing {previous['run']} ({previous['training']['epochs']} epochs, {previous['training']['seconds']:.0f} s)")
     optimizer = keras.optimizers.Adam(args.learning_rate, clipnorm=args.clipnorm if args.clipnorm > 0 else None)
     trainable = model.trainable_variables
     log(f"{len(meta['train']['ids'])} train texts, {sum(int(np.prod(v.shape)) for v in trainable)} trainable parameters, "
@@ -260,18 +282,20 @@ def train(args):
         pool = pools[label]
         cases.append((ids, label, images[pool[k % len(pool)]] if k % 2 == 1 and len(pool) > 0 and conditioned else None))
     refs, check_tensors = reference_checks(model, cases, F) if conditioned else ([], [])
+    before = previous["training"] if previous else {"seconds": 0.0, "pausedSeconds": 0.0, "steps": 0, "epochs": 0, "history": []}
     training = {
         "trainer": "scripts/generator-probe/train.py (tensorflow %s, CPU)" % tf.__version__,
         "args": {k: v for k, v in vars(args).items() if k not in ("func",)},
         "trainTexts": len(train_ids),
         "images": int(images.shape[0]),
-        "steps": best["steps"],
-        "epochs": best["epoch"],
-        "seconds": train_seconds,
-        "pausedSeconds": waiter.paused,
+        "steps": before["steps"] + best["steps"],
+        "epochs": round(before["epochs"] + best["epoch"], 3),
+        "seconds": before["seconds"] + train_seconds,
+        "pausedSeconds": before["pausedSeconds"] + waiter.paused,
         "selectPerplexity": best["select"],
         "kerasHeldOutPerplexity": held,
-        "history": history,
+        "continued": [before["args"]] if previous else [],
+        "history": before["history"] + [{**h, "epoch": round(before["epochs"] + h["epoch"], 3), "steps": before["steps"] + h["steps"], "seconds": before["seconds"] + h["seconds"]} for h in history],
     }
     os.makedirs(args.out, exist_ok=True)
     header = {"run": name, "generatorVersion": meta["generatorVersion"], "backboneId": meta["backboneId"], "conditioned": conditioned,
@@ -335,6 +359,7 @@ def main():
     t.add_argument("--checks", type=int, default=4, help="held-out texts whose Keras logits go into the export for the sampler check")
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--seed", type=int, default=7)
+    t.add_argument("--init", help="a run folder to continue from (its weights; same kind of run)")
     f = sub.add_parser("fixture", help="write the tiny random model generator-import.test.ts checks")
     f.add_argument("--out", required=True)
     args = p.parse_args()
