@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseCommandLineOrExit, ValidationError } from '@moodstream/core';
+import { EMOTIONS } from '@moodstream/events';
 import { initBackend } from '@moodstream/model';
 // File-private to libs/model (not in its index): the generator's evaluation, imported as it is.
 import { heldOutPerplexity, unigramPerplexity } from '../../libs/model/src/generate/train-language-model';
@@ -16,7 +17,7 @@ import { loadGeneratorFolder } from './generator-export';
 
 const { values } = parseCommandLineOrExit({
   command: 'node --import tsx scripts/generator-probe/evaluate.ts',
-  summary: 'held-out perplexity of generator folders and of the unigram model, on the 800 seeded held-out texts',
+  summary: 'held-out perplexity of generator folders (conditioned ones also under a wrong emotion) and of the unigram model, on the 800 seeded held-out texts',
   options: {
     generator: { type: 'string', valueName: 'DIR', multiple: true, required: true, description: 'a generator folder (repeatable)' },
     data: { type: 'string', valueName: 'DIR', default: '.cache/generator-probe/data', description: "export-data.ts's folder (held-out and training token ids)" },
@@ -39,8 +40,10 @@ async function main(): Promise<void> {
     const { model, config, vocab } = await loadGeneratorFolder(dir);
     if (vocab.words.join('\n') !== data.words.join('\n')) throw new ValidationError(`${dir} has another word list than ${values.data}: its perplexity would not be comparable`);
     const { perplexity, tokens } = await heldOutPerplexity(model, heldOut, { shape: config.shape, conditioned: config.conditioned, vectors: vocab.vectors });
+    // How much the emotion is used: the same texts scored under the next emotion (EMOTIONS order) instead of their own.
+    const shifted = config.conditioned ? await heldOutPerplexity(model, heldOut.map((e) => ({ ...e, label: (e.label + 1) % EMOTIONS.length })), { shape: config.shape, conditioned: true, vectors: vocab.vectors }) : null;
     disposeLanguageModel(model);
-    rows.push({ generator: dir, version: config.version, conditioned: config.conditioned, perplexity, tokens });
+    rows.push({ generator: dir, version: config.version, conditioned: config.conditioned, perplexity, tokens, ...(shifted ? { perplexityUnderAnotherEmotion: shifted.perplexity } : {}) });
   }
   rows.push({ generator: 'unigram (add-one, training targets)', perplexity: unigramPerplexity(examples(data.train), heldOut, data.words.length) });
   process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
