@@ -19,6 +19,7 @@ import {
   type GeneratorConfig,
   type GeneratorShape,
 } from '../../libs/model/src/generate/generator-config';
+import { readExportFile } from '../probe-export-file';
 
 export const GENERATOR_EXPORT_MAGIC = 'MSGENER1';
 export const GENERATOR_EXPORT_FORMAT = 'moodstream-generator-probe-export/1';
@@ -43,35 +44,14 @@ export interface GeneratorExport {
   tensor(name: string, shape?: readonly number[]): Float32Array;
 }
 
-/** Parses train.py's export file: magic, uint32 header bytes, JSON header, float32 little-endian data. */
+/** Parses train.py's export file (the frame: ../probe-export-file.ts) and checks its shape and word list. */
 export function readGeneratorExport(buf: Buffer): GeneratorExport {
-  if (buf.length < 12 || buf.toString('latin1', 0, 8) !== GENERATOR_EXPORT_MAGIC) throw new ModelFormatError(`not a generator-probe export (no ${GENERATOR_EXPORT_MAGIC} magic)`);
-  const headerBytes = buf.readUInt32LE(8);
-  if (12 + headerBytes > buf.length) throw new ModelFormatError(`generator-probe export header says ${headerBytes} bytes, the file has ${buf.length - 12} after the magic`);
-  const header = JSON.parse(buf.toString('utf8', 12, 12 + headerBytes)) as GeneratorExportHeader;
-  if (header.format !== GENERATOR_EXPORT_FORMAT) throw new ModelFormatError(`generator-probe export format ${String(header.format)}, expected ${GENERATOR_EXPORT_FORMAT}`);
+  const file = readExportFile<GeneratorExportHeader>(buf, { magic: GENERATOR_EXPORT_MAGIC, format: GENERATOR_EXPORT_FORMAT, tool: 'generator-probe' });
+  const header = file.header;
   const shape = GeneratorShapeSchema.safeParse(header.shape);
   if (!shape.success) throw new ModelFormatError(`generator-probe export shape: ${shape.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   if (header.words.length !== shape.data.vocabSize) throw new ModelFormatError(`generator-probe export has ${header.words.length} words, its shape says ${shape.data.vocabSize}`);
-  const dataStart = 12 + headerBytes;
-  const floats = (buf.length - dataStart) / 4;
-  // Copied out: the Buffer's offset need not be 4-byte aligned for a Float32Array view.
-  const data = new Float32Array(floats);
-  for (let i = 0; i < floats; i++) data[i] = buf.readFloatLE(dataStart + 4 * i);
-  const byName = new Map(header.tensors.map((t) => [t.name, t]));
-  return {
-    header: { ...header, shape: shape.data },
-    tensor(name, expected) {
-      const t = byName.get(name);
-      if (!t) throw new ModelFormatError(`generator-probe export of ${header.run} has no tensor ${name}`);
-      if (expected && (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i]))) {
-        throw new ModelFormatError(`generator-probe tensor ${name} is [${t.shape.join(', ')}], expected [${expected.join(', ')}]`);
-      }
-      const size = t.shape.reduce((a, b) => a * b, 1);
-      if (t.offset + size > floats) throw new ModelFormatError(`generator-probe tensor ${name} runs past the end of the file`);
-      return data.subarray(t.offset, t.offset + size);
-    },
-  };
+  return { header: { ...header, shape: shape.data }, tensor: file.tensor };
 }
 
 /**

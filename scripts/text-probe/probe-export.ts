@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { EmotionModel, ModelFormatError, Vocabulary } from '@moodstream/model';
 // File-private to libs/model (not in its index): the network builder and merge-members' row zeroing, imported as they are.
 import { buildNetwork } from '../../libs/model/src/network';
+import { readExportFile } from '../probe-export-file';
 import { withoutImageRows } from '../../libs/model/src/train/merge-members';
 
 export const EXPORT_MAGIC = 'MSPROBE1';
@@ -43,31 +44,10 @@ export interface ProbeExport {
   has(name: string): boolean;
 }
 
-/** Parses probe.py's export file: magic, uint32 header bytes, JSON header, float32 little-endian data. */
+/** Parses probe.py's export file (the frame: ../probe-export-file.ts). */
 export function readProbeExport(buf: Buffer): ProbeExport {
-  if (buf.length < 12 || buf.toString('latin1', 0, 8) !== EXPORT_MAGIC) throw new ModelFormatError(`not a text-probe export (no ${EXPORT_MAGIC} magic)`);
-  const headerBytes = buf.readUInt32LE(8);
-  if (12 + headerBytes > buf.length) throw new ModelFormatError(`text-probe export header says ${headerBytes} bytes, the file has ${buf.length - 12} after the magic`);
-  const header = JSON.parse(buf.toString('utf8', 12, 12 + headerBytes)) as ProbeExportHeader;
-  if (header.format !== EXPORT_FORMAT) throw new ModelFormatError(`text-probe export format ${String(header.format)}, expected ${EXPORT_FORMAT}`);
-  const dataStart = 12 + headerBytes;
-  const floats = (buf.length - dataStart) / 4;
-  // Copied out: the Buffer's offset need not be 4-byte aligned for a Float32Array view.
-  const data = new Float32Array(floats);
-  for (let i = 0; i < floats; i++) data[i] = buf.readFloatLE(dataStart + 4 * i);
-  const byName = new Map(header.tensors.map((t) => [t.name, t]));
-  return {
-    header,
-    has: (name) => byName.has(name),
-    tensor(name, shape) {
-      const t = byName.get(name);
-      if (!t) throw new ModelFormatError(`text-probe export of ${header.run} has no tensor ${name}`);
-      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) throw new ModelFormatError(`text-probe tensor ${name} is [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
-      const size = shape.reduce((a, b) => a * b, 1);
-      if (t.offset + size > floats) throw new ModelFormatError(`text-probe tensor ${name} runs past the end of the file`);
-      return data.subarray(t.offset, t.offset + size);
-    },
-  };
+  const file = readExportFile<ProbeExportHeader>(buf, { magic: EXPORT_MAGIC, format: EXPORT_FORMAT, tool: 'text-probe' });
+  return { header: file.header, has: file.has, tensor: (name, shape) => file.tensor(name, shape) };
 }
 
 /** The network settings of a model folder's config.json. */
