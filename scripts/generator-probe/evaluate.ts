@@ -4,16 +4,13 @@
  * unigram model: how an existing generator (the shipped one) is put in the same table as a new run.
  *   node --import tsx scripts/generator-probe/evaluate.ts --generator models/default/generator [--generator DIR ...]
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { parseCommandLineOrExit, ValidationError } from '@moodstream/core';
 import { EMOTIONS } from '@moodstream/events';
 import { initBackend } from '@moodstream/model';
 // File-private to libs/model (not in its index): the generator's evaluation, imported as it is.
 import { heldOutPerplexity, unigramPerplexity } from '../../libs/model/src/generate/train-language-model';
 import { disposeLanguageModel } from '../../libs/model/src/generate/lm-network';
-import type { LmExample } from '../../libs/model/src/generate/lm-data';
-import { loadGeneratorFolder } from './generator-export';
+import { loadGeneratorFolder, readProbeData } from './generator-export';
 
 const { values } = parseCommandLineOrExit({
   command: 'node --import tsx scripts/generator-probe/evaluate.ts',
@@ -25,16 +22,10 @@ const { values } = parseCommandLineOrExit({
   examples: ['node --import tsx scripts/generator-probe/evaluate.ts --generator models/default/generator'],
 });
 
-interface Split {
-  ids: number[][];
-  labels: number[];
-}
-
 async function main(): Promise<void> {
   await initBackend();
-  const data = JSON.parse(await readFile(path.join(values.data, 'tokens.json'), 'utf8')) as { words: string[]; train: Split; heldOut: Split };
-  const examples = (s: Split): LmExample[] => s.ids.map((ids, i) => ({ ids, label: s.labels[i]!, image: null }));
-  const heldOut = examples(data.heldOut);
+  const data = await readProbeData(values.data);
+  const heldOut = data.heldOut;
   const rows: Array<Record<string, unknown>> = [];
   for (const dir of values.generator) {
     const { model, config, vocab } = await loadGeneratorFolder(dir);
@@ -45,7 +36,7 @@ async function main(): Promise<void> {
     disposeLanguageModel(model);
     rows.push({ generator: dir, version: config.version, conditioned: config.conditioned, perplexity, tokens, ...(shifted ? { perplexityUnderAnotherEmotion: shifted.perplexity } : {}) });
   }
-  rows.push({ generator: 'unigram (add-one, training targets)', perplexity: unigramPerplexity(examples(data.train), heldOut, data.words.length) });
+  rows.push({ generator: 'unigram (add-one, training targets)', perplexity: unigramPerplexity(data.train, heldOut, data.words.length) });
   process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
 }
 

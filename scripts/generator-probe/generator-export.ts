@@ -7,18 +7,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { ModelFormatError, Vocabulary } from '@moodstream/model';
+import { ModelFormatError, PostGenerator, type Vocabulary } from '@moodstream/model';
 // File-private to libs/model (not in its index): the generator's network, format and writer, imported as they are.
 import { buildLanguageModel, GEN_LAYERS, type LanguageModel } from '../../libs/model/src/generate/lm-network';
-import {
-  GENERATOR_CONFIG_FILE,
-  GENERATOR_VOCAB_FILE,
-  GENERATOR_WEIGHTS_FILE,
-  GeneratorConfigSchema,
-  GeneratorShapeSchema,
-  type GeneratorConfig,
-  type GeneratorShape,
-} from '../../libs/model/src/generate/generator-config';
+import { GeneratorShapeSchema, type GeneratorConfig, type GeneratorShape } from '../../libs/model/src/generate/generator-config';
+import type { LmExample } from '../../libs/model/src/generate/lm-data';
 import { readExportFile } from '../probe-export-file';
 
 export const GENERATOR_EXPORT_MAGIC = 'MSGENER1';
@@ -76,17 +69,33 @@ export function importGeneratorExport(exp: GeneratorExport): { model: LanguageMo
   return { model: languageModelWithWeights(s, (name, shape) => exp.tensor(name, shape)), words: exp.header.words, vectors };
 }
 
-/** A generator folder (generator.json, weights.bin, vocab.bin) back as a LanguageModel, its config and its decoded vectors. */
+/**
+ * A generator folder back as a LanguageModel, its config and its decoded vectors: read and checked by
+ * PostGenerator.load (the one reader of the format), each weight's manifest shape checked against the built layer's.
+ */
 export async function loadGeneratorFolder(dir: string): Promise<{ model: LanguageModel; config: GeneratorConfig; vocab: Vocabulary }> {
-  const config = GeneratorConfigSchema.parse(JSON.parse(await readFile(path.join(dir, GENERATOR_CONFIG_FILE), 'utf8')));
-  const bytes = await readFile(path.join(dir, GENERATOR_WEIGHTS_FILE));
-  const specs = config.weightSpecs.map((w) => ({ ...w }));
-  const weights = tf.io.decodeWeights(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), specs);
-  const model = languageModelWithWeights(config.shape, (name, shape) => {
-    const t = weights[name];
-    if (!t || t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) throw new ModelFormatError(`${dir}: weight ${name} is missing or not [${shape.join(', ')}]`);
-    return t.dataSync() as Float32Array;
+  const generator = await PostGenerator.load(dir);
+  const specs = new Map(generator.config.weightSpecs.map((spec) => [spec.name, spec.shape]));
+  const model = languageModelWithWeights(generator.config.shape, (name, shape) => {
+    const stored = specs.get(name);
+    const values = generator.weight(name);
+    if (!stored || !values || stored.length !== shape.length || stored.some((d, i) => d !== shape[i])) throw new ModelFormatError(`${dir}: weight ${name} is missing or not [${shape.join(', ')}]`);
+    return values;
   });
-  tf.dispose(Object.values(weights));
-  return { model, config, vocab: await Vocabulary.load(path.join(dir, GENERATOR_VOCAB_FILE)) };
+  return { model, config: generator.config, vocab: generator.words };
+}
+
+/** export-data.ts's tokens.json as examples: the word list, what the held-out set is, the train and held-out splits. */
+export interface ProbeData {
+  words: string[];
+  heldOutInfo: Record<string, unknown>;
+  train: LmExample[];
+  heldOut: LmExample[];
+}
+
+export async function readProbeData(dir: string): Promise<ProbeData> {
+  type Split = { ids: number[][]; labels: number[] };
+  const data = JSON.parse(await readFile(path.join(dir, 'tokens.json'), 'utf8')) as { words: string[]; heldOutInfo: Record<string, unknown>; train: Split; heldOut: Split };
+  const examples = (split: Split): LmExample[] => split.ids.map((ids, i) => ({ ids, label: split.labels[i]!, image: null }));
+  return { words: data.words, heldOutInfo: data.heldOutInfo, train: examples(data.train), heldOut: examples(data.heldOut) };
 }

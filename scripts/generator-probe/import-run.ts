@@ -16,8 +16,7 @@ import { GENERATOR_CONFIG_FILE, GENERATOR_FORMAT, type GeneratorConfig } from '.
 import { saveGenerator } from '../../libs/model/src/generate/post-generator';
 import { disposeLanguageModel } from '../../libs/model/src/generate/lm-network';
 import { heldOutPerplexity, unigramPerplexity } from '../../libs/model/src/generate/train-language-model';
-import type { LmExample } from '../../libs/model/src/generate/lm-data';
-import { importGeneratorExport, readGeneratorExport, type GeneratorExport } from './generator-export';
+import { importGeneratorExport, readGeneratorExport, readProbeData, type GeneratorExport } from './generator-export';
 import { checkSampler } from './sampler-check';
 
 const { values } = parseCommandLineOrExit({
@@ -35,22 +34,13 @@ const { values } = parseCommandLineOrExit({
 });
 const log = (m: string) => process.stderr.write(`[import-run] ${m}\n`);
 
-interface ExportedData {
-  words: string[];
-  heldOutInfo: Record<string, unknown>;
-  train: { ids: number[][]; labels: number[] };
-  heldOut: { ids: number[][]; labels: number[] };
-}
-
-const examples = (split: { ids: number[][]; labels: number[] }): LmExample[] => split.ids.map((ids, i) => ({ ids, label: split.labels[i]!, image: null }));
-
 async function readRun(dir: string): Promise<GeneratorExport> {
   return readGeneratorExport(await readFile(path.join(dir, 'export.bin')));
 }
 
 async function main(): Promise<void> {
   await initBackend();
-  const data = JSON.parse(await readFile(path.join(values.data, 'tokens.json'), 'utf8')) as ExportedData;
+  const data = await readProbeData(values.data);
   const run = await readRun(values.run);
   const base = await readRun(values.baseline);
   if (!run.header.conditioned) throw new ValidationError(`${values.run} is an unconditioned run: --run takes the conditioned one`);
@@ -58,8 +48,7 @@ async function main(): Promise<void> {
   for (const exp of [run, base]) {
     if (exp.header.words.join('\n') !== data.words.join('\n')) throw new ValidationError(`${exp.header.run} was trained on another word list than ${values.data}`);
   }
-  const heldOut = examples(data.heldOut);
-  const train = examples(data.train);
+  const { heldOut, train } = data;
 
   const measure = async (exp: GeneratorExport) => {
     const { model, words, vectors } = importGeneratorExport(exp);

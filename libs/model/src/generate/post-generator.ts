@@ -96,6 +96,11 @@ export class PostGenerator {
     return new PostGenerator(config, words, w);
   }
 
+  /** A weight's values by its `layer/index` name (as weightSpecs lists it), for tools that rebuild the network. */
+  weight(name: string): Float32Array | undefined {
+    return this.w[name];
+  }
+
   get vocabulary(): readonly string[] {
     return this.words.words;
   }
