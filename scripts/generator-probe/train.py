@@ -34,7 +34,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "text-probe"))
-from probe import LockWaiter  # noqa: E402  (the text probe's lock test, reused as it is)
+from probe import LockWaiter, write_export_file  # noqa: E402  (the text probe's lock test and export writer, reused as they are)
 
 EXPORT_MAGIC = b"MSGENER1"
 EXPORT_FORMAT = "moodstream-generator-probe-export/1"
@@ -135,21 +135,8 @@ def perplexity(model, ids, labels, conditioned, feature_dim, waiter, batch_size=
 
 
 def write_export(path, header, tensors):
-    """File: magic MSGENER1, uint32 header bytes, UTF-8 JSON header {..., tensors: [{name, shape, offset}]}, then the
-    float32 little-endian data (offsets in floats from the data's start)."""
-    offset = 0
-    entries = []
-    for name, value in tensors:
-        entries.append({"name": name, "shape": list(value.shape), "offset": offset})
-        offset += value.size
-    raw = json.dumps({**header, "format": EXPORT_FORMAT, "tensors": entries}).encode("utf-8")
-    with open(path, "wb") as f:
-        f.write(EXPORT_MAGIC)
-        f.write(len(raw).to_bytes(4, "little"))
-        f.write(raw)
-        for _, value in tensors:
-            f.write(np.ascontiguousarray(value, dtype="<f4").tobytes())
-    return offset
+    """The probes' export file (probe.py write_export_file) with this probe's magic and format."""
+    return write_export_file(path, EXPORT_MAGIC, {**header, "format": EXPORT_FORMAT}, tensors)
 
 
 def read_export(path):

@@ -482,6 +482,25 @@ def test(args):
 EXPORT_MAGIC = b"MSPROBE1"
 
 
+def write_export_file(path, magic, header, tensors):
+    """The file both probes export (scripts/probe-export-file.ts reads it): the 8-byte magic, uint32 little-endian
+    header bytes, the UTF-8 JSON header plus its tensor list [{name, shape, offset}], then the float32 little-endian
+    data (offsets in floats from the data's start). Returns the number of floats."""
+    offset = 0
+    entries = []
+    for name, value in tensors:
+        entries.append({"name": name, "shape": list(value.shape), "offset": offset})
+        offset += value.size
+    raw = json.dumps({**header, "tensors": entries}).encode("utf-8")
+    with open(path, "wb") as f:
+        f.write(magic)
+        f.write(len(raw).to_bytes(4, "little"))
+        f.write(raw)
+        for _, value in tensors:
+            f.write(np.ascontiguousarray(value, dtype="<f4").tobytes())
+    return offset
+
+
 def export(args):
     """Writes a run's trained weights for scripts/text-probe/import-run.ts, named after buildNetwork's layers
     (network.ts): the tuned word vectors, text_lstm or text_bilstm (forward then backward, each kernel, recurrent
@@ -543,11 +562,6 @@ def export(args):
     ids, bows, _ = split_arrays(meta, "goemotions_dev")
     add("check/goemotions_dev_logits", predict_logits(model, ids, bows, LockWaiter()))
 
-    offset = 0
-    entries = []
-    for name, value in tensors:
-        entries.append({"name": name, "shape": list(value.shape), "offset": offset})
-        offset += value.size
     header = {
         "format": "moodstream-text-probe-export/1",
         "run": summary["name"],
@@ -565,15 +579,8 @@ def export(args):
         "classWeights": effective.tolist(),
         "probeCalibration": summary["calibration"],
         "probeDevCalibrated": summary["devCalibrated"],
-        "tensors": entries,
     }
-    raw = json.dumps(header).encode("utf-8")
-    with open(args.out, "wb") as f:
-        f.write(EXPORT_MAGIC)
-        f.write(len(raw).to_bytes(4, "little"))
-        f.write(raw)
-        for _, value in tensors:
-            f.write(value.astype("<f4").tobytes())
+    offset = write_export_file(args.out, EXPORT_MAGIC, header, tensors)
     print(f"[{summary['name']}] wrote {args.out}: {len(tensors)} tensors, {offset} floats")
 
 
